@@ -1,0 +1,45 @@
+# Tradeops: `make dev` runs everything locally, `make test` passes the suite. Both set themselves up.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+PORT ?= 7071
+
+.PHONY: install dev test test-fast migrate seed bench lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt package.json
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP)
+
+local.settings.json: local.settings.example.json
+	@test -f $@ || cp local.settings.example.json $@
+
+dev: install local.settings.json
+	$(PY) -m devhost --app function_app:app --port $(PORT) --seed
+
+test: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+test-fast: install
+	$(PY) -m pytest tests/unit -q
+
+migrate: install local.settings.json
+	$(PY) -m devhost.migrate
+
+seed: install local.settings.json
+	$(PY) -m devhost.migrate --seed
+
+bench: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf .data .pytest_cache .ruff_cache

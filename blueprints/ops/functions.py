@@ -1,0 +1,73 @@
+"""Ops triggers: health, readiness, the OpenAPI document and the outbox sweeper."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from blueprints.ops import schemas, service
+from shared.http import Request, Response, Router
+from shared.runtime import ensure_started
+from shared.telemetry import invocation
+
+bp = df.Blueprint()
+api = Router(bp, module="ops")
+log = logging.getLogger(__name__)
+
+_openapi_cache: bytes | None = None
+
+
+@api.get("health", auth="anonymous", response=schemas.Health, summary="The process is up (no I/O)")
+def health(req: Request) -> schemas.Health:
+    """Liveness: answers without touching any dependency."""
+    return schemas.Health()
+
+
+@api.get(
+    "ready",
+    auth="anonymous",
+    response=schemas.Readiness,
+    summary="Database and storage are reachable",
+    responses={503: "A dependency is unreachable"},
+)
+def ready(req: Request) -> Response:
+    """Readiness: 200 when every dependency answers, 503 naming the one that did not."""
+    result = service.readiness()
+    return Response(result, status=200 if result.status == "ready" else 503)
+
+
+@api.get("openapi.json", auth="anonymous", summary="The OpenAPI 3.1 document of this API")
+def openapi(req: Request) -> Response:
+    """The generated OpenAPI document."""
+    global _openapi_cache
+    if _openapi_cache is None:
+        import json
+
+        from shared.openapi import build_document
+
+        _openapi_cache = json.dumps(build_document()).encode()
+    return Response(_openapi_cache, content_type="application/json")
+
+
+@api.post(
+    "v1/ops/outbox/sweep",
+    auth="admin",
+    status=200,
+    response=schemas.OutboxSweep,
+    summary="Deliver stored queue messages now (admin key)",
+)
+def sweep_outbox_now(req: Request) -> schemas.OutboxSweep:
+    """Admins flush the outbox from the portal without waiting for the timer."""
+    return schemas.OutboxSweep(delivered=service.sweep_outbox(older_than_seconds=0))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=False)
+def ops_outbox_sweeper(timer: func.TimerRequest) -> None:
+    """Every minute, deliver outbox messages older than 30 s whose after-commit send failed."""
+    with invocation("ops_outbox_sweeper"):
+        ensure_started()
+        delivered = service.sweep_outbox(older_than_seconds=30)
+        if delivered:
+            log.warning("outbox sweeper delivered %d stranded messages", delivered)

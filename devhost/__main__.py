@@ -1,0 +1,138 @@
+"""`python -m devhost [--app module:attr] [--port 7071]`: run a Functions app locally with its services."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from devhost.services import ROOT, Azurite, EmbeddedPostgres, run_migrations
+
+log = logging.getLogger("devhost")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
+    parser.add_argument("--app", default="function_app:app", help="module:attribute of the FunctionApp")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DEVHOST_PORT", "7071")))
+    parser.add_argument("--settings", default="local.settings.json", help="local settings file (Values)")
+    parser.add_argument("--no-services", action="store_true", help="start neither PostgreSQL nor Azurite")
+    parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
+    parser.add_argument("--seed", action="store_true", help="seed the demo tenant (idempotent)")
+    parser.add_argument(
+        "--sidecar", action="append", default=[], help="a command to run beside the host (repeatable)"
+    )
+    return parser.parse_args(argv)
+
+
+def load_local_settings(path: Path) -> None:
+    """Put the Values of local.settings.json into the environment, as Core Tools does (env wins)."""
+    text = path.read_text() if path.exists() else ""
+    if not text.strip():
+        return
+    values = json.loads(text).get("Values", {})
+    for name, value in values.items():
+        os.environ.setdefault(name, str(value))
+
+
+def configure_logging() -> None:
+    """Dev host lines on stderr; the app configures its own JSON logging."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[devhost] %(levelname)s %(message)s"))
+    root = logging.getLogger("devhost")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+class Services:
+    """The embedded services this run started, stopped in reverse order."""
+
+    def __init__(self) -> None:
+        self.postgres: EmbeddedPostgres | None = None
+        self.azurite: Azurite | None = None
+        self.sidecars: list[subprocess.Popen[bytes]] = []
+
+    def start(self, data_dir: Path) -> None:
+        """Start PostgreSQL and Azurite unless DATABASE_URL / AzureWebJobsStorage point elsewhere."""
+        if not os.environ.get("DATABASE_URL"):
+            self.postgres = EmbeddedPostgres(data_dir / "pg").start()
+            os.environ["DATABASE_URL"] = self.postgres.url(role="tradeops_app")
+            os.environ["DATABASE_MIGRATION_URL"] = self.postgres.url()
+            log.info("embedded PostgreSQL at %s", self.postgres.socket_dir)
+        if not os.environ.get("AzureWebJobsStorage") or os.environ["AzureWebJobsStorage"] == "UseDevelopmentStorage=true":
+            self.azurite = Azurite(location=data_dir / "azurite").start()
+            os.environ["AzureWebJobsStorage"] = self.azurite.connection_string
+            log.info("Azurite on 127.0.0.1:%d (blob) and :%d (queue)", self.azurite.blob_port, self.azurite.queue_port)
+
+    def start_sidecar(self, command: str) -> None:
+        """Run a command beside the host with the same environment."""
+        self.sidecars.append(subprocess.Popen(command, shell=True, start_new_session=True, cwd=ROOT))
+        log.info("sidecar started: %s", command)
+
+    def stop(self) -> None:
+        """Stop every child process this run started."""
+        for process in self.sidecars:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self.azurite is not None:
+            self.azurite.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Start the host and wait for SIGINT or SIGTERM."""
+    from devhost.host import DevHost
+
+    host = DevHost(args.app, port=args.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await host.start()
+    print(f"Functions host ready: {host.base_url}/{host.config.route_prefix}", flush=True)
+    await stop.wait()
+    log.info("stopping")
+    await host.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the dev host until interrupted, then stop everything it started."""
+    args = parse_args(argv)
+    configure_logging()
+    sys.path.insert(0, str(Path.cwd()))
+    load_local_settings(Path(args.settings))
+    services = Services()
+    try:
+        if not args.no_services:
+            services.start(ROOT / ".data")
+        if not args.no_migrate and (Path.cwd() / "alembic.ini").exists():
+            run_migrations(os.environ.get("DATABASE_MIGRATION_URL") or os.environ["DATABASE_URL"])
+        if args.seed:
+            from devhost.seed import seed
+
+            seed()
+        for command in args.sidecar:
+            services.start_sidecar(command)
+        asyncio.run(serve(args))
+    finally:
+        services.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Functions route templates (`items/{id:int}/{name?}`, `{*rest}`) compiled and matched like the host does."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+_TOKEN = re.compile(r"^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)((?::[^=?}]+(?:\([^)]*\))?)*)(\?)?(?:=([^}]*))?\}$")
+_CONSTRAINT = re.compile(r":([a-zA-Z]+)(?:\(([^)]*)\))?")
+
+
+def _is_int(v: str) -> bool:
+    return re.fullmatch(r"-?\d+", v) is not None
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return v.strip().lower() not in ("nan", "inf", "-inf", "infinity")
+
+
+def _is_guid(v: str) -> bool:
+    try:
+        uuid.UUID(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(v: str) -> bool:
+    try:
+        datetime.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _constraint(name: str, arg: str | None) -> Callable[[str], bool]:
+    args = [a.strip() for a in arg.split(",")] if arg else []
+    simple: dict[str, Callable[[str], bool]] = {
+        "int": _is_int,
+        "long": _is_int,
+        "double": _is_float,
+        "float": _is_float,
+        "decimal": _is_float,
+        "bool": lambda v: v.lower() in ("true", "false"),
+        "guid": _is_guid,
+        "datetime": _is_datetime,
+        "alpha": lambda v: v.isalpha() and v.isascii(),
+    }
+    if name in simple:
+        return simple[name]
+    if name == "minlength":
+        return lambda v: len(v) >= int(args[0])
+    if name == "maxlength":
+        return lambda v: len(v) <= int(args[0])
+    if name == "length":
+        if len(args) == 1:
+            return lambda v: len(v) == int(args[0])
+        return lambda v: int(args[0]) <= len(v) <= int(args[1])
+    if name == "min":
+        return lambda v: _is_int(v) and int(v) >= int(args[0])
+    if name == "max":
+        return lambda v: _is_int(v) and int(v) <= int(args[0])
+    if name == "range":
+        return lambda v: _is_int(v) and int(args[0]) <= int(v) <= int(args[1])
+    if name == "regex":
+        pattern = re.compile(arg or "")
+        return lambda v: pattern.search(v) is not None
+    raise ValueError(f"unsupported route constraint :{name}")
+
+
+@dataclass
+class Segment:
+    """One path segment of a template: a literal, or a parameter with its constraints."""
+
+    literal: str | None = None
+    name: str | None = None
+    checks: list[Callable[[str], bool]] = field(default_factory=list)
+    optional: bool = False
+    catch_all: bool = False
+    default: str | None = None
+
+    @property
+    def rank(self) -> int:
+        """Precedence like ASP.NET routing: literals, then constrained, plain, optional, catch-all."""
+        if self.literal is not None:
+            return 0
+        if self.catch_all:
+            return 4
+        if self.optional or self.default is not None:
+            return 3
+        return 1 if self.checks else 2
+
+
+def parse_template(template: str) -> list[Segment]:
+    """Split a route template into segments."""
+    segments = []
+    for part in template.strip("/").split("/") if template.strip("/") else []:
+        match = _TOKEN.match(part)
+        if not match:
+            if "{" in part or "}" in part:
+                raise ValueError(f"unsupported route segment {part!r}")
+            segments.append(Segment(literal=part.lower()))
+            continue
+        star, name, constraints, optional, default = match.groups()
+        checks = [_constraint(c.lower(), a) for c, a in _CONSTRAINT.findall(constraints or "")]
+        segments.append(
+            Segment(name=name, checks=checks, optional=bool(optional), catch_all=bool(star), default=default)
+        )
+    return segments
+
+
+@dataclass
+class Route:
+    """A compiled route template bound to whatever the caller wants back on a match."""
+
+    template: str
+    target: Any
+    methods: frozenset[str] | None
+    segments: list[Segment] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.segments = parse_template(self.template)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The route parameters if path matches this template, else None."""
+        parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
+        params: dict[str, str] = {}
+        for i, seg in enumerate(self.segments):
+            if seg.catch_all:
+                rest = "/".join(parts[i:])
+                if rest:
+                    params[seg.name or ""] = rest
+                return params
+            if i >= len(parts):
+                if seg.literal is None and (seg.optional or seg.default is not None):
+                    if seg.default is not None:
+                        params[seg.name or ""] = seg.default
+                    continue
+                return None
+            value = parts[i]
+            if seg.literal is not None:
+                if value.lower() != seg.literal:
+                    return None
+                continue
+            if not value or not all(check(value) for check in seg.checks):
+                return None
+            params[seg.name or ""] = value
+        return params if len(parts) <= len(self.segments) else None
+
+    @property
+    def precedence(self) -> tuple[int, ...]:
+        """Sort key: more specific templates first."""
+        return tuple(seg.rank for seg in self.segments) + (9,)
+
+
+class RouteTable:
+    """Every HTTP trigger's route, matched most specific first."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes = sorted(routes, key=lambda r: r.precedence)
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route that serves method and path, with its parameters; None when nothing does."""
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.methods is None or method.upper() in route.methods:
+                return route, params
+        return None

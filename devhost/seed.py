@@ -1,0 +1,29 @@
+"""`python -m devhost.seed`: the demo tenant and sample data for every module that exists (idempotent)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger("devhost.seed")
+
+# Each module that has demo data adds one step; a step must be safe to run again.
+STEPS: list[tuple[str, Callable[[], str]]] = []
+
+
+def seed() -> list[str]:
+    """Run every seed step in order and return what each reported."""
+    from shared.runtime import ensure_started
+
+    ensure_started()
+    reports = []
+    for name, step in STEPS:
+        report = step()
+        log.info("seed %s: %s", name, report)
+        reports.append(f"{name}: {report}")
+    return reports
+
+
+if __name__ == "__main__":
+    for line in seed() or ["nothing to seed yet"]:
+        print(line)

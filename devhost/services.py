@@ -1,0 +1,168 @@
+"""Embedded PostgreSQL (pgserver) and Azurite, started for local work and tests and stopped with the host."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("devhost.services")
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_ROLE = "tradeops_app"
+# The well-known development account of the storage emulator; public, not a secret.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
+    """Block until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class EmbeddedPostgres:
+    """PostgreSQL 16 from the pgserver wheel, its data in a folder of ours."""
+
+    data_dir: Path
+    database: str = "tradeops"
+    _server: Any = None
+
+    def start(self) -> EmbeddedPostgres:
+        """Start (or join) the server and make sure the database and the app role exist."""
+        import pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(str(self.data_dir), cleanup_mode="stop")
+        self.ensure_database(self.database)
+        return self
+
+    @property
+    def socket_dir(self) -> str:
+        """Where the server's unix socket lives."""
+        uri = self._server.get_uri()
+        return uri.split("host=", 1)[1].split("&", 1)[0]
+
+    def url(self, database: str | None = None, *, role: str = "postgres") -> str:
+        """A SQLAlchemy URL for a database as a role, over the unix socket."""
+        return f"postgresql+psycopg://{role}@/{database or self.database}?host={self.socket_dir}"
+
+    def ensure_database(self, database: str, *, fresh: bool = False) -> None:
+        """Create the database (dropping it first when fresh) and the non-owner app role."""
+        import psycopg
+
+        with psycopg.connect(f"host={self.socket_dir} dbname=postgres user=postgres", autocommit=True) as conn:
+            if fresh:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            ensure_app_role(conn)
+
+    def stop(self) -> None:
+        """Stop the server if this process started it."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+def ensure_app_role(conn: Any) -> None:
+    """The login role the app uses: no superuser, owns nothing, so row-level security applies to it."""
+    row = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+    if not row:
+        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    else:
+        conn.execute(f"ALTER ROLE {APP_ROLE} LOGIN")
+
+
+@dataclass
+class Azurite:
+    """The Azure Storage emulator from the project's npm packages."""
+
+    location: Path | None = None
+    blob_port: int = 10000
+    queue_port: int = 10001
+    table_port: int = 10002
+    _process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Azurite:
+        """Start Azurite in its own process group and wait until it accepts connections."""
+        binary = ROOT / "node_modules" / ".bin" / "azurite"
+        if not binary.exists():
+            raise RuntimeError("Azurite is not installed: run `npm install` (make dev and make test do)")
+        args = [
+            str(binary), "--silent", "--skipApiVersionCheck", "--loose",
+            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+            "--blobPort", str(self.blob_port), "--queuePort", str(self.queue_port),
+            "--tablePort", str(self.table_port),
+        ]  # fmt: skip
+        if self.location is None:
+            args.append("--inMemoryPersistence")
+        else:
+            self.location.mkdir(parents=True, exist_ok=True)
+            args += ["--location", str(self.location)]
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT
+        )
+        for port in (self.blob_port, self.queue_port):
+            wait_for_port(port)
+        return self
+
+    @property
+    def connection_string(self) -> str:
+        """The AzureWebJobsStorage connection string for this emulator."""
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.blob_port}/{AZURITE_ACCOUNT};"
+            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/{AZURITE_ACCOUNT};"
+            f"TableEndpoint=http://127.0.0.1:{self.table_port}/{AZURITE_ACCOUNT};"
+        )
+
+    def stop(self) -> None:
+        """Stop Azurite and every process it started."""
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=5)
+        self._process = None
+
+
+def free_azurite(location: Path | None = None) -> Azurite:
+    """An Azurite on free ports (tests, several at once)."""
+    return Azurite(location=location, blob_port=free_port(), queue_port=free_port(), table_port=free_port())
+
+
+def run_migrations(migration_url: str, revision: str = "head") -> None:
+    """Bring a database to a revision with Alembic, as the owner role."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", migration_url.replace("%", "%%"))
+    config.attributes["skip_logging"] = True  # keep the caller's logging configuration
+    command.upgrade(config, revision)

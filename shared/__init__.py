@@ -1,0 +1,1 @@
+"""Platform code shared by every business module; it imports no module of blueprints/."""

@@ -1,0 +1,122 @@
+"""The one settings object: nothing else in the app reads os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that only ever stand in for a real secret; outside development they refuse to start.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-only-change-me", "secret", "placeholder"})
+
+# Settings that hold secrets; Key Vault supplies them when KEY_VAULT_URL is set.
+SECRET_FIELDS: tuple[str, ...] = ("jwt_signing_key", "twilio_auth_token", "smtp_password")
+
+
+class BootstrapSettings(BaseSettings):
+    """What must be known before secrets are loaded: where the vault is."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads, from the environment (Azure app settings) or Key Vault."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "production", validation_alias=AliasChoices("APP_ENV", "environment")
+    )
+    log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+
+    database_url: str = Field(
+        "postgresql+psycopg://tradeops_app@localhost:5432/tradeops",
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+    )
+    database_migration_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_MIGRATION_URL", "database_migration_url")
+    )
+    db_pool_size: int = Field(3, ge=1, le=50, validation_alias=AliasChoices("DB_POOL_SIZE", "db_pool_size"))
+    db_max_overflow: int = Field(
+        2, ge=0, le=50, validation_alias=AliasChoices("DB_MAX_OVERFLOW", "db_max_overflow")
+    )
+    db_statement_timeout_ms: int = Field(
+        15_000, ge=0, validation_alias=AliasChoices("DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms")
+    )
+
+    storage_connection_string: str | None = Field(
+        None, validation_alias=AliasChoices("AzureWebJobsStorage", "storage_connection_string")
+    )
+    storage_account_name: str | None = Field(
+        None, validation_alias=AliasChoices("AzureWebJobsStorage__accountName", "storage_account_name")
+    )
+
+    key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+    applicationinsights_connection_string: str | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"
+        ),
+    )
+
+    public_base_url: str = Field(
+        "http://127.0.0.1:7071", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url")
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, validation_alias=AliasChoices("MAX_BODY_BYTES", "max_body_bytes")
+    )
+
+    jwt_signing_key: str = Field("", validation_alias=AliasChoices("JWT_SIGNING_KEY", "jwt_signing_key"))
+    twilio_account_sid: str = Field("", validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid"))
+    twilio_auth_token: str = Field("", validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token"))
+    twilio_base_url: str | None = Field(None, validation_alias=AliasChoices("TWILIO_BASE_URL", "twilio_base_url"))
+    smtp_password: str = Field("", validation_alias=AliasChoices("SMTP_PASSWORD", "smtp_password"))
+
+    @field_validator("database_url", "database_migration_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        """Every PostgreSQL URL is driven by psycopg 3, whatever scheme the operator wrote."""
+        if value is None:
+            return None
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        required = ["jwt_signing_key"]
+        if self.twilio_account_sid:
+            required.append("twilio_auth_token")
+        for name in required:
+            if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
+                env_name = name.upper()
+                raise ValueError(
+                    f"{env_name} is unset or a placeholder; set a real secret "
+                    f"(or APP_ENV=development for local work)"
+                )
+        return self
+
+    @property
+    def migration_url(self) -> str:
+        """The owner role's URL for Alembic; the app's URL when no separate owner is configured."""
+        return self.database_migration_url or self.database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, with Key Vault secrets applied when KEY_VAULT_URL is set."""
+    from shared.secrets import load_secret_overrides
+
+    return Settings(**load_secret_overrides())
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests that change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,156 @@
+"""Database engine, declarative base, the trigger-owned session scope and the tenant context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from shared.telemetry import tenant_id_var
+
+# The login role the app runs as. It owns no table, so row-level security binds it.
+APP_ROLE = "tradeops_app"
+TENANT_SETTING = "app.tenant_id"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; Alembic compares against its metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    """A UUID primary key known before the row is flushed."""
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def created_at_column() -> Mapped[datetime]:
+    """A UTC creation time set by the database."""
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+_engine: Engine | None = None
+
+
+def make_engine(url: str, *, pool_size: int = 3, max_overflow: int = 2, statement_timeout_ms: int = 0) -> Engine:
+    """An engine sized for serverless: a small pool, pre-ping, recycled connections."""
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=600,
+        pool_timeout=10,
+        connect_args=connect_args,
+    )
+
+
+def get_engine() -> Engine:
+    """The process-wide engine for the app role, created on first use."""
+    global _engine
+    if _engine is None:
+        from shared.config import get_settings
+
+        settings = get_settings()
+        _engine = make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+    return _engine
+
+
+def dispose_engine() -> None:
+    """Close every pooled connection (tests, shutdown)."""
+    global _engine
+    if _engine is not None:
+        _engine.dispose()
+        _engine = None
+
+
+def set_tenant(session: Session, tenant_id: uuid.UUID | str | None) -> None:
+    """Bind the current transaction to one tenant: row-level security then shows only its rows."""
+    value = str(tenant_id) if tenant_id else ""
+    session.execute(text("SELECT set_config(:name, :value, true)"), {"name": TENANT_SETTING, "value": value})
+    session.info["tenant_id"] = value or None
+    tenant_id_var.set(value or None)
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run callback after the session's transaction commits; a rollback drops it."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop("after_commit", [])
+    session.info["committed_callbacks"] = callbacks
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+def _run_committed_callbacks(session: Session) -> None:
+    # Runs outside the flush/commit machinery so a callback may open its own session.
+    for callback in session.info.pop("committed_callbacks", []):
+        callback()
+
+
+@contextmanager
+def session_scope(
+    *, tenant_id: uuid.UUID | str | None = None, bind: Any = None
+) -> Iterator[Session]:
+    """One transaction owned by the trigger: commit on success, roll back on error, then run after-commit work."""
+    session = Session(bind=bind or get_engine(), expire_on_commit=False, autoflush=True)
+    try:
+        if tenant_id:
+            set_tenant(session, tenant_id)
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    _run_committed_callbacks(session)
+
+
+def rls_statements(table: str, column: str = "tenant_id") -> list[str]:
+    """SQL that forces row-level security on a tenant-owned table (for migrations)."""
+    name = table.split(".")[-1]
+    predicate = f"{column} = NULLIF(current_setting('{TENANT_SETTING}', true), '')::uuid"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {name}_tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
+    ]
+
+
+def drop_rls_statements(table: str) -> list[str]:
+    """The reverse of rls_statements (for downgrades)."""
+    name = table.split(".")[-1]
+    return [
+        f"DROP POLICY IF EXISTS {name}_tenant_isolation ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]

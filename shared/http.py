@@ -1,0 +1,360 @@
+"""The route decorator every HTTP trigger uses: validation, auth hooks, problem+json, request ids, registry.
+
+No `from __future__ import annotations` here: the Functions worker reads the wrapper's real annotations.
+"""
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from shared import auth
+from shared.errors import (
+    AppError,
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+    validation_errors,
+)
+from shared.telemetry import invocation, tenant_id_var
+
+log = logging.getLogger("tradeops.http")
+
+PROBLEM_JSON = "application/problem+json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HOST_AUTH = {
+    "anonymous": func.AuthLevel.ANONYMOUS,
+    "user": func.AuthLevel.ANONYMOUS,
+    "webhook": func.AuthLevel.ANONYMOUS,
+    "function": func.AuthLevel.FUNCTION,
+    "admin": func.AuthLevel.ADMIN,
+}
+
+
+@dataclass
+class RouteSpec:
+    """What one HTTP route accepts and answers; the OpenAPI document is generated from these."""
+
+    name: str
+    module: str
+    route: str
+    methods: list[str]
+    auth: str
+    summary: str
+    status: int = 200
+    permission: str | None = None
+    feature: str | None = None
+    query_model: type[BaseModel] | None = None
+    body_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    body_format: str = "json"
+    max_body_bytes: int | None = None
+    idempotent: bool = False
+    responses: dict[int, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+REGISTRY: list[RouteSpec] = []
+
+
+@dataclass
+class Response:
+    """A handler's answer when it needs a status, headers or a non-JSON body of its own."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+class Request:
+    """What a handler receives: the validated input, the principal and a trigger-owned database session."""
+
+    def __init__(self, raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: ExitStack) -> None:
+        self.raw = raw
+        self.spec = spec
+        self.request_id = request_id
+        self.route_params: dict[str, str] = dict(raw.route_params or {})
+        self.query: Any = None
+        self.body: Any = None
+        self.principal: auth.Principal | None = None
+        self._stack = stack
+        self._session: Any = None
+
+    @property
+    def headers(self) -> Any:
+        """The request headers (case-insensitive)."""
+        return self.raw.headers
+
+    @property
+    def client_ip(self) -> str | None:
+        """The caller's address as the front end saw it."""
+        forwarded = self.raw.headers.get("x-forwarded-for") or self.raw.headers.get("x-client-ip")
+        if not forwarded:
+            return None
+        first = forwarded.split(",")[0].strip()
+        # Azure's front end appends the port to IPv4 addresses ("203.0.113.7:52814").
+        return first.rsplit(":", 1)[0] if first.count(":") == 1 else first
+
+    @property
+    def user_agent(self) -> str | None:
+        """The caller's User-Agent header."""
+        return self.raw.headers.get("user-agent")
+
+    @property
+    def session(self) -> Any:
+        """The request's database session, opened on first use and committed when the handler succeeds."""
+        if self._session is None:
+            from shared.db import session_scope
+
+            tenant = self.principal.tenant_id if self.principal else None
+            self._session = self._stack.enter_context(session_scope(tenant_id=tenant))
+        return self._session
+
+    def uuid_param(self, name: str) -> uuid.UUID:
+        """A route parameter that must be a UUID; anything else names no resource (404)."""
+        try:
+            return uuid.UUID(self.route_params[name])
+        except (KeyError, ValueError) as exc:
+            raise NotFound(f"No such {name.removesuffix('_id') or 'resource'}") from exc
+
+
+Handler = Callable[[Request], Any]
+
+
+def _request_id(raw: func.HttpRequest) -> str:
+    given = raw.headers.get("x-request-id")
+    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _json(body: Any) -> bytes:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json().encode()
+    return json.dumps(body, default=_json_default, separators=(",", ":")).encode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text.replace("+00:00", "Z")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def problem_response(error: AppError, *, request_id: str, instance: str | None = None) -> func.HttpResponse:
+    """An AppError as an RFC 9457 application/problem+json response."""
+    headers = {"X-Request-Id": request_id, **error.headers}
+    body = error.to_problem(instance=instance, request_id=request_id)
+    return func.HttpResponse(_json(body), status_code=error.status, headers=headers, mimetype=PROBLEM_JSON)
+
+
+def _parse_body(raw: func.HttpRequest, spec: RouteSpec) -> Any:
+    data = raw.get_body() or b""
+    content_type = (raw.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if spec.body_format == "form":
+        if content_type != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("Send application/x-www-form-urlencoded", code="unsupported_media_type")
+        payload: Any = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
+    else:
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise UnsupportedMediaType("Send the body as application/json", code="unsupported_media_type")
+        try:
+            payload = json.loads(data) if data else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
+        if payload is None:
+            raise Unprocessable("A JSON body is required", errors=[{"loc": "body", "msg": "Field required", "type": "missing"}])
+    assert spec.body_model is not None
+    try:
+        return spec.body_model.model_validate(payload)
+    except ValidationError as exc:
+        raise Unprocessable("The body is not valid", errors=validation_errors(exc, location="body")) from exc
+
+
+def _parse_query(raw: func.HttpRequest, spec: RouteSpec) -> Any:
+    assert spec.query_model is not None
+    try:
+        return spec.query_model.model_validate(dict(raw.params or {}))
+    except ValidationError as exc:
+        raise Unprocessable("The query is not valid", errors=validation_errors(exc, location="query")) from exc
+
+
+def _check_size(raw: func.HttpRequest, limit: int) -> None:
+    declared = raw.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body exceeds {limit} bytes")
+    if len(raw.get_body() or b"") > limit:
+        raise PayloadTooLarge(f"The body exceeds {limit} bytes")
+
+
+def _render(spec: RouteSpec, result: Any, request_id: str) -> func.HttpResponse:
+    if isinstance(result, func.HttpResponse):
+        result.headers["X-Request-Id"] = request_id
+        return result
+    response = result if isinstance(result, Response) else Response(body=result, status=spec.status)
+    headers = {"X-Request-Id": request_id, **response.headers}
+    if response.body is None and response.content_type is None:
+        return func.HttpResponse(status_code=204 if response.status == 200 else response.status, headers=headers)
+    body = response.body
+    if spec.response_model is not None and not isinstance(body, (BaseModel, bytes, str)):
+        body = spec.response_model.model_validate(body, from_attributes=True)
+    content_type = response.content_type or spec.content_type
+    if isinstance(body, bytes):
+        data = body
+    elif isinstance(body, str) and content_type != "application/json":
+        data = body.encode()
+    else:
+        data = _json(body)
+    return func.HttpResponse(data, status_code=response.status, headers=headers, mimetype=content_type)
+
+
+def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.HttpResponse:
+    """Run one handler inside the conventions: ids, limits, auth, validation, transaction, problem+json."""
+    from shared.runtime import ensure_started
+
+    request_id = _request_id(raw)
+    with invocation(spec.name, request_id) as timing:
+        status = 500
+        try:
+            settings = ensure_started()
+            with ExitStack() as stack:
+                request = Request(raw, spec, request_id, stack)
+                _check_size(raw, spec.max_body_bytes or settings.max_body_bytes)
+                if spec.auth == "user":
+                    request.principal = auth.authenticate(raw)
+                    tenant_id_var.set(str(request.principal.tenant_id))
+                    auth.authorize(request.principal, permission=spec.permission, feature=spec.feature)
+                if spec.query_model is not None:
+                    request.query = _parse_query(raw, spec)
+                if spec.body_model is not None:
+                    request.body = _parse_body(raw, spec)
+                response = _render(spec, handler(request), request_id)
+            status = response.status_code
+            return response
+        except AppError as error:
+            status = error.status
+            return problem_response(error, request_id=request_id, instance=raw.url and _path(raw.url))
+        except Exception:
+            log.exception("unhandled error in %s", spec.name)
+            return problem_response(AppError("An unexpected error occurred"), request_id=request_id)
+        finally:
+            log.info(
+                "%s %s -> %s",
+                raw.method,
+                _path(raw.url),
+                status,
+                extra={"status": status, "route": spec.route, "duration_ms": timing_ms(timing)},
+            )
+
+
+def timing_ms(timing: dict[str, Any]) -> float:
+    """Milliseconds since the invocation started."""
+    import time
+
+    return round((time.perf_counter() - timing["started"]) * 1000, 2)
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^[a-z]+://[^/]+", "", url or "").split("?")[0]
+
+
+class Router:
+    """A module's routes on its Blueprint: `api = Router(bp, module="crm")`, then `@api.get(...)`."""
+
+    def __init__(self, blueprint: Any, *, module: str, feature: str | None = None) -> None:
+        self.blueprint = blueprint
+        self.module = module
+        self.feature = feature
+
+    def route(
+        self,
+        route: str,
+        *,
+        methods: list[str],
+        summary: str,
+        auth: str = "user",
+        name: str | None = None,
+        status: int = 200,
+        permission: str | None = None,
+        query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        body_format: str = "json",
+        max_body_bytes: int | None = None,
+        idempotent: bool = False,
+        responses: dict[int, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Callable[[Handler], Handler]:
+        """Register handler as an HTTP trigger for route (no leading slash, no `api/` prefix)."""
+        if auth not in _HOST_AUTH:
+            raise ValueError(f"unknown auth kind {auth!r}")
+
+        def decorate(handler: Handler) -> Handler:
+            spec = RouteSpec(
+                name=name or f"{self.module}_{handler.__name__}",
+                module=self.module,
+                route=route,
+                methods=[m.upper() for m in methods],
+                auth=auth,
+                summary=summary,
+                status=status,
+                permission=permission,
+                feature=self.feature,
+                query_model=query,
+                body_model=body,
+                response_model=response,
+                body_format=body_format,
+                max_body_bytes=max_body_bytes,
+                idempotent=idempotent,
+                responses=dict(responses or {}),
+                content_type=content_type,
+            )
+
+            def http_trigger(req: func.HttpRequest) -> func.HttpResponse:
+                return dispatch(spec, handler, req)
+
+            http_trigger.__name__ = spec.name
+            http_trigger.__qualname__ = spec.name
+            http_trigger.__doc__ = summary
+            self.blueprint.function_name(name=spec.name)(
+                self.blueprint.route(route=route, methods=spec.methods, auth_level=_HOST_AUTH[auth])(http_trigger)
+            )
+            REGISTRY.append(spec)
+            return handler
+
+        return decorate
+
+    def get(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """A GET route."""
+        return self.route(route, methods=["GET"], **kwargs)
+
+    def post(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """A POST route (201 unless status says otherwise)."""
+        kwargs.setdefault("status", 201)
+        return self.route(route, methods=["POST"], **kwargs)
+
+    def patch(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """A PATCH route."""
+        return self.route(route, methods=["PATCH"], **kwargs)
+
+    def put(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """A PUT route."""
+        return self.route(route, methods=["PUT"], **kwargs)
+
+    def delete(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """A DELETE route (204)."""
+        kwargs.setdefault("status", 204)
+        return self.route(route, methods=["DELETE"], **kwargs)
