@@ -1,0 +1,1 @@
+"""Tradeops render worker: turns product configurations into GLB files with headless Blender."""
