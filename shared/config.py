@@ -75,6 +75,30 @@ class Settings(BaseSettings):
     twilio_auth_token: str = Field("", validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token"))
     twilio_base_url: str | None = Field(None, validation_alias=AliasChoices("TWILIO_BASE_URL", "twilio_base_url"))
     smtp_password: str = Field("", validation_alias=AliasChoices("SMTP_PASSWORD", "smtp_password"))
+    twilio_verify_service_sid: str = Field(
+        "", validation_alias=AliasChoices("TWILIO_VERIFY_SERVICE_SID", "twilio_verify_service_sid")
+    )
+
+    jwt_issuer: str = Field("tradeops", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
+    jwt_audience: str = Field("tradeops-api", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
+    access_token_ttl_seconds: int = Field(
+        900, ge=60, le=3600, validation_alias=AliasChoices("ACCESS_TOKEN_TTL_SECONDS", "access_token_ttl_seconds")
+    )
+    session_idle_days: int = Field(7, ge=1, validation_alias=AliasChoices("SESSION_IDLE_DAYS", "session_idle_days"))
+    session_max_days: int = Field(30, ge=1, validation_alias=AliasChoices("SESSION_MAX_DAYS", "session_max_days"))
+    login_failure_limit: int = Field(
+        5, ge=1, validation_alias=AliasChoices("LOGIN_FAILURE_LIMIT", "login_failure_limit")
+    )
+    login_failure_window_seconds: int = Field(
+        900, ge=1, validation_alias=AliasChoices("LOGIN_FAILURE_WINDOW_SECONDS", "login_failure_window_seconds")
+    )
+    otp_sends_per_phone: int = Field(
+        3, ge=1, le=4, validation_alias=AliasChoices("OTP_SENDS_PER_PHONE", "otp_sends_per_phone")
+    )
+    otp_sends_per_ip: int = Field(10, ge=1, validation_alias=AliasChoices("OTP_SENDS_PER_IP", "otp_sends_per_ip"))
+    otp_send_window_seconds: int = Field(
+        600, ge=600, validation_alias=AliasChoices("OTP_SEND_WINDOW_SECONDS", "otp_send_window_seconds")
+    )
 
     @field_validator("database_url", "database_migration_url")
     @classmethod
