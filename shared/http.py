@@ -221,6 +221,30 @@ def _render(spec: RouteSpec, result: Any, request_id: str) -> func.HttpResponse:
     return func.HttpResponse(data, status_code=response.status, headers=headers, mimetype=content_type)
 
 
+def _run(spec: RouteSpec, handler: Handler, request: Request, stack: ExitStack) -> func.HttpResponse:
+    """Call the handler, or replay the stored response of an earlier request with the same Idempotency-Key."""
+    if not spec.idempotent:
+        return _render(spec, handler(request), request.request_id)
+    from shared import idempotency
+
+    claim = idempotency.claim(request)
+    if isinstance(claim, func.HttpResponse):
+        return _render(spec, claim, request.request_id)
+    if claim is not None:
+
+        def release_on_error(exc_type: Any, *_: Any) -> bool:
+            # Runs after the session scope unwinds: the key is given back when the handler or commit failed.
+            if exc_type is not None:
+                idempotency.release(claim)
+            return False
+
+        stack.push(release_on_error)
+    response = _render(spec, handler(request), request.request_id)
+    if claim is not None:
+        idempotency.complete(request, claim, response)
+    return response
+
+
 def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.HttpResponse:
     """Run one handler inside the conventions: ids, limits, auth, validation, transaction, problem+json."""
     from shared.runtime import ensure_started
@@ -241,7 +265,7 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
                     request.query = _parse_query(raw, spec)
                 if spec.body_model is not None:
                     request.body = _parse_body(raw, spec)
-                response = _render(spec, handler(request), request_id)
+                response = _run(spec, handler, request, stack)
             status = response.status_code
             return response
         except AppError as error:
@@ -342,8 +366,9 @@ class Router:
         return self.route(route, methods=["GET"], **kwargs)
 
     def post(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
-        """A POST route (201 unless status says otherwise)."""
+        """A POST route (201 unless status says otherwise); signed-in users' POSTs honour Idempotency-Key."""
         kwargs.setdefault("status", 201)
+        kwargs.setdefault("idempotent", kwargs.get("auth", "user") == "user")
         return self.route(route, methods=["POST"], **kwargs)
 
     def patch(self, route: str, **kwargs: Any) -> Callable[[Handler], Handler]:
