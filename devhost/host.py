@@ -47,9 +47,11 @@ class Keys:
         given = request.headers.get("x-functions-key") or request.query.get("code")
         if not given:
             return False
-        if secrets.compare_digest(given, self.master_key):
+        # Compare bytes: compare_digest refuses non-ASCII str, and a caller may send anything.
+        offered = given.encode()
+        if secrets.compare_digest(offered, self.master_key.encode()):
             return True
-        return level == "function" and secrets.compare_digest(given, self.function_key)
+        return level == "function" and secrets.compare_digest(offered, self.function_key.encode())
 
 
 class OutputBindings:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import blueprints
-import shared.models  # noqa: F401  (platform tables)
+import migrations.env_models  # noqa: F401  (every module's tables)
 from shared.db import Base
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
-
-# Import every module's models so autogenerate and comparisons see all tables.
-for module in pkgutil.iter_modules(blueprints.__path__):
-    try:
-        importlib.import_module(f"blueprints.{module.name}.models")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"blueprints.{module.name}.models":
-            raise
 
 target_metadata = Base.metadata
 

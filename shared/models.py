@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, created_at_column, uuid_pk
@@ -15,6 +15,7 @@ class OutboxMessage(Base):
     """A queue message written in the same transaction as the change that produced it."""
 
     __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_created_at", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     queue: Mapped[str] = mapped_column(String(63), nullable=False)

@@ -100,8 +100,9 @@ def _operation(spec: RouteSpec, schemas: dict[tuple[type[BaseModel], str], Any])
     for status, description in spec.responses.items():
         op["responses"].setdefault(str(status), {"description": description})
     problems = dict(_PROBLEMS)
-    if spec.auth in ("user",):
-        problems[401] = "Not signed in"
+    if spec.auth in ("function", "admin"):
+        # The Functions host itself refuses a missing or wrong key, with an empty body.
+        op["responses"]["401"] = {"description": "Missing or wrong function key"}
     for status, description in problems.items():
         op["responses"].setdefault(
             str(status),

@@ -1,0 +1,16 @@
+"""Imports the platform's and every module's models, so Base.metadata holds every table."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import blueprints
+import shared.models  # noqa: F401  (platform tables)
+
+for _module in pkgutil.iter_modules(blueprints.__path__):
+    try:
+        importlib.import_module(f"blueprints.{_module.name}.models")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"blueprints.{_module.name}.models":
+            raise

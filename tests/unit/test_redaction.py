@@ -1,0 +1,45 @@
+"""Phone numbers, emails, tokens and codes never reach a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from shared.telemetry import JsonFormatter, redact, request_id_var
+
+
+def test_free_text_loses_personal_data_and_secrets() -> None:
+    line = (
+        "texting +14155550123 and (415) 555-0199 for ada@example.com with "
+        "Authorization: Bearer abc.def.ghi code=493817 password=hunter2 "
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"
+    )
+    cleaned = redact(line)
+    for secret in ("4155550123", "555-0199", "ada@example.com", "abc.def.ghi", "493817", "hunter2", "eyJhbGci"):
+        assert secret not in cleaned
+    assert "texting" in cleaned
+
+
+def test_ordinary_numbers_survive() -> None:
+    assert redact("took 1234 ms for 3 items, status 200") == "took 1234 ms for 3 items, status 200"
+
+
+def test_json_lines_carry_context_and_redact_extra_fields() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    token = request_id_var.set("req-123")
+    try:
+        logger.warning("otp sent to %s", "+442079460000", extra={"phone": "+442079460000", "duration_ms": 12.5})
+    finally:
+        request_id_var.reset(token)
+        logger.removeHandler(handler)
+    entry = json.loads(stream.getvalue())
+    assert entry["request_id"] == "req-123"
+    assert entry["duration_ms"] == 12.5
+    assert "+442079460000" not in stream.getvalue()
+    assert entry["phone"] == "[redacted]"
