@@ -1,5 +1,7 @@
 """Every business module's Blueprint, in registration order."""
 
+from blueprints.crm import functions as crm
+from blueprints.identity import functions as identity
 from blueprints.ops import functions as ops
 
-ALL = [ops.bp]
+ALL = [identity.bp, crm.bp, ops.bp]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import PlainSerializer
+from pydantic import AfterValidator, PlainSerializer
 
 _pinned: datetime | None = None
 
@@ -42,3 +43,15 @@ def iso_utc(moment: datetime) -> str:
 
 # A datetime field that always renders as UTC with a Z, whatever zone the driver handed back.
 UtcDateTime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone such as America/Chicago") from None
+    return name
+
+
+# A request field naming an IANA time zone ("America/Chicago").
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]

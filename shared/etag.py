@@ -40,3 +40,15 @@ def check_version(current: int, expected: frozenset[int] | None) -> None:
         raise PreconditionFailed(
             "The resource changed since you read it; fetch it again and retry", code="stale_etag"
         )
+
+
+def flush_versioned(session: Any) -> None:
+    """Flush a versioned update; 412 when another request changed the row between our read and write."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        session.flush()
+    except StaleDataError:
+        raise PreconditionFailed(
+            "The resource changed while you edited it; fetch it again and retry", code="stale_etag"
+        ) from None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 _SEPARATORS = re.compile(r"[\s().\-/]")
 
@@ -38,3 +41,13 @@ def _check_nanp(national: str) -> None:
 def mask(e164: str) -> str:
     """The number with all but the last two digits hidden (for messages to the user, never logs)."""
     return "+" + "•" * max(0, len(e164) - 3) + e164[-2:]
+
+
+def _validate(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a phone number is a string")
+    return to_e164(value)
+
+
+# A request field holding a phone number, normalised to E.164 on the way in.
+E164 = Annotated[str, BeforeValidator(_validate)]

@@ -1,0 +1,1 @@
+"""CRM: customers, their vehicles and sharing customers between users."""

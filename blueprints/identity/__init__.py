@@ -1,0 +1,1 @@
+"""Identity: tenants, users, roles, password and SMS-code sign-in, sessions and the audit log API."""

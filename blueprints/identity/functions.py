@@ -1,0 +1,188 @@
+"""Identity triggers: sign-up, sign-in, sessions, the business's settings, its people and the audit log."""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.cookies import SimpleCookie
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import ValidationError
+
+from blueprints.identity import schemas, service, sessions
+from shared import audit, auth
+from shared.errors import AppError, Unprocessable, validation_errors
+from shared.etag import etag, if_match
+from shared.http import PROBLEM_JSON, Request, Response, Router
+from shared.pagination import PageQuery
+from shared.runtime import ensure_started
+from shared.telemetry import invocation
+
+bp = df.Blueprint()
+api = Router(bp, module="identity")
+log = logging.getLogger(__name__)
+
+REFRESH_COOKIE = "tradeops_refresh"
+_COOKIE_PATH = "/api/v1/auth"
+
+auth.register_authenticator(service.authenticate)
+
+
+def _refresh_cookie(token: str, *, max_age: int) -> str:
+    # httpOnly keeps it from scripts, Secure from plain HTTP, SameSite=Strict from other sites' requests.
+    return f"{REFRESH_COOKIE}={token}; Path={_COOKIE_PATH}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
+
+
+def _tokens(pair: schemas.TokenPair, *, status: int = 200) -> Response:
+    from shared.config import get_settings
+
+    max_age = get_settings().session_max_days * 86400
+    headers = {"Set-Cookie": _refresh_cookie(pair.refresh_token, max_age=max_age), "Cache-Control": "no-store"}
+    return Response(pair, status=status, headers=headers)
+
+
+def _problem(req: Request, error: AppError) -> Response:
+    """An error answered without raising, so what the request recorded (rate-limit hits, audit) commits."""
+    body = error.to_problem(instance=f"/api/{req.spec.route}", request_id=req.request_id)
+    return Response(json.dumps(body).encode(), status=error.status, headers=error.headers, content_type=PROBLEM_JSON)
+
+
+def _sign_in(req: Request, outcome: sessions.SignIn) -> Response:
+    return _problem(req, outcome) if isinstance(outcome, AppError) else _tokens(outcome)
+
+
+@api.post("v1/auth/register", auth="anonymous", body=schemas.RegisterIn, response=schemas.TokenPair,
+          summary="Create a business with you as its owner, signed in")  # fmt: skip
+def register(req: Request) -> Response:
+    """Sign-up: a tenant, its owner and their first session."""
+    pair = sessions.register(session=req.session, register_in=req.body, actor=audit.actor_of(req))
+    return _tokens(pair, status=201)
+
+
+@api.post("v1/auth/login", auth="anonymous", status=200, body=schemas.LoginIn, response=schemas.TokenPair,
+          summary="Sign in with email and password")  # fmt: skip
+def login(req: Request) -> Response:
+    """Password sign-in."""
+    return _sign_in(req, sessions.login(session=req.session, login_in=req.body, actor=audit.actor_of(req)))
+
+
+@api.post("v1/auth/otp/start", auth="anonymous", status=202, body=schemas.OtpStartIn, response=schemas.OtpStarted,
+          summary="Text a sign-in code to a phone (same answer for any number)")  # fmt: skip
+def otp_start(req: Request) -> schemas.OtpStarted:
+    """Ask Twilio Verify for an SMS code."""
+    return sessions.start_otp(session=req.session, otp_in=req.body, actor=audit.actor_of(req))
+
+
+@api.post("v1/auth/otp/verify", auth="anonymous", status=200, body=schemas.OtpVerifyIn, response=schemas.TokenPair,
+          summary="Sign in with the texted code")  # fmt: skip
+def otp_verify(req: Request) -> Response:
+    """SMS-code sign-in."""
+    return _sign_in(req, sessions.verify_otp(session=req.session, otp_in=req.body, actor=audit.actor_of(req)))
+
+
+def _refresh_token_of(req: Request) -> str | None:
+    data = req.raw.get_body() or b""
+    if data.strip():
+        try:
+            token = schemas.RefreshIn.model_validate_json(data).refresh_token
+        except ValidationError as exc:
+            raise Unprocessable("The body is not valid", errors=validation_errors(exc, location="body")) from exc
+        if token:
+            return token
+    cookie = SimpleCookie()
+    try:
+        cookie.load(req.headers.get("cookie") or "")
+    except Exception:  # a malformed Cookie header carries no token
+        return None
+    morsel = cookie.get(REFRESH_COOKIE)
+    return morsel.value if morsel else None
+
+
+@api.post("v1/auth/refresh", auth="anonymous", status=200, response=schemas.TokenPair,
+          summary="New tokens for a refresh token (body {refresh_token} or the cookie)")  # fmt: skip
+def refresh(req: Request) -> Response:
+    """Rotate the refresh token."""
+    token = _refresh_token_of(req)
+    return _sign_in(req, sessions.refresh(session=req.session, refresh_token=token, actor=audit.actor_of(req)))
+
+
+@api.post("v1/auth/logout", status=204, idempotent=False, summary="End this session")
+def logout(req: Request) -> Response:
+    """Sign out: the session's tokens stop working and the cookie is cleared."""
+    assert req.principal is not None
+    sessions.logout(session=req.session, principal=req.principal, actor=audit.actor_of(req))
+    return Response(status=204, headers={"Set-Cookie": _refresh_cookie("", max_age=0)})
+
+
+@api.get("v1/me", response=schemas.Me, summary="The signed-in user, their business and permissions")
+def me(req: Request) -> schemas.Me:
+    """Who am I."""
+    assert req.principal is not None
+    return service.me(session=req.session, principal=req.principal)
+
+
+@api.get("v1/tenant", permission="tenant.read", response=schemas.TenantOut, summary="The business's settings")
+def get_tenant(req: Request) -> Response:
+    """Read the settings, with their ETag."""
+    assert req.principal is not None
+    tenant, version = service.get_tenant(session=req.session, principal=req.principal)
+    return Response(tenant, headers={"ETag": etag(version)})
+
+
+@api.patch("v1/tenant", permission="tenant.manage", body=schemas.TenantPatch, response=schemas.TenantOut,
+           summary="Change the business's settings (If-Match required)")  # fmt: skip
+def update_tenant(req: Request) -> Response:
+    """Change settings."""
+    assert req.principal is not None
+    expected = if_match(req)
+    tenant, version = service.update_tenant(session=req.session, principal=req.principal, patch=req.body,
+                                            expected=expected, actor=audit.actor_of(req))  # fmt: skip
+    return Response(tenant, headers={"ETag": etag(version)})
+
+
+@api.get("v1/users", permission="users.read", query=PageQuery, response=schemas.UserPage,
+         summary="The business's people")  # fmt: skip
+def list_users(req: Request) -> schemas.UserPage:
+    """List users."""
+    assert req.principal is not None
+    return service.list_users(session=req.session, principal=req.principal, query=req.query)
+
+
+@api.post("v1/users", permission="users.manage", body=schemas.UserInvite, response=schemas.UserOut,
+          summary="Invite someone by email or phone with a role")  # fmt: skip
+def invite_user(req: Request) -> Response:
+    """Invite a user."""
+    assert req.principal is not None
+    user = service.invite_user(session=req.session, principal=req.principal, invite=req.body,
+                               actor=audit.actor_of(req))  # fmt: skip
+    return Response(user, status=201, headers={"ETag": etag(1)})
+
+
+@api.patch("v1/users/{user_id}", permission="users.manage", body=schemas.UserPatch, response=schemas.UserOut,
+           summary="Change a person's role, name or access (If-Match required)")  # fmt: skip
+def update_user(req: Request) -> Response:
+    """Change a user."""
+    assert req.principal is not None
+    user_id = req.uuid_param("user_id")
+    expected = if_match(req)
+    user, version = service.update_user(session=req.session, principal=req.principal, user_id=user_id,
+                                        patch=req.body, expected=expected, actor=audit.actor_of(req))  # fmt: skip
+    return Response(user, headers={"ETag": etag(version)})
+
+
+@api.get("v1/audit", permission="audit.read", query=schemas.AuditQuery, response=schemas.AuditPage,
+         summary="The audit log, newest first, filtered by entity")  # fmt: skip
+def list_audit(req: Request) -> schemas.AuditPage:
+    """Read the audit log."""
+    assert req.principal is not None
+    return service.list_audit(session=req.session, principal=req.principal, query=req.query)
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
+def identity_housekeeping(timer: func.TimerRequest) -> None:
+    """Hourly: forget idempotency records past 24 h and sessions long ended, tenant by tenant."""
+    with invocation("identity_housekeeping"):
+        ensure_started()
+        purged = service.housekeeping()
+        log.info("housekeeping purged %d rows", purged)

@@ -1,0 +1,38 @@
+"""The one table of who may do what: roles to named permissions. Later modules add their rows here.
+
+Visibility rules that depend on the record (an estimator sees the customers they own or that were
+shared with them) are expressed by permissions too: `customers.read_all` lifts the restriction.
+"""
+
+from __future__ import annotations
+
+ROLES: tuple[str, ...] = ("owner", "admin", "estimator", "advisor", "tech", "accountant")
+EVERYONE = frozenset(ROLES)
+MANAGERS = frozenset({"owner", "admin"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # identity
+    "tenant.read": EVERYONE,
+    "tenant.manage": MANAGERS,
+    "users.read": MANAGERS,
+    "users.manage": MANAGERS,
+    "users.grant_owner": frozenset({"owner"}),
+    "audit.read": MANAGERS,
+    # crm: customers and their vehicles
+    "customers.read": EVERYONE,
+    "customers.read_all": frozenset({"owner", "admin", "advisor", "tech", "accountant"}),
+    "customers.create": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "customers.update": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "customers.delete": frozenset({"owner", "admin", "advisor"}),
+    "customers.share": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "vehicles.read": EVERYONE,
+    "vehicles.write": frozenset({"owner", "admin", "advisor", "estimator"}),
+}
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    """Every permission the role holds (empty for an unknown role)."""
+    return frozenset(name for name, roles in PERMISSIONS.items() if role in roles)
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {role: permissions_of(role) for role in ROLES}
