@@ -1,0 +1,287 @@
+"""Durable state in PostgreSQL (schema `devhost`): instances, history, inbox messages and activity work items.
+
+The engine creates its own tables with plain SQL: the dev host serves any app, so its state is not
+part of the app's Alembic migrations. Every state change of one episode is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from devhost.durable.history import Event
+
+SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS devhost;
+CREATE TABLE IF NOT EXISTS devhost.durable_instances (
+    hub text NOT NULL, instance_id text NOT NULL, execution_id text NOT NULL,
+    name text NOT NULL, version text, runtime_status text NOT NULL,
+    input text, output text, custom_status text,
+    parent_instance_id text, parent_task_id integer,
+    shim jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
+    PRIMARY KEY (hub, instance_id));
+CREATE INDEX IF NOT EXISTS durable_instances_created ON devhost.durable_instances (hub, created_at);
+CREATE TABLE IF NOT EXISTS devhost.durable_history (
+    hub text NOT NULL, instance_id text NOT NULL, execution_id text NOT NULL, seq integer NOT NULL,
+    event jsonb NOT NULL, PRIMARY KEY (hub, instance_id, execution_id, seq));
+CREATE TABLE IF NOT EXISTS devhost.durable_inbox (
+    id bigserial PRIMARY KEY, hub text NOT NULL, instance_id text NOT NULL, execution_id text,
+    event jsonb NOT NULL, visible_at timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS durable_inbox_instance ON devhost.durable_inbox (hub, instance_id, id);
+CREATE TABLE IF NOT EXISTS devhost.durable_work (
+    id bigserial PRIMARY KEY, hub text NOT NULL, instance_id text NOT NULL, execution_id text NOT NULL,
+    task_id integer NOT NULL, name text NOT NULL, input text);
+"""
+TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+
+
+def database_url() -> str:
+    """DEVHOST_DATABASE_URL, else DATABASE_MIGRATION_URL, else DATABASE_URL, as a libpq URL."""
+    url = (
+        os.environ.get("DEVHOST_DATABASE_URL")
+        or os.environ.get("DATABASE_MIGRATION_URL")
+        or os.environ.get("DATABASE_URL")
+    )
+    if not url:
+        raise RuntimeError("durable functions need DEVHOST_DATABASE_URL, DATABASE_MIGRATION_URL or DATABASE_URL")
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@dataclass
+class Instance:
+    """One orchestration instance row."""
+
+    instance_id: str
+    execution_id: str
+    name: str
+    version: str | None
+    runtime_status: str
+    input: str | None
+    output: str | None
+    custom_status: str | None
+    parent_instance_id: str | None
+    parent_task_id: int | None
+    shim: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_terminal(self) -> bool:
+        """Completed, failed, terminated or canceled."""
+        return self.runtime_status in TERMINAL
+
+
+@dataclass
+class WorkItem:
+    """An activity to run for an instance's task id."""
+
+    id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+class Store:
+    """A small connection pool plus the queries the engine and the HTTP API need."""
+
+    def __init__(self, url: str, hub: str, size: int = 6) -> None:
+        self.url = url
+        self.hub = hub
+        self.size = size
+        self._pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        self._all: list[psycopg.AsyncConnection[Any]] = []
+
+    async def open(self) -> None:
+        """Connect and create the schema (serialised: several hosts may start at once)."""
+        for _ in range(self.size):
+            conn = await psycopg.AsyncConnection.connect(self.url, row_factory=dict_row)
+            self._all.append(conn)
+            self._pool.put_nowait(conn)
+        async with self.transaction() as tx:
+            await tx.execute("SELECT pg_advisory_xact_lock(7150023)")
+            await tx.execute(SCHEMA)
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for conn in self._all:
+            await conn.close()
+        self._all.clear()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One transaction on a pooled connection; commits on success, rolls back on error."""
+        conn = await self._pool.get()
+        try:
+            async with conn.transaction():
+                yield Tx(conn, self.hub)
+        finally:
+            if conn.closed:
+                conn = await psycopg.AsyncConnection.connect(self.url, row_factory=dict_row)
+            self._pool.put_nowait(conn)
+
+
+class Tx:
+    """Queries inside one transaction."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], hub: str) -> None:
+        self.conn = conn
+        self.hub = hub
+
+    async def execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
+        """Run a statement."""
+        await self.conn.execute(sql, params)
+
+    async def instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
+        """An instance by id (optionally locked for this transaction)."""
+        sql = "SELECT * FROM devhost.durable_instances WHERE hub = %s AND instance_id = %s"
+        cur = await self.conn.execute(sql + (" FOR UPDATE" if lock else ""), (self.hub, instance_id))
+        row = await cur.fetchone()
+        return _instance(row) if row else None
+
+    async def list_instances(self, where: str, params: list[Any], limit: int, offset: int) -> list[Instance]:
+        """Instances matching a WHERE fragment, oldest first."""
+        sql = f"SELECT * FROM devhost.durable_instances WHERE hub = %s {where} ORDER BY created_at, instance_id"
+        cur = await self.conn.execute(sql + " LIMIT %s OFFSET %s", (self.hub, *params, limit, offset))
+        return [_instance(row) for row in await cur.fetchall()]
+
+    async def put_instance(self, inst: Instance) -> None:
+        """Insert or replace an instance row."""
+        await self.conn.execute(
+            """INSERT INTO devhost.durable_instances (hub, instance_id, execution_id, name, version,
+                   runtime_status, input, output, custom_status, parent_instance_id, parent_task_id, shim,
+                   created_at, updated_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (hub, instance_id) DO UPDATE SET execution_id = EXCLUDED.execution_id,
+                   name = EXCLUDED.name, version = EXCLUDED.version, runtime_status = EXCLUDED.runtime_status,
+                   input = EXCLUDED.input, output = EXCLUDED.output, custom_status = EXCLUDED.custom_status,
+                   parent_instance_id = EXCLUDED.parent_instance_id, parent_task_id = EXCLUDED.parent_task_id,
+                   shim = EXCLUDED.shim, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at""",
+            (self.hub, inst.instance_id, inst.execution_id, inst.name, inst.version, inst.runtime_status,
+             inst.input, inst.output, inst.custom_status, inst.parent_instance_id, inst.parent_task_id,
+             Jsonb(inst.shim), inst.created_at, inst.updated_at),
+        )  # fmt: skip
+
+    async def delete_instance(self, instance_id: str) -> int:
+        """Delete an instance with its history, messages and work; how many instances went."""
+        for table in ("durable_history", "durable_inbox", "durable_work"):
+            await self.conn.execute(
+                f"DELETE FROM devhost.{table} WHERE hub = %s AND instance_id = %s", (self.hub, instance_id)
+            )
+        cur = await self.conn.execute(
+            "DELETE FROM devhost.durable_instances WHERE hub = %s AND instance_id = %s", (self.hub, instance_id)
+        )
+        return cur.rowcount
+
+    async def history(self, instance_id: str, execution_id: str) -> list[Event]:
+        """An execution's history in order."""
+        cur = await self.conn.execute(
+            "SELECT event FROM devhost.durable_history WHERE hub = %s AND instance_id = %s AND execution_id = %s"
+            " ORDER BY seq",
+            (self.hub, instance_id, execution_id),
+        )
+        return [row["event"] for row in await cur.fetchall()]
+
+    async def append_history(self, instance_id: str, execution_id: str, start: int, events: list[Event]) -> None:
+        """Append events after position start."""
+        async with self.conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO devhost.durable_history (hub, instance_id, execution_id, seq, event)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(self.hub, instance_id, execution_id, start + i, Jsonb(e)) for i, e in enumerate(events)],
+            )
+
+    async def send(self, instance_id: str, execution_id: str | None, message: Event, visible_at: datetime) -> None:
+        """Queue a message (a history event to come) for an instance, visible from a time."""
+        await self.conn.execute(
+            "INSERT INTO devhost.durable_inbox (hub, instance_id, execution_id, event, visible_at)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (self.hub, instance_id, execution_id, Jsonb(message), visible_at),
+        )
+
+    async def messages(self, instance_id: str, now: datetime) -> list[tuple[int, str | None, Event]]:
+        """Visible messages of an instance, oldest first: (id, execution id, event)."""
+        cur = await self.conn.execute(
+            "SELECT id, execution_id, event FROM devhost.durable_inbox WHERE hub = %s AND instance_id = %s"
+            " AND visible_at <= %s ORDER BY id",
+            (self.hub, instance_id, now),
+        )
+        return [(row["id"], row["execution_id"], row["event"]) for row in await cur.fetchall()]
+
+    async def delete_messages(self, ids: list[int]) -> None:
+        """Remove consumed messages."""
+        if ids:
+            await self.conn.execute("DELETE FROM devhost.durable_inbox WHERE id = ANY(%s)", (ids,))
+
+    async def delete_timer(self, instance_id: str, execution_id: str, timer_id: int) -> None:
+        """Drop a pending TimerFired message (a cancelled timer)."""
+        await self.conn.execute(
+            "DELETE FROM devhost.durable_inbox WHERE hub = %s AND instance_id = %s AND execution_id = %s"
+            " AND (event->>'EventType')::int = 11 AND (event->>'TimerId')::int = %s",
+            (self.hub, instance_id, execution_id, timer_id),
+        )
+
+    async def clear_pending(self, instance_id: str, keep_events: bool = False) -> None:
+        """Drop an instance's queued messages (except raised events when asked) and its work items."""
+        extra = " AND (event->>'EventType')::int <> 15" if keep_events else ""
+        await self.conn.execute(
+            "DELETE FROM devhost.durable_inbox WHERE hub = %s AND instance_id = %s" + extra, (self.hub, instance_id)
+        )
+        await self.conn.execute(
+            "DELETE FROM devhost.durable_work WHERE hub = %s AND instance_id = %s", (self.hub, instance_id)
+        )
+
+    async def add_work(self, instance_id: str, execution_id: str, task_id: int, name: str, text: str | None) -> int:
+        """Record an activity to run; its id."""
+        cur = await self.conn.execute(
+            "INSERT INTO devhost.durable_work (hub, instance_id, execution_id, task_id, name, input)"
+            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (self.hub, instance_id, execution_id, task_id, name, text),
+        )
+        row = await cur.fetchone()
+        return int(row["id"])  # type: ignore[index]
+
+    async def take_work(self, work_id: int) -> bool:
+        """Remove a finished work item; False when it was already gone (instance terminated or purged)."""
+        cur = await self.conn.execute("DELETE FROM devhost.durable_work WHERE id = %s", (work_id,))
+        return cur.rowcount == 1
+
+    async def all_work(self) -> list[WorkItem]:
+        """Every pending activity of this hub (restart recovery)."""
+        cur = await self.conn.execute(
+            "SELECT id, instance_id, execution_id, task_id, name, input FROM devhost.durable_work"
+            " WHERE hub = %s ORDER BY id",
+            (self.hub,),
+        )
+        return [WorkItem(**row) for row in await cur.fetchall()]
+
+    async def pending_instances(self) -> list[tuple[str, datetime]]:
+        """Instances with queued messages and when the first becomes visible (restart recovery)."""
+        cur = await self.conn.execute(
+            "SELECT instance_id, min(visible_at) AS due FROM devhost.durable_inbox WHERE hub = %s"
+            " GROUP BY instance_id",
+            (self.hub,),
+        )
+        return [(row["instance_id"], row["due"]) for row in await cur.fetchall()]
+
+
+def _instance(row: dict[str, Any]) -> Instance:
+    fields = {k: v for k, v in row.items() if k != "hub"}
+    return Instance(**fields)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text."""
+    return json.dumps(value, separators=(",", ":"))
