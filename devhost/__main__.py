@@ -24,6 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEVHOST_PORT", "7071")))
     parser.add_argument("--settings", default="local.settings.json", help="local settings file (Values)")
     parser.add_argument("--no-services", action="store_true", help="start neither PostgreSQL nor Azurite")
+    parser.add_argument("--data-dir", default=str(ROOT / ".data"), help="where embedded services keep data")
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     parser.add_argument("--seed", action="store_true", help="seed the demo tenant (idempotent)")
     parser.add_argument(
@@ -94,7 +95,15 @@ class Services:
             self.postgres.stop()
 
 
-async def serve(args: argparse.Namespace) -> None:
+def try_it(base_url: str, seed_lines: list[str]) -> str:
+    """What to paste first, printed once the host answers."""
+    lines = ["", "Try it:", f"  curl -s {base_url}/api/health", f"  curl -s {base_url}/api/ready",
+             f"  curl -s {base_url}/api/openapi.json"]  # fmt: skip
+    lines += [f"  {line}" for line in seed_lines]
+    return "\n".join(lines) + "\n"
+
+
+async def serve(args: argparse.Namespace, seed_lines: list[str]) -> None:
     """Start the host and wait for SIGINT or SIGTERM."""
     from devhost.host import DevHost
 
@@ -105,6 +114,7 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     await host.start()
     print(f"Functions host ready: {host.base_url}/{host.config.route_prefix}", flush=True)
+    print(try_it(host.base_url, seed_lines), flush=True)
     await stop.wait()
     log.info("stopping")
     await host.stop()
@@ -117,18 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path.cwd()))
     load_local_settings(Path(args.settings))
     services = Services()
+    seed_lines: list[str] = []
     try:
         if not args.no_services:
-            services.start(ROOT / ".data")
+            services.start(Path(args.data_dir))
         if not args.no_migrate and (Path.cwd() / "alembic.ini").exists():
             run_migrations(os.environ.get("DATABASE_MIGRATION_URL") or os.environ["DATABASE_URL"])
         if args.seed:
             from devhost.seed import seed
 
-            seed()
+            seed_lines = seed()
         for command in args.sidecar:
             services.start_sidecar(command)
-        asyncio.run(serve(args))
+        asyncio.run(serve(args, seed_lines))
     finally:
         services.stop()
     return 0
