@@ -157,8 +157,8 @@ def free_azurite(location: Path | None = None) -> Azurite:
     return Azurite(location=location, blob_port=free_port(), queue_port=free_port(), table_port=free_port())
 
 
-def run_migrations(migration_url: str, revision: str = "head") -> None:
-    """Bring a database to a revision with Alembic, as the owner role."""
+def run_migrations(migration_url: str, revision: str = "heads") -> None:
+    """Bring a database to a revision (every branch head by default) with Alembic, as the owner role."""
     from alembic import command
     from alembic.config import Config
 

@@ -40,7 +40,7 @@ def test_migrations_go_up_down_and_up_again(worker_id: str) -> None:
     # then nothing of ours is left
     assert all(not tables for tables in _tables(scratch.owner_url).values())
     # and going up again rebuilds the same schema
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
     assert _tables(scratch.owner_url) == at_head
 
 
