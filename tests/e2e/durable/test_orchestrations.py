@@ -1,0 +1,168 @@
+"""Orchestrations of the durable test app, driven over HTTP through DurableOrchestrationClient."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import httpx
+
+from tests.conftest import RunningHost
+from tests.e2e.durable.conftest import client_call, side_effects, start, wait_for
+
+
+def test_sequence_completes_with_output_custom_status_and_history(durable_host: RunningHost) -> None:
+    # when: an HTTP starter starts the orchestration and answers create_check_status_response
+    response = start(durable_host, "hello_sequence", ["Tokyo", "Seattle", "London"])
+    assert response.status_code == 202
+    links = response.json()
+    assert response.headers["Location"] == links["statusQueryGetUri"]
+    assert set(links) >= {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "purgeHistoryDeleteUri"}
+
+    # then: polling statusQueryGetUri ends with the activities' results
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    assert status["customStatus"] == {"at": "London"}
+    assert status["name"] == "hello_sequence" and status["instanceId"] == links["id"]
+    detailed = httpx.get(links["statusQueryGetUri"] + "&showHistory=true&showHistoryOutput=true").json()
+    kinds = [e["EventType"] for e in detailed["historyEvents"]]
+    assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
+    assert detailed["historyEvents"][1]["FunctionName"] == "say_hello"
+    assert detailed["historyEvents"][1]["Result"] == "Hello Tokyo!"
+
+
+def test_wait_for_completion_answers_the_output(durable_host: RunningHost) -> None:
+    response = start(durable_host, "hello_sequence", ["Oslo"], wait="10000")
+    assert response.status_code == 200
+    assert response.json() == ["Hello Oslo!"]
+
+
+def test_activity_failure_fails_the_orchestration_with_its_error(durable_host: RunningHost) -> None:
+    links = start(durable_host, "fails", "kaboom").json()
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["runtimeStatus"] == "Failed"
+    assert status["output"].startswith("Orchestrator function 'fails' failed: Activity function 'explode' failed: ")
+    assert "ValueError: kaboom" in status["output"]
+    # the failed instance answers 200, or 500 when the caller asks for it
+    assert httpx.get(links["statusQueryGetUri"]).status_code == 200
+    assert httpx.get(links["statusQueryGetUri"] + "&returnInternalServerErrorOnFailure=true").status_code == 500
+
+
+def test_retries_are_counted_and_delayed(durable_host: RunningHost) -> None:
+    key = uuid.uuid4().hex
+    started = time.monotonic()
+    links = start(durable_host, "retries", key).json()
+    status = wait_for(links["statusQueryGetUri"])
+    elapsed = time.monotonic() - started
+    error = "Activity function 'explode' failed: ValueError: never works "
+    assert status["output"] == {"ok": "ok after 3", "error": error}
+    assert side_effects("flaky", key) == {key: 3}
+    # 2 retry delays for `flaky`, 3 for `explode` (DTFx waits after the last attempt too), 300 ms each
+    assert elapsed >= 1.5
+
+
+def test_timer_really_waits(durable_host: RunningHost) -> None:
+    started = time.monotonic()
+    links = start(durable_host, "timer", 1.5).json()
+    assert wait_for(links["statusQueryGetUri"], until=("Running", "Completed"))["runtimeStatus"] == "Running"
+    status = wait_for(links["statusQueryGetUri"])
+    assert time.monotonic() - started >= 1.5
+    clock = status["output"]
+    waited = datetime.fromisoformat(clock["end"]) - datetime.fromisoformat(clock["start"])
+    assert waited.total_seconds() >= 1.5
+
+
+def test_external_events_raised_early_and_late(durable_host: RunningHost) -> None:
+    links = start(durable_host, "approval").json()
+    instance_id = links["id"]
+    # given: "Second" is raised before the orchestrator waits for it (it waits for "First" first)
+    client_call(durable_host, "raise", instance_id, "yes", event="Second")
+    time.sleep(0.3)
+    assert httpx.get(links["statusQueryGetUri"]).json()["runtimeStatus"] == "Running"
+    # when: "First" comes late
+    client_call(durable_host, "raise", instance_id, {"a": 1}, event="First")
+    status = wait_for(links["statusQueryGetUri"])
+    # then: both arrive; the SDK client encodes event data once more, so it reaches the orchestrator as JSON text
+    assert status["runtimeStatus"] == "Completed"
+    assert json.loads(status["output"]["first"]) == {"a": 1}
+    assert json.loads(status["output"]["second"]) == "yes"
+    # raising to a finished instance is 410 Gone
+    gone = httpx.post(links["sendEventPostUri"].replace("{eventName}", "First"), json="late")
+    assert gone.status_code == 410
+
+
+def test_ten_way_fan_out(durable_host: RunningHost) -> None:
+    run = uuid.uuid4().hex
+    links = start(durable_host, "fan_out", {"run": run}).json()
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["output"] == sum(n * n for n in range(1, 11))
+    assert side_effects("square", run) == {f"{run}:{n}": 1 for n in range(1, 11)}
+
+
+def test_sub_orchestration_result_and_failure(durable_host: RunningHost) -> None:
+    links = start(durable_host, "parent", ["Lima"]).json()
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["output"]["greetings"] == ["Hello Lima!"]
+    assert "Activity function 'explode' failed: ValueError: child boom" in status["output"]["child_error"]
+    child = httpx.get(links["statusQueryGetUri"].replace(links["id"], f"{links['id']}:0")).json()
+    assert child["name"] == "hello_sequence" and child["runtimeStatus"] == "Completed"
+
+
+def test_continue_as_new(durable_host: RunningHost) -> None:
+    links = start(durable_host, "counter", {"count": 0, "target": 3}).json()
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["output"] == 3
+    history = httpx.get(links["statusQueryGetUri"] + "&showHistory=true").json()["historyEvents"]
+    # the last execution starts fresh: no activity of the earlier ones in its history
+    assert [e["EventType"] for e in history] == ["ExecutionStarted", "ExecutionCompleted"]
+
+
+def test_terminate(durable_host: RunningHost) -> None:
+    links = start(durable_host, "waits_forever").json()
+    wait_for(links["statusQueryGetUri"], until=("Running",))
+    client_call(durable_host, "terminate", links["id"], reason="no longer needed")
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["runtimeStatus"] == "Terminated"
+    assert status["output"] == "no longer needed"
+    assert httpx.post(links["terminatePostUri"].replace("{text}", "again")).status_code == 410
+
+
+def test_suspend_and_resume(durable_host: RunningHost) -> None:
+    links = start(durable_host, "waits_forever").json()
+    wait_for(links["statusQueryGetUri"], until=("Running",))
+    client_call(durable_host, "suspend", links["id"])
+    client_call(durable_host, "raise", links["id"], 42, event="Never")
+    time.sleep(0.3)
+    assert httpx.get(links["statusQueryGetUri"]).json()["runtimeStatus"] == "Suspended"
+    client_call(durable_host, "resume", links["id"])
+    status = wait_for(links["statusQueryGetUri"])
+    assert status["runtimeStatus"] == "Completed" and json.loads(status["output"]) == 42
+
+
+def test_management_api_codes_and_purge(durable_host: RunningHost) -> None:
+    prefix = f"api-{uuid.uuid4().hex[:8]}-"
+    links = start(durable_host, "hello_sequence", ["Rome"], instance_id=prefix + "1").json()
+    wait_for(links["statusQueryGetUri"])
+    unknown = links["statusQueryGetUri"].replace(links["id"], "nope")
+    assert httpx.get(unknown).status_code == 404
+    assert httpx.post(unknown.replace("?", "/raiseEvent/x?"), json=1).status_code == 404
+    assert httpx.get(links["statusQueryGetUri"].split("?")[0]).status_code == 401  # no system key
+    assert client_call(durable_host, "list", prefix) == [prefix + "1"]
+    assert client_call(durable_host, "status", prefix + "1")["runtimeStatus"] == "Completed"
+    assert client_call(durable_host, "purge", prefix + "1") == 1
+    assert httpx.delete(links["purgeHistoryDeleteUri"]).status_code == 404
+    # starting an orchestrator that does not exist fails in start_new (400 from the API)
+    assert start(durable_host, "no_such_orchestrator").status_code == 500
+
+
+def test_failing_orchestrations_never_stop_the_others(durable_host: RunningHost) -> None:
+    runs = [uuid.uuid4().hex for _ in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        good = list(pool.map(lambda run: start(durable_host, "fan_out", {"run": run}).json(), runs))
+        bad = list(pool.map(lambda n: start(durable_host, "fails", f"bad {n}").json(), range(4)))
+    assert all(wait_for(links["statusQueryGetUri"])["output"] == 385 for links in good)
+    assert all(wait_for(links["statusQueryGetUri"])["runtimeStatus"] == "Failed" for links in bad)
