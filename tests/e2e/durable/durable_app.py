@@ -212,8 +212,10 @@ def steps(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-d
     job = context.get_input()
     done = []
     for n in range(job["steps"]):
+        context.set_custom_status({"step": n})
         done.append((yield context.call_activity("slow_step", {"run": job["run"], "n": n, "seconds": job["seconds"]})))
         if n == 0:
+            context.set_custom_status("pausing")
             yield context.create_timer(context.current_utc_datetime + timedelta(seconds=job["pause"]))
     return done
 

@@ -1,0 +1,67 @@
+"""An orchestration in flight survives dev host restarts: it resumes from its history, no completed step twice."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import Database, RunningHost, start_host
+from tests.e2e.durable.conftest import APP, side_effects, start, wait_for
+
+
+def wait_custom_status(host: RunningHost, status_url: str, expected: Any, timeout: float = 20) -> None:
+    """Poll (through this host) until the orchestration's custom status is `expected`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(status_url, timeout=5).json()["customStatus"] == expected:
+            return
+        time.sleep(0.03)
+    raise AssertionError(f"custom status never became {expected!r}:\n{host.log_tail()}")
+
+
+def on(host: RunningHost, url: str) -> str:
+    """The same management URL served by another host (another port)."""
+    return host.base_url + url[url.index("/runtime/"):]
+
+
+def kill(host: RunningHost, sig: signal.Signals) -> None:
+    """Stop a dev host with a signal and wait until it is gone."""
+    host.process.send_signal(sig)
+    host.process.wait(timeout=20)
+
+
+def test_orchestration_resumes_after_restarts_without_repeating_completed_work(database: Database) -> None:
+    run = uuid.uuid4().hex
+    job = {"run": run, "steps": 3, "seconds": 1.0, "pause": 1.5}
+    first = start_host(APP)
+    try:
+        links = start(first, "steps", job).json()
+        # given: step 0 is done and the durable timer is pending when the host stops gracefully
+        wait_custom_status(first, links["statusQueryGetUri"], "pausing")
+        kill(first, signal.SIGTERM)
+    finally:
+        first.stop()
+    assert side_effects("step", run) == {f"{run}:0": 1}
+
+    second = start_host(APP)
+    try:
+        # when: the next host resumes the timer, then dies hard while step 1's activity runs
+        wait_custom_status(second, on(second, links["statusQueryGetUri"]), {"step": 1})
+        kill(second, signal.SIGKILL)
+    finally:
+        second.stop()
+    assert side_effects("step", run) == {f"{run}:0": 1}
+
+    third = start_host(APP)
+    try:
+        status = wait_for(on(third, links["statusQueryGetUri"]), timeout=30)
+    finally:
+        third.stop()
+    # then: it finishes with every step's result, and each step's side effect happened exactly once
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == ["step 0", "step 1", "step 2"]
+    assert side_effects("step", run) == {f"{run}:{n}": 1 for n in range(3)}
