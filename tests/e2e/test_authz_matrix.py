@@ -1,0 +1,256 @@
+"""The authorisation matrix: every HTTP route the app registers, called as every role and against another
+tenant's objects, over HTTP through the dev host. A route missing from EXPECTED fails the test, so each new
+route must state who may call it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import httpx
+import pytest
+
+from blueprints.identity.permissions import ROLES
+from tests.builders import Account, client_ip, invite, login, register, unique_email, unique_phone
+from tests.conftest import RunningHost
+
+OWN, OTHER = "own", "other"
+
+
+@dataclass
+class Call:
+    """One request: path under /api/, JSON body, extra headers, and whether to send the role's token."""
+
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    signed_in: bool = True
+
+
+@dataclass
+class World:
+    """Two businesses: ours with one account per role, and another with a customer and a vehicle."""
+
+    client: httpx.Client
+    accounts: dict[str, Account]
+    other_owner: Account
+    ids: dict[str, str]
+
+    def customer(self, target: str) -> str:
+        """A customer owned by the owner of the target business (a fresh one: calls may delete it)."""
+        account = self.accounts["owner"] if target == OWN else self.other_owner
+        body = {"name": f"Customer {uuid.uuid4().hex[:6]}", "phone": unique_phone()}
+        response = self.client.post("/api/v1/crm/customers", headers=account.headers, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def vehicle(self, target: str) -> str:
+        """A vehicle of a fresh customer of the target business."""
+        account = self.accounts["owner"] if target == OWN else self.other_owner
+        response = self.client.post(f"/api/v1/crm/customers/{self.customer(target)}/vehicles",
+                                    headers=account.headers, json={"year": 2018, "make": "Ford"})  # fmt: skip
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def user(self, target: str) -> str:
+        """A fresh tech of the target business."""
+        account = self.accounts["owner"] if target == OWN else self.other_owner
+        return invite(self.client, account, role="tech")["id"]
+
+    def peer(self, target: str) -> str:
+        """A user to share with: our estimator, or the other business's owner."""
+        return self.accounts["estimator"].user_id if target == OWN else self.other_owner.user_id
+
+
+ANYONE = {role: None for role in ROLES}
+
+
+def allow(statuses: dict[str, int], ok: int, *, hidden: set[str] = frozenset(), default: int = 403) -> dict[str, int]:
+    """ok for the listed roles, 404 for roles the record is hidden from, default for the rest."""
+    return {role: ok if role in statuses else 404 if role in hidden else default for role in ROLES}
+
+
+def roles(*names: str) -> dict[str, int]:
+    """A set of roles (as dict keys, for allow())."""
+    return dict.fromkeys(names, 0)
+
+
+MANAGERS = roles("owner", "admin")
+EDITORS = roles("owner", "admin", "advisor")
+READ_ALL = roles("owner", "admin", "advisor", "tech", "accountant")
+EVERYONE = roles(*ROLES)
+CREATORS = roles("owner", "admin", "advisor", "estimator")
+
+
+@dataclass
+class Case:
+    """How to call one route and what each role gets; `other` is whether it takes another tenant's ids."""
+
+    call: Callable[[World, str, str], Call]
+    expect: dict[str, int]
+    other: bool = False
+
+
+def _fresh_login(w: World, role: str) -> Account:
+    return login(w.client, email=w.accounts[role].email or "")
+
+
+# fmt: off
+EXPECTED: dict[tuple[str, str], Case] = {
+    # --- ops: anonymous probes and a portal-key operation that no user token opens
+    ("GET", "/health"): Case(lambda w, r, t: Call("health", signed_in=False), allow(EVERYONE, 200)),
+    ("GET", "/ready"): Case(lambda w, r, t: Call("ready", signed_in=False), allow(EVERYONE, 200)),
+    ("GET", "/openapi.json"): Case(lambda w, r, t: Call("openapi.json", signed_in=False), allow(EVERYONE, 200)),
+    ("POST", "/v1/ops/outbox/sweep"): Case(lambda w, r, t: Call("v1/ops/outbox/sweep"), allow({}, 0, default=401)),
+    # --- identity: sign-up and sign-in are open to anyone
+    ("POST", "/v1/auth/register"): Case(lambda w, r, t: Call("v1/auth/register", signed_in=False, headers=client_ip(),
+        json={"tenant_name": "Matrix Co", "name": "M", "email": unique_email(), "password": "long enough pw",
+              "timezone": "UTC"}), allow(EVERYONE, 201)),
+    ("POST", "/v1/auth/login"): Case(lambda w, r, t: Call("v1/auth/login", signed_in=False, headers=client_ip(),
+        json={"email": w.accounts[r].email, "password": "correct horse battery staple"}), allow(EVERYONE, 200)),
+    ("POST", "/v1/auth/otp/start"): Case(lambda w, r, t: Call("v1/auth/otp/start", signed_in=False,
+        headers=client_ip(), json={"phone": unique_phone()}), allow(EVERYONE, 202)),
+    ("POST", "/v1/auth/otp/verify"): Case(lambda w, r, t: Call("v1/auth/otp/verify", signed_in=False,
+        headers=client_ip(), json={"phone": unique_phone(), "code": "123456"}), allow({}, 0, default=401)),
+    ("POST", "/v1/auth/refresh"): Case(lambda w, r, t: Call("v1/auth/refresh", signed_in=False,
+        json={"refresh_token": _fresh_login(w, r).refresh_token}), allow(EVERYONE, 200)),
+    ("POST", "/v1/auth/logout"): Case(lambda w, r, t: Call("v1/auth/logout", signed_in=False,
+        headers=_fresh_login(w, r).headers), allow(EVERYONE, 204)),
+    ("GET", "/v1/me"): Case(lambda w, r, t: Call("v1/me"), allow(EVERYONE, 200)),
+    # --- identity: the business and its people
+    ("GET", "/v1/tenant"): Case(lambda w, r, t: Call("v1/tenant"), allow(EVERYONE, 200)),
+    ("PATCH", "/v1/tenant"): Case(lambda w, r, t: Call("v1/tenant", json={"brand_colour": "#1f6feb"},
+        headers={"If-Match": "*"}), allow(MANAGERS, 200)),
+    ("GET", "/v1/users"): Case(lambda w, r, t: Call("v1/users"), allow(MANAGERS, 200)),
+    ("POST", "/v1/users"): Case(lambda w, r, t: Call("v1/users", json={"name": "New", "role": "tech",
+        "email": unique_email()}), allow(MANAGERS, 201)),
+    ("PATCH", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}", json={"role": "advisor"},
+        headers={"If-Match": "*"}), allow(MANAGERS, 200), other=True),
+    ("GET", "/v1/audit"): Case(lambda w, r, t: Call("v1/audit?entity=user"), allow(MANAGERS, 200)),
+    # --- crm: the owner's customers are hidden from estimators (404), read-only for techs and accountants
+    ("GET", "/v1/crm/customers"): Case(lambda w, r, t: Call("v1/crm/customers?q=Customer"), allow(EVERYONE, 200)),
+    ("POST", "/v1/crm/customers"): Case(lambda w, r, t: Call("v1/crm/customers", json={"name": "Zed",
+        "email": "zed@example.com"}), allow(CREATORS, 201)),
+    ("GET", "/v1/crm/customers/{customer_id}"): Case(lambda w, r, t: Call(f"v1/crm/customers/{w.customer(t)}"),
+        allow(READ_ALL, 200, hidden={"estimator"}), other=True),
+    ("PATCH", "/v1/crm/customers/{customer_id}"): Case(lambda w, r, t: Call(f"v1/crm/customers/{w.customer(t)}",
+        json={"notes": "Prefers texts"}, headers={"If-Match": "*"}), allow(EDITORS, 200, hidden={"estimator"}),
+        other=True),
+    ("DELETE", "/v1/crm/customers/{customer_id}"): Case(lambda w, r, t: Call(f"v1/crm/customers/{w.customer(t)}"),
+        allow(EDITORS, 204), other=True),
+    ("POST", "/v1/crm/customers/{customer_id}/shares"): Case(lambda w, r, t: Call(
+        f"v1/crm/customers/{w.customer(t)}/shares", json={"user_id": w.peer(t)}),
+        allow(EDITORS, 200, hidden={"estimator"}), other=True),
+    ("DELETE", "/v1/crm/customers/{customer_id}/shares/{user_id}"): Case(lambda w, r, t: Call(
+        f"v1/crm/customers/{w.customer(t)}/shares/{w.peer(t)}"), allow(EDITORS, 204, hidden={"estimator"}),
+        other=True),
+    ("GET", "/v1/crm/customers/{customer_id}/vehicles"): Case(lambda w, r, t: Call(
+        f"v1/crm/customers/{w.customer(t)}/vehicles"), allow(READ_ALL, 200, hidden={"estimator"}), other=True),
+    ("POST", "/v1/crm/customers/{customer_id}/vehicles"): Case(lambda w, r, t: Call(
+        f"v1/crm/customers/{w.customer(t)}/vehicles", json={"vin": "1M8GDM9AXKP042788", "mileage": 1000}),
+        allow(EDITORS, 201, hidden={"estimator"}), other=True),
+    ("GET", "/v1/crm/vehicles/{vehicle_id}"): Case(lambda w, r, t: Call(f"v1/crm/vehicles/{w.vehicle(t)}"),
+        allow(READ_ALL, 200, hidden={"estimator"}), other=True),
+    ("PATCH", "/v1/crm/vehicles/{vehicle_id}"): Case(lambda w, r, t: Call(f"v1/crm/vehicles/{w.vehicle(t)}",
+        json={"mileage": 50_000}, headers={"If-Match": "*"}), allow(EDITORS, 200, hidden={"estimator"}),
+        other=True),
+    ("DELETE", "/v1/crm/vehicles/{vehicle_id}"): Case(lambda w, r, t: Call(f"v1/crm/vehicles/{w.vehicle(t)}"),
+        allow(EDITORS, 204, hidden={"estimator"}), other=True),
+}
+# fmt: on
+
+
+@cache
+def registered_routes() -> frozenset[tuple[str, str]]:
+    """(METHOD, /route) of every HTTP trigger, read from the function app itself."""
+    import function_app
+
+    found = set()
+    for function in function_app.app.get_functions():
+        trigger = function.get_trigger()
+        if trigger.type == "httpTrigger":
+            for method in trigger.methods or []:
+                found.add((str(getattr(method, "value", method)).upper(), "/" + (trigger.route or "").lstrip("/")))
+    return frozenset(found)
+
+
+def test_every_registered_route_has_an_expectation() -> None:
+    missing = registered_routes() - EXPECTED.keys()
+    stale = EXPECTED.keys() - registered_routes()
+    assert not missing, f"routes without a row in the authorisation matrix: {sorted(missing)}"
+    assert not stale, f"matrix rows for routes the app no longer has: {sorted(stale)}"
+
+
+@pytest.fixture(scope="module")
+def world(app_host: RunningHost) -> World:
+    client = app_host.client()
+    owner = register(client, tenant_name="Matrix Auto & Paint")
+    accounts = {"owner": owner}
+    for role in ROLES[1:]:
+        accounts[role] = login(client, email=invite(client, owner, role=role)["email"])
+    other_owner = register(client, tenant_name="Someone Else's Shop")
+    return World(client=client, accounts=accounts, other_owner=other_owner, ids={})
+
+
+def _send(w: World, method: str, role: str, call: Call) -> httpx.Response:
+    headers = dict(call.headers)
+    if call.signed_in:
+        headers.update(w.accounts[role].headers)
+    return w.client.request(method, f"/api/{call.path}", json=call.json, headers=headers)
+
+
+def _other_expectation(own: int) -> int:
+    # A role without the permission is refused before any lookup (403 reveals nothing); with it, the
+    # other business's record does not exist for the caller (404), never 403.
+    return own if own in (401, 403) else 404
+
+
+def test_every_route_answers_every_role_as_the_table_says(world: World) -> None:
+    mismatches = []
+    for (method, route), case in sorted(EXPECTED.items()):
+        for role in ROLES:
+            response = _send(world, method, role, case.call(world, role, OWN))
+            if response.status_code != case.expect[role]:
+                mismatches.append(f"{method} {route} as {role}: {response.status_code} != {case.expect[role]} "
+                                  f"{response.text[:160]}")  # fmt: skip
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_another_tenants_objects_answer_404_never_403_or_data(world: World) -> None:
+    mismatches = []
+    for (method, route), case in sorted(EXPECTED.items()):
+        if not case.other:
+            continue
+        for role in ROLES:
+            expected = _other_expectation(case.expect[role])
+            response = _send(world, method, role, case.call(world, role, OTHER))
+            if response.status_code != expected:
+                mismatches.append(f"{method} {route} as {role} on another tenant: {response.status_code} != "
+                                  f"{expected} {response.text[:160]}")  # fmt: skip
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_lists_never_show_another_tenants_rows(world: World) -> None:
+    theirs = world.customer(OTHER)
+    for role in ROLES:
+        listed = _send(world, "GET", role, Call("v1/crm/customers?limit=200")).json()["items"]
+        assert theirs not in {c["id"] for c in listed}
+    users = _send(world, "GET", "owner", Call("v1/users?limit=200")).json()["items"]
+    assert world.other_owner.user_id not in {u["id"] for u in users}
+    audit = _send(world, "GET", "owner", Call("v1/audit?limit=200")).json()["items"]
+    assert world.other_owner.user_id not in {a["user_id"] for a in audit}
+
+
+def test_a_disabled_module_answers_403(world: World) -> None:
+    owner = world.other_owner
+    tenant = world.client.get("/api/v1/tenant", headers=owner.headers)
+    patched = world.client.patch("/api/v1/tenant", headers={**owner.headers, "If-Match": tenant.headers["ETag"]},
+                                 json={"enabled_modules": ["shop"]})  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    response = world.client.get("/api/v1/crm/customers", headers=owner.headers)
+    assert response.status_code == 403
+    assert response.json()["code"] == "module_disabled"
