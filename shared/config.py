@@ -100,6 +100,30 @@ class Settings(BaseSettings):
         600, ge=600, validation_alias=AliasChoices("OTP_SEND_WINDOW_SECONDS", "otp_send_window_seconds")
     )
 
+    # configurator: render jobs handed to the Blender container
+    render_template_container: str = Field(
+        "templates", min_length=3, max_length=63,
+        validation_alias=AliasChoices("RENDER_TEMPLATE_CONTAINER", "render_template_container"),
+    )
+    render_output_container: str = Field(
+        "renders", min_length=3, max_length=63,
+        validation_alias=AliasChoices("RENDER_OUTPUT_CONTAINER", "render_output_container"),
+    )
+    render_control_container: str = Field(
+        "render-control", min_length=3, max_length=63,
+        validation_alias=AliasChoices("RENDER_CONTROL_CONTAINER", "render_control_container"),
+    )
+    render_max_retries: int = Field(
+        3, ge=0, le=10, validation_alias=AliasChoices("RENDER_MAX_RETRIES", "render_max_retries")
+    )
+    render_retry_base_seconds: int = Field(
+        1, ge=1, le=3600, validation_alias=AliasChoices("RENDER_RETRY_BASE_SECONDS", "render_retry_base_seconds")
+    )
+    render_read_url_ttl_seconds: int = Field(
+        900, ge=60, le=86_400,
+        validation_alias=AliasChoices("RENDER_READ_URL_TTL_SECONDS", "render_read_url_ttl_seconds"),
+    )
+
     @field_validator("database_url", "database_migration_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
