@@ -27,6 +27,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers.share": frozenset({"owner", "admin", "advisor", "estimator"}),
     "vehicles.read": EVERYONE,
     "vehicles.write": frozenset({"owner", "admin", "advisor", "estimator"}),
+    # configurator: products (options, template, price rule), saved configurations, GLB render jobs
+    "products.read": EVERYONE,
+    "products.manage": MANAGERS,
+    "configurations.read": EVERYONE,
+    "configurations.write": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "render_jobs.create": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "render_jobs.read": EVERYONE,
+    "render_jobs.cancel": frozenset({"owner", "admin", "advisor", "estimator"}),
 }
 
 
