@@ -1,0 +1,208 @@
+"""Request and response models of the messaging module, and the outbound queue message."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from shared.clock import UtcDateTime
+from shared.phone import E164
+
+Channel = Literal["sms", "email"]
+Purpose = Literal["transactional", "marketing"]
+Status = Literal["queued", "scheduled", "deferred", "sending", "sent", "delivered", "undelivered", "failed",
+                 "blocked", "received"]  # fmt: skip
+Body = Annotated[str, StringConstraints(min_length=1, max_length=1600)]
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RelatedType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Placeholder = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+OUTBOUND_QUEUE = "outbound-messages"
+
+
+class Related(BaseModel):
+    """The record a message is about (an appointment, an estimate, a bid...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: RelatedType
+    id: uuid.UUID
+
+
+class MessageIn(BaseModel):
+    """A message to a customer: a body, or a template and its values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: uuid.UUID
+    channel: Channel
+    purpose: Purpose = "transactional"
+    body: Body | None = None
+    subject: Subject | None = None
+    template_id: uuid.UUID | None = None
+    values: dict[Placeholder, Annotated[str, StringConstraints(max_length=500)]] = Field(default_factory=dict)
+    related: Related | None = None
+
+    @model_validator(mode="after")
+    def _body_or_template(self) -> MessageIn:
+        if (self.body is None) == (self.template_id is None):
+            raise ValueError("give either body or template_id")
+        return self
+
+
+class MessageOut(BaseModel):
+    """A message on a customer's thread."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+    direction: Literal["outbound", "inbound"]
+    channel: Channel
+    purpose: Purpose | None
+    status: Status
+    subject: str | None
+    body: str
+    related_type: str | None
+    related_id: uuid.UUID | None
+    reason: str | None
+    error_code: str | None
+    attempts: int
+    scheduled_for: UtcDateTime | None
+    sent_at: UtcDateTime | None
+    delivered_at: UtcDateTime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class ThreadQuery(BaseModel):
+    """Whose thread: a customer's, a record's, or both."""
+
+    customer_id: uuid.UUID | None = None
+    related_type: RelatedType | None = None
+    related_id: uuid.UUID | None = None
+    limit: int = Field(20, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _something_to_filter(self) -> ThreadQuery:
+        if (self.related_type is None) != (self.related_id is None):
+            raise ValueError("related_type and related_id go together")
+        if self.customer_id is None and self.related_id is None:
+            raise ValueError("give customer_id or related_type and related_id")
+        return self
+
+
+class Thread(BaseModel):
+    """A thread, oldest first (the newest `limit` messages)."""
+
+    items: list[MessageOut]
+
+
+class OutboundTask(BaseModel):
+    """The outbound-messages queue message: which message, and which dispatch of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: uuid.UUID
+    message_id: uuid.UUID
+    seq: int = Field(ge=0)
+
+
+class ConsentIn(BaseModel):
+    """Record a customer's consent (or its withdrawal) for a channel and purpose."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    purpose: Purpose
+    granted: bool
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class ConsentOut(BaseModel):
+    """The current consent of a customer for one channel and purpose."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    customer_id: uuid.UUID
+    channel: Channel
+    purpose: Purpose
+    granted: bool
+    source: str
+    created_at: UtcDateTime
+
+
+class Consents(BaseModel):
+    """A customer's current consents."""
+
+    items: list[ConsentOut]
+
+
+class TemplateIn(BaseModel):
+    """A template: body with {placeholders}; every placeholder must be a known or declared one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TemplateName
+    channel: Channel
+    purpose: Purpose = "transactional"
+    subject: Subject | None = None
+    body: Body
+    placeholders: list[Placeholder] = Field(default_factory=list, max_length=20)
+
+
+class TemplateOut(BaseModel):
+    """A saved template."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    channel: Channel
+    purpose: Purpose
+    subject: str | None
+    body: str
+    placeholders: list[str]
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class Templates(BaseModel):
+    """The tenant's templates by name."""
+
+    items: list[TemplateOut]
+
+
+class SettingsIn(BaseModel):
+    """Messaging settings; limits may only be lowered below the platform's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sms_from_number: E164 | None = None
+    messaging_service_sid: Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")] | None = None
+    email_from: EmailStr | None = None
+    sms_footer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)] = (
+        "Reply STOP to opt out."
+    )
+    help_text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)] | None = None
+    limit_per_customer_day: Annotated[int, Field(ge=1, le=20)] | None = None
+    limit_per_tenant_hour: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
+class SettingsOut(BaseModel):
+    """A tenant's messaging settings."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    sms_from_number: str | None
+    messaging_service_sid: str | None
+    email_from: str | None
+    sms_footer: str
+    help_text: str
+    limit_per_customer_day: int | None
+    limit_per_tenant_hour: int | None
+    updated_at: datetime | None = None
