@@ -11,7 +11,9 @@ from shared.secrets import load_secret_overrides, vault_secret_name
 
 
 def test_database_url_is_driven_by_psycopg_3() -> None:
-    settings = Settings(environment="development", database_url="postgres://u:p@db:5432/app")
+    settings = Settings(
+        environment="development", database_url="postgres://u:p@db:5432/app", database_migration_url=None
+    )
     assert settings.database_url == "postgresql+psycopg://u:p@db:5432/app"
     assert settings.migration_url == settings.database_url
 
