@@ -1,0 +1,174 @@
+"""Durable Functions in the dev host: 200 orchestrations of 5 activities each, through a dev host this
+script starts itself (embedded PostgreSQL unless DATABASE_URL is set; durable state needs no Azurite).
+
+Figures: orchestrations per second with all 200 in flight (started through an HTTP starter and the
+real DurableOrchestrationClient), and the engine's overhead per activity, from the history timestamps
+of orchestrations run one at a time, against calling the same activity directly in this process.
+Last line: one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import azure.durable_functions as df
+import azure.functions as func
+
+ROOT = Path(__file__).resolve().parent.parent
+ORCHESTRATIONS = 200
+ACTIVITIES = 5
+SEQUENTIAL = 20
+MASTER_KEY = "bench-master-key"
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.activity_trigger(input_name="n")
+def digest(n: int) -> str:
+    """A small CPU-bound step: hash a few kilobytes."""
+    return hashlib.sha256(str(n).encode() * 2000).hexdigest()[:8]
+
+
+@app.orchestration_trigger(context_name="context")
+def chain(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Five activities in sequence."""
+    results = []
+    for n in range(ACTIVITIES):
+        results.append((yield context.call_activity("digest", n)))
+    return results
+
+
+@app.route(route="start/{instance_id}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """HTTP starter: start `chain` with a given instance id."""
+    instance_id = await client.start_new("chain", req.route_params["instance_id"])
+    return client.create_check_status_response(req, instance_id)
+
+
+def direct_seconds_per_activity(calls: int = 2000) -> float:
+    """The activity called directly, in this process."""
+    started = time.perf_counter()
+    for n in range(calls):
+        digest(n % ACTIVITIES)
+    return (time.perf_counter() - started) / calls
+
+
+def launch_host(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """`python -m devhost` serving this module's app, waiting until it answers."""
+    import httpx
+
+    env = dict(os.environ, DEVHOST_MASTER_KEY=MASTER_KEY, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
+    command = [sys.executable, "-m", "devhost", "--app", "benchmarks.bench_durable:app", "--port", str(port),
+               "--no-services", "--no-migrate", "--settings", os.devnull]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status = httpx.get(f"http://127.0.0.1:{port}/admin/host/status", headers={"x-functions-key": MASTER_KEY})
+            if status.is_success:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"dev host did not start:\n{log_path.read_text()}")
+
+
+def wait_all(base: str, key: str, prefix: str, count: int, timeout: float = 600) -> None:
+    """Poll the list API until `count` instances with the prefix have completed."""
+    import httpx
+
+    url = f"{base}/runtime/webhooks/durabletask/instances/"
+    params = {"code": key, "instanceIdPrefix": prefix, "runtimeStatus": "Completed", "top": str(count + 10)}
+    deadline = time.monotonic() + timeout
+    while len(httpx.get(url, params=params, timeout=30).json()) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not all {count} orchestrations completed")
+        time.sleep(0.05)
+
+
+def engine_seconds(status_url: str) -> float:
+    """ExecutionStarted to ExecutionCompleted, from the instance's history timestamps."""
+    import httpx
+
+    events = httpx.get(status_url + "&showHistory=true", timeout=30).json()["historyEvents"]
+    started = datetime.fromisoformat(events[0]["Timestamp"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(events[-1]["Timestamp"].replace("Z", "+00:00"))
+    return (finished - started).total_seconds()
+
+
+def run(base: str) -> dict[str, float]:
+    """Throughput with everything in flight, then one-at-a-time latency."""
+    import httpx
+
+    from devhost.durable.api import system_key
+
+    key = system_key(MASTER_KEY)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        starts = [f"{base}/api/start/{prefix}{i}" for i in range(ORCHESTRATIONS)]
+        answers = list(pool.map(lambda url: httpx.post(url, timeout=60), starts))
+    assert all(a.status_code == 202 for a in answers), [a.text for a in answers if a.status_code != 202][:3]
+    wait_all(base, key, prefix, ORCHESTRATIONS)
+    wall = time.perf_counter() - started
+
+    durations = []
+    for i in range(SEQUENTIAL):
+        links = httpx.post(f"{base}/api/start/{prefix}seq-{i}", timeout=60).json()
+        wait_all(base, key, f"{prefix}seq-{i}", 1)
+        durations.append(engine_seconds(links["statusQueryGetUri"]))
+    direct = direct_seconds_per_activity()
+    per_orchestration = statistics.median(durations)
+    return {
+        "orchestrations": ORCHESTRATIONS,
+        "activities_per_orchestration": ACTIVITIES,
+        "wall_seconds": round(wall, 3),
+        "orchestrations_per_second": round(ORCHESTRATIONS / wall, 2),
+        "activities_per_second": round(ORCHESTRATIONS * ACTIVITIES / wall, 1),
+        "direct_activity_ms": round(direct * 1000, 4),
+        "sequential_orchestration_ms_median": round(per_orchestration * 1000, 2),
+        "engine_overhead_per_activity_ms": round((per_orchestration / ACTIVITIES - direct) * 1000, 3),
+    }
+
+
+def main() -> None:
+    """Start PostgreSQL (unless given) and a dev host, run the benchmark, print the figures."""
+    from devhost.services import EmbeddedPostgres, free_port
+
+    postgres = None
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-durable-"))
+    if not os.environ.get("DATABASE_URL"):
+        postgres = EmbeddedPostgres(data_dir / "pg", database="bench_durable").start()
+        os.environ["DATABASE_URL"] = postgres.url()
+    port = free_port()
+    host = launch_host(port, data_dir / "host.log")
+    try:
+        figures = run(f"http://127.0.0.1:{port}")
+    finally:
+        host.terminate()
+        host.wait(timeout=30)
+        if postgres is not None:
+            postgres.stop()
+    print(f"{figures['orchestrations_per_second']} orchestrations/s "
+          f"({figures['activities_per_second']} activities/s) with {ORCHESTRATIONS} in flight")  # fmt: skip
+    print(f"engine overhead per activity: {figures['engine_overhead_per_activity_ms']} ms "
+          f"(activity itself {figures['direct_activity_ms']} ms when called directly)")  # fmt: skip
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
