@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-only-change-me", "secret", "placeholder"})
 
 # Settings that hold secrets; Key Vault supplies them when KEY_VAULT_URL is set.
-SECRET_FIELDS: tuple[str, ...] = ("jwt_signing_key", "twilio_auth_token", "smtp_password")
+SECRET_FIELDS: tuple[str, ...] = (
+    "jwt_signing_key", "twilio_auth_token", "smtp_password", "inspection_link_signing_key",
+)
 
 
 class BootstrapSettings(BaseSettings):
@@ -124,6 +126,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("RENDER_READ_URL_TTL_SECONDS", "render_read_url_ttl_seconds"),
     )
 
+    # shop: customers' inspection approval links are signed with this key (HMAC-SHA256)
+    inspection_link_signing_key: str = Field(
+        "", validation_alias=AliasChoices("INSPECTION_LINK_SIGNING_KEY", "inspection_link_signing_key")
+    )
+
     @field_validator("database_url", "database_migration_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -142,6 +149,8 @@ class Settings(BaseSettings):
         required = ["jwt_signing_key"]
         if self.twilio_account_sid:
             required.append("twilio_auth_token")
+        if self.environment == "production" or self.inspection_link_signing_key:
+            required.append("inspection_link_signing_key")
         for name in required:
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
                 env_name = name.upper()
