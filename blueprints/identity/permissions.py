@@ -35,6 +35,22 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "render_jobs.create": frozenset({"owner", "admin", "advisor", "estimator"}),
     "render_jobs.read": EVERYONE,
     "render_jobs.cancel": frozenset({"owner", "admin", "advisor", "estimator"}),
+    # shop: appointments, board, line items, payments, inspections, stats, exports (moves: shop/transitions.py)
+    "appointments.read": frozenset({"owner", "admin", "advisor", "tech", "accountant"}),
+    "appointments.write": frozenset({"owner", "admin", "advisor"}),
+    "appointments.delete": frozenset({"owner", "admin", "advisor"}),
+    "board.read": frozenset({"owner", "admin", "advisor", "tech", "accountant"}),
+    "board.move": frozenset({"owner", "admin", "advisor", "tech"}),
+    "appointment_services.write": frozenset({"owner", "admin", "advisor", "tech"}),
+    "payments.read": frozenset({"owner", "admin", "advisor", "accountant"}),
+    "payments.record": frozenset({"owner", "admin", "advisor", "accountant"}),
+    "payments.void": frozenset({"owner", "admin", "advisor", "accountant"}),
+    "inspections.read": frozenset({"owner", "admin", "advisor", "tech", "accountant"}),
+    "inspections.write": frozenset({"owner", "admin", "advisor", "tech"}),
+    "inspections.send": frozenset({"owner", "admin", "advisor"}),
+    "inspection_templates.manage": frozenset({"owner", "admin", "advisor"}),
+    "stats.read": frozenset({"owner", "admin", "advisor", "accountant"}),
+    "exports.run": frozenset({"owner", "admin", "accountant"}),
 }
 
 
