@@ -1,7 +1,8 @@
 """Every business module's Blueprint, in registration order."""
 
+from blueprints.configurator import functions as configurator
 from blueprints.crm import functions as crm
 from blueprints.identity import functions as identity
 from blueprints.ops import functions as ops
 
-ALL = [identity.bp, crm.bp, ops.bp]
+ALL = [identity.bp, crm.bp, configurator.bp, ops.bp]
