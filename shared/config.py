@@ -81,6 +81,36 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("TWILIO_VERIFY_SERVICE_SID", "twilio_verify_service_sid")
     )
 
+    # messaging: Twilio Messages API and SMTP (Azure Communication Services, SendGrid or any relay)
+    twilio_api_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("TWILIO_API_BASE_URL", "twilio_api_base_url")
+    )
+    twilio_timeout_seconds: float = Field(
+        15, gt=0, le=60, validation_alias=AliasChoices("TWILIO_TIMEOUT_SECONDS", "twilio_timeout_seconds")
+    )
+    smtp_host: str = Field("", validation_alias=AliasChoices("SMTP_HOST", "smtp_host"))
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias=AliasChoices("SMTP_PORT", "smtp_port"))
+    smtp_username: str = Field("", validation_alias=AliasChoices("SMTP_USERNAME", "smtp_username"))
+    smtp_from: str = Field("", validation_alias=AliasChoices("SMTP_FROM", "smtp_from"))
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        "starttls", validation_alias=AliasChoices("SMTP_TLS", "smtp_tls")
+    )
+    smtp_ca_file: str | None = Field(None, validation_alias=AliasChoices("SMTP_CA_FILE", "smtp_ca_file"))
+    smtp_timeout_seconds: float = Field(
+        15, gt=0, le=120, validation_alias=AliasChoices("SMTP_TIMEOUT_SECONDS", "smtp_timeout_seconds")
+    )
+    messaging_max_attempts: int = Field(
+        5, ge=1, le=20, validation_alias=AliasChoices("MESSAGING_MAX_ATTEMPTS", "messaging_max_attempts")
+    )
+    messaging_retry_base_seconds: int = Field(
+        30, ge=1, le=3600,
+        validation_alias=AliasChoices("MESSAGING_RETRY_BASE_SECONDS", "messaging_retry_base_seconds"),
+    )
+    messaging_send_lease_seconds: int = Field(
+        120, ge=10, le=3600,
+        validation_alias=AliasChoices("MESSAGING_SEND_LEASE_SECONDS", "messaging_send_lease_seconds"),
+    )
+
     jwt_issuer: str = Field("tradeops", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field("tradeops-api", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
     access_token_ttl_seconds: int = Field(
