@@ -68,7 +68,8 @@ class Services:
             os.environ["DATABASE_URL"] = self.postgres.url(role="tradeops_app")
             os.environ["DATABASE_MIGRATION_URL"] = self.postgres.url()
             log.info("embedded PostgreSQL at %s", self.postgres.socket_dir)
-        if not os.environ.get("AzureWebJobsStorage") or os.environ["AzureWebJobsStorage"] == "UseDevelopmentStorage=true":
+        storage = os.environ.get("AzureWebJobsStorage", "")
+        if not storage or storage == "UseDevelopmentStorage=true":
             self.azurite = Azurite(location=data_dir / "azurite").start()
             os.environ["AzureWebJobsStorage"] = self.azurite.connection_string
             log.info("Azurite on 127.0.0.1:%d (blob) and :%d (queue)", self.azurite.blob_port, self.azurite.queue_port)

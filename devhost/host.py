@@ -181,7 +181,7 @@ class DevHost:
             method=request.method,
             url=str(request.url),
             headers={k.lower(): v for k, v in request.headers.items()},
-            params={k: request.query.getone(k) for k in request.query.keys()},
+            params={k: request.query.getone(k) for k in request.query},
             route_params=params,
             body=body,
         )

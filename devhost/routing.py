@@ -158,7 +158,7 @@ class Route:
     @property
     def precedence(self) -> tuple[int, ...]:
         """Sort key: more specific templates first."""
-        return tuple(seg.rank for seg in self.segments) + (9,)
+        return (*(seg.rank for seg in self.segments), 9)
 
 
 class RouteTable:

@@ -65,7 +65,7 @@ class TimerScheduler:
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=wait)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             late = (datetime.now(UTC) - due).total_seconds() > 5
             await self._safe_fire(past_due=late)

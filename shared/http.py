@@ -176,7 +176,8 @@ def _parse_body(raw: func.HttpRequest, spec: RouteSpec) -> Any:
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
         if payload is None:
-            raise Unprocessable("A JSON body is required", errors=[{"loc": "body", "msg": "Field required", "type": "missing"}])
+            missing = [{"loc": "body", "msg": "Field required", "type": "missing"}]
+            raise Unprocessable("A JSON body is required", errors=missing)
     assert spec.body_model is not None
     try:
         return spec.body_model.model_validate(payload)

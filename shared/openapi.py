@@ -18,6 +18,7 @@ _CONSTRAINT_SCHEMA = {
     "bool": {"type": "boolean"},
     "alpha": {"type": "string", "pattern": "^[A-Za-z]+$"},
 }
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _PROBLEMS = {
     400: "Malformed request",
     401: "Not signed in",
@@ -106,12 +107,9 @@ def _operation(spec: RouteSpec, schemas: dict[tuple[type[BaseModel], str], Any])
     for status, description in problems.items():
         op["responses"].setdefault(
             str(status),
-            {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+            {"description": description, "content": _PROBLEM_CONTENT},
         )
-    op["responses"].setdefault(
-        "500",
-        {"description": "Unexpected error", "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-    )
+    op["responses"].setdefault("500", {"description": "Unexpected error", "content": _PROBLEM_CONTENT})
     if spec.auth == "user":
         op["security"] = [{"bearer": []}]
     elif spec.auth in ("function", "admin"):

@@ -37,7 +37,8 @@ def test_devhost_starts_its_services_and_stops_every_child(tmp_path: Path, stop_
     data_dir = Path(tempfile.mkdtemp(prefix="devhost-lifecycle-")) / "data"
     data_dir.parent.chmod(0o755)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_MIGRATION_URL", "AzureWebJobsStorage")}
+    ours = ("DATABASE_URL", "DATABASE_MIGRATION_URL", "AzureWebJobsStorage")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     env.update(DEVHOST_MASTER_KEY="k", PYTHONPATH=str(ROOT))
     log = tmp_path / "host.log"
     with log.open("wb") as out:

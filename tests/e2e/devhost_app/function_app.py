@@ -19,7 +19,8 @@ def _record(name: str, entry: dict) -> None:
 
 @app.route(route="items/{id:int}/{label?}", methods=["GET"])
 def item_by_number(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"route": "int", "params": dict(req.route_params)}), mimetype="application/json")
+    body = {"route": "int", "params": dict(req.route_params)}
+    return func.HttpResponse(json.dumps(body), mimetype="application/json")
 
 
 @app.route(route="items/new", methods=["GET"])
@@ -32,7 +33,8 @@ def item_by_name(req: func.HttpRequest) -> func.HttpResponse:
     body = {"route": "name", "params": dict(req.route_params), "method": req.method, "query": dict(req.params)}
     if req.method == "POST":
         body["echo"] = req.get_json()
-    return func.HttpResponse(json.dumps(body), status_code=201 if req.method == "POST" else 200, mimetype="application/json")
+    status = 201 if req.method == "POST" else 200
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
 
 
 @app.route(route="files/{*path}", methods=["GET"])
