@@ -7,8 +7,21 @@ from collections.abc import Callable
 
 log = logging.getLogger("devhost.seed")
 
+
+def _identity() -> str:
+    from blueprints.identity.demo import seed_identity
+
+    return seed_identity()
+
+
+def _crm() -> str:
+    from blueprints.crm.demo import seed_crm
+
+    return seed_crm()
+
+
 # Each module that has demo data adds one step; a step must be safe to run again.
-STEPS: list[tuple[str, Callable[[], str]]] = []
+STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm)]
 
 
 def seed() -> list[str]:

@@ -37,6 +37,13 @@ from shared.pagination import PageQuery, paginate
 
 log = logging.getLogger(__name__)
 authenticate = sessions.authenticate
+# The local demo business created by `make seed` (blueprints/identity/demo.py); other modules seed into it.
+DEMO_TENANT_ID = uuid.UUID("5eed0000-0000-4000-8000-00000000d3e0")
+
+
+def demo_user_id(role: str) -> uuid.UUID:
+    """The fixed id of the demo business's person with this role."""
+    return uuid.uuid5(DEMO_TENANT_ID, role)
 
 
 def tenant_out(tenant: Tenant) -> TenantOut:
@@ -211,3 +218,14 @@ def housekeeping() -> int:
         except Exception:  # one tenant's failure never stops the others
             log.exception("housekeeping failed for a tenant")
     return int(removed)
+
+
+def principal_for_user(*, session: Session, user_id: uuid.UUID) -> Principal | None:
+    """The principal a user of the session's tenant acts as (seeds, jobs acting for someone); None if unknown."""
+    user = session.get(User, user_id)
+    tenant = session.get(Tenant, user.tenant_id) if user is not None else None
+    if user is None or tenant is None or user.disabled:
+        return None
+    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role,
+                     permissions=ROLE_PERMISSIONS.get(user.role, frozenset()),
+                     modules=frozenset(tenant.enabled_modules))  # fmt: skip
