@@ -27,6 +27,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers.share": frozenset({"owner", "admin", "advisor", "estimator"}),
     "vehicles.read": EVERYONE,
     "vehicles.write": frozenset({"owner", "admin", "advisor", "estimator"}),
+    # messaging: customer SMS and email, templates, the consent ledger, sender settings
+    "messages.read": EVERYONE,
+    "messages.send": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "templates.manage": frozenset({"owner", "admin", "advisor"}),
+    "consent.manage": frozenset({"owner", "admin", "advisor", "estimator"}),
+    "messaging.settings": MANAGERS,
     # configurator: products (options, template, price rule), saved configurations, GLB render jobs
     "products.read": EVERYONE,
     "products.manage": MANAGERS,
