@@ -3,6 +3,7 @@
 from blueprints.configurator import functions as configurator
 from blueprints.crm import functions as crm
 from blueprints.identity import functions as identity
+from blueprints.messaging import functions as messaging
 from blueprints.ops import functions as ops
 
-ALL = [identity.bp, crm.bp, configurator.bp, ops.bp]
+ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, ops.bp]

@@ -206,3 +206,10 @@ class SettingsOut(BaseModel):
     limit_per_customer_day: int | None
     limit_per_tenant_hour: int | None
     updated_at: datetime | None = None
+
+
+class StatusCallbackQuery(BaseModel):
+    """The query our status callback URL carries (Twilio signs it with the rest of the URL)."""
+
+    tenant_id: uuid.UUID
+    message_id: uuid.UUID
