@@ -99,6 +99,44 @@ def _fresh_login(w: World, role: str) -> Account:
     return login(w.client, email=w.accounts[role].email or "")
 
 
+# --- configurator helpers (configurator engineer's block) ---------------------------------------------
+_CFG_SCHEMA = {"type": "object", "properties": {"width": {"type": "number", "minimum": 300, "maximum": 1200}},
+               "required": ["width"], "additionalProperties": False}
+
+
+def _cfg_owner(w: World, target: str) -> Account:
+    return w.accounts["owner"] if target == OWN else w.other_owner
+
+
+def _cfg_product(w: World, target: str) -> str:
+    """One product per business, made on first use."""
+    key = f"configurator-product-{target}"
+    if key not in w.ids:
+        response = w.client.post("/api/v1/configurator/products", headers=_cfg_owner(w, target).headers, json={
+            "name": f"Matrix cabinet {uuid.uuid4().hex[:6]}", "config_schema": _CFG_SCHEMA,
+            "template_blob_path": "products/matrix/1.0.0.blend", "template_version": "1.0.0"})
+        assert response.status_code == 201, response.text
+        w.ids[key] = response.json()["id"]
+    return w.ids[key]
+
+
+def _cfg_configuration(w: World, target: str) -> dict[str, Any]:
+    """A fresh configuration of the target business (calls may delete it)."""
+    body = {"product_id": _cfg_product(w, target), "name": "Matrix", "config_data": {"width": 600}}
+    response = w.client.post("/api/v1/configurator/configurations", headers=_cfg_owner(w, target).headers, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _cfg_job(w: World, target: str) -> str:
+    """A fresh render job of the target business (nobody renders it here; it stays queued)."""
+    response = w.client.post("/api/v1/configurator/jobs", headers=_cfg_owner(w, target).headers,
+                             json={"configuration_id": _cfg_configuration(w, target)["id"]})
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+# --- end of configurator helpers ---------------------------------------------------------------------------
+
+
 # fmt: off
 EXPECTED: dict[tuple[str, str], Case] = {
     # --- ops: anonymous probes and a portal-key operation that no user token opens
@@ -160,6 +198,37 @@ EXPECTED: dict[tuple[str, str], Case] = {
         other=True),
     ("DELETE", "/v1/crm/vehicles/{vehicle_id}"): Case(lambda w, r, t: Call(f"v1/crm/vehicles/{w.vehicle(t)}"),
         allow(EDITORS, 204, hidden={"estimator"}), other=True),
+    # --- configurator (configurator engineer's block): everyone reads; managers edit products; creators
+    #     save configurations and start or cancel renders; a share code opens a read-only view to anyone
+    ("GET", "/v1/configurator/products"): Case(lambda w, r, t: Call("v1/configurator/products"),
+        allow(EVERYONE, 200)),
+    ("POST", "/v1/configurator/products"): Case(lambda w, r, t: Call("v1/configurator/products", json={
+        "name": f"Hood {uuid.uuid4().hex[:8]}", "config_schema": _CFG_SCHEMA,
+        "template_blob_path": "products/hood/1.0.0.blend", "template_version": "1.0.0"}), allow(MANAGERS, 201)),
+    ("GET", "/v1/configurator/products/{product_id}"): Case(lambda w, r, t: Call(
+        f"v1/configurator/products/{_cfg_product(w, t)}"), allow(EVERYONE, 200), other=True),
+    ("PATCH", "/v1/configurator/products/{product_id}"): Case(lambda w, r, t: Call(
+        f"v1/configurator/products/{_cfg_product(w, t)}", json={"description": "Updated"},
+        headers={"If-Match": "*"}), allow(MANAGERS, 200), other=True),
+    ("GET", "/v1/configurator/configurations"): Case(lambda w, r, t: Call("v1/configurator/configurations"),
+        allow(EVERYONE, 200)),
+    ("POST", "/v1/configurator/configurations"): Case(lambda w, r, t: Call("v1/configurator/configurations",
+        json={"product_id": _cfg_product(w, OWN), "name": "Mine", "config_data": {"width": 700}}),
+        allow(CREATORS, 201)),
+    ("GET", "/v1/configurator/configurations/{configuration_id}"): Case(lambda w, r, t: Call(
+        f"v1/configurator/configurations/{_cfg_configuration(w, t)['id']}"), allow(EVERYONE, 200), other=True),
+    ("DELETE", "/v1/configurator/configurations/{configuration_id}"): Case(lambda w, r, t: Call(
+        f"v1/configurator/configurations/{_cfg_configuration(w, t)['id']}"), allow(CREATORS, 204), other=True),
+    ("GET", "/v1/configurator/shared/{share_code}"): Case(lambda w, r, t: Call(
+        f"v1/configurator/shared/{_cfg_configuration(w, OWN)['share_code']}", signed_in=False),
+        allow(EVERYONE, 200)),
+    ("POST", "/v1/configurator/jobs"): Case(lambda w, r, t: Call("v1/configurator/jobs",
+        json={"configuration_id": _cfg_configuration(w, t)["id"]}), allow(CREATORS, 202), other=True),
+    ("GET", "/v1/configurator/jobs/{job_id}"): Case(lambda w, r, t: Call(f"v1/configurator/jobs/{_cfg_job(w, t)}"),
+        allow(EVERYONE, 200), other=True),
+    ("POST", "/v1/configurator/jobs/{job_id}/cancel"): Case(lambda w, r, t: Call(
+        f"v1/configurator/jobs/{_cfg_job(w, t)}/cancel"), allow(CREATORS, 200), other=True),
+    # --- end of configurator block
 }
 # fmt: on
 
