@@ -1,0 +1,132 @@
+"""A real SMTP server on loopback (aiosmtpd) that requires STARTTLS and AUTH, with a throwaway CA.
+
+`cert_file` is the self-signed certificate to trust (SMTP_CA_FILE); `messages` holds every email
+received as parsed `email.message.EmailMessage` objects with the envelope alongside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+USERNAME = "relay-user"
+PASSWORD = "relay-password-123"
+
+
+@dataclass
+class Received:
+    """One email as the server got it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    authenticated: bool
+    tls: bool
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    import ipaddress
+
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_file, key_file
+
+
+class _Handler:
+    def __init__(self, server: FakeSmtp) -> None:
+        self.server = server
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        with self.server.lock:
+            self.server.messages.append(Received(mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
+                                                 message=message,  # type: ignore[arg-type]
+                                                 authenticated=bool(session.authenticated),
+                                                 tls=session.ssl is not None))  # fmt: skip
+        return "250 Message accepted for delivery"
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode() \
+        and auth_data.password == PASSWORD.encode()  # fmt: skip
+    return AuthResult(success=ok, handled=False)
+
+
+class FakeSmtp:
+    """aiosmtpd on 127.0.0.1 with STARTTLS required and AUTH PLAIN/LOGIN."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="fake-smtp-"))
+        self.cert_file, self.key_file = _self_signed(self.directory)
+        self.messages: list[Received] = []
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> FakeSmtp:
+        """Listen on a free loopback port."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.cert_file), str(self.key_file))
+        from devhost.services import free_port
+
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=free_port(), tls_context=context,
+                                      require_starttls=True, authenticator=_authenticator, auth_require_tls=True,
+                                      server_hostname="127.0.0.1")  # fmt: skip
+        self._controller.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        """The listening port."""
+        assert self._controller is not None
+        return int(self._controller.port)
+
+    def env(self) -> dict[str, str]:
+        """Settings that point the app at this server."""
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_USERNAME": USERNAME,
+                "SMTP_PASSWORD": PASSWORD, "SMTP_TLS": "starttls", "SMTP_CA_FILE": str(self.cert_file)}  # fmt: skip
+
+    def wait_for(self, to: str, timeout: float = 30) -> Received:
+        """Block until an email to this address arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [m for m in self.messages if to in m.rcpt_tos]
+            if found:
+                return found[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"no email to {to} within {timeout} s")
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
