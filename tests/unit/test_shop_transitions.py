@@ -1,0 +1,122 @@
+"""The appointment status machine: the role table is the only way between states, timestamps are set once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from blueprints.identity.permissions import ROLES
+from blueprints.shop.transitions import MOVES, MoveRequest, MoveState, Status, may_move, plan_move
+from shared.errors import AppError, Conflict, Forbidden, Unprocessable
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+step = st.tuples(
+    st.sampled_from(list(Status)),
+    st.sampled_from([*ROLES, "system"]),
+    st.sampled_from([None, "customer", "shop", "nobody"]),
+    st.sampled_from([None, "", "Customer called", "Owner said so"]),
+    st.booleans(),
+    st.integers(min_value=0, max_value=30_000),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(total=st.integers(min_value=0, max_value=20_000), steps=st.lists(step, max_size=25))
+def test_no_sequence_of_moves_leaves_the_table_or_rewrites_a_timestamp(total: int, steps: list[tuple]) -> None:
+    # given an appointment with some balance
+    state = MoveState(status=Status.SCHEDULED, total_cents=total, paid_cents=0)
+    now = T0
+    for target, role, canceled_by, reason, override, paid in steps:
+        now += timedelta(minutes=7)
+        state = MoveState(**{**state.__dict__, "paid_cents": paid})
+        before = state
+        # when any role asks for any move
+        try:
+            state = plan_move(state, MoveRequest(target=target, role=role, now=now, canceled_by=canceled_by,
+                                                 reason=reason, override=override))  # fmt: skip
+        except (Conflict, Forbidden, Unprocessable):
+            assert state == before
+            continue
+        # then a move that happened is one the table allows that role
+        assert may_move(role, before.status, state.status)
+        if before.status != state.status:
+            assert role in MOVES[(before.status, state.status)]
+        # and check-in/check-out, once set, never change
+        for name in ("check_in_at", "check_out_at"):
+            if getattr(before, name) is not None:
+                assert getattr(state, name) == getattr(before, name)
+        if state.status == Status.IN_PROGRESS:
+            assert state.check_in_at is not None
+        if state.status == Status.COMPLETED and before.status != Status.COMPLETED:
+            assert state.check_out_at is not None
+            assert state.paid_cents >= state.total_cents or (role == "owner" and override and state.override_reason)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_rbac_per_move_matches_the_table(role: str) -> None:
+    for source in Status:
+        for target in Status:
+            if source == target:
+                continue
+            state = MoveState(status=source, total_cents=100, paid_cents=100)
+            request = MoveRequest(target=target, role=role, now=T0, canceled_by="shop", reason="Parts delayed")
+            allowed = role in MOVES.get((source, target), frozenset())
+            if allowed:
+                assert plan_move(state, request).status == target
+            else:
+                with pytest.raises(AppError) as caught:
+                    plan_move(state, request)
+                assert caught.value.status in (403, 409)
+
+
+def test_a_tech_cannot_complete_even_when_paid() -> None:
+    with pytest.raises(Forbidden):
+        plan_move(MoveState(status=Status.READY, total_cents=100, paid_cents=100),
+                  MoveRequest(target=Status.COMPLETED, role="tech", now=T0))  # fmt: skip
+
+
+def test_completing_needs_the_balance_paid_or_an_owners_override_with_a_reason() -> None:
+    ready = MoveState(status=Status.READY, total_cents=10_000, paid_cents=4_000)
+    with pytest.raises(Conflict) as unpaid:
+        plan_move(ready, MoveRequest(target=Status.COMPLETED, role="advisor", now=T0))
+    assert unpaid.value.code == "balance_unpaid"
+    with pytest.raises(Forbidden):
+        plan_move(ready, MoveRequest(target=Status.COMPLETED, role="advisor", now=T0, override=True, reason="ok"))
+    with pytest.raises(Unprocessable):
+        plan_move(ready, MoveRequest(target=Status.COMPLETED, role="owner", now=T0, override=True))
+    done = plan_move(ready, MoveRequest(target=Status.COMPLETED, role="owner", now=T0, override=True,
+                                        reason="Fleet account, invoiced monthly"))  # fmt: skip
+    assert (done.status, done.check_out_at, done.override_reason) == (Status.COMPLETED, T0,
+                                                                      "Fleet account, invoiced monthly")
+
+
+def test_cancelling_says_who_and_why_and_going_back_clears_it() -> None:
+    scheduled = MoveState(status=Status.SCHEDULED)
+    with pytest.raises(Unprocessable):
+        plan_move(scheduled, MoveRequest(target=Status.CANCELED, role="advisor", now=T0, reason="No parts"))
+    with pytest.raises(Unprocessable):
+        plan_move(scheduled, MoveRequest(target=Status.CANCELED, role="advisor", now=T0, canceled_by="shop"))
+    canceled = plan_move(scheduled, MoveRequest(target=Status.CANCELED, role="advisor", now=T0,
+                                                canceled_by="customer", reason="Sold the car"))  # fmt: skip
+    assert (canceled.canceled_by, canceled.cancel_reason) == ("customer", "Sold the car")
+    back = plan_move(canceled, MoveRequest(target=Status.SCHEDULED, role="advisor", now=T0))
+    assert (back.status, back.canceled_by, back.cancel_reason) == (Status.SCHEDULED, None, None)
+
+
+def test_back_to_in_progress_keeps_the_first_check_in() -> None:
+    state = plan_move(MoveState(status=Status.SCHEDULED), MoveRequest(target=Status.IN_PROGRESS, role="tech", now=T0))
+    later = T0 + timedelta(hours=2)
+    state = plan_move(state, MoveRequest(target=Status.READY, role="tech", now=later))
+    state = plan_move(state, MoveRequest(target=Status.IN_PROGRESS, role="tech", now=later))
+    assert state.check_in_at == T0
+
+
+def test_completed_is_final() -> None:
+    done = MoveState(status=Status.COMPLETED, check_out_at=T0)
+    for target in Status:
+        if target != Status.COMPLETED:
+            with pytest.raises(Conflict):
+                plan_move(done, MoveRequest(target=target, role="owner", now=T0))
