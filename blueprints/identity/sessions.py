@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from blueprints.identity.schemas import MODULES, LoginIn, OtpStarted, OtpStartIn
 from shared import audit, clock, ratelimit
 from shared.auth import Principal
 from shared.config import get_settings
-from shared.db import session_scope, set_tenant
+from shared.db import get_engine, set_tenant
 from shared.errors import AppError, Conflict, Unauthorized
 from shared.providers import twilio_verify
 
@@ -240,18 +240,18 @@ def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str) -
                     .values(revoked_at=clock.now(), revoked_reason=reason))  # fmt: skip
 
 
+_PRINCIPAL_SQL = text("SELECT * FROM app_session_principal(:session_id, :user_id, :tenant_id)")
+
+
 def authenticate(raw: Any) -> Principal:
     """The authenticator installed in shared.auth: a valid access token of a live session and an enabled user."""
     claims = tokens.verify_access_token(tokens.bearer_token(raw.headers.get("authorization")), now=clock.now())
-    with session_scope(tenant_id=claims.tenant_id) as session:
-        found = session.execute(
-            select(User.role, User.disabled, Tenant.enabled_modules, AuthSession.revoked_at,
-                   AuthSession.absolute_expires_at)
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(User.id == claims.user_id, AuthSession.id == claims.session_id)
-        ).first()  # fmt: skip
-    if found is None or found.disabled or found.revoked_at is not None or clock.now() >= found.absolute_expires_at:
+    # One statement on a pooled connection, outside any transaction: the role and modules are read fresh on
+    # every request, so a role change, a disabled user or a revoked session takes effect at once.
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        found = connection.execute(_PRINCIPAL_SQL, {"session_id": claims.session_id, "user_id": claims.user_id,
+                                                    "tenant_id": claims.tenant_id}).first()  # fmt: skip
+    if found is None or found.disabled or found.revoked or clock.now() >= found.absolute_expires_at:
         raise Unauthorized("This session has ended; sign in again", code="session_ended")
     return Principal(
         user_id=claims.user_id,

@@ -3,8 +3,9 @@
 Tenant-owned tables get forced row-level security on `app.tenant_id` (tenants on their own id).
 The pre-tenant lookups (user_logins, auth_sessions, refresh_tokens, rate_limit_hits) are global by
 design: they are read before any tenant is known and hold only ids and hashes. The app role gets
-explicit grants; on audit_logs only SELECT and INSERT (append-only). app_tenant_ids() is a SECURITY
-DEFINER function that lists tenant ids for jobs visiting every tenant, which RLS would otherwise hide.
+explicit grants; on audit_logs only SELECT and INSERT (append-only). Two SECURITY DEFINER functions
+cross the tenant boundary on purpose: app_tenant_ids() lists tenant ids for jobs visiting every tenant,
+and app_session_principal() checks a verified access token's session in one round trip.
 
 Revision ID: 0002_identity_crm
 Revises: 0001_platform
@@ -51,6 +52,29 @@ def upgrade() -> None:
     )
     op.execute("REVOKE ALL ON FUNCTION app_tenant_ids() FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION app_tenant_ids() TO {APP_ROLE}")
+    # One round trip per request for the authenticator: is this session of this user in this tenant alive,
+    # and what may the user do. Answers only for ids taken from a verified access token.
+    op.execute(
+        """
+        CREATE FUNCTION app_session_principal(p_session uuid, p_user uuid, p_tenant uuid)
+        RETURNS TABLE (role text, disabled boolean, enabled_modules text[], revoked boolean,
+                       absolute_expires_at timestamptz)
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+        AS $$
+        BEGIN
+          -- plpgsql keeps the plan per connection: the authenticator's query is planned once, not per request
+          RETURN QUERY
+          SELECT u.role::text, u.disabled, t.enabled_modules::text[], s.revoked_at IS NOT NULL, s.absolute_expires_at
+          FROM public.auth_sessions s
+          JOIN public.users u ON u.id = s.user_id
+          JOIN public.tenants t ON t.id = u.tenant_id
+          WHERE s.id = p_session AND s.user_id = p_user AND u.tenant_id = p_tenant AND s.tenant_id = p_tenant;
+        END
+        $$
+        """
+    )
+    op.execute("REVOKE ALL ON FUNCTION app_session_principal(uuid, uuid, uuid) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION app_session_principal(uuid, uuid, uuid) TO {APP_ROLE}")
 
 
 def _create_tables() -> None:
@@ -215,6 +239,7 @@ def _create_tables() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS app_session_principal(uuid, uuid, uuid)")
     op.execute("DROP FUNCTION IF EXISTS app_tenant_ids()")
     for table in (*TENANT_TABLES, "tenants"):
         for statement in drop_rls_statements(table):

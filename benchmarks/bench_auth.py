@@ -1,0 +1,144 @@
+"""What authentication plus tenant context cost per request: the same handler dispatched in-process
+through shared/http.py as a signed-in user (JWT check, session/user/tenant lookup, RLS tenant bound on
+the request's transaction) and anonymously (no auth, no tenant), against an embedded PostgreSQL this
+script starts itself (loopback/unix socket only) unless BENCH_DATABASE_ADMIN_URL names one.
+
+Last line: one JSON object with the figures (target: under 2 ms added per request).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REQUESTS = 2000
+WARMUP = 200
+TARGET_MS = 2.0
+
+
+def _database() -> tuple[object | None, str]:
+    """Start an embedded PostgreSQL with a migrated database; returns (server, app-role URL)."""
+    import psycopg
+
+    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
+
+    server = None
+    admin = os.environ.get("BENCH_DATABASE_ADMIN_URL")
+    name = f"bench_auth_{uuid.uuid4().hex[:8]}"
+    if admin is None:
+        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-auth-pg-")), database="postgres").start()
+        admin = server.url("postgres")
+    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        ensure_app_role(conn)
+    head, _, query = admin.partition("?")
+    base = head.rsplit("/", 1)[0]
+    owner_url = f"{base}/{name}" + (f"?{query}" if query else "")
+    run_migrations(owner_url)
+    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1)
+
+
+def _configure(app_url: str) -> None:
+    os.environ.update({"APP_ENV": "development", "DATABASE_URL": app_url, "LOG_LEVEL": "ERROR",
+                       "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"})  # fmt: skip
+
+
+def _routes() -> tuple[object, object]:
+    """Two routes with one handler (a one-row query on the request's session): signed-in and anonymous."""
+    import azure.durable_functions as df
+    from sqlalchemy import text
+
+    import blueprints.identity.functions  # noqa: F401  (registers the authenticator)
+    from shared.http import REGISTRY, Router, dispatch
+
+    api = Router(df.Blueprint(), module="bench")
+
+    def handler(req: object) -> dict[str, int]:
+        return {"one": req.session.execute(text("SELECT 1")).scalar_one()}  # type: ignore[attr-defined]
+
+    api.get("bench/user", summary="signed in")(handler)
+    api.get("bench/anonymous", auth="anonymous", summary="anonymous")(handler)
+    user_spec, anonymous_spec = REGISTRY[-2], REGISTRY[-1]
+    return (lambda raw: dispatch(user_spec, handler, raw)), (lambda raw: dispatch(anonymous_spec, handler, raw))
+
+
+def _access_token() -> str:
+    from blueprints.identity import sessions
+    from blueprints.identity.schemas import RegisterIn
+    from shared import audit
+    from shared.db import session_scope
+
+    register_in = RegisterIn(tenant_name="Bench Shop", name="Bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                             password="bench-password-123", timezone="UTC")  # fmt: skip
+    with session_scope() as session:
+        return sessions.register(session=session, register_in=register_in, actor=audit.Actor()).access_token
+
+
+def _timings(call: object, raw: object, count: int) -> list[float]:
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = call(raw)  # type: ignore[operator]
+        out.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.get_body()
+    return out
+
+
+def main() -> int:
+    """Measure and print the figures; the last line is JSON."""
+    server, app_url = _database()
+    try:
+        _configure(app_url)
+        import azure.functions as func
+
+        user_route, anonymous_route = _routes()
+        token = _access_token()
+        signed_in = func.HttpRequest("GET", "http://127.0.0.1/api/bench/user", body=b"",
+                                     headers={"authorization": f"Bearer {token}"})  # fmt: skip
+        anonymous = func.HttpRequest("GET", "http://127.0.0.1/api/bench/anonymous", body=b"", headers={})
+        _timings(user_route, signed_in, WARMUP)
+        _timings(anonymous_route, anonymous, WARMUP)
+        user_ms, anonymous_ms = [], []
+        for _ in range(REQUESTS):  # alternate request by request, so load from elsewhere hits both sides alike
+            user_ms += _timings(user_route, signed_in, 1)
+            anonymous_ms += _timings(anonymous_route, anonymous, 1)
+    finally:
+        from shared.db import dispose_engine
+
+        dispose_engine()
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+    return _report(user_ms, anonymous_ms)
+
+
+def _report(user_ms: list[float], anonymous_ms: list[float]) -> int:
+    def p95(values: list[float]) -> float:
+        return statistics.quantiles(values, n=20)[-1]
+
+    added = statistics.median(u - a for u, a in zip(user_ms, anonymous_ms, strict=True))
+    figures = {
+        "benchmark": "auth", "requests_each": len(user_ms),
+        "anonymous_median_ms": round(statistics.median(anonymous_ms), 3),
+        "anonymous_p95_ms": round(p95(anonymous_ms), 3),
+        "signed_in_median_ms": round(statistics.median(user_ms), 3), "signed_in_p95_ms": round(p95(user_ms), 3),
+        "added_median_ms": round(added, 3), "target_added_ms": TARGET_MS, "within_target": added < TARGET_MS,
+    }  # fmt: skip
+    print(f"anonymous request: median {figures['anonymous_median_ms']} ms, p95 {figures['anonymous_p95_ms']} ms")
+    print(f"signed-in request: median {figures['signed_in_median_ms']} ms, p95 {figures['signed_in_p95_ms']} ms")
+    print(f"authentication + tenant context add {figures['added_median_ms']} ms per request "
+          f"(median of paired differences; target < {TARGET_MS} ms)")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
