@@ -99,6 +99,8 @@ def schema_errors(schema: Any, *, prefix: str = "body.config_schema") -> list[di
                                "schema.dialect"))  # fmt: skip
     if schema.get("type") != "object":
         problems.append(_entry("$.type", f"{prefix}.type", "The root must be 'type': 'object'", "schema.type"))
+    problems += [_entry("$", prefix, f"Cannot resolve $ref {ref!r}: only references inside the schema work",
+                        "schema.unusable") for ref in _unresolvable_refs(schema)]  # fmt: skip
     if not problems:
         try:  # an unresolvable $ref or a pathological schema fails here, not on the first configuration
             list(Draft202012Validator(schema).iter_errors({}))
@@ -106,6 +108,51 @@ def schema_errors(schema: Any, *, prefix: str = "body.config_schema") -> list[di
             problems.append(_entry("$", prefix, f"The schema cannot be evaluated: {exc}"[:300],
                                    "schema.unusable"))  # fmt: skip
     return problems
+
+
+def _walk(node: Any) -> Any:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _pointer_resolves(root: Any, pointer: str) -> bool:
+    node = root
+    for raw in pointer.split("/")[1:] if pointer else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def _unresolvable_refs(schema: dict[str, Any]) -> list[str]:
+    """$refs that point outside the schema or at nothing in it (the evaluator never fetches anything)."""
+    nodes = list(_walk(schema))
+    anchors = {n["$anchor"] for n in nodes if isinstance(n.get("$anchor"), str)}
+    bad = []
+    for node in nodes:
+        for key in ("$ref", "$dynamicRef"):
+            ref = node.get(key)
+            if isinstance(ref, str) and not _ref_resolves(schema, anchors, ref):
+                bad.append(ref)
+    return bad
+
+
+def _ref_resolves(schema: dict[str, Any], anchors: set[str], ref: str) -> bool:
+    if not ref.startswith("#"):
+        return False
+    fragment = ref[1:]
+    if fragment == "" or fragment.startswith("/"):
+        return _pointer_resolves(schema, fragment)
+    return fragment in anchors
 
 
 def check_schema(schema: Any) -> None:
