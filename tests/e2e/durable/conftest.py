@@ -12,16 +12,43 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import Database, RunningHost, start_host
+from tests.conftest import RunningHost, start_host
 
 APP = "tests.e2e.durable.durable_app:app"
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+_state: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def durable_database(worker_id: str) -> str:
+    """A fresh, unmigrated database of this worker for the dev host's durable state.
+
+    The dev host serves any app, so its durable tests need no Tradeops migrations: only PostgreSQL.
+    """
+    admin = os.environ["TEST_DATABASE_ADMIN_URL"]
+    name = f"devhost_durable_{worker_id}"
+    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    head, _, query = admin.partition("?")
+    url = f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    _state["database_url"] = url
+    from tests.e2e.durable.durable_app import SIDE_EFFECTS_DDL
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(SIDE_EFFECTS_DDL)
+    return url
+
+
+def start_durable_host(database_url: str) -> RunningHost:
+    """A dev host serving the durable test app with its state in the given database."""
+    return start_host(APP, env={"DEVHOST_DATABASE_URL": database_url})
 
 
 @pytest.fixture(scope="module")
-def durable_host(database: Database) -> Iterator[RunningHost]:
-    """The durable test app served by a dev host on this worker's database."""
-    host = start_host(APP)
+def durable_host(durable_database: str) -> Iterator[RunningHost]:
+    """The durable test app served by a dev host."""
+    host = start_durable_host(durable_database)
     yield host
     host.stop()
 
@@ -56,7 +83,7 @@ def wait_for(status_url: str, *, timeout: float = 20, until: tuple[str, ...] = T
 
 def side_effects(kind: str, prefix: str) -> dict[str, int]:
     """How many times each side effect of a kind (keys starting with prefix) happened."""
-    url = os.environ["DATABASE_MIGRATION_URL"].replace("postgresql+psycopg://", "postgresql://", 1)
+    url = _state["database_url"].replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(url) as conn:
         exists = conn.execute("SELECT to_regclass('devhost_test.side_effects')").fetchone()
         if not exists or exists[0] is None:

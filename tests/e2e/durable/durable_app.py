@@ -21,18 +21,27 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=300, max_number_of_attempts=3)
 
 
+SIDE_EFFECTS_DDL = """
+    CREATE SCHEMA IF NOT EXISTS devhost_test;
+    CREATE TABLE IF NOT EXISTS devhost_test.side_effects (kind text, key text, at timestamptz DEFAULT now())
+"""
+
+
 def _connect() -> psycopg.Connection[Any]:
-    url = os.environ.get("DATABASE_MIGRATION_URL") or os.environ["DATABASE_URL"]
+    url = os.environ.get("DEVHOST_DATABASE_URL") or os.environ["DATABASE_URL"]
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True)
 
 
 def record(kind: str, key: str) -> int:
     """Record one side effect; how many times (kind, key) has happened so far."""
     with _connect() as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS devhost_test")
-        conn.execute("CREATE TABLE IF NOT EXISTS devhost_test.side_effects (kind text, key text, at timestamptz"
-                     " DEFAULT now())")  # fmt: skip
-        conn.execute("INSERT INTO devhost_test.side_effects (kind, key) VALUES (%s, %s)", (kind, key))
+        try:
+            conn.execute("INSERT INTO devhost_test.side_effects (kind, key) VALUES (%s, %s)", (kind, key))
+        except psycopg.errors.UndefinedTable:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(4242)")  # parallel activities create it once
+                conn.execute(SIDE_EFFECTS_DDL)
+            conn.execute("INSERT INTO devhost_test.side_effects (kind, key) VALUES (%s, %s)", (kind, key))
         row = conn.execute("SELECT count(*) FROM devhost_test.side_effects WHERE kind = %s AND key = %s",
                            (kind, key)).fetchone()  # fmt: skip
         return int(row[0]) if row else 0

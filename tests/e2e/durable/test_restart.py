@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Database, RunningHost, start_host
-from tests.e2e.durable.conftest import APP, side_effects, start, wait_for
+from tests.conftest import RunningHost
+from tests.e2e.durable.conftest import side_effects, start, start_durable_host, wait_for
 
 
 def wait_custom_status(host: RunningHost, status_url: str, expected: Any, timeout: float = 20) -> None:
@@ -34,10 +34,10 @@ def kill(host: RunningHost, sig: signal.Signals) -> None:
     host.process.wait(timeout=20)
 
 
-def test_orchestration_resumes_after_restarts_without_repeating_completed_work(database: Database) -> None:
+def test_orchestration_resumes_after_restarts_without_repeating_completed_work(durable_database: str) -> None:
     run = uuid.uuid4().hex
     job = {"run": run, "steps": 3, "seconds": 1.0, "pause": 1.5}
-    first = start_host(APP)
+    first = start_durable_host(durable_database)
     try:
         links = start(first, "steps", job).json()
         # given: step 0 is done and the durable timer is pending when the host stops gracefully
@@ -47,7 +47,7 @@ def test_orchestration_resumes_after_restarts_without_repeating_completed_work(d
         first.stop()
     assert side_effects("step", run) == {f"{run}:0": 1}
 
-    second = start_host(APP)
+    second = start_durable_host(durable_database)
     try:
         # when: the next host resumes the timer, then dies hard while step 1's activity runs
         wait_custom_status(second, on(second, links["statusQueryGetUri"]), {"step": 1})
@@ -56,7 +56,7 @@ def test_orchestration_resumes_after_restarts_without_repeating_completed_work(d
         second.stop()
     assert side_effects("step", run) == {f"{run}:0": 1}
 
-    third = start_host(APP)
+    third = start_durable_host(durable_database)
     try:
         status = wait_for(on(third, links["statusQueryGetUri"]), timeout=30)
     finally:
