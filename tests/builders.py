@@ -160,3 +160,71 @@ def invite(client: httpx.Client, manager: Account, *, role: str, name: str | Non
     response = client.post("/api/v1/users", headers=manager.headers, json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+# --- shop (shop engineer's block) -----------------------------------------------------------------
+
+
+def create_appointment(session: Session, *, tenant: Tenant, customer: Customer | None = None,
+                       vehicle: Vehicle | None = None, tech: User | None = None, starts_at: Any = None,
+                       hours: float = 1.0, status: str = "SCHEDULED", total_cents: int = 0, paid_cents: int = 0,
+                       **fields: Any) -> Any:  # fmt: skip
+    """An appointment row of the tenant (a new customer when not given), starting in an hour unless told."""
+    from datetime import timedelta
+
+    from blueprints.shop.models import Appointment
+    from shared import clock
+
+    set_tenant(session, tenant.id)
+    customer = customer or create_customer(session, tenant=tenant)
+    starts_at = starts_at or clock.now().replace(microsecond=0) + timedelta(hours=1)
+    appointment = Appointment(id=uuid.uuid4(), tenant_id=tenant.id, customer_id=customer.id,
+                              vehicle_id=vehicle.id if vehicle else None, tech_id=tech.id if tech else None,
+                              starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), status=status,
+                              position=starts_at.timestamp() / 60, total_cents=total_cents, paid_cents=paid_cents,
+                              currency="USD", **fields)  # fmt: skip
+    session.add(appointment)
+    session.flush()
+    return appointment
+
+
+def add_service(session: Session, *, appointment: Any, name: str = "Oil change", price_cents: int = 5000,
+                **fields: Any) -> Any:  # fmt: skip
+    """A line item on the appointment, with the appointment's total following it."""
+    from blueprints.shop.models import AppointmentService
+
+    set_tenant(session, appointment.tenant_id)
+    line = AppointmentService(id=uuid.uuid4(), tenant_id=appointment.tenant_id, appointment_id=appointment.id,
+                              name=name, price_cents=price_cents, **fields)  # fmt: skip
+    session.add(line)
+    appointment.total_cents += price_cents
+    session.flush()
+    return line
+
+
+@dataclass
+class ShopWorld:
+    """A shop tenant with one user per role, a customer with a vehicle, and their principals."""
+
+    tenant: Tenant
+    users: dict[str, User]
+    customer: Customer
+    vehicle: Vehicle
+
+    def principal(self, role: str = "owner") -> Principal:
+        """The principal of the tenant's user with this role."""
+        return principal_of(self.users[role])
+
+
+def create_shop_world(session: Session, *, name: str = "Edgar's Auto", modules: list[str] | None = None) -> ShopWorld:
+    """A shop tenant with every role, a customer (with a phone) and the customer's vehicle."""
+    from blueprints.identity.permissions import ROLES
+
+    tenant = create_tenant(session, name=name, modules=modules)
+    users = {role: create_user(session, tenant=tenant, role=role, name=role.title(), password=None) for role in ROLES}
+    customer = create_customer(session, tenant=tenant, owner=users["owner"], name="Ada Lovelace",
+                               phone=unique_phone())  # fmt: skip
+    return ShopWorld(tenant=tenant, users=users, customer=customer, vehicle=create_vehicle(session, customer=customer))
+
+
+# --- end of shop block ----------------------------------------------------------------------------
