@@ -106,7 +106,8 @@ class DurableEngine:
         for item in work:
             self.run_activity(item)
         if pending or work:
-            log.info("resumed %d orchestration(s) and %d activity(ies) from the store", len(pending), len(work))
+            instances = len({instance_id for instance_id, _ in pending} | {item.instance_id for item in work})
+            log.info("resumed %d orchestration(s) with %d activity(ies) from the store", instances, len(work))
 
     # ---- the host's hooks ---------------------------------------------------------------------
 
@@ -207,38 +208,45 @@ class DurableEngine:
     ) -> None:
         old = await tx.history(inst.instance_id, inst.execution_id)
         new = [event(EventType.ORCHESTRATOR_STARTED, now), *taken]
+        # The retry wrapper's ids come first: the SDK takes them while processing the batch's head.
         retry_decisions = [d for message in taken for d in shim.on_event(message, now)]
-        function = self.host.index.get(inst.name)
-        if function is None or function.trigger_type != "orchestrationTrigger":
-            outcome = replay.Outcome(error=f"The function '{inst.name}' doesn't exist, is disabled, or is not an "
-                                           "orchestrator function.")  # fmt: skip
-        else:
-            context = replay.context_json(inst, old, new)
-            loop = asyncio.get_running_loop()
-            call = function.user_function
-            outcome = await loop.run_in_executor(self._orchestrator_pool, replay.invoke, call, context)
+        outcome = await self._invoke(inst, old, new)
         if outcome.state.get("customStatus") is not None:
             inst.custom_status = dumps(outcome.state["customStatus"])
         decisions = [] if outcome.error else retry_decisions + shim.on_actions(outcome.actions)
         unsupported = [d.name for d in decisions if d.kind == "unsupported"]
-        if unsupported and not outcome.error:
+        if unsupported:
             outcome.error = f"{', '.join(unsupported)} is not supported by the dev host"
-        if inst.runtime_status == "Pending":
-            inst.runtime_status = "Running"
-        scheduled = [] if outcome.error else await self._apply(tx, inst, decisions, now, followups)
-        new += scheduled
+        if not outcome.error:
+            new += await self._apply(tx, inst, decisions, now, followups)
         new.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
+        inst.shim, inst.updated_at = shim.dump(), now
+        inst.runtime_status = "Running" if inst.runtime_status == "Pending" else inst.runtime_status
+        await self._settle(tx, inst, old, new, outcome, decisions, now, followups)
+
+    async def _invoke(self, inst: Instance, old: list[Event], new: list[Event]) -> replay.Outcome:
+        """Run the orchestrator on a worker thread (user code must not block the host's loop)."""
+        function = self.host.index.get(inst.name)
+        if function is None or function.trigger_type != "orchestrationTrigger":
+            return replay.Outcome(error=f"The function '{inst.name}' doesn't exist, is disabled, or is not an "
+                                        "orchestrator function.")  # fmt: skip
+        context = replay.context_json(inst, old, new)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._orchestrator_pool, replay.invoke, function.user_function, context)
+
+    async def _settle(
+        self, tx: Tx, inst: Instance, old: list[Event], new: list[Event], outcome: replay.Outcome,
+        decisions: list[Decision], now: datetime, followups: Followups,
+    ) -> None:
+        """Write the episode: failed, continued as new, completed, or still running."""
         continue_as_new = next((d for d in decisions if d.kind == "continue_as_new"), None)
-        inst.shim = shim.dump()
-        inst.updated_at = now
         if outcome.error:
-            await self._finish(tx, inst, old, new, "Failed", replay.failure_output(inst.name, outcome.error), now,
-                               followups)  # fmt: skip
+            output = replay.failure_output(inst.name, outcome.error)
+            await self._finish(tx, inst, old, new, "Failed", output, now, followups)
         elif continue_as_new is not None:
             await self._continue_as_new(tx, inst, old, new, continue_as_new.input, now, followups)
         elif outcome.is_done:
-            output = dumps(outcome.state.get("output"))
-            await self._finish(tx, inst, old, new, "Completed", output, now, followups)
+            await self._finish(tx, inst, old, new, "Completed", dumps(outcome.state.get("output")), now, followups)
         else:
             await tx.append_history(inst.instance_id, inst.execution_id, len(old), new)
             await tx.put_instance(inst)

@@ -275,13 +275,12 @@ class Tx:
         return [WorkItem(**row) for row in await cur.fetchall()]
 
     async def pending_instances(self) -> list[tuple[str, datetime]]:
-        """Instances with queued messages and when the first becomes visible (restart recovery)."""
+        """Each instance with queued messages and every time one becomes visible (restart recovery)."""
         cur = await self.conn.execute(
-            "SELECT instance_id, min(visible_at) AS due FROM devhost.durable_inbox WHERE hub = %s"
-            " GROUP BY instance_id",
+            "SELECT DISTINCT instance_id, visible_at FROM devhost.durable_inbox WHERE hub = %s",
             (self.hub,),
         )
-        return [(row["instance_id"], row["due"]) for row in await cur.fetchall()]
+        return [(row["instance_id"], row["visible_at"]) for row in await cur.fetchall()]
 
 
 def _instance(row: dict[str, Any]) -> Instance:
