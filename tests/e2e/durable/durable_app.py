@@ -235,3 +235,12 @@ def waits_forever(context: df.DurableOrchestrationContext):  # type: ignore[no-u
     context.set_custom_status("waiting")
     value = yield context.wait_for_external_event("Never")
     return value
+
+
+@app.orchestration_trigger(context_name="context")
+def parallel_sleeps(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """A fan-out of slow activities (the bounded activity pool test)."""
+    job = context.get_input()
+    tasks = [context.call_activity("slow_step", {"run": job["run"], "n": n, "seconds": job["seconds"]})
+             for n in range(job["count"])]  # fmt: skip
+    return len((yield context.task_all(tasks)))

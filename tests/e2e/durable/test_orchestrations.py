@@ -166,3 +166,25 @@ def test_failing_orchestrations_never_stop_the_others(durable_host: RunningHost)
         bad = list(pool.map(lambda n: start(durable_host, "fails", f"bad {n}").json(), range(4)))
     assert all(wait_for(links["statusQueryGetUri"])["output"] == 385 for links in good)
     assert all(wait_for(links["statusQueryGetUri"])["runtimeStatus"] == "Failed" for links in bad)
+
+
+def test_fan_out_runs_in_parallel_on_a_bounded_pool(durable_host: RunningHost) -> None:
+    run = uuid.uuid4().hex
+    started = time.monotonic()
+    links = start(durable_host, "parallel_sleeps", {"run": run, "count": 16, "seconds": 0.3}).json()
+    assert wait_for(links["statusQueryGetUri"])["output"] == 16
+    elapsed = time.monotonic() - started
+    # host.json allows 8 activities at once: 16 take at least two rounds, far less than one by one
+    assert 0.6 <= elapsed < 16 * 0.3
+    assert side_effects("step", run) == {f"{run}:{n}": 1 for n in range(16)}
+
+
+def test_create_and_wait_url_of_the_extension(durable_host: RunningHost) -> None:
+    links = start(durable_host, "hello_sequence", ["Kyiv"]).json()
+    code = links["statusQueryGetUri"].split("code=")[1]
+    base = links["statusQueryGetUri"].split("/instances/")[0]
+    url = f"{base}/orchestrators/hello_sequence?timeout=10&pollingInterval=0.1&code={code}"
+    response = httpx.post(url, json=json.dumps(["Accra"]), timeout=30)
+    assert response.status_code == 200
+    assert response.json() == ["Hello Accra!"]
+    assert httpx.post(url.replace("code=", "code=x"), json=None).status_code == 401
