@@ -64,6 +64,14 @@ def _check_product(config_schema: dict[str, Any], rule: pricing.PriceRule | None
                             errors=errors)  # fmt: skip
 
 
+def _check_name_free(session: Session, *, tenant_id: uuid.UUID, name: str, product_id: uuid.UUID | None) -> None:
+    taken = select(Product.id).where(Product.tenant_id == tenant_id, Product.name == name)
+    if product_id is not None:
+        taken = taken.where(Product.id != product_id)
+    if session.scalars(taken).first() is not None:
+        raise Conflict("Another product already has this name", code="product_name_taken")
+
+
 def _flush_product(session: Session) -> None:
     try:
         flush_versioned(session)
@@ -88,6 +96,7 @@ def create_product(*, session: Session, principal: Principal, product_in: Produc
                    actor: audit.Actor) -> ProductOut:  # fmt: skip
     """A new product; its schema must be a valid JSON Schema 2020-12 and its price rule must fit it."""
     _check_product(product_in.config_schema, product_in.price_rule)
+    _check_name_free(session, tenant_id=principal.tenant_id, name=product_in.name, product_id=None)
     values = product_in.model_dump(exclude={"price_rule"})
     rule = product_in.price_rule.model_dump(mode="json") if product_in.price_rule else None
     product = Product(id=uuid.uuid4(), tenant_id=principal.tenant_id, created_by=principal.user_id,
@@ -108,6 +117,8 @@ def update_product(*, session: Session, principal: Principal, product_id: uuid.U
     schema = changes.get("config_schema", product.config_schema)
     rule_data = changes.get("price_rule", product.price_rule)
     _check_product(schema, pricing.PriceRule.model_validate(rule_data) if rule_data else None)
+    if "name" in changes:
+        _check_name_free(session, tenant_id=principal.tenant_id, name=changes["name"], product_id=product.id)
     before = {"template_version": product.template_version, "version": product.version}
     for name, value in changes.items():
         setattr(product, name, value)
