@@ -96,7 +96,7 @@ def wait_all(base: str, key: str, prefix: str, count: int, timeout: float = 600)
     while len(httpx.get(url, params=params, timeout=30).json()) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"not all {count} orchestrations completed")
-        time.sleep(0.05)
+        time.sleep(0.1 if count > 1 else 0.02)
 
 
 def engine_seconds(status_url: str) -> float:

@@ -111,6 +111,12 @@ class DurableEngine:
 
     # ---- the host's hooks ---------------------------------------------------------------------
 
+    def wrap_invoker(self, invoker: Any) -> Any:
+        """The host's invoker, giving durableClient bindings to functions of every trigger type."""
+        from devhost.durable.client import ClientBindingInvoker
+
+        return ClientBindingInvoker(invoker, self.client_binding_json)
+
     def client_binding_json(self) -> str:
         """The `durableClient` binding value: URLs and the RPC base the SDK client uses."""
         return self.api.client_binding_json()

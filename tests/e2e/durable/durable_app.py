@@ -90,6 +90,13 @@ async def http_client(req: func.HttpRequest, client: df.DurableOrchestrationClie
     return func.HttpResponse(json.dumps(result, default=str), mimetype="application/json")
 
 
+@app.timer_trigger(schedule="0 0 0 1 1 *", arg_name="timer", run_on_startup=False)
+@app.durable_client_input(client_name="client")
+async def yearly_start(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """A timer-triggered starter (fired through the admin API in tests)."""
+    await client.start_new("hello_sequence", "started-by-timer", ["Timer"])
+
+
 # ---- activities ------------------------------------------------------------------------------------
 
 

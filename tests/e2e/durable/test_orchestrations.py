@@ -188,3 +188,10 @@ def test_create_and_wait_url_of_the_extension(durable_host: RunningHost) -> None
     assert response.status_code == 200
     assert response.json() == ["Hello Accra!"]
     assert httpx.post(url.replace("code=", "code=x"), json=None).status_code == 401
+
+
+def test_a_timer_triggered_starter_gets_its_durable_client(durable_host: RunningHost) -> None:
+    assert durable_host.fire("yearly_start").status_code == 200
+    links = start(durable_host, "hello_sequence", ["x"]).json()
+    status = wait_for(links["statusQueryGetUri"].replace(links["id"], "started-by-timer"))
+    assert status["output"] == ["Hello Timer!"]
