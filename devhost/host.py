@@ -121,6 +121,7 @@ class DevHost:
 
             self.durable = create_engine(self)
             await self.durable.start()
+            self.invoker = self.durable.wrap_invoker(self.invoker)  # queue/timer starters get their client too
         for function in self.index.of("queueTrigger"):
             listener = QueueListener(function, self.config, self.invoker, self.outputs)
             self._listeners.append(listener)
