@@ -145,13 +145,24 @@ def _act_on_keyword(session: Session, tenant_id: uuid.UUID, customers: list[Any]
     source = f"sms_keyword:{word}"
     for customer in customers:
         if word in rules.OPT_OUT_KEYWORDS:
-            for purpose in ("transactional", "marketing"):
+            for purpose in _to_revoke(session, tenant_id, customer.id):
                 messaging.record_consent(session=session, tenant_id=tenant_id, customer_id=customer.id,
                                          channel="sms", purpose=purpose, granted=False, source=source)  # fmt: skip
         elif word in rules.OPT_IN_KEYWORDS:
             for purpose in _to_restore(session, tenant_id, customer.id):
                 messaging.record_consent(session=session, tenant_id=tenant_id, customer_id=customer.id,
                                          channel="sms", purpose=purpose, granted=True, source=source)  # fmt: skip
+
+
+def _to_revoke(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[str]:
+    """STOP withdraws every granted purpose; with none granted it still records the opt-out (transactional)."""
+    granted = []
+    for purpose in ("transactional", "marketing"):
+        current = messaging.current_consent(session=session, tenant_id=tenant_id, customer_id=customer_id,
+                                            channel="sms", purpose=purpose)  # fmt: skip
+        if current is not None and current.granted:
+            granted.append(purpose)
+    return granted or ["transactional"]
 
 
 def _to_restore(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 from shared import clock
 from shared.config import get_settings
@@ -26,7 +26,8 @@ def build(*, to: str, subject: str, body: str, sender: str, message_key: str,
     email["Subject"] = subject
     email["Date"] = format_datetime(clock.now())
     domain = sender.rpartition("@")[2] or "tradeops.local"
-    email["Message-ID"] = make_msgid(idstring=message_key, domain=domain)
+    # Stable per message: a retry after a transient error carries the same id, so receivers can drop a copy.
+    email["Message-ID"] = f"<{message_key}@{domain}>"
     for name, value in (headers or {}).items():
         email[name] = value
     email.set_content(body)
