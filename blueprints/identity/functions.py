@@ -159,6 +159,15 @@ def invite_user(req: Request) -> Response:
     return Response(user, status=201, headers={"ETag": etag(1)})
 
 
+@api.get("v1/users/{user_id}", permission="users.read", response=schemas.UserOut, summary="One person, with its ETag")
+def get_user(req: Request) -> Response:
+    """Read a user."""
+    assert req.principal is not None
+    user, version = service.get_user_or_raise(session=req.session, principal=req.principal,
+                                              user_id=req.uuid_param("user_id"))  # fmt: skip
+    return Response(user, headers={"ETag": etag(version)})
+
+
 @api.patch("v1/users/{user_id}", permission="users.manage", body=schemas.UserPatch, response=schemas.UserOut,
            summary="Change a person's role, name or access (If-Match required)")  # fmt: skip
 def update_user(req: Request) -> Response:

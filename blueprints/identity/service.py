@@ -106,6 +106,14 @@ def get_user(*, session: Session, principal: Principal, user_id: uuid.UUID) -> U
     return UserOut.model_validate(user) if user is not None and user.tenant_id == principal.tenant_id else None
 
 
+def get_user_or_raise(*, session: Session, principal: Principal, user_id: uuid.UUID) -> tuple[UserOut, int]:
+    """A person of the caller's business and the version its ETag names (404 otherwise)."""
+    user = session.get(User, user_id)
+    if user is None or user.tenant_id != principal.tenant_id:
+        raise NotFound("No such user")
+    return UserOut.model_validate(user), user.version
+
+
 def _user_or_raise(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id, with_for_update=True)
     if user is None or user.tenant_id != principal.tenant_id:

@@ -166,6 +166,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/v1/users"): Case(lambda w, r, t: Call("v1/users"), allow(MANAGERS, 200)),
     ("POST", "/v1/users"): Case(lambda w, r, t: Call("v1/users", json={"name": "New", "role": "tech",
         "email": unique_email()}), allow(MANAGERS, 201)),
+    ("GET", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}"), allow(MANAGERS, 200),
+        other=True),
     ("PATCH", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}", json={"role": "advisor"},
         headers={"If-Match": "*"}), allow(MANAGERS, 200), other=True),
     ("GET", "/v1/audit"): Case(lambda w, r, t: Call("v1/audit?entity=user"), allow(MANAGERS, 200)),
