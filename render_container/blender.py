@@ -10,11 +10,14 @@ A template is a .blend file whose configurable inputs are named:
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import bpy
 
@@ -205,3 +208,15 @@ def peak_rss_kb() -> int | None:
     except OSError:
         return None
     return None
+
+
+def hard_exit(code: int) -> NoReturn:
+    """Flush and leave the process without running C++ static destructors.
+
+    bpy 4.5 can hang forever at process exit: a static destructor destroys the condition variable its
+    sound "delayed close" thread is still waiting on. Every process that imported bpy ends through here.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

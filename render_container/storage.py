@@ -40,9 +40,11 @@ def _service_clients(settings: RenderSettings) -> tuple[QueueServiceClient, Blob
 def connect(settings: RenderSettings) -> StorageClients:
     """Build the queue and blob clients named in the settings."""
     queues, blobs = _service_clients(settings)
-    results = queues.get_queue_client(settings.results_queue)
-    results.message_encode_policy = TextBase64EncodePolicy()
-    results.message_decode_policy = TextBase64DecodePolicy()
+    results = queues.get_queue_client(
+        settings.results_queue,
+        message_encode_policy=TextBase64EncodePolicy(),
+        message_decode_policy=TextBase64DecodePolicy(),
+    )
     return StorageClients(
         blobs=blobs,
         jobs=queues.get_queue_client(settings.jobs_queue),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import bpy
 
@@ -15,7 +16,10 @@ from render_container.templates.geometry import (
 )
 from render_container.templates.products import Option
 
-Recipe = Callable[[GeometryTree, dict[str, Option], bpy.types.Material, bpy.types.Material], Socket]
+if TYPE_CHECKING:
+    # Only for type checkers: a typing generic built at import time over bpy classes would keep the bpy
+    # module alive through interpreter teardown, and bpy 4.5 then hangs at exit (sound thread destructor).
+    Recipe = Callable[[GeometryTree, dict[str, Option], bpy.types.Material, bpy.types.Material], Socket]
 TOE_KICK_HEIGHT = 0.1
 TOE_KICK_RECESS = 0.05
 
@@ -161,7 +165,7 @@ def fireplace_cover(
     return tree.material(tree.pick(style, classic, modern, rustic), finish)
 
 
-RECIPES: dict[str, Recipe] = {
+RECIPES: dict[str, "Recipe"] = {
     "base-cabinet": base_cabinet,
     "range-hood": range_hood,
     "fireplace-cover": fireplace_cover,

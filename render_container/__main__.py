@@ -1,0 +1,71 @@
+"""Entry point of the render container: `python -m render_container [--once] [--max-jobs N]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, the format the platform's log pipeline expects."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render a record as a JSON line."""
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options; everything else comes from environment variables."""
+    parser = argparse.ArgumentParser(prog="python -m render_container", description="Tradeops Blender render worker")
+    parser.add_argument("--once", action="store_true", help="process until the queue is empty, then exit")
+    parser.add_argument("--max-jobs", type=int, default=None, help="exit after handling this many messages")
+    parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds to wait when the queue is empty")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the worker until the queue is drained, the job budget is spent or SIGTERM arrives."""
+    args = parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+    from render_container.settings import RenderSettings
+    from render_container.worker import RenderWorker  # imports bpy: after logging is set up
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        # Container Apps sends SIGTERM before killing: finish the current job, take no new one.
+        logging.getLogger("render_container").info("signal %s: stopping after the current job", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    worker = RenderWorker(RenderSettings())
+    worker.prepare()
+    logging.getLogger("render_container").info("render worker ready")
+    handled = worker.run(once=args.once, max_jobs=args.max_jobs, poll_interval=args.poll_interval, stop=stop)
+    logging.getLogger("render_container").info("render worker exiting after %d messages", handled)
+    return 0
+
+
+if __name__ == "__main__":
+    from render_container.blender import hard_exit
+
+    hard_exit(main())
