@@ -217,7 +217,7 @@ class DurableHttpApi:
         offset = int(request.headers.get("x-ms-continuation-token") or 0)
         async with self.engine.store.transaction() as tx:
             found = await tx.list_instances(where, params, top + 1, offset)
-        show_input = _flag(request, "showInput", False)
+        show_input = _flag(request, "showInput", True)
         headers = {"x-ms-continuation-token": str(offset + top)} if len(found) > top else {}
         body = [self.payload(inst, show_input=show_input) for inst in found[:top]]
         return web.json_response(body, headers=headers)
