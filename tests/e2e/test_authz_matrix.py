@@ -137,6 +137,32 @@ def _cfg_job(w: World, target: str) -> str:
 # --- end of configurator helpers ---------------------------------------------------------------------------
 
 
+# --- messaging helpers (messaging engineer's block) -----------------------------------------------------
+def _msg_owner(w: World, target: str) -> Account:
+    return w.accounts["owner"] if target == OWN else w.other_owner
+
+
+def _msg_message(w: World, target: str) -> str:
+    """A fresh queued text to a fresh customer of the target business (no consent: the pipeline blocks it)."""
+    response = w.client.post("/api/v1/messages", headers=_msg_owner(w, target).headers, json={
+        "customer_id": w.customer(target), "channel": "sms", "body": "Matrix"})
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _msg_template(w: World, target: str) -> str:
+    """A fresh template of the target business (calls may delete it)."""
+    response = w.client.post("/api/v1/messaging/templates", headers=_msg_owner(w, target).headers, json={
+        "name": f"Matrix {uuid.uuid4().hex[:8]}", "channel": "sms", "body": "Hi {first_name}"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _msg_template_body() -> dict[str, Any]:
+    return {"name": f"Ready {uuid.uuid4().hex[:8]}", "channel": "sms", "body": "{first_name}, your car is ready"}
+# --- end of messaging helpers ------------------------------------------------------------------------------
+
+
 # fmt: off
 EXPECTED: dict[tuple[str, str], Case] = {
     # --- ops: anonymous probes and a portal-key operation that no user token opens
@@ -231,6 +257,38 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/v1/configurator/jobs/{job_id}/cancel"): Case(lambda w, r, t: Call(
         f"v1/configurator/jobs/{_cfg_job(w, t)}/cancel"), allow(CREATORS, 200), other=True),
     # --- end of configurator block
+    # --- messaging (messaging engineer's block): everyone reads threads of customers they see (estimators
+    #     not the owner's: 404); creators send and record consent; editors keep templates; managers the
+    #     sender settings; Twilio's webhooks take no token and refuse anything unsigned (403)
+    ("POST", "/v1/messages"): Case(lambda w, r, t: Call("v1/messages", json={"customer_id": w.customer(t),
+        "channel": "sms", "body": "Your car is ready"}), allow(EDITORS, 202, hidden={"estimator"}), other=True),
+    ("GET", "/v1/messages"): Case(lambda w, r, t: Call(f"v1/messages?customer_id={w.customer(t)}"),
+        allow(READ_ALL, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/messages/{message_id}"): Case(lambda w, r, t: Call(f"v1/messages/{_msg_message(w, t)}"),
+        allow(READ_ALL, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/messaging/templates"): Case(lambda w, r, t: Call("v1/messaging/templates"), allow(EVERYONE, 200)),
+    ("POST", "/v1/messaging/templates"): Case(lambda w, r, t: Call("v1/messaging/templates",
+        json=_msg_template_body()), allow(EDITORS, 201)),
+    ("PUT", "/v1/messaging/templates/{template_id}"): Case(lambda w, r, t: Call(
+        f"v1/messaging/templates/{_msg_template(w, t)}", json=_msg_template_body()), allow(EDITORS, 200),
+        other=True),
+    ("DELETE", "/v1/messaging/templates/{template_id}"): Case(lambda w, r, t: Call(
+        f"v1/messaging/templates/{_msg_template(w, t)}"), allow(EDITORS, 204), other=True),
+    ("GET", "/v1/messaging/customers/{customer_id}/consents"): Case(lambda w, r, t: Call(
+        f"v1/messaging/customers/{w.customer(t)}/consents"), allow(READ_ALL, 200, hidden={"estimator"}),
+        other=True),
+    ("POST", "/v1/messaging/customers/{customer_id}/consents"): Case(lambda w, r, t: Call(
+        f"v1/messaging/customers/{w.customer(t)}/consents", json={"channel": "sms", "purpose": "transactional",
+        "granted": True, "source": "front_desk"}), allow(EDITORS, 201, hidden={"estimator"}), other=True),
+    ("GET", "/v1/messaging/settings"): Case(lambda w, r, t: Call("v1/messaging/settings"), allow(MANAGERS, 200)),
+    ("PUT", "/v1/messaging/settings"): Case(lambda w, r, t: Call("v1/messaging/settings",
+        json={"sms_footer": "Reply STOP to opt out."}), allow(MANAGERS, 200)),
+    ("POST", "/webhooks/twilio/status"): Case(lambda w, r, t: Call(
+        f"webhooks/twilio/status?tenant_id={uuid.uuid4()}&message_id={uuid.uuid4()}", signed_in=False),
+        allow({}, 0, default=403)),
+    ("POST", "/webhooks/twilio/inbound"): Case(lambda w, r, t: Call("webhooks/twilio/inbound", signed_in=False),
+        allow({}, 0, default=403)),
+    # --- end of messaging block
 }
 # fmt: on
 
