@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -162,8 +163,6 @@ class DurableHttpApi:
 
     async def wait(self, request: web.Request, instance_id: str, timeout: float, interval: float) -> web.Response:
         """Wait for completion (createAndWait): the output, the failed status, or the check-status payload."""
-        import asyncio
-
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             async with self.engine.store.transaction() as tx:
