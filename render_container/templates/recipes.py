@@ -165,7 +165,7 @@ def fireplace_cover(
     return tree.material(tree.pick(style, classic, modern, rustic), finish)
 
 
-RECIPES: dict[str, "Recipe"] = {
+RECIPES: dict[str, Recipe] = {
     "base-cabinet": base_cabinet,
     "range-hood": range_hood,
     "fireplace-cover": fireplace_cover,
