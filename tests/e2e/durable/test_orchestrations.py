@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -195,3 +195,33 @@ def test_a_timer_triggered_starter_gets_its_durable_client(durable_host: Running
     links = start(durable_host, "hello_sequence", ["x"]).json()
     status = wait_for(links["statusQueryGetUri"].replace(links["id"], "started-by-timer"))
     assert status["output"] == ["Hello Timer!"]
+
+
+def test_list_and_purge_with_filters(durable_host: RunningHost) -> None:
+    prefix = f"list-{uuid.uuid4().hex[:8]}-"
+    done = start(durable_host, "hello_sequence", ["A"], instance_id=prefix + "done").json()
+    waiting = start(durable_host, "waits_forever", instance_id=prefix + "waiting").json()
+    wait_for(done["statusQueryGetUri"])
+    wait_for(waiting["statusQueryGetUri"], until=("Running",))
+    instances = done["statusQueryGetUri"].split("/instances/")[0] + "/instances/"
+    code = done["statusQueryGetUri"].split("code=")[1]
+    since = datetime.now(UTC) - timedelta(minutes=5)
+
+    def listed(**params: str) -> list[str]:
+        response = httpx.get(instances, params={"code": code, "instanceIdPrefix": prefix, **params})
+        assert response.status_code == 200
+        return sorted(item["instanceId"] for item in response.json())
+
+    assert listed() == [prefix + "done", prefix + "waiting"]
+    assert listed(runtimeStatus="Running") == [prefix + "waiting"]
+    assert listed(runtimeStatus="Completed,Failed") == [prefix + "done"]
+    assert listed(createdTimeFrom=(since + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")) == []
+    page = httpx.get(instances, params={"code": code, "instanceIdPrefix": prefix, "top": "1"})
+    assert len(page.json()) == 1 and page.headers["x-ms-continuation-token"]
+    # purge by filter removes finished instances only; a running one answers 412 to a purge by id
+    filters = {"code": code, "createdTimeFrom": since.isoformat(), "runtimeStatus": "Completed"}
+    purged = httpx.delete(instances, params=filters)
+    assert purged.status_code == 200 and purged.json()["instancesDeleted"] >= 1
+    assert listed() == [prefix + "waiting"]
+    assert httpx.delete(waiting["purgeHistoryDeleteUri"]).status_code == 412
+    assert httpx.delete(instances, params={"code": code}).status_code == 400
