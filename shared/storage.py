@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -169,4 +170,5 @@ def _remaining_delay(message: OutboxMessage) -> int:
     if not message.delay_seconds:
         return 0
     due = message.created_at + timedelta(seconds=message.delay_seconds)
-    return max(0, int((due - datetime.now(UTC)).total_seconds()))
+    # Round up: truncating made a 1 s delay sent a few ms after its transaction began go out with none.
+    return max(0, math.ceil((due - datetime.now(UTC)).total_seconds()))
