@@ -39,7 +39,8 @@ def delete(container: str, path: str) -> None:
         pass
 
 
-def _ensure_container(name: str) -> None:
+def ensure_container(name: str) -> None:
+    """Create a container once per process if it is not there yet."""
     if name in _containers:
         return
     from azure.core.exceptions import ResourceExistsError
@@ -54,7 +55,7 @@ def _ensure_container(name: str) -> None:
 
 def write_cancel_marker(container: str, job_id: uuid.UUID) -> None:
     """Tell the render worker to drop this job: it checks the marker before it starts and before it uploads."""
-    _ensure_container(container)
+    ensure_container(container)
     blob_service().get_blob_client(container, cancel_blob_name(job_id)).upload_blob(
         clock.iso_utc(clock.now()).encode(), overwrite=True
     )

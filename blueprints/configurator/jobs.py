@@ -96,6 +96,7 @@ def create_job(*, session: Session, principal: Principal, job_in: RenderJobIn) -
     session.add(job)
     session.flush()
     if job.status == JobStatus.PENDING:
+        blobs.ensure_container(job.output_container)  # the worker uploads into it but does not create it
         _send(session, job, settings)
     return _out(job, settings)
 
