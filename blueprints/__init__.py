@@ -5,5 +5,6 @@ from blueprints.crm import functions as crm
 from blueprints.identity import functions as identity
 from blueprints.messaging import functions as messaging
 from blueprints.ops import functions as ops
+from blueprints.shop import functions as shop
 
-ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, ops.bp]
+ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, ops.bp]

@@ -163,6 +163,51 @@ def _msg_template_body() -> dict[str, Any]:
 # --- end of messaging helpers ------------------------------------------------------------------------------
 
 
+# --- shop helpers (shop engineer's block) ------------------------------------------------------------------
+SHOP_DAY = "from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z"
+
+
+def _shop_owner(w: World, target: str) -> Account:
+    return w.accounts["owner"] if target == OWN else w.other_owner
+
+
+def _shop_post(w: World, target: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = w.client.post(f"/api/{path}", headers=_shop_owner(w, target).headers, json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def _shop_appointment(w: World, target: str) -> str:
+    """A fresh appointment (no technician, so bookings never clash) of a fresh customer of the target business."""
+    n = uuid.uuid4().int
+    start = f"2027-{1 + n % 12:02d}-{1 + n // 12 % 28:02d}T{8 + n // 336 % 9:02d}:00:00Z"
+    return _shop_post(w, target, "v1/shop/appointments", {"customer_id": w.customer(target), "starts_at": start,
+                                                          "ends_at": start.replace(":00:00Z", ":45:00Z")})["id"]
+
+
+def _shop_service(w: World, target: str) -> tuple[str, str]:
+    appointment = _shop_appointment(w, target)
+    body = {"name": "Oil change", "price_cents": 5000}
+    return appointment, _shop_post(w, target, f"v1/shop/appointments/{appointment}/services", body)["id"]
+
+
+def _shop_payment(w: World, target: str) -> str:
+    body = {"amount_cents": 1000, "method": "cash", "allow_overpayment": True}
+    return _shop_post(w, target, f"v1/shop/appointments/{_shop_appointment(w, target)}/payments", body)["payment"]["id"]
+
+
+def _shop_checklist(w: World, target: str) -> dict[str, Any]:
+    body = {"title": "Safety", "labels": ["Brakes", "Tyres"]}
+    return _shop_post(w, target, f"v1/shop/appointments/{_shop_appointment(w, target)}/inspections", body)
+
+
+def _shop_token(w: World) -> str:
+    checklist = _shop_checklist(w, OWN)["id"]
+    url = _shop_post(w, OWN, f"v1/shop/inspections/{checklist}/link", {"ttl_hours": 24})["url"]
+    return url.rsplit("/", 1)[1]
+# --- end of shop helpers -----------------------------------------------------------------------------------
+
+
 # fmt: off
 EXPECTED: dict[tuple[str, str], Case] = {
     # --- ops: anonymous probes and a portal-key operation that no user token opens
@@ -289,6 +334,74 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/webhooks/twilio/inbound"): Case(lambda w, r, t: Call("webhooks/twilio/inbound", signed_in=False),
         allow({}, 0, default=403)),
     # --- end of messaging block
+    # --- shop (shop engineer's block): staff read; the desk books and edits; the floor moves cards (the
+    #     transition table refines which moves); money for owners, admins, advisors and accountants; the
+    #     approval page is for the customer's signed link, not a user
+    ("GET", "/v1/shop/appointments"): Case(lambda w, r, t: Call(f"v1/shop/appointments?{SHOP_DAY}"),
+        allow(READ_ALL, 200)),
+    ("POST", "/v1/shop/appointments"): Case(lambda w, r, t: Call("v1/shop/appointments", json={
+        "customer_id": w.customer(OWN), "starts_at": "2027-03-01T09:00:00Z", "ends_at": "2027-03-01T10:00:00Z"}),
+        allow(EDITORS, 201)),
+    ("GET", "/v1/shop/appointments/{appointment_id}"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}"), allow(READ_ALL, 200), other=True),
+    ("PATCH", "/v1/shop/appointments/{appointment_id}"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}", json={"notes": "Squeak"}, headers={"If-Match": "*"}),
+        allow(EDITORS, 200), other=True),
+    ("DELETE", "/v1/shop/appointments/{appointment_id}"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}"), allow(EDITORS, 204), other=True),
+    ("PATCH", "/v1/shop/appointments/{appointment_id}/move"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}/move", json={"status": "IN_PROGRESS"}),
+        allow(roles("owner", "admin", "advisor", "tech"), 200), other=True),
+    ("GET", "/v1/shop/board"): Case(lambda w, r, t: Call(f"v1/shop/board?{SHOP_DAY}"), allow(READ_ALL, 200)),
+    ("GET", "/v1/shop/appointments/{appointment_id}/services"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}/services"), allow(READ_ALL, 200), other=True),
+    ("POST", "/v1/shop/appointments/{appointment_id}/services"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}/services", json={"name": "Pads", "price_cents": 100}),
+        allow(roles("owner", "admin", "advisor", "tech"), 201), other=True),
+    ("PATCH", "/v1/shop/appointments/{appointment_id}/services/{service_id}"): Case(lambda w, r, t: Call(
+        "v1/shop/appointments/{}/services/{}".format(*_shop_service(w, t)), json={"price_cents": 7000},
+        headers={"If-Match": "*"}), allow(roles("owner", "admin", "advisor", "tech"), 200), other=True),
+    ("DELETE", "/v1/shop/appointments/{appointment_id}/services/{service_id}"): Case(lambda w, r, t: Call(
+        "v1/shop/appointments/{}/services/{}".format(*_shop_service(w, t))),
+        allow(roles("owner", "admin", "advisor", "tech"), 204), other=True),
+    ("GET", "/v1/shop/appointments/{appointment_id}/payments"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}/payments"),
+        allow(roles("owner", "admin", "advisor", "accountant"), 200), other=True),
+    ("POST", "/v1/shop/appointments/{appointment_id}/payments"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}/payments",
+        json={"amount_cents": 500, "method": "card", "allow_overpayment": True}),
+        allow(roles("owner", "admin", "advisor", "accountant"), 201), other=True),
+    ("POST", "/v1/shop/payments/{payment_id}/void"): Case(lambda w, r, t: Call(
+        f"v1/shop/payments/{_shop_payment(w, t)}/void", json={"reason": "Wrong card"}),
+        allow(roles("owner", "admin", "advisor", "accountant"), 201), other=True),
+    ("GET", "/v1/shop/inspection-templates"): Case(lambda w, r, t: Call("v1/shop/inspection-templates"),
+        allow(READ_ALL, 200)),
+    ("POST", "/v1/shop/inspection-templates"): Case(lambda w, r, t: Call("v1/shop/inspection-templates",
+        json={"name": f"Multi-point {uuid.uuid4().hex[:6]}", "labels": ["Brakes"]}), allow(EDITORS, 201)),
+    ("POST", "/v1/shop/appointments/{appointment_id}/inspections"): Case(lambda w, r, t: Call(
+        f"v1/shop/appointments/{_shop_appointment(w, t)}/inspections", json={"title": "Safety", "labels": ["Oil"]}),
+        allow(roles("owner", "admin", "advisor", "tech"), 201), other=True),
+    ("GET", "/v1/shop/inspections/{checklist_id}"): Case(lambda w, r, t: Call(
+        f"v1/shop/inspections/{_shop_checklist(w, t)['id']}"), allow(READ_ALL, 200), other=True),
+    ("PATCH", "/v1/shop/inspections/{checklist_id}/items/{item_id}"): Case(lambda w, r, t: (lambda c: Call(
+        f"v1/shop/inspections/{c['id']}/items/{c['items'][0]['id']}", json={"status": "urgent"},
+        headers={"If-Match": "*"}))(_shop_checklist(w, t)), allow(roles("owner", "admin", "advisor", "tech"), 200),
+        other=True),
+    ("POST", "/v1/shop/inspections/{checklist_id}/link"): Case(lambda w, r, t: Call(
+        f"v1/shop/inspections/{_shop_checklist(w, t)['id']}/link", json={"ttl_hours": 2}), allow(EDITORS, 200),
+        other=True),
+    ("GET", "/v1/shop/inspection-approvals/{token}"): Case(lambda w, r, t: Call(
+        f"v1/shop/inspection-approvals/{_shop_token(w)}", signed_in=False), allow(EVERYONE, 200)),
+    ("POST", "/v1/shop/inspection-approvals/{token}"): Case(lambda w, r, t: Call(
+        f"v1/shop/inspection-approvals/{_shop_token(w)}", signed_in=False,
+        headers={"Content-Type": "application/x-www-form-urlencoded"}), allow(EVERYONE, 303)),
+    ("GET", "/v1/shop/stats"): Case(lambda w, r, t: Call("v1/shop/stats"),
+        allow(roles("owner", "admin", "advisor", "accountant"), 200)),
+    ("GET", "/v1/shop/exports/appointments"): Case(lambda w, r, t: Call(f"v1/shop/exports/appointments?{SHOP_DAY}"),
+        allow(roles("owner", "admin", "accountant"), 200)),
+    ("GET", "/v1/shop/exports/payments"): Case(lambda w, r, t: Call(f"v1/shop/exports/payments?{SHOP_DAY}"),
+        allow(roles("owner", "admin", "accountant"), 200)),
+    # --- end of shop block
 }
 # fmt: on
 
