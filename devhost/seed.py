@@ -20,8 +20,14 @@ def _crm() -> str:
     return seed_crm()
 
 
+def _configurator() -> str:
+    from blueprints.configurator.demo import seed_configurator
+
+    return seed_configurator()
+
+
 # Each module that has demo data adds one step; a step must be safe to run again.
-STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm)]
+STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm), ("configurator", _configurator)]
 
 
 def seed() -> list[str]:
