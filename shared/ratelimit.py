@@ -95,3 +95,8 @@ def consume(session: Session, *, limit: Limit, subject: str, detail: str | None 
     """Check the bucket and count this event in one step (429 when full)."""
     check(session, limit=limit, subject=subject, detail=detail)
     hit(session, limit=limit, subject=subject)
+
+
+def purge_older_than(session: Session, moment: datetime) -> int:
+    """Forget hits older than every window (housekeeping); returns how many."""
+    return int(session.execute(delete(RateLimitHit).where(RateLimitHit.hit_at < moment)).rowcount or 0)

@@ -28,7 +28,7 @@ from blueprints.identity.schemas import (
     UserPage,
     UserPatch,
 )
-from shared import audit, clock, idempotency
+from shared import audit, clock, idempotency, ratelimit
 from shared.auth import Principal
 from shared.db import session_scope
 from shared.errors import Conflict, Forbidden, NotFound
@@ -212,13 +212,14 @@ def tenant_ids(*, session: Session) -> list[uuid.UUID]:
 
 
 def housekeeping() -> int:
-    """Purge expired idempotency records (per tenant) and sessions ended over 30 days ago; returns rows removed."""
+    """Purge expired idempotency records (per tenant), sessions ended 30 days ago and old rate-limit hits."""
     with session_scope() as session:
         ids = tenant_ids(session=session)
         cutoff = clock.now() - timedelta(days=30)
         removed = session.execute(
             delete(AuthSession).where((AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff))
         ).rowcount or 0
+        removed += ratelimit.purge_older_than(session, clock.now() - timedelta(days=1))
     for tenant_id in ids:
         try:
             with session_scope(tenant_id=tenant_id) as session:

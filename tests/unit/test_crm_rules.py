@@ -55,3 +55,12 @@ def test_the_permission_table_encodes_the_rules_of_the_issue() -> None:
         assert "customers.read_all" in ROLE_PERMISSIONS[reader]
         assert not {"customers.create", "customers.update", "customers.delete"} & ROLE_PERMISSIONS[reader]
     assert all(set(roles) <= set(ROLES) for roles in PERMISSIONS.values())
+
+
+@given(
+    area=st.integers(200, 999), exchange=st.integers(200, 999), line=st.integers(0, 9999),
+    style=st.sampled_from(["({a}) {e}-{l}", "{a}-{e}-{l}", "{a}.{e}.{l}", "1 {a} {e} {l}", "+1{a}{e}{l}", "{a}{e}{l}"]),
+)  # fmt: skip
+def test_any_way_of_writing_a_nanp_number_gives_one_e164(area: int, exchange: int, line: int, style: str) -> None:
+    typed = style.format(a=area, e=exchange, l=f"{line:04d}")
+    assert to_e164(typed) == f"+1{area}{exchange}{line:04d}"
