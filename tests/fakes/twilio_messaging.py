@@ -170,6 +170,7 @@ def _error(code: int, message: str, status: int) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     twilio: FakeTwilioMessaging
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; don't wait for delayed ACKs
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         return

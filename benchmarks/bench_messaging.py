@@ -1,0 +1,178 @@
+"""Outbound messaging through the dev host: 1,000 texts to 50 customers, from enqueue to provider acceptance.
+
+The script starts its own embedded PostgreSQL, Azurite, fake Twilio Messages server (all loopback) and a
+dev host serving function_app. Five businesses with ten consenting customers each get 200 texts per
+business (20 per customer), exactly the default limits, so none is deferred; each customer's zone is
+one where it is mid-afternoon now, so quiet hours never interfere. Messages are queued through
+`messaging.service.send` (row + outbox, delivered to the queue after commit) and timed from that
+commit to the moment the fake accepted them; the fake's own round trip through the twilio library
+is measured in the same run for comparison.
+
+Last line: one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TENANTS, CUSTOMERS_PER_TENANT, MESSAGES_PER_CUSTOMER = 5, 10, 20
+ROUND_TRIPS = 200
+ENQUEUE_THREADS = 8  # callers queueing at once (the shop's timers, users): the host, not one caller, is measured
+TIMEOUT_SECONDS = 300
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
+
+def _database() -> tuple[object, str]:
+    """An embedded PostgreSQL with a migrated database; returns (server, app-role URL)."""
+    import psycopg
+
+    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
+
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-msg-pg-")), database="postgres").start()
+    admin = server.url("postgres")
+    name = f"bench_messaging_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        ensure_app_role(conn)
+    head, _, query = admin.partition("?")
+    owner_url = f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    run_migrations(owner_url)
+    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1)
+
+
+def _afternoon_zone() -> str:
+    offset = ((14 - datetime.now(UTC).hour + 12) % 24) - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
+    """Five tenants with a texting number and ten customers each who agreed to transactional texts."""
+    from blueprints.messaging import service
+    from blueprints.messaging.models import MessagingSettings
+    from shared.db import session_scope
+    from tests.builders import create_customer, create_tenant, create_user, unique_phone
+
+    made = []
+    for n in range(TENANTS):
+        with session_scope() as session:
+            tenant = create_tenant(session, name=f"Bench Shop {n}")
+            owner = create_user(session, tenant=tenant)
+            session.add(MessagingSettings(tenant_id=tenant.id, sms_from_number=unique_phone(),
+                                          sms_footer="Reply STOP to opt out.", help_text="Call us."))  # fmt: skip
+            customers = [create_customer(session, tenant=tenant, owner=owner, name=f"Customer {n}.{c}",
+                                         phone=unique_phone(), timezone=_afternoon_zone())
+                         for c in range(CUSTOMERS_PER_TENANT)]  # fmt: skip
+            for customer in customers:
+                service.record_consent(session=session, tenant_id=tenant.id, customer_id=customer.id, channel="sms",
+                                       purpose="transactional", granted=True, source="bench")  # fmt: skip
+            made.append((tenant.id, [c.id for c in customers]))
+    return made
+
+
+def _round_trips(fake: object) -> list[float]:
+    """The fake provider's own round trip through the twilio library (ms)."""
+    from shared.providers import twilio_messaging
+
+    twilio_messaging.reset_client()
+    times = []
+    for _ in range(ROUND_TRIPS):
+        started = time.perf_counter()
+        twilio_messaging.send_sms(to="+15125550100", body="ping", from_number="+15125550199",
+                                  messaging_service_sid=None, status_callback=None)  # fmt: skip
+        times.append((time.perf_counter() - started) * 1000)
+    fake.reset()  # type: ignore[attr-defined]
+    return times
+
+
+def _enqueue(businesses: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> dict[str, float]:
+    """Queue every message from ENQUEUE_THREADS callers (one transaction each); id -> time its commit queued it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from blueprints.messaging import service
+    from shared.db import session_scope
+
+    def send(round_: int, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> tuple[str, float]:
+        with session_scope(tenant_id=tenant_id) as session:
+            message = service.send(session=session, tenant_id=tenant_id, customer_id=customer_id, channel="sms",
+                                   body=f"Update {round_}", purpose="transactional")  # fmt: skip
+        return str(message.id), time.time()
+
+    work = [(r, t, c) for r in range(MESSAGES_PER_CUSTOMER) for t, customers in businesses for c in customers]
+    with ThreadPoolExecutor(ENQUEUE_THREADS) as pool:
+        return dict(pool.map(lambda item: send(*item), work))
+
+
+def _accepted(fake: object, expected: int) -> dict[str, float]:
+    """Wait until the fake accepted `expected` messages; returns message id -> acceptance time."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline and len(fake.sent) < expected:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    found = {}
+    for sent in list(fake.sent):  # type: ignore[attr-defined]
+        message_id = parse_qs(urlsplit(sent.status_callback or "").query).get("message_id", [""])[0]
+        found[message_id] = sent.received_at
+    return found
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    from devhost.services import free_azurite
+    from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
+
+    server, app_url = _database()
+    azurite = free_azurite().start()
+    fake = FakeTwilioMessaging().start()
+    env = {"APP_ENV": "development", "DATABASE_URL": app_url, "AzureWebJobsStorage": azurite.connection_string,
+           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE_URL": fake.base_url,
+           "LOG_LEVEL": "ERROR", "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"}  # fmt: skip
+    os.environ.update(env, DB_POOL_SIZE=str(ENQUEUE_THREADS), DB_MAX_OVERFLOW="2")  # the host keeps its defaults
+    host = None
+    try:
+        from tests.conftest import start_host
+
+        round_trips = _round_trips(fake)
+        businesses = _businesses()
+        host = start_host("function_app:app", env=env)
+        started = time.time()
+        queued = _enqueue(businesses)
+        enqueue_seconds = time.time() - started
+        accepted = _accepted(fake, len(queued))
+        latencies = [(accepted[m] - t) * 1000 for m, t in queued.items() if m in accepted]
+        span = max(accepted.values()) - started if accepted else float("nan")
+        figures = {
+            "benchmark": "messaging_outbound", "messages": len(queued), "customers": TENANTS * CUSTOMERS_PER_TENANT,
+            "tenants": TENANTS, "enqueue_threads": ENQUEUE_THREADS, "accepted": len(latencies),
+            "enqueue_seconds": round(enqueue_seconds, 2),
+            "enqueue_to_provider_ms": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95),
+                                       "max": round(max(latencies), 2)} if latencies else None,
+            "messages_per_second": round(len(latencies) / span, 1) if latencies else 0,
+            "provider_round_trip_ms": {"p50": _percentile(round_trips, 0.5), "p95": _percentile(round_trips, 0.95)},
+            "duplicates_at_provider": len(fake.sent) - len(accepted),
+        }  # fmt: skip
+        print(f"queued {len(queued)} in {enqueue_seconds:.1f} s; accepted {len(latencies)}")
+        print(json.dumps(figures))
+    finally:
+        if host is not None:
+            host.stop()
+        fake.stop()
+        azurite.stop()
+        server.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
