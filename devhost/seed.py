@@ -20,6 +20,12 @@ def _crm() -> str:
     return seed_crm()
 
 
+def _messaging() -> str:
+    from blueprints.messaging.demo import seed_messaging
+
+    return seed_messaging()
+
+
 def _configurator() -> str:
     from blueprints.configurator.demo import seed_configurator
 
@@ -27,7 +33,8 @@ def _configurator() -> str:
 
 
 # Each module that has demo data adds one step; a step must be safe to run again.
-STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm), ("configurator", _configurator)]
+STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm), ("messaging", _messaging),
+                                              ("configurator", _configurator)]
 
 
 def seed() -> list[str]:
