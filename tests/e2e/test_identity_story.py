@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.builders import Account, client_ip, invite, login, register, unique_phone
+from tests.builders import Account, client_ip, invite, login, register, unique_email, unique_phone
 from tests.conftest import Database, RunningHost, start_host
 from tests.fakes.twilio_verify import FakeVerify
 
@@ -63,15 +63,21 @@ def _ids(response: httpx.Response) -> set[str]:
 
 def test_register_invite_sign_in_and_see_only_what_the_role_allows(client: httpx.Client,
                                                                     verify: FakeVerify) -> None:
-    # given a new business whose owner invites an estimator (email) and a tech (phone)
+    # given a new business whose owner invites an estimator and a tech, each with an email and a phone
     owner = register(client, tenant_name="Edgar's Auto & Paint")
-    estimator_email = invite(client, owner, role="estimator", name="Erin Estimator")["email"]
-    tech_phone = unique_phone()
-    invite(client, owner, role="tech", name="Tom Tech", phone=tech_phone)
-    # when each signs in: the estimator by password, the tech by a texted code
+    estimator_phone, tech_phone = unique_phone(), unique_phone()
+    estimator_email = invite(client, owner, role="estimator", name="Erin Estimator", email=unique_email("erin"),
+                             phone=estimator_phone)["email"]  # fmt: skip
+    tech_email = invite(client, owner, role="tech", name="Tom Tech", email=unique_email("tom"),
+                        phone=tech_phone)["email"]  # fmt: skip
+    # when each signs in both ways: by password and by a texted code
     estimator = login(client, email=estimator_email)
+    estimator_by_sms = _otp_sign_in(client, verify, estimator_phone)
+    tech_by_password = login(client, email=tech_email)
     typed = f"({tech_phone[2:5]}) {tech_phone[5:8]}-{tech_phone[8:]}"  # as people type it; stored as E.164
     tech = _otp_sign_in(client, verify, tech_phone, typed=typed)
+    for account, role in ((estimator_by_sms, "estimator"), (tech_by_password, "tech")):
+        assert client.get("/api/v1/me", headers=account.headers).json()["user"]["role"] == role
     me = client.get("/api/v1/me", headers=tech.headers).json()
     assert me["user"]["role"] == "tech" and me["tenant"]["name"] == "Edgar's Auto & Paint"
     assert "customers.update" not in me["permissions"] and "customers.read" in me["permissions"]
