@@ -98,6 +98,9 @@ class DurableEngine:
         return f"http://127.0.0.1:{self.rpc_port}/durabletask/"
 
     async def _recover(self) -> None:
+        adopted = await self.store.adopt_orphans()
+        if adopted:
+            log.info("took over %d unfinished orchestration(s) of a stopped dev host", adopted)
         async with self.store.transaction() as tx:
             pending = await tx.pending_instances()
             work = await tx.all_work()

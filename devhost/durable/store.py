@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS devhost.durable_instances (
     shim jsonb NOT NULL DEFAULT '{}'::jsonb,
     created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
     PRIMARY KEY (hub, instance_id));
+ALTER TABLE devhost.durable_instances ADD COLUMN IF NOT EXISTS owner bigint;
 CREATE INDEX IF NOT EXISTS durable_instances_created ON devhost.durable_instances (hub, created_at);
 CREATE TABLE IF NOT EXISTS devhost.durable_history (
     hub text NOT NULL, instance_id text NOT NULL, execution_id text NOT NULL, seq integer NOT NULL,
@@ -103,6 +105,10 @@ class Store:
         self.size = size
         self._pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
         self._all: list[psycopg.AsyncConnection[Any]] = []
+        # This engine's id; it holds an advisory lock on it for as long as it lives, so another
+        # engine can tell a dead owner's orchestrations (take them over) from a live one's (leave them).
+        self.owner = secrets.randbits(62)
+        self._lock_conn: psycopg.AsyncConnection[Any] | None = None
 
     async def open(self) -> None:
         """Connect and create the schema (serialised: several hosts may start at once)."""
@@ -113,6 +119,33 @@ class Store:
         async with self.transaction() as tx:
             await tx.execute("SELECT pg_advisory_xact_lock(7150023)")
             await tx.execute(SCHEMA)
+        self._lock_conn = await self._connect()
+        await self._lock_conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
+
+    async def adopt_orphans(self) -> int:
+        """Take over the unfinished instances of engines that are gone (their lock is free); how many."""
+        assert self._lock_conn is not None
+        cur = await self._lock_conn.execute(
+            "SELECT DISTINCT owner FROM devhost.durable_instances WHERE hub = %s AND owner IS DISTINCT FROM %s"
+            " AND runtime_status NOT IN ('Completed', 'Failed', 'Terminated', 'Canceled')",
+            (self.hub, self.owner),
+        )
+        adopted = 0
+        for row in await cur.fetchall():
+            owner = row["owner"]
+            if owner is not None:
+                probe = await self._lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS free", (owner,))
+                free = await probe.fetchone()
+                if not free or not free["free"]:
+                    continue  # its engine is alive and still runs them
+            claimed = await self._lock_conn.execute(
+                "UPDATE devhost.durable_instances SET owner = %s WHERE hub = %s AND owner IS NOT DISTINCT FROM %s",
+                (self.owner, self.hub, owner),
+            )
+            adopted += claimed.rowcount
+            if owner is not None:
+                await self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (owner,))
+        return adopted
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(self.url, row_factory=dict_row, autocommit=True)
@@ -122,10 +155,11 @@ class Store:
         return conn
 
     async def close(self) -> None:
-        """Close every connection."""
-        for conn in self._all:
+        """Close every connection (which releases the owner lock)."""
+        for conn in [*self._all, *([self._lock_conn] if self._lock_conn else [])]:
             await conn.close()
         self._all.clear()
+        self._lock_conn = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -133,7 +167,7 @@ class Store:
         conn = await self._pool.get()
         try:
             async with conn.transaction():
-                yield Tx(conn, self.hub)
+                yield Tx(conn, self.hub, self.owner)
         finally:
             if conn.closed:
                 conn = await self._connect()
@@ -143,9 +177,10 @@ class Store:
 class Tx:
     """Queries inside one transaction."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any], hub: str) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], hub: str, owner: int) -> None:
         self.conn = conn
         self.hub = hub
+        self.owner = owner
 
     async def execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
         """Run a statement."""
@@ -169,16 +204,17 @@ class Tx:
         await self.conn.execute(
             """INSERT INTO devhost.durable_instances (hub, instance_id, execution_id, name, version,
                    runtime_status, input, output, custom_status, parent_instance_id, parent_task_id, shim,
-                   created_at, updated_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   created_at, updated_at, owner)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (hub, instance_id) DO UPDATE SET execution_id = EXCLUDED.execution_id,
                    name = EXCLUDED.name, version = EXCLUDED.version, runtime_status = EXCLUDED.runtime_status,
                    input = EXCLUDED.input, output = EXCLUDED.output, custom_status = EXCLUDED.custom_status,
                    parent_instance_id = EXCLUDED.parent_instance_id, parent_task_id = EXCLUDED.parent_task_id,
-                   shim = EXCLUDED.shim, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at""",
+                   shim = EXCLUDED.shim, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+                   owner = EXCLUDED.owner""",
             (self.hub, inst.instance_id, inst.execution_id, inst.name, inst.version, inst.runtime_status,
              inst.input, inst.output, inst.custom_status, inst.parent_instance_id, inst.parent_task_id,
-             Jsonb(inst.shim), inst.created_at, inst.updated_at),
+             Jsonb(inst.shim), inst.created_at, inst.updated_at, self.owner),
         )  # fmt: skip
 
     async def delete_instance(self, instance_id: str) -> int:
@@ -268,23 +304,26 @@ class Tx:
     async def all_work(self) -> list[WorkItem]:
         """Every pending activity of this hub (restart recovery)."""
         cur = await self.conn.execute(
-            "SELECT id, instance_id, execution_id, task_id, name, input FROM devhost.durable_work"
-            " WHERE hub = %s ORDER BY id",
-            (self.hub,),
+            "SELECT w.id, w.instance_id, w.execution_id, w.task_id, w.name, w.input FROM devhost.durable_work w"
+            " JOIN devhost.durable_instances i ON i.hub = w.hub AND i.instance_id = w.instance_id"
+            " WHERE w.hub = %s AND i.owner = %s ORDER BY w.id",
+            (self.hub, self.owner),
         )
         return [WorkItem(**row) for row in await cur.fetchall()]
 
     async def pending_instances(self) -> list[tuple[str, datetime]]:
         """Each instance with queued messages and every time one becomes visible (restart recovery)."""
         cur = await self.conn.execute(
-            "SELECT DISTINCT instance_id, visible_at FROM devhost.durable_inbox WHERE hub = %s",
-            (self.hub,),
+            "SELECT DISTINCT m.instance_id, m.visible_at FROM devhost.durable_inbox m"
+            " LEFT JOIN devhost.durable_instances i ON i.hub = m.hub AND i.instance_id = m.instance_id"
+            " WHERE m.hub = %s AND (i.owner IS NULL OR i.owner = %s)",
+            (self.hub, self.owner),
         )
         return [(row["instance_id"], row["visible_at"]) for row in await cur.fetchall()]
 
 
 def _instance(row: dict[str, Any]) -> Instance:
-    fields = {k: v for k, v in row.items() if k != "hub"}
+    fields = {k: v for k, v in row.items() if k not in ("hub", "owner")}
     return Instance(**fields)
 
 

@@ -65,3 +65,23 @@ def test_orchestration_resumes_after_restarts_without_repeating_completed_work(d
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"] == ["step 0", "step 1", "step 2"]
     assert side_effects("step", run) == {f"{run}:{n}": 1 for n in range(3)}
+
+
+def test_a_second_host_leaves_a_live_hosts_orchestrations_alone(durable_database: str) -> None:
+    run = uuid.uuid4().hex
+    first = start_durable_host(durable_database)
+    second = None
+    try:
+        # step 0 outlasts the second host's start-up (about 2 s)
+        links = start(first, "steps", {"run": run, "steps": 1, "seconds": 4.0, "pause": 0.1}).json()
+        wait_custom_status(first, links["statusQueryGetUri"], {"step": 0})
+        # when: another host of the same app starts on the same database while step 0 runs on the first
+        second = start_durable_host(durable_database)
+        status = wait_for(links["statusQueryGetUri"], timeout=30)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+    # then: the first host finished it, and the second did not run its pending step again
+    assert status["output"] == ["step 0"]
+    assert side_effects("step", run) == {f"{run}:0": 1}
