@@ -149,7 +149,8 @@ def render_results(msg: func.QueueMessage) -> None:
 
         with session_scope(tenant_id=result.tenant_id) as session:
             outcome = jobs.apply_result(session=session, result=result, message_id=msg.id or uuid.uuid4().hex)
-        log.info("render result for job %s: %s", result.job_id, outcome)
+        level = logging.WARNING if outcome == "unknown job" else logging.INFO
+        log.log(level, "render result for job %s: %s", result.job_id, outcome)
 
 
 def _to_poison(body: bytes) -> None:

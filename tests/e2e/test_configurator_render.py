@@ -334,3 +334,17 @@ def test_another_tenant_cannot_read_the_job_or_its_glb(stack: Stack, client: htt
     their_job = _start(client, stranger, _configure(client, stranger, theirs))
     assert their_job["cached"] is False and their_job["status"] in ("PENDING", "QUEUED")
     assert f"tenants/{stranger.tenant_id}/" in _output_path(stranger, theirs, configuration)
+
+
+def test_a_malformed_result_goes_straight_to_the_poison_queue(stack: Stack) -> None:
+    # given a report that is not a RenderResult
+    poison = stack.queue(f"{RESULTS_QUEUE}-poison")
+    with contextlib.suppress(Exception):
+        poison.create_queue()
+    marker = f"not a render result {uuid.uuid4().hex}"
+    stack.queue(RESULTS_QUEUE).send_message(marker)
+    # then the results trigger moves it to the poison queue on its first delivery (five tries would take 8 s+)
+    deadline = time.monotonic() + 6
+    while not any(m.content == marker for m in poison.peek_messages(max_messages=32)):
+        assert time.monotonic() < deadline, "the malformed report never reached render-results-poison"
+        time.sleep(0.2)
