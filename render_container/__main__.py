@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
 
     from render_container.settings import RenderSettings
-    from render_container.worker import RenderWorker  # imports bpy: after logging is set up
+
+    settings = RenderSettings()  # fail fast on bad configuration, before the slow bpy import
+    from render_container.worker import RenderWorker
 
     stop = threading.Event()
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    worker = RenderWorker(RenderSettings())
+    worker = RenderWorker(settings)
     worker.prepare()
     logging.getLogger("render_container").info("render worker ready")
     handled = worker.run(once=args.once, max_jobs=args.max_jobs, poll_interval=args.poll_interval, stop=stop)
@@ -65,7 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run_and_exit() -> None:
+    """Run main() and leave through blender.hard_exit, whatever happens (a normal exit can hang in bpy 4.5)."""
     from render_container.blender import hard_exit
 
-    hard_exit(main())
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse --help / usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        logging.getLogger("render_container").exception("render worker crashed")
+        code = 1
+    hard_exit(code)
+
+
+if __name__ == "__main__":
+    run_and_exit()

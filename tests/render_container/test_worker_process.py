@@ -109,9 +109,9 @@ def test_a_render_longer_than_the_visibility_timeout_is_not_picked_up_by_a_secon
     output_container: str,
     tmp_path: Path,
 ) -> None:
-    # given two workers on one queue, a 2 s visibility timeout and renders padded to 5 s
+    # given two workers on one queue, a 2 s visibility timeout and renders padded to 4 s
     log = tmp_path / "workers.log"
-    env = worker_env(settings, RENDER_VISIBILITY_SECONDS="2", RENDER_MIN_SECONDS="5")
+    env = worker_env(settings, RENDER_VISIBILITY_SECONDS="2", RENDER_MIN_SECONDS="4")
     workers = [worker_process(env, "--poll-interval", "0.2", log_path=log) for _ in range(2)]
     try:
         wait_until_ready(log, count=2)
@@ -133,3 +133,30 @@ def test_a_render_longer_than_the_visibility_timeout_is_not_picked_up_by_a_secon
     ]
     assert {r.worker_attempt for r in results.results} == {1}
     assert all(process.returncode == 0 for process in workers)
+
+
+def test_once_drains_the_queue_and_exits_like_a_container_apps_job_execution(
+    products: dict[str, dict[str, Any]],
+    worker: Any,
+    send_job: Any,
+    results: ResultReader,
+    settings: RenderSettings,
+    output_container: str,
+    tmp_path: Path,
+) -> None:
+    # given two jobs waiting
+    hood = {"width": 1500, "height": 1500, "depth": 700, "style": "pyramid", "finish": "stainless"}
+    for _ in range(2):
+        send_job(make_request(products["range-hood"], hood, output_container=output_container))
+    # when a worker runs with --once
+    process = worker_process(worker_env(settings), "--once", log_path=tmp_path / "worker.log")
+    # then it renders both and exits 0 on its own
+    assert process.wait(timeout=60) == 0
+    assert [r.status for r in results.drain() if r.is_terminal] == [RenderStatus.COMPLETED] * 2
+
+
+def test_a_worker_without_storage_settings_exits_with_an_error(tmp_path: Path) -> None:
+    env = {"AzureWebJobsStorage": "", "AzureWebJobsStorage__accountName": ""}
+    process = worker_process(env, "--once", log_path=tmp_path / "worker.log")
+    assert process.wait(timeout=60) == 1
+    assert "AzureWebJobsStorage" in (tmp_path / "worker.log").read_text()
