@@ -32,9 +32,15 @@ def _configurator() -> str:
     return seed_configurator()
 
 
+def _shop() -> str:
+    from blueprints.shop.demo import seed_shop
+
+    return seed_shop()
+
+
 # Each module that has demo data adds one step; a step must be safe to run again.
 STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm), ("messaging", _messaging),
-                                              ("configurator", _configurator)]
+                                              ("configurator", _configurator), ("shop", _shop)]
 
 
 def seed() -> list[str]:
