@@ -208,6 +208,44 @@ def test_a_job_cancelled_while_rendering_uploads_nothing(
     assert not blob_service.get_blob_client(output_container, request.output_blob_path).exists()
 
 
+def test_a_storage_failure_during_the_job_is_a_recoverable_render_error(
+    products: dict[str, dict[str, Any]],
+    worker: RenderWorker,
+    send_job: Any,
+    results: ResultReader,
+    settings: RenderSettings,
+) -> None:
+    # given an output container that does not exist, so the upload fails after a good render
+    request = make_request(products["range-hood"], SAMPLE_CONFIGS["range-hood"], output_container="no-such-container")
+    send_job(request)
+    worker.run(once=True)
+    failed = results.drain()[-1]
+    assert (failed.status, failed.error_code, failed.recoverable) == (RenderStatus.FAILED, "render_error", True)
+    # the app decides the retry: the worker has deleted the message after reporting
+    assert queue_is_empty(settings.storage_connection_string or "", settings.jobs_queue)
+
+
+def test_a_template_version_is_downloaded_once_and_then_served_from_the_local_cache(
+    products: dict[str, dict[str, Any]],
+    worker: RenderWorker,
+    send_job: Any,
+    results: ResultReader,
+    output_container: str,
+) -> None:
+    cabinet = products["base-cabinet"]
+    send_job(make_request(cabinet, SAMPLE_CONFIGS["base-cabinet"], output_container=output_container))
+    worker.run(once=True)
+    cached = worker.templates.path_for(
+        cabinet["template_container"], cabinet["template_blob_path"], cabinet["template_version"]
+    )
+    first_download = cached.stat().st_mtime_ns
+    send_job(make_request(cabinet, SAMPLE_CONFIGS["base-cabinet"] | {"width": 450}, output_container=output_container))
+    worker.run(once=True)
+    assert cached.stat().st_mtime_ns == first_download
+    assert [r.status for r in results.drain() if r.is_terminal] == [RenderStatus.COMPLETED] * 2
+    assert list(cached.parent.glob("*.part")) == []
+
+
 @pytest.mark.parametrize(
     "raw",
     [
