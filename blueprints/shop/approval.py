@@ -53,7 +53,7 @@ def sign(*, tenant_id: uuid.UUID, checklist_id: uuid.UUID, ttl: timedelta) -> tu
 def verify(token: str) -> LinkClaims:
     """The claims of an untampered, unexpired token; 403 when tampered, 410 when expired."""
     payload, _, mac = token.rpartition(".")
-    if not payload or not hmac.compare_digest(_mac(payload), mac):
+    if not payload or not hmac.compare_digest(_mac(payload).encode(), mac.encode("utf-8", "replace")):
         raise Forbidden("This link is not valid", code="link_invalid")
     try:
         version, tenant_hex, checklist_hex, expiry = payload.split(".")

@@ -32,7 +32,9 @@ bp = df.Blueprint()
 api = Router(bp, module="shop", feature="shop")
 log = logging.getLogger("tradeops.shop")
 A = "v1/shop/appointments/{appointment_id}"
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"  # the Functions response adds "; charset=utf-8"
+PAGE_ERRORS = {403: "Tampered or unusable link (HTML page)", 404: "No such inspection (HTML page)",
+               410: "Expired link (HTML page)"}
 
 
 def _with_etag(body: object, version: int, *, status: int = 200) -> Response:
@@ -266,7 +268,7 @@ def _html_error(error: AppError) -> Response:
 
 
 @api.get(APPROVAL, auth="anonymous", query=ApprovalPageQuery, content_type=HTML,
-         responses={403: "Tampered link", 410: "Expired link"},
+         responses=PAGE_ERRORS,
          summary="The customer's inspection approval page (signed link; HTML, no JavaScript)")  # fmt: skip
 def approval_page(req: Request) -> Response:
     """Show the approval page."""
@@ -279,7 +281,8 @@ def approval_page(req: Request) -> Response:
 
 
 @api.post(APPROVAL, auth="anonymous", status=303, body=ApprovalForm, body_format="form", max_body_bytes=65_536,
-          content_type=HTML, summary="The customer's answers from the approval page")  # fmt: skip
+          content_type=HTML, responses=PAGE_ERRORS,
+          summary="The customer's answers from the approval page")  # fmt: skip
 def approval_answers(req: Request) -> Response:
     """Take the customer's answers, then show the page again."""
     try:
@@ -297,7 +300,7 @@ def get_stats(req: Request) -> schemas.Stats:
 
 
 def _csv(body: str, name: str) -> Response:
-    return Response(body, content_type="text/csv; charset=utf-8",
+    return Response(body, content_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})  # fmt: skip
 
 
