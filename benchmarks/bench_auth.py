@@ -124,18 +124,24 @@ def _report(user_ms: list[float], anonymous_ms: list[float]) -> int:
     def p95(values: list[float]) -> float:
         return statistics.quantiles(values, n=20)[-1]
 
-    added = statistics.median(u - a for u, a in zip(user_ms, anonymous_ms, strict=True))
+    pairs = [u - a for u, a in zip(user_ms, anonymous_ms, strict=True)]
+    added = statistics.median(pairs)
+    # Other processes on the machine inflate both sides; the quietest batch of 200 pairs shows the floor.
+    quietest = min(statistics.median(pairs[i : i + 200]) for i in range(0, len(pairs), 200))
     figures = {
         "benchmark": "auth", "requests_each": len(user_ms),
         "anonymous_median_ms": round(statistics.median(anonymous_ms), 3),
         "anonymous_p95_ms": round(p95(anonymous_ms), 3),
         "signed_in_median_ms": round(statistics.median(user_ms), 3), "signed_in_p95_ms": round(p95(user_ms), 3),
-        "added_median_ms": round(added, 3), "target_added_ms": TARGET_MS, "within_target": added < TARGET_MS,
+        "added_median_ms": round(added, 3), "added_quietest_batch_ms": round(quietest, 3),
+        "target_added_ms": TARGET_MS, "within_target": added < TARGET_MS,
+        "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
     }  # fmt: skip
     print(f"anonymous request: median {figures['anonymous_median_ms']} ms, p95 {figures['anonymous_p95_ms']} ms")
     print(f"signed-in request: median {figures['signed_in_median_ms']} ms, p95 {figures['signed_in_p95_ms']} ms")
     print(f"authentication + tenant context add {figures['added_median_ms']} ms per request "
-          f"(median of paired differences; target < {TARGET_MS} ms)")
+          f"(median of paired differences; quietest batch {figures['added_quietest_batch_ms']} ms; "
+          f"target < {TARGET_MS} ms; load average {figures['load_average_1m']} on {figures['cpus']} CPUs)")
     print(json.dumps(figures))
     return 0
 
