@@ -8,10 +8,11 @@ PORT ?= 7071
 
 .PHONY: install dev test test-fast migrate seed bench lint clean
 
-$(STAMP): requirements.txt requirements-dev.txt package.json
+# One environment for the app, its tools and the render worker (bpy 4.5 is Python 3.11, like Functions).
+$(STAMP): requirements.txt requirements-dev.txt render_container/requirements.txt package.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r render_container/requirements.txt
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -20,8 +21,9 @@ install: $(STAMP)
 local.settings.json: local.settings.example.json
 	@test -f $@ || cp local.settings.example.json $@
 
+# The dev host with embedded PostgreSQL and Azurite, migrations, the demo seed and the Blender render worker.
 dev: install local.settings.json
-	$(PY) -m devhost --app function_app:app --port $(PORT) --seed
+	$(PY) -m devhost --app function_app:app --port $(PORT) --seed --sidecar "$(PY) -m render_container --poll-interval 1"
 
 test: install
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile

@@ -13,9 +13,9 @@ from shared.db import session_scope
 # A password for the local demo only; the demo tenant exists only where someone runs the seed.
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_PEOPLE = (
-    ("owner", "Jesus Owner", "owner@demo.tradeops.test", None),
-    ("estimator", "Erin Estimator", "estimator@demo.tradeops.test", None),
-    ("tech", "Tom Tech", "tech@demo.tradeops.test", "+15125550100"),
+    ("owner", "Jesus Owner", "owner@demo.tradeops.dev", None),
+    ("estimator", "Erin Estimator", "estimator@demo.tradeops.dev", None),
+    ("tech", "Tom Tech", "tech@demo.tradeops.dev", "+15125550100"),
 )
 
 

@@ -28,7 +28,7 @@ def seed_messaging() -> str:
         if not customers:
             return "no demo customers yet; run the crm step first"
         session.add(MessagingSettings(tenant_id=tenant_id, sms_from_number=DEMO_NUMBER,
-                                      email_from="service@demo.tradeops.test", sms_footer=service.DEFAULT_FOOTER,
+                                      email_from="service@demo.tradeops.dev", sms_footer=service.DEFAULT_FOOTER,
                                       help_text=service.DEFAULT_HELP))  # fmt: skip
         now = clock.now()
         session.add(MessageTemplate(id=uuid.uuid4(), tenant_id=tenant_id, name="Appointment reminder", channel="sms",

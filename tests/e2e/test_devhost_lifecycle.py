@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from blueprints.identity.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from devhost.services import ROOT, free_port
 
 
@@ -61,6 +62,11 @@ def test_devhost_starts_its_services_and_stops_every_child(tmp_path: Path, stop_
         assert ready.status_code == 200, ready.text
         assert _processes_mentioning(str(data_dir)), "expected PostgreSQL and Azurite under the data dir"
         assert "Try it:" in log.read_text()
+        # and the demo people it printed can sign in with what it printed
+        email, password = DEMO_PEOPLE[0][2], DEMO_PASSWORD
+        assert email in log.read_text() and password in log.read_text()
+        login = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.text
     finally:
         # when it is stopped the way Ctrl-C or a service manager stops it
         process.send_signal(stop_signal)
