@@ -288,7 +288,8 @@ class DurableEngine:
     async def _create_child(
         self, tx: Tx, parent: Instance, decision: Decision, now: datetime, followups: Followups
     ) -> Event:
-        child_id = decision.instance_id or f"{parent.instance_id}:{decision.task_id}"
+        # DTFx names an unnamed sub-orchestration after the parent's execution id and the task id.
+        child_id = decision.instance_id or f"{parent.execution_id}:{decision.task_id}"
         # The extension passes the action's input (JSON text) on as a JSON string.
         input_text = None if decision.input is None else json.dumps(decision.input)
         await self.create_instance(tx, decision.name, child_id, input_text, decision.version or "", now,
@@ -331,7 +332,7 @@ class DurableEngine:
         new.append(event(EventType.CONTINUE_AS_NEW, now, Result=input_text))
         await tx.append_history(inst.instance_id, inst.execution_id, len(old), new)
         await tx.clear_pending(inst.instance_id, keep_events=True)
-        inst.execution_id = uuid.uuid4().hex
+        inst.execution_id = str(uuid.uuid4())
         inst.input = None if input_text is None else json.dumps(input_text)
         inst.shim = {}
         inst.custom_status = None
@@ -349,7 +350,7 @@ class DurableEngine:
         """(Re)create an instance in Pending with its ExecutionStarted message."""
         await tx.delete_instance(instance_id)
         inst = Instance(
-            instance_id=instance_id, execution_id=uuid.uuid4().hex, name=name, version=version,
+            instance_id=instance_id, execution_id=str(uuid.uuid4()), name=name, version=version,
             runtime_status="Pending", input=input_text, output=None, custom_status=None,
             parent_instance_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None,
             shim={}, created_at=now, updated_at=now,

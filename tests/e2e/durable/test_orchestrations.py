@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -104,12 +105,17 @@ def test_ten_way_fan_out(durable_host: RunningHost) -> None:
 
 
 def test_sub_orchestration_result_and_failure(durable_host: RunningHost) -> None:
-    links = start(durable_host, "parent", ["Lima"]).json()
+    city = uuid.uuid4().hex[:6]
+    links = start(durable_host, "parent", [city]).json()
     status = wait_for(links["statusQueryGetUri"])
-    assert status["output"]["greetings"] == ["Hello Lima!"]
+    assert status["output"]["greetings"] == [f"Hello {city}!"]
     assert "Activity function 'explode' failed: ValueError: child boom" in status["output"]["child_error"]
-    child = httpx.get(links["statusQueryGetUri"].replace(links["id"], f"{links['id']}:0")).json()
-    assert child["name"] == "hello_sequence" and child["runtimeStatus"] == "Completed"
+    # the child is an instance of its own, named as DTFx names it: "<parent execution id>:<task id>"
+    instances = links["statusQueryGetUri"].split("/instances/")[0] + "/instances/"
+    code = links["statusQueryGetUri"].split("code=")[1]
+    listed = httpx.get(instances, params={"code": code, "runtimeStatus": "Completed"}).json()
+    child = next(i for i in listed if i["input"] == json.dumps([city]) and i["name"] == "hello_sequence")
+    assert re.fullmatch(r"[0-9a-f-]{36}:0", child["instanceId"])
 
 
 def test_continue_as_new(durable_host: RunningHost) -> None:
