@@ -195,3 +195,41 @@ def test_worker_reports_move_an_active_job_forward() -> None:
 
 def test_only_unfinished_jobs_can_be_cancelled() -> None:
     assert [s for s in JobStatus if may_cancel(s)] == [JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING]
+
+
+# --- properties ------------------------------------------------------------------------------------
+
+cabinets = st.fixed_dictionaries({
+    "width": st.floats(300, 1200), "height": st.floats(700, 1000), "depth": st.floats(300, 700),
+    "door_count": st.integers(1, 4), "door_style": st.sampled_from(["shaker", "slab", "raised"]),
+    "finish": st.sampled_from(["white", "walnut", "graphite"]), "hardware": st.sampled_from(["bar", "knob", "none"]),
+})  # fmt: skip
+
+
+@given(cabinets, st.one_of(st.floats(-1e6, 299.99), st.floats(1200.01, 1e6)))
+def test_in_range_cabinets_pass_and_an_out_of_range_width_is_named(config: dict, width: float) -> None:
+    assert validation.config_errors(CABINET, config) == []
+    errors = validation.config_errors(CABINET, config | {"width": width})
+    expected = "schema.minimum" if width < 300 else "schema.maximum"
+    assert [(e["path"], e["type"]) for e in errors] == [("$.width", expected)]
+
+
+reports = st.builds(
+    lambda status, code, recoverable: _result(status, error_code=code, recoverable=recoverable,
+                                              progress=100 if status is RenderStatus.COMPLETED else 0),
+    st.sampled_from(list(RenderStatus)), st.sampled_from([None, "render_error", "invalid_config"]), st.booleans(),
+)  # fmt: skip
+
+
+@given(st.lists(reports, max_size=12))
+def test_any_report_sequence_retries_at_most_max_and_never_leaves_a_final_state(sequence: list) -> None:
+    status, retries = JobStatus.QUEUED, 0
+    for report in sequence:
+        decision = decide(status, report, retry_count=retries, max_retries=3)
+        if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
+            assert decision.status is None
+        if decision.retry_delay_seconds is not None:
+            assert decision.retry_delay_seconds == 2**retries
+            retries += 1
+        status = decision.status or status
+    assert retries <= 3
