@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -26,8 +27,20 @@ def _relative_blob_path(value: str) -> str:
 TemplatePath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[\w.\-/]+$"),
                          AfterValidator(_relative_blob_path)]  # fmt: skip
 TemplateVersion = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
-ConfigSchema = Annotated[dict[str, Any], Field(description="JSON Schema 2020-12 of the configuration object")]
-ConfigData = Annotated[dict[str, Any], Field(description="Option values, validated against the product's schema")]
+
+
+def _finite_json(value: dict[str, Any]) -> dict[str, Any]:
+    try:  # Python's JSON parser accepts NaN and Infinity; JSON, PostgreSQL and the cache hash do not
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise ValueError("NaN and Infinity are not JSON numbers") from None
+    return value
+
+
+ConfigSchema = Annotated[dict[str, Any], AfterValidator(_finite_json),
+                         Field(description="JSON Schema 2020-12 of the configuration object")]
+ConfigData = Annotated[dict[str, Any], AfterValidator(_finite_json),
+                       Field(description="Option values, validated against the product's schema")]
 
 
 class ProductIn(BaseModel):

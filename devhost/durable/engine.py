@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import json
 import logging
+import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from devhost.durable import replay
+from devhost.durable.api import DurableHttpApi
+from devhost.durable.client import ClientBindingInvoker
 from devhost.durable.history import Event, EventType, event, execution_started, iso, task_failed, utcnow
 from devhost.durable.shim import Decision, ShimState, batch
 from devhost.durable.store import Instance, Store, Tx, WorkItem, database_url, dumps
@@ -54,8 +57,6 @@ class DurableEngine:
         self._orchestrator_pool = ThreadPoolExecutor(max_workers=EPISODE_WORKERS, thread_name_prefix="orch")
         self.rpc_port = 0
         self._rpc_runner: web.AppRunner | None = None
-        from devhost.durable.api import DurableHttpApi
-
         self.api = DurableHttpApi(self)
 
     # ---- life cycle -------------------------------------------------------------------------
@@ -71,7 +72,7 @@ class DurableEngine:
         log.info("durable task hub %s ready (rpc %s)", self.hub_name, self.rpc_base_url)
 
     async def stop(self) -> None:
-        """Stop workers; activities still running are cancelled and will run again after a restart."""
+        """Stop workers; an activity still running after 5 s is abandoned and runs again after a restart."""
         if self._activities:
             await asyncio.wait(self._activities, timeout=5)
         for task in [*self._tasks, *self._activities]:
@@ -88,9 +89,10 @@ class DurableEngine:
         app.router.add_route("*", "/durabletask/{tail:.*}", lambda r: self.api.handle(r, "/durabletask/"))
         self._rpc_runner = web.AppRunner(app, access_log=None)
         await self._rpc_runner.setup()
-        site = web.TCPSite(self._rpc_runner, "127.0.0.1", 0)
-        await site.start()
-        self.rpc_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))  # a free port, known before the site starts
+        self.rpc_port = int(sock.getsockname()[1])
+        await web.SockSite(self._rpc_runner, sock).start()
 
     @property
     def rpc_base_url(self) -> str:
@@ -116,8 +118,6 @@ class DurableEngine:
 
     def wrap_invoker(self, invoker: Any) -> Any:
         """The host's invoker, giving durableClient bindings to functions of every trigger type."""
-        from devhost.durable.client import ClientBindingInvoker
-
         return ClientBindingInvoker(invoker, self.client_binding_json)
 
     def client_binding_json(self) -> str:

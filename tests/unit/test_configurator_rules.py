@@ -233,3 +233,14 @@ def test_any_report_sequence_retries_at_most_max_and_never_leaves_a_final_state(
             retries += 1
         status = decision.status or status
     assert retries <= 3
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_non_finite_numbers_are_refused_before_they_reach_the_database(number: str) -> None:
+    from pydantic import ValidationError
+
+    from blueprints.configurator.schemas import ConfigurationIn
+
+    body = json.loads(f'{{"product_id": "{uuid.uuid4()}", "name": "x", "config_data": {{"width": {number}}}}}')
+    with pytest.raises(ValidationError, match="not JSON numbers"):
+        ConfigurationIn.model_validate(body)
