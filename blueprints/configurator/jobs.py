@@ -75,9 +75,9 @@ def mark_queued(*, job_id: uuid.UUID, tenant_id: uuid.UUID, outbox_id: uuid.UUID
 def create_job(*, session: Session, principal: Principal, job_in: RenderJobIn) -> RenderJobOut:
     """Start rendering a configuration; when its GLB already exists the job completes at once (cached)."""
     settings = get_settings()
-    configuration = configuration_or_raise(session, tenant_id=principal.tenant_id,
+    configuration = configuration_or_raise(session=session, tenant_id=principal.tenant_id,
                                            configuration_id=job_in.configuration_id)  # fmt: skip
-    product = product_or_raise(session, tenant_id=principal.tenant_id, product_id=configuration.product_id)
+    product = product_or_raise(session=session, tenant_id=principal.tenant_id, product_id=configuration.product_id)
     if product.version != configuration.product_version:  # the options changed since it was saved
         validation.check_config(product.config_schema, configuration.config_data, code="configuration_outdated")
     path = blobs.glb_path(tenant_id=principal.tenant_id, product_id=product.id,

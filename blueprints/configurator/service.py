@@ -47,7 +47,7 @@ def _rule_of(product: Product) -> pricing.PriceRule | None:
     return pricing.PriceRule.model_validate(product.price_rule) if product.price_rule else None
 
 
-def product_or_raise(session: Session, *, tenant_id: uuid.UUID, product_id: uuid.UUID,
+def product_or_raise(*, session: Session, tenant_id: uuid.UUID, product_id: uuid.UUID,
                      lock: bool = False) -> Product:  # fmt: skip
     """The tenant's product, or 404."""
     stmt = select(Product).where(Product.id == product_id, Product.tenant_id == tenant_id)
@@ -88,7 +88,7 @@ def list_products(*, session: Session, principal: Principal, query: PageQuery) -
 
 def get_product(*, session: Session, principal: Principal, product_id: uuid.UUID) -> ProductOut:
     """One product with its schema."""
-    product = product_or_raise(session, tenant_id=principal.tenant_id, product_id=product_id)
+    product = product_or_raise(session=session, tenant_id=principal.tenant_id, product_id=product_id)
     return ProductOut.model_validate(product)
 
 
@@ -111,7 +111,7 @@ def create_product(*, session: Session, principal: Principal, product_in: Produc
 def update_product(*, session: Session, principal: Principal, product_id: uuid.UUID, patch: ProductPatch,
                    expected: frozenset[int] | None, actor: audit.Actor) -> ProductOut:  # fmt: skip
     """Change a product (412 when it changed since the caller read it); the result is checked as on create."""
-    product = product_or_raise(session, tenant_id=principal.tenant_id, product_id=product_id, lock=True)
+    product = product_or_raise(session=session, tenant_id=principal.tenant_id, product_id=product_id, lock=True)
     check_version(product.version, expected)
     changes = patch.model_dump(exclude_unset=True, mode="json")
     schema = changes.get("config_schema", product.config_schema)
@@ -142,7 +142,7 @@ def configuration_out(configuration: Configuration, product: Product) -> Configu
     )  # fmt: skip
 
 
-def configuration_or_raise(session: Session, *, tenant_id: uuid.UUID, configuration_id: uuid.UUID) -> Configuration:
+def configuration_or_raise(*, session: Session, tenant_id: uuid.UUID, configuration_id: uuid.UUID) -> Configuration:
     """The tenant's live configuration, or 404."""
     stmt = select(Configuration).where(Configuration.id == configuration_id, Configuration.tenant_id == tenant_id,
                                        Configuration.deleted_at.is_(None))  # fmt: skip
@@ -167,8 +167,9 @@ def list_configurations(*, session: Session, principal: Principal, query: Config
 
 def get_configuration(*, session: Session, principal: Principal, configuration_id: uuid.UUID) -> ConfigurationOut:
     """One saved configuration with its price."""
-    configuration = configuration_or_raise(session, tenant_id=principal.tenant_id, configuration_id=configuration_id)
-    product = product_or_raise(session, tenant_id=principal.tenant_id, product_id=configuration.product_id)
+    configuration = configuration_or_raise(session=session, tenant_id=principal.tenant_id,
+                                           configuration_id=configuration_id)  # fmt: skip
+    product = product_or_raise(session=session, tenant_id=principal.tenant_id, product_id=configuration.product_id)
     return configuration_out(configuration, product)
 
 
@@ -176,7 +177,8 @@ def create_configuration(*, session: Session, principal: Principal,
                          configuration_in: ConfigurationIn) -> ConfigurationOut:  # fmt: skip
     """Save a configuration; 422 lists every way config_data breaks the product's schema."""
     try:
-        product = product_or_raise(session, tenant_id=principal.tenant_id, product_id=configuration_in.product_id)
+        product = product_or_raise(session=session, tenant_id=principal.tenant_id,
+                                   product_id=configuration_in.product_id)  # fmt: skip
     except NotFound:
         missing = {"loc": "body.product_id", "path": "$.product_id", "msg": "No such product", "type": "not_found"}
         raise Unprocessable("No such product", code="unknown_product", errors=[missing]) from None
@@ -196,7 +198,8 @@ def create_configuration(*, session: Session, principal: Principal,
 def delete_configuration(*, session: Session, principal: Principal, configuration_id: uuid.UUID,
                          actor: audit.Actor) -> None:  # fmt: skip
     """Soft-delete a configuration: its share code stops working, its render jobs stay readable."""
-    configuration = configuration_or_raise(session, tenant_id=principal.tenant_id, configuration_id=configuration_id)
+    configuration = configuration_or_raise(session=session, tenant_id=principal.tenant_id,
+                                           configuration_id=configuration_id)  # fmt: skip
     configuration.deleted_at = clock.now()
     session.flush()
     audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="configurations.deleted",
@@ -216,7 +219,7 @@ def get_shared(*, session: Session, share_code: str) -> SharedConfiguration:
         Configuration.share_code == share_code, Configuration.deleted_at.is_(None))).first()  # fmt: skip
     if configuration is None:
         raise NotFound("No such shared configuration")
-    product = product_or_raise(session, tenant_id=tenant_id, product_id=configuration.product_id)
+    product = product_or_raise(session=session, tenant_id=tenant_id, product_id=configuration.product_id)
     priced = configuration_out(configuration, product).price
     return SharedConfiguration(name=configuration.name, product_name=product.name,
                                product_description=product.description, config_data=configuration.config_data,
