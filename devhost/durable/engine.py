@@ -194,8 +194,7 @@ class DurableEngine:
         now = utcnow()
         followups = Followups()
         async with self.store.transaction() as tx:
-            inst = await tx.instance(instance_id, lock=True)
-            messages = await tx.messages(instance_id, now)
+            inst, messages, history = await tx.episode_state(instance_id, now)
             if inst is None or inst.is_terminal:
                 await tx.delete_messages([m[0] for m in messages])
                 return False
@@ -208,14 +207,14 @@ class DurableEngine:
             await tx.delete_messages(stale + [m[0] for m in live[: len(taken)]])
             if not taken:
                 return False
-            await self._run_episode(tx, inst, shim, taken, now, followups)
+            await self._run_episode(tx, inst, shim, history, taken, now, followups)
         self._follow_up(followups)
         return len(live) > len(taken)
 
     async def _run_episode(
-        self, tx: Tx, inst: Instance, shim: ShimState, taken: list[Event], now: datetime, followups: Followups
+        self, tx: Tx, inst: Instance, shim: ShimState, old: list[Event], taken: list[Event], now: datetime,
+        followups: Followups,
     ) -> None:
-        old = await tx.history(inst.instance_id, inst.execution_id)
         new = [event(EventType.ORCHESTRATOR_STARTED, now), *taken]
         # The retry wrapper's ids come first: the SDK takes them while processing the batch's head.
         retry_decisions = [d for message in taken for d in shim.on_event(message, now)]
@@ -269,10 +268,9 @@ class DurableEngine:
             if decision.kind == "activity":
                 events.append(event(EventType.TASK_SCHEDULED, now, decision.task_id, Name=decision.name,
                                     Input=decision.input))  # fmt: skip
-                work_id = await tx.add_work(inst.instance_id, inst.execution_id, decision.task_id, decision.name,
-                                            decision.input)  # fmt: skip
-                followups.activities.append(WorkItem(work_id, inst.instance_id, inst.execution_id, decision.task_id,
-                                                     decision.name, decision.input))  # fmt: skip
+                item = WorkItem(inst.instance_id, inst.execution_id, decision.task_id, decision.name, decision.input)
+                await tx.add_work(item)
+                followups.activities.append(item)
             elif decision.kind == "timer" and decision.fire_at is not None:
                 fire_at = iso(decision.fire_at)
                 events.append(event(EventType.TIMER_CREATED, now, decision.task_id, FireAt=fire_at))
@@ -399,8 +397,7 @@ class DurableEngine:
             outcome = await self._call_activity(item)
         async with self.store.transaction() as tx:
             # The result and the removal of the work item commit together: a recorded result is never re-run.
-            if await tx.take_work(item.id):
-                await tx.send(item.instance_id, item.execution_id, outcome, utcnow())
+            await tx.complete_work(item, outcome, utcnow())
         self.wake(item.instance_id)
 
     async def _call_activity(self, item: WorkItem) -> Event:

@@ -88,7 +88,6 @@ class Instance:
 class WorkItem:
     """An activity to run for an instance's task id."""
 
-    id: int
     instance_id: str
     execution_id: str
     task_id: int
@@ -118,7 +117,8 @@ class Store:
             self._pool.put_nowait(conn)
         async with self.transaction() as tx:
             await tx.execute("SELECT pg_advisory_xact_lock(7150023)")
-            await tx.execute(SCHEMA)
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                await tx.execute(statement)
         self._lock_conn = await self._connect()
         await self._lock_conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
 
@@ -193,6 +193,30 @@ class Tx:
         row = await cur.fetchone()
         return _instance(row) if row else None
 
+    async def episode_state(
+        self, instance_id: str, now: datetime
+    ) -> tuple[Instance | None, list[tuple[int, str | None, Event]], list[Event]]:
+        """The locked instance, its visible messages and its current execution's history."""
+        inst_cur = await self.conn.execute(
+            "SELECT * FROM devhost.durable_instances WHERE hub = %s AND instance_id = %s FOR UPDATE",
+            (self.hub, instance_id),
+        )
+        msg_cur = await self.conn.execute(
+            "SELECT id, execution_id, event FROM devhost.durable_inbox WHERE hub = %s AND instance_id = %s"
+            " AND visible_at <= %s ORDER BY id",
+            (self.hub, instance_id, now),
+        )
+        hist_cur = await self.conn.execute(
+            "SELECT h.event FROM devhost.durable_history h JOIN devhost.durable_instances i"
+            " ON i.hub = h.hub AND i.instance_id = h.instance_id AND i.execution_id = h.execution_id"
+            " WHERE h.hub = %s AND h.instance_id = %s ORDER BY h.seq",
+            (self.hub, instance_id),
+        )
+        row = await inst_cur.fetchone()
+        messages = [(r["id"], r["execution_id"], r["event"]) for r in await msg_cur.fetchall()]
+        history = [r["event"] for r in await hist_cur.fetchall()]
+        return (_instance(row) if row else None), messages, history
+
     async def list_instances(self, where: str, params: list[Any], limit: int, offset: int) -> list[Instance]:
         """Instances matching a WHERE fragment, oldest first."""
         sql = f"SELECT * FROM devhost.durable_instances WHERE hub = %s {where} ORDER BY created_at, instance_id"
@@ -224,9 +248,10 @@ class Tx:
                 f"DELETE FROM devhost.{table} WHERE hub = %s AND instance_id = %s", (self.hub, instance_id)
             )
         cur = await self.conn.execute(
-            "DELETE FROM devhost.durable_instances WHERE hub = %s AND instance_id = %s", (self.hub, instance_id)
+            "DELETE FROM devhost.durable_instances WHERE hub = %s AND instance_id = %s RETURNING 1",
+            (self.hub, instance_id),
         )
-        return cur.rowcount
+        return len(await cur.fetchall())
 
     async def history(self, instance_id: str, execution_id: str) -> list[Event]:
         """An execution's history in order."""
@@ -286,25 +311,31 @@ class Tx:
             "DELETE FROM devhost.durable_work WHERE hub = %s AND instance_id = %s", (self.hub, instance_id)
         )
 
-    async def add_work(self, instance_id: str, execution_id: str, task_id: int, name: str, text: str | None) -> int:
-        """Record an activity to run; its id."""
-        cur = await self.conn.execute(
+    async def add_work(self, item: WorkItem) -> None:
+        """Record an activity to run."""
+        await self.conn.execute(
             "INSERT INTO devhost.durable_work (hub, instance_id, execution_id, task_id, name, input)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            (self.hub, instance_id, execution_id, task_id, name, text),
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (self.hub, item.instance_id, item.execution_id, item.task_id, item.name, item.input),
         )
-        row = await cur.fetchone()
-        return int(row["id"])  # type: ignore[index]
 
-    async def take_work(self, work_id: int) -> bool:
-        """Remove a finished work item; False when it was already gone (instance terminated or purged)."""
-        cur = await self.conn.execute("DELETE FROM devhost.durable_work WHERE id = %s", (work_id,))
-        return cur.rowcount == 1
+    async def complete_work(self, item: WorkItem, message: Event, visible_at: datetime) -> None:
+        """Remove a finished work item and queue its result, in one statement.
+
+        Nothing is queued when the item was already gone (the instance was terminated or purged).
+        """
+        await self.conn.execute(
+            "WITH done AS (DELETE FROM devhost.durable_work WHERE hub = %s AND instance_id = %s"
+            " AND execution_id = %s AND task_id = %s RETURNING instance_id, execution_id)"
+            " INSERT INTO devhost.durable_inbox (hub, instance_id, execution_id, event, visible_at)"
+            " SELECT %s, instance_id, execution_id, %s, %s FROM done LIMIT 1",
+            (self.hub, item.instance_id, item.execution_id, item.task_id, self.hub, Jsonb(message), visible_at),
+        )
 
     async def all_work(self) -> list[WorkItem]:
         """Every pending activity of this hub (restart recovery)."""
         cur = await self.conn.execute(
-            "SELECT w.id, w.instance_id, w.execution_id, w.task_id, w.name, w.input FROM devhost.durable_work w"
+            "SELECT w.instance_id, w.execution_id, w.task_id, w.name, w.input FROM devhost.durable_work w"
             " JOIN devhost.durable_instances i ON i.hub = w.hub AND i.instance_id = w.instance_id"
             " WHERE w.hub = %s AND i.owner = %s ORDER BY w.id",
             (self.hub, self.owner),
