@@ -109,7 +109,16 @@ def engine_seconds(status_url: str) -> float:
     return (finished - started).total_seconds()
 
 
-def run(base: str) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(base: str, host_pid: int) -> dict[str, float | None]:
     """Throughput with everything in flight, then one-at-a-time latency."""
     import httpx
 
@@ -117,6 +126,7 @@ def run(base: str) -> dict[str, float]:
 
     key = system_key(MASTER_KEY)
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    cpu_before = cpu_seconds(host_pid)
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
         starts = [f"{base}/api/start/{prefix}{i}" for i in range(ORCHESTRATIONS)]
@@ -124,6 +134,8 @@ def run(base: str) -> dict[str, float]:
     assert all(a.status_code == 202 for a in answers), [a.text for a in answers if a.status_code != 202][:3]
     wait_all(base, key, prefix, ORCHESTRATIONS)
     wall = time.perf_counter() - started
+    cpu_after = cpu_seconds(host_pid)
+    host_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
 
     durations = []
     for i in range(SEQUENTIAL):
@@ -141,6 +153,10 @@ def run(base: str) -> dict[str, float]:
         "direct_activity_ms": round(direct * 1000, 4),
         "sequential_orchestration_ms_median": round(per_orchestration * 1000, 2),
         "engine_overhead_per_activity_ms": round((per_orchestration / ACTIVITIES - direct) * 1000, 3),
+        # CPU the dev host spent per orchestration (HTTP starter and SDK client included) while all ran,
+        # and the machine's load: wall-clock figures above depend on what else the machine was doing.
+        "host_cpu_ms_per_orchestration": None if host_cpu is None else round(host_cpu / ORCHESTRATIONS * 1000, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -156,7 +172,7 @@ def main() -> None:
     port = free_port()
     host = launch_host(port, data_dir / "host.log")
     try:
-        figures = run(f"http://127.0.0.1:{port}")
+        figures = run(f"http://127.0.0.1:{port}", host.pid)
     finally:
         host.terminate()
         host.wait(timeout=30)
