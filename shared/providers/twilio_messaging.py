@@ -7,6 +7,7 @@ use, keeping it out of the app's cold start.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -30,7 +31,10 @@ def _twilio() -> Any:
             from twilio.rest import Client
 
             settings = get_settings()
-            http = TwilioHttpClient(timeout=settings.twilio_timeout_seconds)
+            # The library logs each request's parameters (numbers, bodies) at INFO; ours must not.
+            quiet = logging.getLogger("twilio.http_client")
+            quiet.setLevel(max(quiet.level, logging.WARNING))
+            http = TwilioHttpClient(timeout=settings.twilio_timeout_seconds, logger=quiet)
             client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
             if settings.twilio_api_base_url:
                 client.api.base_url = settings.twilio_api_base_url.rstrip("/")
