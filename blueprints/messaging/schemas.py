@@ -86,6 +86,7 @@ class ThreadQuery(BaseModel):
     related_type: RelatedType | None = None
     related_id: uuid.UUID | None = None
     limit: int = Field(20, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=512, description="next_cursor of the previous (newer) page")
 
     @model_validator(mode="after")
     def _something_to_filter(self) -> ThreadQuery:
@@ -97,9 +98,10 @@ class ThreadQuery(BaseModel):
 
 
 class Thread(BaseModel):
-    """A thread, oldest first (the newest `limit` messages)."""
+    """The newest `limit` messages of a thread, oldest first; next_cursor fetches the ones before them."""
 
     items: list[MessageOut]
+    next_cursor: str | None = None
 
 
 class OutboundTask(BaseModel):

@@ -24,6 +24,7 @@ from shared import audit, clock
 from shared.auth import Principal
 from shared.db import set_tenant
 from shared.errors import NotFound, Unprocessable
+from shared.pagination import PageQuery, paginate
 from shared.storage import enqueue
 
 DEFAULT_FOOTER = "Reply STOP to opt out."
@@ -112,15 +113,23 @@ def list_thread(
 ) -> list[schemas.MessageOut]:
     """The newest `limit` messages of a customer's or a record's thread, inbound and outbound, newest last."""
     _bind(session, tenant_id)
+    items, _ = _thread_page(session, tenant_id, customer_id=customer_id, related_type=related_type,
+                            related_id=related_id, page=PageQuery(limit=max(1, min(limit, 200))))  # fmt: skip
+    return items
+
+
+def _thread_page(session: Session, tenant_id: uuid.UUID, *, customer_id: uuid.UUID | None,
+                 related_type: str | None, related_id: uuid.UUID | None,
+                 page: PageQuery) -> tuple[list[schemas.MessageOut], str | None]:  # fmt: skip
+    """One statement: the newest page before the cursor, returned oldest first, and the cursor to older ones."""
     conditions = [Message.tenant_id == tenant_id]
     if customer_id is not None:
         conditions.append(Message.customer_id == customer_id)
     if related_type is not None or related_id is not None:
         conditions += [Message.related_type == related_type, Message.related_id == related_id]
-    newest = (select(Message.id).where(*conditions)
-              .order_by(Message.created_at.desc(), Message.id.desc()).limit(max(1, min(limit, 200))))  # fmt: skip
-    stmt = select(Message).where(Message.id.in_(newest.scalar_subquery())).order_by(Message.created_at, Message.id)
-    return [schemas.MessageOut.model_validate(m) for m in session.scalars(stmt).all()]
+    rows, older = paginate(session, select(Message).where(*conditions), keys=[Message.created_at, Message.id],
+                           query=page, descending=True)  # fmt: skip
+    return [schemas.MessageOut.model_validate(m) for m in reversed(rows)], older
 
 
 def record_consent(
@@ -214,9 +223,10 @@ def thread_for_user(*, session: Session, principal: Principal, query: schemas.Th
         crm.get_customer(session=session, principal=principal, customer_id=query.customer_id)
     elif not principal.has("customers.read_all"):
         raise Unprocessable("Name the customer (customer_id) whose thread you want", code="customer_required")
-    items = list_thread(session=session, tenant_id=principal.tenant_id, customer_id=query.customer_id,
-                        related_type=query.related_type, related_id=query.related_id, limit=query.limit)  # fmt: skip
-    return schemas.Thread(items=items)
+    items, older = _thread_page(session, principal.tenant_id, customer_id=query.customer_id,
+                                related_type=query.related_type, related_id=query.related_id,
+                                page=PageQuery(limit=query.limit, cursor=query.cursor))  # fmt: skip
+    return schemas.Thread(items=items, next_cursor=older)
 
 
 def get_message(*, session: Session, principal: Principal, message_id: uuid.UUID) -> schemas.MessageOut:

@@ -229,6 +229,11 @@ def test_the_twenty_first_message_in_a_day_is_deferred(env: Env) -> None:
                                 for i in ids) if m["status"] == "deferred")  # fmt: skip
     assert deferred["reason"] == "rate_limited" and deferred["scheduled_for"]
     assert len(env.twilio.sent_to(customer["phone"])) == 20
+    # and the thread pages backwards: the newest 15 oldest first, then the 6 before them
+    url = f"/api/v1/messages?customer_id={customer['id']}&limit=15"
+    newest = env.client.get(url, headers=env.owner.headers).json()
+    older = env.client.get(f"{url}&cursor={newest['next_cursor']}", headers=env.owner.headers).json()
+    assert [m["id"] for m in older["items"] + newest["items"]] == ids and older["next_cursor"] is None
 
 
 def test_the_same_queue_message_delivered_twice_sends_once(env: Env) -> None:
