@@ -63,12 +63,18 @@ class _Vault:
 
 
 def test_key_vault_secrets_override_and_missing_ones_are_skipped() -> None:
-    vault = _Vault({"JWT-SIGNING-KEY": "from-the-vault"})
+    vault = _Vault({"JWT-SIGNING-KEY": "from-the-vault", "INSPECTION-LINK-SIGNING-KEY": "link-key-from-the-vault"})
     overrides = load_secret_overrides(vault_url="https://kv.example.invalid", client=vault)
-    assert overrides == {"jwt_signing_key": "from-the-vault"}
+    assert overrides == {"jwt_signing_key": "from-the-vault", "inspection_link_signing_key": "link-key-from-the-vault"}
     assert "TWILIO-AUTH-TOKEN" in vault.asked
     settings = Settings(environment="production", **overrides)
     assert settings.jwt_signing_key == "from-the-vault"
+
+
+def test_production_refuses_to_start_without_every_required_secret() -> None:
+    with pytest.raises(ValidationError) as error:
+        Settings(environment="production", jwt_signing_key="a-real-key-" * 4)
+    assert "INSPECTION_LINK_SIGNING_KEY" in str(error.value)
 
 
 def test_no_vault_url_means_no_vault_call() -> None:
