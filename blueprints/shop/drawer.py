@@ -1,19 +1,22 @@
 """The appointment drawer: everything about one appointment in a fixed number of SQL statements.
 
-Relationships are lazy="raise"; the collections come through one selectinload each, the customer,
-vehicle and technician through their modules' services, the history through the audit log and the
-messages through the messaging service: about a dozen statements however many rows each holds.
+Relationships are lazy="raise". One statement reads the appointment with its customer, vehicle and
+technician (read-only projections, see directory.py); the collections come through one selectinload
+each, the history through the audit log and the messages through the messaging service: eight
+statements however many rows each holds.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Select, select
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from blueprints.crm import service as crm
-from blueprints.identity import service as identity
+from blueprints.crm.schemas import CustomerOut, VehicleOut
+from blueprints.shop import directory
 from blueprints.shop.models import Appointment, InspectionChecklist
 from blueprints.shop.schemas import (
     AppointmentOut,
@@ -33,26 +36,40 @@ HISTORY = 20
 MESSAGES = 20
 
 
+_C = [c.label(f"c_{c.name}") for c in directory.customers.c if c.name not in ("tenant_id", "deleted_at")]
+_V = [c.label(f"v_{c.name}") for c in directory.vehicles.c if c.name != "deleted_at"]
+
+
 def drawer_statement(tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> Select:
-    """The appointment with its services, payments and inspections eagerly loaded."""
-    return select(Appointment).where(
-        Appointment.id == appointment_id, Appointment.tenant_id == tenant_id, Appointment.deleted_at.is_(None),
-    ).options(
-        selectinload(Appointment.services), selectinload(Appointment.payments),
-        selectinload(Appointment.checklists).selectinload(InspectionChecklist.items),
+    """The appointment with its customer, vehicle and technician, and its collections eagerly loaded."""
+    c, v, u = directory.customers, directory.vehicles, directory.users
+    return (
+        select(Appointment, *_C, *_V, u.c.id.label("tech_id"), u.c.name.label("tech_name"))
+        .outerjoin(c, and_(c.c.id == Appointment.customer_id, c.c.deleted_at.is_(None)))
+        .outerjoin(v, and_(v.c.id == Appointment.vehicle_id, v.c.deleted_at.is_(None)))
+        .outerjoin(u, u.c.id == Appointment.tech_id)
+        .where(Appointment.id == appointment_id, Appointment.tenant_id == tenant_id, Appointment.deleted_at.is_(None))
+        .options(selectinload(Appointment.services), selectinload(Appointment.payments),
+                 selectinload(Appointment.checklists).selectinload(InspectionChecklist.items))
     )  # fmt: skip
+
+
+def _part(row: Any, prefix: str, model: type[BaseModel]) -> dict[str, Any] | None:
+    values = {k.removeprefix(prefix): v for k, v in row._mapping.items() if isinstance(k, str) and k.startswith(prefix)}
+    return None if values.get("id") is None else model.model_validate(values).model_dump(mode="json")
 
 
 def get_drawer(*, session: Session, principal: Principal, appointment_id: uuid.UUID) -> tuple[Drawer, int]:
     """One answer for the drawer, and the appointment's version for its ETag."""
-    appointment = session.scalars(drawer_statement(principal.tenant_id, appointment_id)).first()
-    if appointment is None:
+    row = session.execute(drawer_statement(principal.tenant_id, appointment_id)).first()
+    if row is None:
         raise NotFound("No such appointment")
+    appointment = row[0]
     drawer = Drawer(
         appointment=AppointmentOut.model_validate(appointment),
-        customer=_customer(session, principal, appointment.customer_id),
-        vehicle=_vehicle(session, principal, appointment.vehicle_id),
-        tech=_tech(session, principal, appointment.tech_id),
+        customer=_part(row, "c_", CustomerOut),
+        vehicle=_part(row, "v_", VehicleOut),
+        tech=Person(id=row.tech_id, name=row.tech_name) if row.tech_id else None,
         services=[ServiceOut.model_validate(s) for s in appointment.services],
         payments=[PaymentOut.model_validate(p) for p in appointment.payments],
         inspections=[ChecklistOut.model_validate(c) for c in appointment.checklists],
@@ -60,29 +77,6 @@ def get_drawer(*, session: Session, principal: Principal, appointment_id: uuid.U
         history=_history(session, principal, appointment.id),
     )
     return drawer, appointment.version
-
-
-def _customer(session: Session, principal: Principal, customer_id: uuid.UUID) -> dict | None:
-    try:
-        customer, _ = crm.get_customer(session=session, principal=principal, customer_id=customer_id)
-    except NotFound:  # deleted since, or hidden from this role: the drawer still opens
-        return None
-    return customer.model_dump(mode="json")
-
-
-def _vehicle(session: Session, principal: Principal, vehicle_id: uuid.UUID | None) -> dict | None:
-    if vehicle_id is None:
-        return None
-    try:
-        vehicle, _ = crm.get_vehicle(session=session, principal=principal, vehicle_id=vehicle_id)
-    except NotFound:
-        return None
-    return vehicle.model_dump(mode="json")
-
-
-def _tech(session: Session, principal: Principal, tech_id: uuid.UUID | None) -> Person | None:
-    user = identity.get_user(session=session, principal=principal, user_id=tech_id) if tech_id else None
-    return Person(id=user.id, name=user.name) if user else None
 
 
 def _history(session: Session, principal: Principal, appointment_id: uuid.UUID) -> list[HistoryEntry]:

@@ -56,6 +56,11 @@ def test_moving_within_a_column_places_the_card_where_it_was_dropped(db_session)
     assert order == [cards[0].id, cards[3].id, cards[1].id, cards[2].id]
     # positions are fractions: nobody else's row was rewritten
     assert db_session.get(Appointment, cards[1].id).version == 1
+    # an index past the end of the column puts the card last
+    board.move(session=db_session, principal=world.principal("advisor"), appointment_id=cards[0].id,
+               move_in=MoveIn(status="SCHEDULED", position=40), query=WINDOW, actor=ACTOR)  # fmt: skip
+    order = [c.id for c in board.get_board(session=db_session, principal=world.principal(), query=WINDOW).cards]
+    assert order == [cards[3].id, cards[1].id, cards[2].id, cards[0].id]
 
 
 def test_a_column_that_runs_out_of_room_is_renumbered_and_keeps_its_order(db_session) -> None:

@@ -1,0 +1,296 @@
+"""The shop's hot reads through the dev host: board, drawer and stats, each next to its raw SQL.
+
+The script starts its own embedded PostgreSQL, Azurite and a dev host serving function_app (all on
+loopback), and bulk-inserts (executemany) one business with 200 customers, 5 technicians and 10,000
+appointments: 200 on today's board, 9,800 over the previous 392 days, with two services each and
+payments. It then times REQUESTS calls of each endpoint through the host, and the raw SQL that fetches
+the same data (psycopg, one transaction per fetch as the app role, tenant bound) in the same run.
+
+Targets: board p95 < 40 ms, drawer p95 < 25 ms, stats p95 < 20 ms, each within 5x its raw SQL.
+Last line: one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+APPOINTMENTS, ON_BOARD, CUSTOMERS, TECHS = 10_000, 200, 200, 5
+REQUESTS, WARMUP = 300, 30
+TARGETS_MS = {"board": 40.0, "drawer": 25.0, "stats": 20.0}
+DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+WINDOW = f"from={DAY0:%Y-%m-%dT%H:%M:%SZ}&to={DAY0 + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+PASSWORD = "bench-password-0123"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
+
+def _database() -> tuple[object, str, str]:
+    """An embedded PostgreSQL with a migrated database; returns (server, app-role URL, owner URL)."""
+    import psycopg
+
+    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
+
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-shop-pg-")), database="postgres").start()
+    admin = server.url("postgres")
+    name = f"bench_shop_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        ensure_app_role(conn)
+    head, _, query = admin.partition("?")
+    owner_url = f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    run_migrations(owner_url)
+    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1), owner_url
+
+
+def _analyze(owner_url: str) -> None:
+    """Fresh planner statistics after the bulk load, as autovacuum would gather soon after."""
+    import psycopg
+
+    with psycopg.connect(owner_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def _appointment_rows(tenant_id: uuid.UUID, customers: list[tuple[uuid.UUID, uuid.UUID]],
+                      techs: list[uuid.UUID]) -> list[dict]:  # fmt: skip
+    """Today's 200 cards (each tech every 35 minutes) and 9,800 earlier ones (each tech every 250 minutes)."""
+    rng = random.Random(6)
+    rows = []
+    statuses = ["SCHEDULED"] * 5 + ["IN_PROGRESS"] * 3 + ["READY"] * 2 + ["COMPLETED", "NO_SHOW", "CANCELED"]
+    for i in range(APPOINTMENTS):
+        if i < ON_BOARD:
+            start, status = DAY0 + timedelta(minutes=7 * i), statuses[i % len(statuses)]
+        else:
+            j = i - ON_BOARD
+            start = DAY0 - timedelta(days=1 + j // 25) + timedelta(minutes=50 * (j % 25))
+            status = "COMPLETED" if j % 10 else rng.choice(["CANCELED", "NO_SHOW"])
+        customer, vehicle = customers[i % len(customers)]
+        done = status in ("IN_PROGRESS", "READY", "COMPLETED")
+        rows.append({"id": uuid.uuid4(), "tenant_id": tenant_id, "customer_id": customer, "vehicle_id": vehicle,
+                     "tech_id": techs[i % len(techs)], "starts_at": start, "ends_at": start + timedelta(minutes=30),
+                     "status": status, "position": start.timestamp() / 60, "currency": "USD", "version": 1,
+                     "total_cents": 0, "paid_cents": 0, "title": "Service",
+                     "check_in_at": start if done else None,
+                     "check_out_at": start + timedelta(minutes=95) if status == "COMPLETED" else None})  # fmt: skip
+    return rows
+
+
+def _seed() -> tuple[uuid.UUID, str, list[uuid.UUID]]:
+    """The business, bulk-inserted; returns (tenant id, owner email, the board's appointment ids)."""
+    from sqlalchemy import insert
+
+    from blueprints.crm.models import Customer, Vehicle
+    from blueprints.shop.models import Appointment, AppointmentService, InspectionChecklist, InspectionItem, Payment
+    from shared.db import session_scope
+    from tests.builders import create_tenant, create_user, unique_email
+
+    email = unique_email("bench-owner")
+    with session_scope() as session:
+        tenant = create_tenant(session, name="Bench Auto")
+        tenant.timezone = "UTC"
+        owner = create_user(session, tenant=tenant, email=email, password=PASSWORD, name="Bench Owner")
+        techs = [create_user(session, tenant=tenant, role="tech", name=f"Tech {n}", password=None).id
+                 for n in range(TECHS)]  # fmt: skip
+        tid = tenant.id
+        people = [{"id": uuid.uuid4(), "tenant_id": tid, "owner_id": owner.id, "name": f"Customer {n}",
+                   "phone": f"+1512555{n:04d}", "version": 1} for n in range(CUSTOMERS)]  # fmt: skip
+        session.execute(insert(Customer), people)
+        cars = [{"id": uuid.uuid4(), "tenant_id": tid, "customer_id": p["id"], "year": 2010 + n % 15,
+                 "make": "Toyota", "model": "Corolla", "version": 1} for n, p in enumerate(people)]  # fmt: skip
+        session.execute(insert(Vehicle), cars)
+        rows = _appointment_rows(tid, [(p["id"], c["id"]) for p, c in zip(people, cars, strict=True)], techs)
+        services, payments = [], []
+        for row in rows:
+            for name, cents in (("Labour", 9_000), ("Parts", 6_500)):
+                services.append({"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": row["id"], "name": name,
+                                 "price_cents": cents, "version": 1})  # fmt: skip
+            row["total_cents"] = 15_500
+            if row["status"] == "COMPLETED" or row["status"] == "READY":
+                row["paid_cents"] = 15_500
+                payments.append({"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": row["id"], "kind": "payment",
+                                 "amount_cents": 15_500, "currency": "USD", "method": "card",
+                                 "created_at": row["starts_at"] + timedelta(minutes=90)})  # fmt: skip
+        session.execute(insert(Appointment), rows)
+        session.execute(insert(AppointmentService), services)
+        session.execute(insert(Payment), payments)
+        checklists = [{"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": r["id"], "title": "Multi-point"}
+                      for r in rows[:ON_BOARD]]  # fmt: skip
+        session.execute(insert(InspectionChecklist), checklists)
+        session.execute(insert(InspectionItem), [
+            {"id": uuid.uuid4(), "tenant_id": tid, "checklist_id": c["id"], "position": k, "label": f"Point {k}",
+             "status": "ok", "photo_paths": [], "recommended": k == 0, "version": 1}
+            for c in checklists for k in range(6)])  # fmt: skip
+    return tid, email, [r["id"] for r in rows[:ON_BOARD]]
+
+
+STATUS_ORDER = "array_position(ARRAY['SCHEDULED','IN_PROGRESS','READY','COMPLETED','NO_SHOW','CANCELED'], a.status)"
+RAW_BOARD = f"""
+SELECT a.id, a.status, a.position, a.title, a.customer_id, c.name, a.vehicle_id,
+       concat_ws(' ', v.year, v.make, v.model), a.tech_id, u.name, a.starts_at, a.ends_at, a.check_in_at,
+       a.check_out_at, a.currency, a.total_cents, a.paid_cents,
+       (SELECT count(*) FROM appointment_services s WHERE s.tenant_id = a.tenant_id AND s.appointment_id = a.id)
+FROM appointments a JOIN customers c ON c.id = a.customer_id LEFT JOIN vehicles v ON v.id = a.vehicle_id
+LEFT JOIN users u ON u.id = a.tech_id
+WHERE a.tenant_id = %(t)s AND a.deleted_at IS NULL AND a.starts_at < %(to)s AND a.ends_at > %(from)s
+ORDER BY {STATUS_ORDER}, a.position, a.id LIMIT 1000
+"""
+RAW_DRAWER = (
+    "SELECT * FROM appointments WHERE id = %(a)s AND tenant_id = %(t)s AND deleted_at IS NULL",
+    "SELECT * FROM appointment_services WHERE tenant_id = %(t)s AND appointment_id = %(a)s ORDER BY created_at, id",
+    "SELECT * FROM payments WHERE tenant_id = %(t)s AND appointment_id = %(a)s ORDER BY created_at, id",
+    "SELECT * FROM inspection_checklists WHERE tenant_id = %(t)s AND appointment_id = %(a)s ORDER BY created_at, id",
+    "SELECT i.* FROM inspection_items i JOIN inspection_checklists c ON c.id = i.checklist_id"
+    " WHERE c.tenant_id = %(t)s AND c.appointment_id = %(a)s ORDER BY i.position, i.id",
+    "SELECT c.* FROM customers c JOIN appointments a ON a.customer_id = c.id WHERE a.id = %(a)s",
+    "SELECT v.* FROM vehicles v JOIN appointments a ON a.vehicle_id = v.id WHERE a.id = %(a)s",
+    "SELECT u.id, u.name FROM users u JOIN appointments a ON a.tech_id = u.id WHERE a.id = %(a)s",
+    "SELECT * FROM audit_logs WHERE tenant_id = %(t)s AND entity = 'appointment' AND entity_id = %(e)s"
+    " ORDER BY created_at DESC, id DESC LIMIT 20",
+    "SELECT m.* FROM messages m JOIN appointments a ON a.customer_id = m.customer_id WHERE a.id = %(a)s"
+    " ORDER BY m.created_at DESC, m.id DESC LIMIT 20",
+)
+RAW_STATS = """
+SELECT count(*) FILTER (WHERE status IN ('IN_PROGRESS','READY')),
+       count(*) FILTER (WHERE starts_at >= %(day)s AND starts_at < %(day)s + interval '1 day' AND status <> 'CANCELED'),
+       count(*) FILTER (WHERE status = 'COMPLETED' AND check_out_at >= %(week)s),
+       coalesce(sum(CASE WHEN status NOT IN ('CANCELED','NO_SHOW') THEN greatest(total_cents - paid_cents, 0)
+                    ELSE 0 END), 0),
+       avg(extract(epoch FROM check_out_at - check_in_at) / 60) FILTER (WHERE status = 'COMPLETED'),
+       (SELECT coalesce(sum(amount_cents), 0) FROM payments WHERE tenant_id = %(t)s AND created_at >= %(day)s),
+       (SELECT coalesce(sum(amount_cents), 0) FROM payments WHERE tenant_id = %(t)s AND created_at >= %(week)s),
+       (SELECT coalesce(sum(amount_cents), 0) FROM payments WHERE tenant_id = %(t)s AND created_at >= %(month)s)
+FROM appointments WHERE tenant_id = %(t)s AND deleted_at IS NULL
+"""
+
+
+def _raw_timer(app_url: str, tenant_id: uuid.UUID) -> tuple[object, Callable[[list[tuple[str, dict]]], float]]:
+    """A psycopg connection as the app role and a function timing one transaction of statements (ms)."""
+    import psycopg
+
+    conn = psycopg.connect(app_url.replace("postgresql+psycopg://", "postgresql://"))
+
+    def run(statements: list[tuple[str, dict]]) -> float:
+        started = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+            for sql, params in statements:
+                cur.execute(sql, {"t": tenant_id, **params})
+                cur.fetchall()
+        return (time.perf_counter() - started) * 1000
+
+    return conn, run
+
+
+def _time(call: Callable[[int], float]) -> list[float]:
+    for n in range(WARMUP):
+        call(n)
+    return [call(n) for n in range(REQUESTS)]
+
+
+def _http_timer(client: object, headers: dict[str, str]) -> Callable[[str], float]:
+    def get(path: str) -> float:
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)  # type: ignore[attr-defined]
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.text[:300]
+        return elapsed
+
+    return get
+
+
+def _measure(client: object, headers: dict[str, str], run_raw: Callable, tenant_id: uuid.UUID,
+             board_ids: list[uuid.UUID]) -> dict[str, dict[str, list[float]]]:  # fmt: skip
+    get = _http_timer(client, headers)
+    week = DAY0 - timedelta(days=DAY0.weekday())
+    stats_params = {"day": DAY0, "week": week, "month": DAY0.replace(day=1)}
+    board_params = {"from": DAY0, "to": DAY0 + timedelta(days=1)}
+    return {
+        "floor": {"http": _time(lambda n: get("/api/health")), "raw": _time(lambda n: run_raw([("SELECT 1", {})]))},
+        "board": {"http": _time(lambda n: get(f"/api/v1/shop/board?{WINDOW}")),
+                  "raw": _time(lambda n: run_raw([(RAW_BOARD, board_params)]))},
+        "drawer": {"http": _time(lambda n: get(f"/api/v1/shop/appointments/{board_ids[n % len(board_ids)]}")),
+                   "raw": _time(lambda n: run_raw([(sql, {"a": board_ids[n % len(board_ids)],
+                                                          "e": str(board_ids[n % len(board_ids)])})
+                                                   for sql in RAW_DRAWER]))},
+        "stats": {"http": _time(lambda n: get("/api/v1/shop/stats")),
+                  "raw": _time(lambda n: run_raw([(RAW_STATS, stats_params)]))},
+    }  # fmt: skip
+
+
+def _report(samples: dict[str, dict[str, list[float]]]) -> dict[str, object]:
+    floor = samples.pop("floor")
+    figures: dict[str, object] = {"host_floor_health_p50_ms": _percentile(floor["http"], 0.5),
+                                  "raw_floor_select1_p50_ms": _percentile(floor["raw"], 0.5)}
+    print(f"floor: GET /api/health p50 {figures['host_floor_health_p50_ms']} ms; "
+          f"raw SELECT 1 transaction p50 {figures['raw_floor_select1_p50_ms']} ms")
+    for name, runs in samples.items():
+        http_p95, raw_p95 = _percentile(runs["http"], 0.95), _percentile(runs["raw"], 0.95)
+        figures[name] = {"p50_ms": _percentile(runs["http"], 0.5), "p95_ms": http_p95,
+                         "raw_sql_p50_ms": _percentile(runs["raw"], 0.5), "raw_sql_p95_ms": raw_p95,
+                         "ratio_p95": round(http_p95 / raw_p95, 2) if raw_p95 else None,
+                         "target_p95_ms": TARGETS_MS[name],
+                         "meets_target": http_p95 < TARGETS_MS[name] and http_p95 <= 5 * raw_p95,
+                         "requests": len(runs["http"])}  # fmt: skip
+        print(f"{name:6s} http p50 {figures[name]['p50_ms']:7.2f} ms  p95 {http_p95:7.2f} ms   "  # type: ignore[index]
+              f"raw SQL p50 {figures[name]['raw_sql_p50_ms']:7.2f} ms  p95 {raw_p95:7.2f} ms")  # type: ignore[index]
+    return figures
+
+
+def main() -> None:
+    """Start the services, seed, measure, print the table and the JSON line."""
+    import httpx
+
+    from devhost.services import free_azurite
+
+    server, app_url, owner_url = _database()
+    azurite = free_azurite().start()
+    env = {"APP_ENV": "development", "DATABASE_URL": app_url, "AzureWebJobsStorage": azurite.connection_string,
+           "LOG_LEVEL": "ERROR", "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"}  # fmt: skip
+    os.environ.update(env)
+    host, conn = None, None
+    try:
+        from tests.conftest import start_host
+
+        started = time.perf_counter()
+        tenant_id, email, board_ids = _seed()
+        seed_seconds = time.perf_counter() - started
+        _analyze(owner_url)
+        host = start_host("function_app:app", env=env)
+        client = httpx.Client(base_url=host.base_url, timeout=30)
+        tokens = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}).json()
+        conn, run_raw = _raw_timer(app_url, tenant_id)
+        samples = _measure(client, {"Authorization": f"Bearer {tokens['access_token']}"}, run_raw, tenant_id,
+                           board_ids)  # fmt: skip
+        board = client.get(f"/api/v1/shop/board?{WINDOW}",
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()  # fmt: skip
+        print(f"seeded {APPOINTMENTS} appointments in {seed_seconds:.1f} s; {len(board['cards'])} cards on the board")
+        figures = {"benchmark": "shop_reads", "appointments": APPOINTMENTS, "board_cards": len(board["cards"]),
+                   "seed_seconds": round(seed_seconds, 1), "load_average_1m": round(os.getloadavg()[0], 2),
+                   **_report(samples)}  # fmt: skip
+        figures["meets_targets"] = all(figures[n]["meets_target"] for n in TARGETS_MS)  # type: ignore[index]
+        print(json.dumps(figures))
+    finally:
+        if conn is not None:
+            conn.close()  # type: ignore[attr-defined]
+        if host is not None:
+            host.stop()
+        azurite.stop()
+        server.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
