@@ -338,3 +338,25 @@ def test_a_malformed_task_goes_to_the_poison_queue_and_the_pipeline_keeps_workin
     queue.send_message(base64.b64encode(b'{"message_id": "not-a-uuid"}').decode())
     customer = _customer(env, timezone=_daytime_zone())
     _wait(env, _post(env, customer)["id"], "sent")
+
+
+def test_a_texting_number_belongs_to_one_business(env: Env) -> None:
+    other = register(env.client, tenant_name="Another Shop")
+    taken = env.client.put("/api/v1/messaging/settings", headers=other.headers, json={"sms_from_number": env.number})
+    assert taken.status_code == 409 and taken.json()["code"] == "sender_taken"
+    # a text to a number nobody owns is answered (Twilio needs a 200) and changes nothing
+    params = {"MessageSid": "SM" + secrets.token_hex(16), "From": unique_phone(), "To": unique_phone(), "Body": "STOP"}
+    response = _signed_post(env, "/api/webhooks/twilio/inbound", params)
+    assert response.status_code == 200 and "<Message>" not in response.text
+
+
+def test_an_estimator_sees_only_threads_of_customers_they_see(env: Env) -> None:
+    from tests.builders import invite, login
+
+    estimator = login(env.client, email=invite(env.client, env.owner, role="estimator")["email"])
+    customer = _customer(env, timezone=_daytime_zone())
+    hidden = env.client.get(f"/api/v1/messages?customer_id={customer['id']}", headers=estimator.headers)
+    assert hidden.status_code == 404
+    unnamed = env.client.get(f"/api/v1/messages?related_type=appointment&related_id={uuid.uuid4()}",
+                             headers=estimator.headers)  # fmt: skip
+    assert unnamed.status_code == 422 and unnamed.json()["code"] == "customer_required"
