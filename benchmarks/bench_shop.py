@@ -219,7 +219,8 @@ def _measure(client: object, headers: dict[str, str], run_raw: Callable, tenant_
     stats_params = {"day": DAY0, "week": week, "month": DAY0.replace(day=1)}
     board_params = {"from": DAY0, "to": DAY0 + timedelta(days=1)}
     return {
-        "floor": {"http": _time(lambda n: get("/api/health")), "raw": _time(lambda n: run_raw([("SELECT 1", {})]))},
+        "floor": {"http": _time(lambda n: get("/api/health")), "raw": _time(lambda n: run_raw([("SELECT 1", {})])),
+                  "authed": _time(lambda n: get("/api/v1/tenant"))},
         "board": {"http": _time(lambda n: get(f"/api/v1/shop/board?{WINDOW}")),
                   "raw": _time(lambda n: run_raw([(RAW_BOARD, board_params)]))},
         "drawer": {"http": _time(lambda n: get(f"/api/v1/shop/appointments/{board_ids[n % len(board_ids)]}")),
@@ -234,8 +235,10 @@ def _measure(client: object, headers: dict[str, str], run_raw: Callable, tenant_
 def _report(samples: dict[str, dict[str, list[float]]]) -> dict[str, object]:
     floor = samples.pop("floor")
     figures: dict[str, object] = {"host_floor_health_p50_ms": _percentile(floor["http"], 0.5),
+                                  "host_floor_signed_in_get_tenant_p50_ms": _percentile(floor["authed"], 0.5),
                                   "raw_floor_select1_p50_ms": _percentile(floor["raw"], 0.5)}
-    print(f"floor: GET /api/health p50 {figures['host_floor_health_p50_ms']} ms; "
+    print(f"floor: GET /api/health p50 {figures['host_floor_health_p50_ms']} ms; signed-in GET /api/v1/tenant "
+          f"p50 {figures['host_floor_signed_in_get_tenant_p50_ms']} ms; "
           f"raw SELECT 1 transaction p50 {figures['raw_floor_select1_p50_ms']} ms")
     for name, runs in samples.items():
         http_p95, raw_p95 = _percentile(runs["http"], 0.95), _percentile(runs["raw"], 0.95)

@@ -178,6 +178,8 @@ class BoardCard(BaseModel):
 class Board(BaseModel):
     """The status board: columns in flow order and the cards ordered within each column."""
 
+    model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
+
     from_: UtcDateTime = Field(serialization_alias="from")
     to: UtcDateTime
     columns: list[BoardColumn]

@@ -64,6 +64,7 @@ def test_book_edit_move_pay_and_read_the_board_over_http(app_host: RunningHost) 
                                                                              "method": "card"}), 201)  # fmt: skip
     assert paid["balance_cents"] == 0
     board = _ok(client.get(f"/api/v1/shop/board?{DAY}", headers=tech.headers))
+    assert (board["from"], board["to"]) == ("2027-04-05T00:00:00Z", "2027-04-06T00:00:00Z")
     ready = next(c for c in board["columns"] if c["status"] == "READY")
     assert (ready["count"], ready["total_cents"], ready["paid_cents"]) == (1, 25_000, 25_000)
     card = board["cards"][0]
