@@ -11,6 +11,9 @@ import threading
 import time
 from types import FrameType
 
+# Fields a worker log line may carry through `extra=`; never configuration values or message bodies.
+_CONTEXT_FIELDS = ("job_id", "tenant_id", "status", "attempt", "duration_ms")
+
 
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line, the format the platform's log pipeline expects."""
@@ -23,6 +26,9 @@ class JsonLogFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key in _CONTEXT_FIELDS:
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)

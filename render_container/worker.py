@@ -31,6 +31,7 @@ class JobReporter:
         self._results = results
         self._request = request
         self._attempt = worker_attempt
+        self.last_status: RenderStatus | None = None
 
     def post(self, status: RenderStatus, progress: int, **fields: object) -> RenderResult:
         """Send one result message and return it."""
@@ -44,7 +45,13 @@ class JobReporter:
             **fields,
         )
         self._results.send_message(result.model_dump_json())
+        self.last_status = status
         return result
+
+    @property
+    def attempt(self) -> int:
+        """The message's dequeue count for this delivery."""
+        return self._attempt
 
     def progress(self, percent: int) -> None:
         """Report a PROCESSING milestone."""
@@ -141,8 +148,19 @@ class RenderWorker:
             job.failed(RenderErrorCode.POISONED, "the job kept crashing its worker", recoverable=False)
             self._poison(message)
             return
+        started = time.monotonic()
         with MessageLease(self.clients.jobs, message, self.settings.visibility_seconds) as lease:
             self.execute(request, job)
+        log.info(
+            "render job finished",
+            extra={
+                "job_id": str(request.job_id),
+                "tenant_id": str(request.tenant_id),
+                "status": job.last_status.value if job.last_status else None,
+                "attempt": job.attempt,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
         try:
             lease.delete()
         except HttpResponseError:
