@@ -45,9 +45,9 @@ def list_templates(*, session: Session, principal: Principal) -> TemplateList:
 def create_template(*, session: Session, principal: Principal, template_in: TemplateIn) -> TemplateOut:
     """A new template (names are unique per tenant)."""
     template = InspectionTemplate(id=uuid.uuid4(), tenant_id=principal.tenant_id, **template_in.model_dump())
-    session.add(template)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # a duplicate name must not spoil the caller's transaction
+            session.add(template)
             session.flush()
     except IntegrityError:
         raise Conflict("A template with this name exists", code="template_exists") from None
