@@ -131,7 +131,8 @@ class DevHost:
             self.timers[function.name] = scheduler
             self._tasks.append(asyncio.create_task(scheduler.run(), name=f"timer:{function.name}"))
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # [\s\S]: a path may carry an encoded newline (%0A), which "." would not match.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.listen, self.port).start()
