@@ -85,13 +85,21 @@ class EmbeddedPostgres:
             self._server = None
 
 
+_ROLE_LOCK = 7_310_001  # advisory lock id: several test workers or hosts may prepare the role at once
+
+
 def ensure_app_role(conn: Any) -> None:
     """The login role the app uses: no superuser, owns nothing, so row-level security applies to it."""
-    row = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
-    if not row:
-        conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
-    else:
-        conn.execute(f"ALTER ROLE {APP_ROLE} LOGIN")
+    conn.execute("SELECT pg_advisory_lock(%s)", (_ROLE_LOCK,))
+    try:
+        row = conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+        if not row:
+            conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        elif not row[0]:
+            # Migrations create the role NOLOGIN where none exists; locally it must be able to sign in.
+            conn.execute(f"ALTER ROLE {APP_ROLE} LOGIN")
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_ROLE_LOCK,))
 
 
 @dataclass
