@@ -12,7 +12,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,25 +25,15 @@ TARGET_MS = 2.0
 
 
 def _database() -> tuple[object | None, str]:
-    """Start an embedded PostgreSQL with a migrated database; returns (server, app-role URL)."""
-    import psycopg
+    """A migrated database (on BENCH_DATABASE_ADMIN_URL's server, else an embedded one); (server, app URL)."""
+    from devhost.services import create_database, embedded_database
 
-    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
-
-    server = None
-    admin = os.environ.get("BENCH_DATABASE_ADMIN_URL")
     name = f"bench_auth_{uuid.uuid4().hex[:8]}"
-    if admin is None:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-auth-pg-")), database="postgres").start()
-        admin = server.url("postgres")
-    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        ensure_app_role(conn)
-    head, _, query = admin.partition("?")
-    base = head.rsplit("/", 1)[0]
-    owner_url = f"{base}/{name}" + (f"?{query}" if query else "")
-    run_migrations(owner_url)
-    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1)
+    admin = os.environ.get("BENCH_DATABASE_ADMIN_URL")
+    if admin is not None:
+        return None, create_database(admin, name).app_url
+    server, database = embedded_database(name)
+    return server, database.app_url
 
 
 def _configure(app_url: str) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -29,19 +28,10 @@ TARGET_MS = 100.0
 
 def _database() -> tuple[object, str, str]:
     """An embedded PostgreSQL migrated up to the configurator's branch; returns (server, app URL, owner URL)."""
-    import psycopg
+    from devhost.services import embedded_database
 
-    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
-
-    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-configurator-pg-")), database="postgres").start()
-    admin = server.url("postgres")
-    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute('CREATE DATABASE "bench_configurator"')
-        ensure_app_role(conn)
-    head, _, query = admin.partition("?")
-    owner_url = f"{head.rsplit('/', 1)[0]}/bench_configurator" + (f"?{query}" if query else "")
-    run_migrations(owner_url, "configurator@head")
-    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1), owner_url
+    server, database = embedded_database("bench_configurator", revision="configurator@head")
+    return server, database.app_url, database.owner_url
 
 
 def _prepare(client: object, connection_string: str) -> tuple[dict[str, str], str]:

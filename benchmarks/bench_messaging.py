@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -39,20 +38,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _database() -> tuple[object, str]:
     """An embedded PostgreSQL with a migrated database; returns (server, app-role URL)."""
-    import psycopg
+    from devhost.services import embedded_database
 
-    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
-
-    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-msg-pg-")), database="postgres").start()
-    admin = server.url("postgres")
-    name = f"bench_messaging_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        ensure_app_role(conn)
-    head, _, query = admin.partition("?")
-    owner_url = f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    run_migrations(owner_url)
-    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1)
+    server, database = embedded_database(f"bench_messaging_{uuid.uuid4().hex[:8]}")
+    return server, database.app_url
 
 
 def _afternoon_zone() -> str:

@@ -16,7 +16,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -41,20 +40,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _database() -> tuple[object, str, str]:
     """An embedded PostgreSQL with a migrated database; returns (server, app-role URL, owner URL)."""
-    import psycopg
+    from devhost.services import embedded_database
 
-    from devhost.services import APP_ROLE, EmbeddedPostgres, ensure_app_role, run_migrations
-
-    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-shop-pg-")), database="postgres").start()
-    admin = server.url("postgres")
-    name = f"bench_shop_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        ensure_app_role(conn)
-    head, _, query = admin.partition("?")
-    owner_url = f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    run_migrations(owner_url)
-    return server, owner_url.replace("postgres@", f"{APP_ROLE}@", 1), owner_url
+    server, database = embedded_database(f"bench_shop_{uuid.uuid4().hex[:8]}")
+    return server, database.app_url, database.owner_url
 
 
 def _analyze(owner_url: str) -> None:

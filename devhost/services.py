@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,3 +175,44 @@ def run_migrations(migration_url: str, revision: str = "heads") -> None:
     config.set_main_option("sqlalchemy.url", migration_url.replace("%", "%%"))
     config.attributes["skip_logging"] = True  # keep the caller's logging configuration
     command.upgrade(config, revision)
+
+
+@dataclass(frozen=True)
+class MigratedDatabase:
+    """A database at a migration revision: the app role's URL and the owner's."""
+
+    name: str
+    app_url: str
+    owner_url: str
+
+
+def _database_url(admin_url: str, database: str, *, role: str) -> str:
+    head, _, query = admin_url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    if role != "postgres":
+        base = base.replace("postgres@", f"{role}@", 1)
+    return f"{base}/{database}?{query}" if query else f"{base}/{database}"
+
+
+def create_database(admin_url: str, name: str, *, revision: str = "heads", fresh: bool = True) -> MigratedDatabase:
+    """A new database on the server an admin URL names, migrated to revision, with the app role able to sign in."""
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+        ensure_app_role(conn)
+    database = MigratedDatabase(
+        name=name,
+        app_url=_database_url(admin_url, name, role=APP_ROLE),
+        owner_url=_database_url(admin_url, name, role="postgres"),
+    )
+    run_migrations(database.owner_url, revision)
+    return database
+
+
+def embedded_database(name: str, *, revision: str = "heads") -> tuple[EmbeddedPostgres, MigratedDatabase]:
+    """A throwaway embedded server in a temporary folder with one migrated database (benchmarks)."""
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix=f"{name}-pg-")), database="postgres").start()
+    return server, create_database(server.url("postgres"), name, revision=revision)

@@ -20,6 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devhost import services
+from devhost.services import MigratedDatabase
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_FUNCTION_KEY = "test-function-key"
 TEST_MASTER_KEY = "test-master-key"
@@ -58,41 +61,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_started.pop("pg_dir"), ignore_errors=True)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class Database:
-    """A migrated database of this worker: the app role's URL and the owner's."""
-
-    name: str
-    app_url: str
-    owner_url: str
-
-
-def _with_database(admin_url: str, database: str, *, role: str) -> str:
-    head, _, query = admin_url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    base = base.replace("postgres@", f"{role}@", 1) if role != "postgres" else base
-    return f"{base}/{database}?{query}" if query else f"{base}/{database}"
+Database = MigratedDatabase
 
 
 def create_database(name: str) -> Database:
-    """A fresh database migrated to head, with the non-owner app role ready."""
-    import psycopg
-
-    from devhost.services import ensure_app_role, run_migrations
-
-    admin = os.environ["TEST_DATABASE_ADMIN_URL"]
-    dsn = admin.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-        ensure_app_role(conn)
-    db = Database(
-        name=name,
-        app_url=_with_database(admin, name, role="tradeops_app"),
-        owner_url=_with_database(admin, name, role="postgres"),
-    )
-    run_migrations(db.owner_url)
-    return db
+    """A fresh database on the test server, migrated to every head, with the non-owner app role ready."""
+    return services.create_database(os.environ["TEST_DATABASE_ADMIN_URL"], name)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Select, Subquery, delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -228,3 +228,20 @@ def delete_vehicle(*, session: Session, principal: Principal, vehicle_id: uuid.U
     flush_versioned(session)
     audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="vehicles.deleted", entity="vehicle",
                  entity_id=vehicle.id, before=audit.snapshot(VehicleOut.model_validate(vehicle)))  # fmt: skip
+
+
+def customer_projection() -> Subquery:
+    """Customers as a read-only selectable for other modules' joined reads (board, drawer, exports)."""
+    return select(
+        Customer.id, Customer.tenant_id, Customer.owner_id, Customer.name, Customer.phone, Customer.email,
+        Customer.address, Customer.timezone, Customer.notes, Customer.created_at, Customer.updated_at,
+        Customer.deleted_at,
+    ).subquery("customers")
+
+
+def vehicle_projection() -> Subquery:
+    """Vehicles as a read-only selectable for other modules' joined reads."""
+    return select(
+        Vehicle.id, Vehicle.customer_id, Vehicle.year, Vehicle.make, Vehicle.model, Vehicle.vin, Vehicle.mileage,
+        Vehicle.created_at, Vehicle.updated_at, Vehicle.deleted_at,
+    ).subquery("vehicles")

@@ -9,7 +9,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Subquery, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from blueprints.identity import passwords, sessions
@@ -238,3 +238,8 @@ def principal_for_user(*, session: Session, user_id: uuid.UUID) -> Principal | N
     return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role,
                      permissions=ROLE_PERMISSIONS.get(user.role, frozenset()),
                      modules=frozenset(tenant.enabled_modules))  # fmt: skip
+
+
+def user_projection() -> Subquery:
+    """People (id and name only) as a read-only selectable for other modules' joined reads."""
+    return select(User.id, User.name).subquery("users")
