@@ -58,6 +58,22 @@ def _query_parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[di
     return params
 
 
+def _header_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+    headers = []
+    if spec.idempotent:
+        headers.append({
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "Replays the first response for a retry with the same key and body (24 h, per user)",
+        })  # fmt: skip
+    if "PATCH" in spec.methods:
+        headers.append({
+            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The resource's ETag; a stale one is 412, and resources that need it answer 428 without",
+        })  # fmt: skip
+    return headers
+
+
 def _problem_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -86,6 +102,7 @@ def _operation(spec: RouteSpec, schemas: dict[tuple[type[BaseModel], str], Any])
     if spec.query_model is not None:
         inline = spec.query_model.model_json_schema(ref_template="#/components/schemas/{model}")
         op["parameters"] += _query_parameters(spec.query_model, inline)
+    op["parameters"] += _header_parameters(spec)
     if spec.body_model is not None:
         media = "application/x-www-form-urlencoded" if spec.body_format == "form" else "application/json"
         op["requestBody"] = {

@@ -63,7 +63,12 @@ def test_every_operation_has_an_id_summary_and_error_responses(app_host: Running
             assert set(re.findall(r"\{(\w+)\}", path)) == {
                 p["name"] for p in operation["parameters"] if p["in"] == "path"
             }
+            headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+            if method == "patch":
+                assert "If-Match" in headers, f"PATCH {path} does not document If-Match"
     assert len(ids) == len(set(ids))
+    create_customer = document["paths"]["/v1/crm/customers"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in create_customer["parameters"] if p["in"] == "header"}
 
 
 @pytest.fixture(scope="module")
