@@ -6,9 +6,9 @@ import importlib
 import pkgutil
 
 import blueprints
-import shared.audit  # noqa: F401  (audit_logs)
-import shared.idempotency  # noqa: F401  (idempotency_records)
-import shared.models  # noqa: F401  (outbox_messages)
+import shared.audit
+import shared.idempotency
+import shared.models  # (outbox_messages)
 import shared.ratelimit  # noqa: F401  (rate-limit hits)
 
 for _module in pkgutil.iter_modules(blueprints.__path__):

@@ -21,13 +21,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
 from shared.twilio_signature import compute
+from tests.fakes.loopback import LoopbackServer
 
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
@@ -46,7 +47,7 @@ class SentMessage:
     form: dict[str, str] = field(default_factory=dict)
 
 
-class FakeTwilioMessaging:
+class FakeTwilioMessaging(LoopbackServer):
     """The fake server: start(), base_url, sent, knobs, deliver(), stop()."""
 
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
@@ -57,33 +58,9 @@ class FakeTwilioMessaging:
         self.opted_out: set[str] = set()
         self.lock = threading.Lock()
         self._failures: list[tuple[int, int | None]] = []
-        self._server: ThreadingHTTPServer | None = None
 
-    @property
-    def base_url(self) -> str:
-        """What TWILIO_API_BASE_URL should be."""
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def start(self) -> FakeTwilioMessaging:
-        """Serve on a free loopback port in a background thread."""
-        fake = self
 
-        class Handler(_Handler):
-            twilio = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def fail_next(self, count: int, *, status: int = 500, code: int | None = None) -> None:
         """Answer the next `count` sends with this HTTP status (and Twilio error code)."""
@@ -204,3 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+FakeTwilioMessaging.handler_class = _Handler
+FakeTwilioMessaging.handler_attribute = "twilio"

@@ -18,9 +18,11 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.loopback import LoopbackServer
 
 CODE_TTL = timedelta(minutes=10)
 MAX_CHECKS = 5
@@ -42,7 +44,7 @@ class Verification:
     sends: list[datetime] = field(default_factory=list)
 
 
-class FakeVerify:
+class FakeVerify(LoopbackServer):
     """The fake server: start(), base_url, sent codes, a movable clock, stop()."""
 
     def __init__(self, account_sid: str = "AC" + "0" * 32) -> None:
@@ -53,7 +55,6 @@ class FakeVerify:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.offset = timedelta()
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def now(self) -> datetime:
         """The fake's clock."""
@@ -67,30 +68,8 @@ class FakeVerify:
         """The last code texted to a number."""
         return next(code for number, code in reversed(self.sent) if number == to)
 
-    @property
-    def base_url(self) -> str:
-        """What TWILIO_BASE_URL should be."""
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def start(self) -> FakeVerify:
-        """Serve on a free loopback port in a background thread."""
-        fake = self
 
-        class Handler(_Handler):
-            verify = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     # --- Verify's behaviour -------------------------------------------------------------------
 
@@ -187,3 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+FakeVerify.handler_class = _Handler
+FakeVerify.handler_attribute = "verify"
