@@ -16,6 +16,13 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def with_etag(body: Any, version: int, *, status: int = 200) -> Any:
+    """A handler's answer carrying the record's ETag."""
+    from shared.http import Response
+
+    return Response(body, status=status, headers={"ETag": etag(version)})
+
+
 def if_match(request: Any) -> frozenset[int] | None:
     """The versions the client's If-Match accepts; None for `*`; 428 when the header is missing."""
     header = (request.headers.get("if-match") or "").strip()

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from blueprints.configurator import jobs, schemas, service
 from render_container.contract import RESULTS_QUEUE, RenderResult
 from shared import audit
-from shared.etag import etag, if_match
+from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router
 from shared.pagination import PageQuery
 from shared.runtime import ensure_started
@@ -25,7 +25,7 @@ _NOT_FOUND = {404: "No such resource"}
 
 
 def _product(product: schemas.ProductOut, *, status: int = 200) -> Response:
-    return Response(product, status=status, headers={"ETag": etag(product.version)})
+    return with_etag(product, product.version, status=status)
 
 
 @api.get("v1/configurator/products", permission="products.read", query=PageQuery, response=schemas.ProductPage,

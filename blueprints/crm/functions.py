@@ -6,16 +6,12 @@ import azure.durable_functions as df
 
 from blueprints.crm import schemas, service
 from shared import audit
-from shared.etag import etag, if_match
+from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router
 from shared.pagination import PageQuery
 
 bp = df.Blueprint()
 api = Router(bp, module="crm", feature="crm")
-
-def _with_etag(body: object, version: int, *, status: int = 200) -> Response:
-    return Response(body, status=status, headers={"ETag": etag(version)})
-
 
 @api.get("v1/crm/customers", permission="customers.read", query=schemas.CustomerQuery,
          response=schemas.CustomerPage, summary="Customers you may see; search by name, phone or email")  # fmt: skip
@@ -31,7 +27,7 @@ def create_customer(req: Request) -> Response:
     """Create a customer."""
     assert req.principal is not None
     customer, version = service.create_customer(session=req.session, principal=req.principal, customer_in=req.body)
-    return _with_etag(customer, version, status=201)
+    return with_etag(customer, version, status=201)
 
 
 @api.get("v1/crm/customers/{customer_id}", permission="customers.read", response=schemas.CustomerOut,
@@ -41,7 +37,7 @@ def get_customer(req: Request) -> Response:
     assert req.principal is not None
     customer, version = service.get_customer(session=req.session, principal=req.principal,
                                              customer_id=req.uuid_param("customer_id"))  # fmt: skip
-    return _with_etag(customer, version)
+    return with_etag(customer, version)
 
 
 @api.patch("v1/crm/customers/{customer_id}", permission="customers.update", body=schemas.CustomerPatch,
@@ -54,7 +50,7 @@ def update_customer(req: Request) -> Response:
     customer, version = service.update_customer(session=req.session, principal=req.principal,
                                                 customer_id=customer_id, patch=req.body, expected=expected,
                                                 actor=audit.actor_of(req))  # fmt: skip
-    return _with_etag(customer, version)
+    return with_etag(customer, version)
 
 
 @api.delete("v1/crm/customers/{customer_id}", permission="customers.delete", summary="Delete a customer (soft)")
@@ -101,7 +97,7 @@ def create_vehicle(req: Request) -> Response:
     customer_id = req.uuid_param("customer_id")
     vehicle, version = service.create_vehicle(session=req.session, principal=req.principal, customer_id=customer_id,
                                               vehicle_in=req.body)  # fmt: skip
-    return _with_etag(vehicle, version, status=201)
+    return with_etag(vehicle, version, status=201)
 
 
 @api.get("v1/crm/vehicles/{vehicle_id}", permission="vehicles.read", response=schemas.VehicleOut,
@@ -111,7 +107,7 @@ def get_vehicle(req: Request) -> Response:
     assert req.principal is not None
     vehicle, version = service.get_vehicle(session=req.session, principal=req.principal,
                                            vehicle_id=req.uuid_param("vehicle_id"))  # fmt: skip
-    return _with_etag(vehicle, version)
+    return with_etag(vehicle, version)
 
 
 @api.patch("v1/crm/vehicles/{vehicle_id}", permission="vehicles.write", body=schemas.VehiclePatch,
@@ -123,7 +119,7 @@ def update_vehicle(req: Request) -> Response:
     expected = if_match(req)
     vehicle, version = service.update_vehicle(session=req.session, principal=req.principal, vehicle_id=vehicle_id,
                                               patch=req.body, expected=expected)  # fmt: skip
-    return _with_etag(vehicle, version)
+    return with_etag(vehicle, version)
 
 
 @api.delete("v1/crm/vehicles/{vehicle_id}", permission="vehicles.write", summary="Delete a vehicle (soft)")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from blueprints.identity import schemas, service, sessions
 from shared import audit, auth
 from shared.errors import AppError, Unprocessable, validation_errors
-from shared.etag import etag, if_match
+from shared.etag import if_match, with_etag
 from shared.http import PROBLEM_JSON, Request, Response, Router
 from shared.pagination import PageQuery
 from shared.runtime import ensure_started
@@ -127,7 +127,7 @@ def get_tenant(req: Request) -> Response:
     """Read the settings, with their ETag."""
     assert req.principal is not None
     tenant, version = service.get_tenant(session=req.session, principal=req.principal)
-    return Response(tenant, headers={"ETag": etag(version)})
+    return with_etag(tenant, version)
 
 
 @api.patch("v1/tenant", permission="tenant.manage", body=schemas.TenantPatch, response=schemas.TenantOut,
@@ -138,7 +138,7 @@ def update_tenant(req: Request) -> Response:
     expected = if_match(req)
     tenant, version = service.update_tenant(session=req.session, principal=req.principal, patch=req.body,
                                             expected=expected, actor=audit.actor_of(req))  # fmt: skip
-    return Response(tenant, headers={"ETag": etag(version)})
+    return with_etag(tenant, version)
 
 
 @api.get("v1/users", permission="users.read", query=PageQuery, response=schemas.UserPage,
@@ -156,7 +156,7 @@ def invite_user(req: Request) -> Response:
     assert req.principal is not None
     user = service.invite_user(session=req.session, principal=req.principal, invite=req.body,
                                actor=audit.actor_of(req))  # fmt: skip
-    return Response(user, status=201, headers={"ETag": etag(1)})
+    return with_etag(user, 1, status=201)
 
 
 @api.get("v1/users/{user_id}", permission="users.read", response=schemas.UserOut, summary="One person, with its ETag")
@@ -165,7 +165,7 @@ def get_user(req: Request) -> Response:
     assert req.principal is not None
     user, version = service.get_user_or_raise(session=req.session, principal=req.principal,
                                               user_id=req.uuid_param("user_id"))  # fmt: skip
-    return Response(user, headers={"ETag": etag(version)})
+    return with_etag(user, version)
 
 
 @api.patch("v1/users/{user_id}", permission="users.manage", body=schemas.UserPatch, response=schemas.UserOut,
@@ -177,7 +177,7 @@ def update_user(req: Request) -> Response:
     expected = if_match(req)
     user, version = service.update_user(session=req.session, principal=req.principal, user_id=user_id,
                                         patch=req.body, expected=expected, actor=audit.actor_of(req))  # fmt: skip
-    return Response(user, headers={"ETag": etag(version)})
+    return with_etag(user, version)
 
 
 @api.get("v1/audit", permission="audit.read", query=schemas.AuditQuery, response=schemas.AuditPage,

@@ -23,7 +23,7 @@ from blueprints.shop import (
 from blueprints.shop.approval import error_page
 from shared import audit
 from shared.errors import AppError
-from shared.etag import etag, if_match
+from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router
 from shared.runtime import ensure_started
 from shared.telemetry import invocation
@@ -35,10 +35,6 @@ A = "v1/shop/appointments/{appointment_id}"
 HTML = "text/html"  # the Functions response adds "; charset=utf-8"
 PAGE_ERRORS = {403: "Tampered or unusable link (HTML page)", 404: "No such inspection (HTML page)",
                410: "Expired link (HTML page)"}
-
-
-def _with_etag(body: object, version: int, *, status: int = 200) -> Response:
-    return Response(body, status=status, headers={"ETag": etag(version)})
 
 
 @api.get("v1/shop/appointments", permission="appointments.read", query=schemas.CalendarQuery,
@@ -57,7 +53,7 @@ def create_appointment(req: Request) -> Response:
     assert req.principal is not None
     out, version = appointments.create(session=req.session, principal=req.principal, appointment_in=req.body,
                                        actor=audit.actor_of(req))  # fmt: skip
-    return _with_etag(out, version, status=201)
+    return with_etag(out, version, status=201)
 
 
 @api.get(A, permission="appointments.read", response=schemas.Drawer,
@@ -67,7 +63,7 @@ def get_appointment(req: Request) -> Response:
     assert req.principal is not None
     out, version = drawer.get_drawer(session=req.session, principal=req.principal,
                                      appointment_id=req.uuid_param("appointment_id"))  # fmt: skip
-    return _with_etag(out, version)
+    return with_etag(out, version)
 
 
 @api.patch(A, permission="appointments.write", body=schemas.AppointmentPatch, response=schemas.AppointmentOut,
@@ -79,7 +75,7 @@ def update_appointment(req: Request) -> Response:
     expected = if_match(req)
     out, version = appointments.update(session=req.session, principal=req.principal, appointment_id=appointment_id,
                                        patch=req.body, expected=expected, actor=audit.actor_of(req))  # fmt: skip
-    return _with_etag(out, version)
+    return with_etag(out, version)
 
 
 @api.delete(A, permission="appointments.delete", summary="Delete an appointment (soft)")
@@ -129,7 +125,7 @@ def create_service(req: Request) -> Response:
     out, version = line_items.create_service(session=req.session, principal=req.principal,
                                              appointment_id=req.uuid_param("appointment_id"), service_in=req.body,
                                              actor=audit.actor_of(req))  # fmt: skip
-    return _with_etag(out, version, status=201)
+    return with_etag(out, version, status=201)
 
 
 @api.patch(A + "/services/{service_id}", permission="appointment_services.write", body=schemas.ServicePatch,
@@ -142,7 +138,7 @@ def update_service(req: Request) -> Response:
     out, version = line_items.update_service(session=req.session, principal=req.principal,
                                              appointment_id=appointment_id, service_id=service_id, patch=req.body,
                                              expected=expected, actor=audit.actor_of(req))  # fmt: skip
-    return _with_etag(out, version)
+    return with_etag(out, version)
 
 
 @api.delete(A + "/services/{service_id}", permission="appointment_services.write",
@@ -232,7 +228,7 @@ def update_inspection_item(req: Request) -> Response:
     expected = if_match(req)
     out, version = inspections.update_item(session=req.session, principal=req.principal, checklist_id=checklist_id,
                                            item_id=item_id, patch=req.body, expected=expected)  # fmt: skip
-    return _with_etag(out, version)
+    return with_etag(out, version)
 
 
 @api.post("v1/shop/inspections/{checklist_id}/link", permission="inspections.send", status=200,
