@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Index, String, Text, select
+from sqlalchemy import DateTime, Index, Select, String, Text, select
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -107,9 +107,27 @@ def list_entries(
     entity_id: str | None = None,
 ) -> tuple[list[AuditLog], str | None]:
     """The tenant's audit rows, newest first, optionally for one entity kind or record."""
-    stmt = select(AuditLog).where(AuditLog.tenant_id == tenant_id)
-    if entity:
-        stmt = stmt.where(AuditLog.entity == entity)
-    if entity_id:
-        stmt = stmt.where(AuditLog.entity_id == entity_id)
+    stmt = select(AuditLog).where(*_entry_conditions(tenant_id, entity, entity_id or None))
     return paginate(session, stmt, keys=[AuditLog.created_at, AuditLog.id], query=query, descending=True)
+
+
+def recent_entries(*, tenant_id: Any, entity: str, entity_id: Any, limit: int) -> Select:
+    """A record's newest `limit` audit rows as a select another read may embed (see shared.db.json_rows).
+
+    tenant_id and entity_id may be values or SQL expressions (bound parameters of the embedding statement).
+    """
+    return (
+        select(AuditLog.action, AuditLog.user_id, AuditLog.before, AuditLog.after, AuditLog.created_at, AuditLog.id)
+        .where(*_entry_conditions(tenant_id, entity, entity_id))
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+        .limit(limit)
+    )
+
+
+def _entry_conditions(tenant_id: Any, entity: str | None, entity_id: Any) -> list[Any]:
+    conditions: list[Any] = [AuditLog.tenant_id == tenant_id]
+    if entity:
+        conditions.append(AuditLog.entity == entity)
+    if entity_id is not None:
+        conditions.append(AuditLog.entity_id == entity_id)
+    return conditions

@@ -8,8 +8,20 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    ScalarSelect,
+    Select,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.telemetry import tenant_id_var
@@ -84,6 +96,18 @@ def dispose_engine() -> None:
     if _engine is not None:
         _engine.dispose()
         _engine = None
+
+
+def json_rows(query: Select, *order_by: str) -> ScalarSelect:
+    """query's rows as one JSON array column, ordered by the named output columns ("-name": descending).
+
+    Embedding each collection of a read as such a column lets one statement answer a whole screen, so
+    its cost stays one round trip however many collections it shows.
+    """
+    rows = query.subquery()
+    keys = [rows.c[name.lstrip("-")].desc() if name.startswith("-") else rows.c[name] for name in order_by]
+    aggregated = func.json_agg(aggregate_order_by(rows.table_valued(), *keys) if keys else rows.table_valued())
+    return select(func.coalesce(aggregated, literal_column("'[]'::json")).label("rows")).scalar_subquery()
 
 
 def set_tenant(session: Session, tenant_id: uuid.UUID | str | None) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -122,14 +122,35 @@ def _thread_page(session: Session, tenant_id: uuid.UUID, *, customer_id: uuid.UU
                  related_type: str | None, related_id: uuid.UUID | None,
                  page: PageQuery) -> tuple[list[schemas.MessageOut], str | None]:  # fmt: skip
     """One statement: the newest page before the cursor, returned oldest first, and the cursor to older ones."""
-    conditions = [Message.tenant_id == tenant_id]
+    conditions = _thread_conditions(tenant_id, customer_id=customer_id, related_type=related_type,
+                                    related_id=related_id)  # fmt: skip
+    rows, older = paginate(session, select(Message).where(*conditions), keys=[Message.created_at, Message.id],
+                           query=page, descending=True)  # fmt: skip
+    return [schemas.MessageOut.model_validate(m) for m in reversed(rows)], older
+
+
+def recent_thread(*, tenant_id: Any, customer_id: Any, limit: int = 20) -> Select:
+    """A customer's newest `limit` messages (MessageOut's columns) as a select another read may embed.
+
+    tenant_id and customer_id may be values or SQL expressions (a bound parameter, a scalar subquery).
+    """
+    columns = [Message.__table__.c[name] for name in schemas.MessageOut.model_fields]
+    return (
+        select(*columns)
+        .where(*_thread_conditions(tenant_id, customer_id=customer_id))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(max(1, min(limit, 200)))
+    )
+
+
+def _thread_conditions(tenant_id: Any, *, customer_id: Any = None, related_type: str | None = None,
+                       related_id: uuid.UUID | None = None) -> list[Any]:  # fmt: skip
+    conditions: list[Any] = [Message.tenant_id == tenant_id]
     if customer_id is not None:
         conditions.append(Message.customer_id == customer_id)
     if related_type is not None or related_id is not None:
         conditions += [Message.related_type == related_type, Message.related_id == related_id]
-    rows, older = paginate(session, select(Message).where(*conditions), keys=[Message.created_at, Message.id],
-                           query=page, descending=True)  # fmt: skip
-    return [schemas.MessageOut.model_validate(m) for m in reversed(rows)], older
+    return conditions
 
 
 def record_consent(

@@ -1,19 +1,22 @@
-"""The appointment drawer: everything about one appointment in a fixed number of SQL statements.
+"""The appointment drawer: everything about one appointment in one SQL statement.
 
-Relationships are lazy="raise". One statement reads the appointment with its customer, vehicle and
-technician (read-only projections, see directory.py); the collections come through one plain Core
-select each (no identity map: the drawer only reads, and ORM loading was most of its time), the
-history through the audit log and the messages through the messaging service: eight statements
-however many rows each holds.
+Relationships are lazy="raise". The statement reads the appointment joined to its customer, vehicle and
+technician (read-only projections, see directory.py) and carries each collection as one JSON array
+column (shared.db.json_rows): services, payments, inspections and their items, the customer's last
+messages (a select the messaging service publishes) and the appointment's recent history (one the
+audit log publishes). One round trip however many rows each holds; pydantic then checks every part
+against the same response models the other endpoints use.
 """
 
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Table, and_, select
+from sqlalchemy import Select, String, and_, bindparam, select
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import Session
 
 from blueprints.crm.schemas import CustomerOut, VehicleOut
@@ -31,8 +34,8 @@ from blueprints.shop.schemas import (
 )
 from shared import audit
 from shared.auth import Principal
+from shared.db import json_rows
 from shared.errors import NotFound
-from shared.pagination import PageQuery
 
 HISTORY = 20
 MESSAGES = 20
@@ -42,77 +45,83 @@ _C = [c.label(f"c_{c.name}") for c in directory.customers.c if c.name not in ("t
 _V = [c.label(f"v_{c.name}") for c in directory.vehicles.c if c.name != "deleted_at"]
 
 
-def drawer_statement(tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> Select:
-    """The appointment with its customer, vehicle and technician, and its collections eagerly loaded."""
-    c, v, u = directory.customers, directory.vehicles, directory.users
+def _columns(table: Any, model: type[BaseModel], *extra: str) -> list[Any]:
+    return [table.c[name] for name in (*model.model_fields, *extra) if name in table.c]
+
+
+@cache
+def drawer_statement() -> Select:
+    """The appointment with its customer, vehicle and technician, and every collection as a JSON column.
+
+    Built once (composing seven subqueries costs more Python than the database spends answering them);
+    run with the parameters tenant_id and appointment_id.
+    """
+    from blueprints.messaging import service as messaging
+
+    tenant_id = bindparam("tenant_id", type_=PgUUID(as_uuid=True))
+    appointment_id = bindparam("appointment_id", type_=PgUUID(as_uuid=True))
+    entity_id = bindparam("entity_id", type_=String)
+
+    a, c, v, u = Appointment.__table__, directory.customers, directory.vehicles, directory.users
+    services, payments = AppointmentService.__table__, Payment.__table__
+    checklists, items = InspectionChecklist.__table__, InspectionItem.__table__
+
+    def of_appointment(table: Any, model: type[BaseModel]) -> Select:
+        where = (table.c.tenant_id == tenant_id, table.c.appointment_id == appointment_id)
+        return select(*_columns(table, model)).where(*where)
+
+    checklist_ids = of_appointment(checklists, ChecklistOut).with_only_columns(checklists.c.id)
+    items_of_checklists = select(*_columns(items, ItemOut, "checklist_id")).where(
+        items.c.tenant_id == tenant_id, items.c.checklist_id.in_(checklist_ids)
+    )
+    customer_id = select(a.c.customer_id).where(a.c.id == appointment_id).scalar_subquery()
+    thread = messaging.recent_thread(tenant_id=tenant_id, customer_id=customer_id, limit=MESSAGES)
+    history = audit.recent_entries(tenant_id=tenant_id, entity="appointment", entity_id=entity_id, limit=HISTORY)
     return (
-        select(Appointment, *_C, *_V, u.c.id.label("tech_id"), u.c.name.label("tech_name"))
-        .outerjoin(c, and_(c.c.id == Appointment.customer_id, c.c.deleted_at.is_(None)))
-        .outerjoin(v, and_(v.c.id == Appointment.vehicle_id, v.c.deleted_at.is_(None)))
-        .outerjoin(u, u.c.id == Appointment.tech_id)
-        .where(Appointment.id == appointment_id, Appointment.tenant_id == tenant_id, Appointment.deleted_at.is_(None))
+        select(
+            *_columns(a, AppointmentOut, "version"), *_C, *_V, u.c.id.label("tech_id_"), u.c.name.label("tech_name"),
+            json_rows(of_appointment(services, ServiceOut), "created_at", "id").label("services"),
+            json_rows(of_appointment(payments, PaymentOut), "created_at", "id").label("payments"),
+            json_rows(of_appointment(checklists, ChecklistOut), "created_at", "id").label("checklists"),
+            json_rows(items_of_checklists, "position", "id").label("items"),
+            json_rows(thread, "created_at", "id").label("messages"),
+            json_rows(history, "-created_at", "-id").label("history"),
+        )
+        .select_from(a)
+        .outerjoin(c, and_(c.c.id == a.c.customer_id, c.c.deleted_at.is_(None)))
+        .outerjoin(v, and_(v.c.id == a.c.vehicle_id, v.c.deleted_at.is_(None)))
+        .outerjoin(u, u.c.id == a.c.tech_id)
+        .where(a.c.id == appointment_id, a.c.tenant_id == tenant_id, a.c.deleted_at.is_(None))
     )
 
 
 def _part(row: Any, prefix: str, model: type[BaseModel]) -> dict[str, Any] | None:
-    values = {k.removeprefix(prefix): v for k, v in row._mapping.items() if isinstance(k, str) and k.startswith(prefix)}
+    values = {k.removeprefix(prefix): v for k, v in row.items() if isinstance(k, str) and k.startswith(prefix)}
     return None if values.get("id") is None else model.model_validate(values).model_dump(mode="json")
 
 
 def get_drawer(*, session: Session, principal: Principal, appointment_id: uuid.UUID) -> tuple[Drawer, int]:
     """One answer for the drawer, and the appointment's version for its ETag."""
-    row = session.execute(drawer_statement(principal.tenant_id, appointment_id)).first()
-    if row is None:
+    from blueprints.messaging.schemas import MessageOut
+
+    params = {"tenant_id": principal.tenant_id, "appointment_id": appointment_id, "entity_id": str(appointment_id)}
+    found = session.execute(drawer_statement(), params).first()
+    if found is None:
         raise NotFound("No such appointment")
-    appointment = row[0]
+    row = found._mapping
+    checklists = row["checklists"]
+    by_checklist: dict[str, list[ItemOut]] = {}
+    for item in row["items"]:
+        by_checklist.setdefault(item["checklist_id"], []).append(ItemOut.model_validate(item))
     drawer = Drawer(
-        appointment=AppointmentOut.model_validate(appointment),
+        appointment=AppointmentOut.model_validate(row),
         customer=_part(row, "c_", CustomerOut),
         vehicle=_part(row, "v_", VehicleOut),
-        tech=Person(id=row.tech_id, name=row.tech_name) if row.tech_id else None,
-        services=[ServiceOut.model_validate(r) for r in _rows(session, AppointmentService.__table__,
-                  AppointmentService.appointment_id == appointment.id, AppointmentService.created_at)],
-        payments=[PaymentOut.model_validate(r) for r in _rows(session, Payment.__table__,
-                  Payment.appointment_id == appointment.id, Payment.created_at)],
-        inspections=_checklists(session, appointment.id),
-        messages=_messages(session, principal, appointment.customer_id),
-        history=_history(session, principal, appointment.id),
+        tech=Person(id=row["tech_id_"], name=row["tech_name"]) if row["tech_id_"] else None,
+        services=[ServiceOut.model_validate(r) for r in row["services"]],
+        payments=[PaymentOut.model_validate(r) for r in row["payments"]],
+        inspections=[ChecklistOut.model_validate({**c, "items": by_checklist.get(c["id"], [])}) for c in checklists],
+        messages=[MessageOut.model_validate(m).model_dump(mode="json") for m in row["messages"]],
+        history=[HistoryEntry.model_validate(h) for h in row["history"]],
     )
-    return drawer, appointment.version
-
-
-def _rows(session: Session, table: Table, where: ColumnElement[bool], first_key: Any) -> list[dict[str, Any]]:
-    """One collection as plain dicts, ordered like its relationship (first key, then id)."""
-    query = select(table).where(where).order_by(first_key, table.c.id)
-    return [dict(row) for row in session.execute(query).mappings()]
-
-
-def _checklists(session: Session, appointment_id: uuid.UUID) -> list[ChecklistOut]:
-    """The appointment's inspections with their items: two statements however many of each."""
-    checklists = _rows(session, InspectionChecklist.__table__,
-                       InspectionChecklist.appointment_id == appointment_id, InspectionChecklist.created_at)
-    # An IN over the checklist ids uses the item index whatever the planner's statistics, and still runs
-    # (as one statement) when there are none, so the drawer's statement count stays fixed.
-    items = session.execute(
-        select(InspectionItem.__table__)
-        .where(InspectionItem.checklist_id.in_([c["id"] for c in checklists]))
-        .order_by(InspectionItem.position, InspectionItem.id)
-    ).mappings()  # fmt: skip
-    by_checklist: dict[uuid.UUID, list[ItemOut]] = {c["id"]: [] for c in checklists}
-    for item in items:
-        by_checklist[item["checklist_id"]].append(ItemOut.model_validate(dict(item)))
-    return [ChecklistOut.model_validate({**c, "items": by_checklist[c["id"]]}) for c in checklists]
-
-
-def _history(session: Session, principal: Principal, appointment_id: uuid.UUID) -> list[HistoryEntry]:
-    rows, _ = audit.list_entries(session, tenant_id=principal.tenant_id, query=PageQuery(limit=HISTORY),
-                                 entity="appointment", entity_id=str(appointment_id))  # fmt: skip
-    return [HistoryEntry.model_validate(r) for r in rows]
-
-
-def _messages(session: Session, principal: Principal, customer_id: uuid.UUID) -> list[dict]:
-    from blueprints.messaging import service as messaging
-
-    thread = messaging.list_thread(session=session, tenant_id=principal.tenant_id, customer_id=customer_id,
-                                   limit=MESSAGES)  # fmt: skip
-    return [m.model_dump(mode="json") for m in thread]
+    return drawer, row["version"]
