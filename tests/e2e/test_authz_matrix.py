@@ -8,13 +8,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import httpx
 import pytest
 
 from blueprints.identity.permissions import ROLES
+from tests.app_index import http_routes
 from tests.builders import Account, client_ip, invite, login, register, unique_email, unique_phone
 from tests.conftest import RunningHost
 
@@ -406,18 +406,9 @@ EXPECTED: dict[tuple[str, str], Case] = {
 # fmt: on
 
 
-@cache
 def registered_routes() -> frozenset[tuple[str, str]]:
     """(METHOD, /route) of every HTTP trigger, read from the function app itself."""
-    import function_app
-
-    found = set()
-    for function in function_app.app.get_functions():
-        trigger = function.get_trigger()
-        if trigger.type == "httpTrigger":
-            for method in trigger.methods or []:
-                found.add((str(getattr(method, "value", method)).upper(), "/" + (trigger.route or "").lstrip("/")))
-    return frozenset(found)
+    return frozenset((method, "/" + route) for method, route in http_routes())
 
 
 def test_every_registered_route_has_an_expectation() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from functools import cache
 
 import pytest
 import schemathesis
@@ -19,23 +18,13 @@ from schemathesis.checks import (
 )
 
 from shared.openapi import openapi_path
+from tests.app_index import http_routes
 from tests.conftest import RunningHost
 
 
-@cache
 def _app_routes() -> frozenset[tuple[str, str]]:
-    """(METHOD, /path) for every HTTP trigger, read from the app's own index (get_functions runs once)."""
-    import function_app
-
-    routes = set()
-    for function in function_app.app.get_functions():
-        trigger = function.get_trigger()
-        if trigger.type != "httpTrigger":
-            continue
-        methods = [str(getattr(m, "value", m)).upper() for m in trigger.methods or []]
-        for method in methods or ["GET", "POST", "PUT", "PATCH", "DELETE"]:
-            routes.add((method, openapi_path(trigger.route or function.get_function_name())))
-    return frozenset(routes)
+    """(METHOD, /path) for every HTTP trigger, read from the app's own index."""
+    return frozenset((method, openapi_path(route)) for method, route in http_routes())
 
 
 def _document_routes(document: dict) -> frozenset[tuple[str, str]]:

@@ -1,0 +1,27 @@
+"""The function app's HTTP triggers, read once per test process.
+
+The Functions SDK lets `app.get_functions()` run only once per app object (a second call fails on
+"duplicate" names), so every test that needs the app's own index reads it through here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@cache
+def http_routes() -> frozenset[tuple[str, str]]:
+    """(METHOD, route without a leading slash) for every HTTP trigger of function_app."""
+    import function_app
+
+    found = set()
+    for function in function_app.app.get_functions():
+        trigger = function.get_trigger()
+        if trigger.type != "httpTrigger":
+            continue
+        route = (trigger.route or function.get_function_name()).lstrip("/")
+        methods = [str(getattr(m, "value", m)).upper() for m in trigger.methods or []]
+        found.update((method, route) for method in methods or ALL_METHODS)
+    return frozenset(found)
