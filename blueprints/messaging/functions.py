@@ -15,7 +15,7 @@ from shared.runtime import ensure_started
 from shared.telemetry import invocation
 
 bp = df.Blueprint()
-api = Router(bp, module="messaging", feature="messaging")
+api = Router(bp, module="messaging", feature=service.MODULE)
 log = logging.getLogger(__name__)
 POISON_QUEUE = f"{schemas.OUTBOUND_QUEUE}-poison"
 TWIML = "text/xml"

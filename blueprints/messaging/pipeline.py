@@ -1,6 +1,7 @@
 """The outbound pipeline run by the outbound-messages queue trigger.
 
-Each delivery of a task runs, in order: consent, quiet hours, limits, then the send. The checks and
+Each delivery of a task runs, in order: the business still has messaging on, consent, quiet hours,
+limits, then the send. The checks and
 the claim happen in one short transaction that locks the message row; the provider is called outside
 any transaction; the outcome is recorded in a second one. The guard against sending twice:
 
@@ -107,12 +108,14 @@ def _prepare(session: Session, task: schemas.OutboundTask) -> Job | str:
 
 
 def _check(session: Session, message: Message, customer: crm_schemas.CustomerOut, now: datetime) -> Job | str:
+    tenant, _ = identity.get_tenant(session=session, principal=messaging.system_principal(message.tenant_id))
+    if messaging.MODULE not in tenant.enabled_modules:  # switched off after this was queued
+        return _block(session, message, "messaging_disabled")
     consent = messaging.current_consent(session=session, tenant_id=message.tenant_id, customer_id=customer.id,
                                         channel=message.channel,
                                         purpose=message.purpose or "transactional")  # fmt: skip
     if consent is None or not consent.granted:
         return _block(session, message, "no_consent" if consent is None else "consent_revoked")
-    tenant, _ = identity.get_tenant(session=session, principal=messaging.system_principal(message.tenant_id))
     quiet = rules.windows(tenant.quiet_hours.start if tenant.quiet_hours else None,
                           tenant.quiet_hours.end if tenant.quiet_hours else None)  # fmt: skip
     zone = rules.recipient_zone(customer_zone=customer.timezone,

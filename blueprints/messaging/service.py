@@ -23,7 +23,7 @@ from blueprints.messaging.models import ConsentEvent, Message, MessageTemplate, 
 from shared import audit, clock
 from shared.auth import Principal
 from shared.db import set_tenant
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.pagination import PageQuery, paginate
 from shared.storage import enqueue
 
@@ -32,6 +32,7 @@ DEFAULT_HELP = "{business_name}: reply STOP to opt out, START to opt back in. Ms
 # A transactional thread repeats the opt-out footer when the customer has not seen it for this long.
 FOOTER_INTERVAL = timedelta(days=30)
 SYSTEM_USER = uuid.UUID(int=0)
+MODULE = "messaging"  # the feature flag a business switches messaging on and off with
 
 
 def system_principal(tenant_id: uuid.UUID) -> Principal:
@@ -43,6 +44,12 @@ def system_principal(tenant_id: uuid.UUID) -> Principal:
 def _bind(session: Session, tenant_id: uuid.UUID) -> None:
     if session.info.get("tenant_id") != str(tenant_id):
         set_tenant(session, tenant_id)
+
+
+def messaging_enabled(*, session: Session, tenant_id: uuid.UUID) -> bool:
+    """Whether the business has the messaging module on (off: nothing is queued or sent for it)."""
+    tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
+    return MODULE in tenant.enabled_modules
 
 
 def get_customer(*, session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> crm_schemas.CustomerOut:
@@ -68,8 +75,13 @@ def send(
     actor_user_id: uuid.UUID | None = None,
     dedupe_key: str | None = None,
 ) -> schemas.MessageOut:
-    """Write an outbound message (status queued) and queue it after commit; a repeated dedupe_key returns the first."""
+    """Write an outbound message (status queued) and queue it after commit; a repeated dedupe_key returns the first.
+
+    403 (module_disabled) when the business has switched messaging off.
+    """
     _bind(session, tenant_id)
+    if not messaging_enabled(session=session, tenant_id=tenant_id):
+        raise Forbidden("The messaging module is not enabled for this business", code="module_disabled")
     if dedupe_key is not None:
         existing = _by_dedupe_key(session, tenant_id, dedupe_key)
         if existing is not None:

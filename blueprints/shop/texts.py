@@ -55,7 +55,7 @@ def car_ready(*, session: Session, principal: Principal, appointment: Appointmen
 def remind_tenant(*, session: Session, tenant_id: uuid.UUID, now: datetime | None = None) -> int:
     """Queue a reminder for each of the tenant's appointments starting tomorrow (local); returns how many."""
     tenant, _ = identity.get_tenant(session=session, principal=_system(tenant_id))
-    if "shop" not in tenant.enabled_modules:
+    if "shop" not in tenant.enabled_modules or "messaging" not in tenant.enabled_modules:
         return 0
     zone = ZoneInfo(tenant.timezone)
     tomorrow = (now or clock.now()).astimezone(zone).date() + timedelta(days=1)

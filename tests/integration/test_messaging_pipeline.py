@@ -16,15 +16,16 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from blueprints.identity.models import Tenant
 from blueprints.messaging import pipeline, schemas, service
 from blueprints.messaging.models import Message, MessagingSettings
 from shared import clock, storage
 from shared.audit import AuditLog
 from shared.config import reset_settings_cache
 from shared.db import session_scope
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.providers import twilio_messaging
 from tests.builders import create_customer, create_tenant, unique_phone
 from tests.conftest import Database
@@ -258,6 +259,28 @@ def test_no_consent_or_revoked_consent_blocks_and_is_audited(twilio: FakeTwilioM
     with session_scope(tenant_id=shop.tenant_id) as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.tenant_id == shop.tenant_id)).all()
     assert actions.count("messages.blocked") == 2 and "consent.revoked" in actions
+
+
+def _switch_modules(shop: Shop, modules: list[str]) -> None:
+    with session_scope(tenant_id=shop.tenant_id) as session:
+        session.execute(update(Tenant).where(Tenant.id == shop.tenant_id).values(enabled_modules=modules))
+
+
+def test_a_business_that_switches_messaging_off_sends_nothing_more(twilio: FakeTwilioMessaging) -> None:
+    shop = _shop()
+    clock.pin(NOON)
+    queued = _send(shop)  # queued while the module was on
+    _switch_modules(shop, ["crm", "shop"])
+    assert pipeline.process(queued) == "blocked"
+    assert (_row(queued).status, _row(queued).reason) == ("blocked", "messaging_disabled")
+    with pytest.raises(Forbidden) as refused:
+        _send(shop, body="Another one")
+    assert refused.value.code == "module_disabled"
+    assert twilio.sent_to(shop.phone) == []
+    _switch_modules(shop, ["crm", "shop", "messaging"])  # back on: new messages go out again
+    again = _send(shop, body="Back on")
+    assert pipeline.process(again) == "sent"
+    assert len(twilio.sent_to(shop.phone)) == 1
 
 
 def test_a_dedupe_key_makes_a_second_send_return_the_first(twilio: FakeTwilioMessaging) -> None:

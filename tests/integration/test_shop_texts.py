@@ -63,6 +63,20 @@ def test_ready_texts_the_customer_once_per_time_the_car_becomes_ready(db_session
     assert len(thread) == 1 and thread[0].body.startswith("Edgar's Auto: your car is ready for pickup.")
 
 
+def test_with_messaging_switched_off_the_car_still_moves_but_nobody_is_texted(db_session) -> None:
+    world = create_shop_world(db_session)
+    world.tenant.enabled_modules = ["crm", "shop"]
+    db_session.flush()
+    appointment = create_appointment(db_session, tenant=world.tenant, customer=world.customer,
+                                     starts_at=(NOW + timedelta(days=1)).astimezone(UTC))  # fmt: skip
+    assert texts.remind_tenant(session=db_session, tenant_id=world.tenant.id, now=NOW) == 0
+    for status in ("IN_PROGRESS", "READY"):
+        moved = board.move(session=db_session, principal=world.principal("tech"), appointment_id=appointment.id,
+                           move_in=MoveIn(status=status), query=RangeQuery(), actor=audit.Actor())  # fmt: skip
+    assert moved.status == "READY"
+    assert _thread(db_session, world, appointment.id) == []
+
+
 def test_the_timer_job_visits_every_tenant_and_repeats_harmlessly(database) -> None:
     # given a committed tenant with one appointment tomorrow (the job opens its own transactions)
     with Session(bind=get_engine(), expire_on_commit=False) as session:
