@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     otp_send_window_seconds: int = Field(
         600, ge=600, validation_alias=AliasChoices("OTP_SEND_WINDOW_SECONDS", "otp_send_window_seconds")
     )
+    registrations_per_ip: int = Field(
+        5, ge=1, validation_alias=AliasChoices("REGISTRATIONS_PER_IP", "registrations_per_ip")
+    )
+    registration_window_seconds: int = Field(
+        3600, ge=60, validation_alias=AliasChoices("REGISTRATION_WINDOW_SECONDS", "registration_window_seconds")
+    )
 
     # configurator: render jobs handed to the Blender container
     render_template_container: str = Field(

@@ -56,8 +56,8 @@ def _sign_in(req: Request, outcome: sessions.SignIn) -> Response:
           summary="Create a business with you as its owner, signed in")  # fmt: skip
 def register(req: Request) -> Response:
     """Sign-up: a tenant, its owner and their first session."""
-    pair = sessions.register(session=req.session, register_in=req.body, actor=audit.actor_of(req))
-    return _tokens(pair, status=201)
+    outcome = sessions.register(session=req.session, register_in=req.body, actor=audit.actor_of(req))
+    return _problem(req, outcome) if isinstance(outcome, AppError) else _tokens(outcome, status=201)
 
 
 @api.post("v1/auth/login", auth="anonymous", status=200, body=schemas.LoginIn, response=schemas.TokenPair,

@@ -38,6 +38,7 @@ def _limits() -> dict[str, ratelimit.Limit]:
         "otp_check_ip": ratelimit.Limit("otp-check-fail-ip", 2 * s.login_failure_limit, fail),
         "otp_send_phone": ratelimit.Limit("otp-send-phone", s.otp_sends_per_phone, s.otp_send_window_seconds),
         "otp_send_ip": ratelimit.Limit("otp-send-ip", s.otp_sends_per_ip, s.otp_send_window_seconds),
+        "register_ip": ratelimit.Limit("register-ip", s.registrations_per_ip, s.registration_window_seconds),
     }
 
 
@@ -96,23 +97,29 @@ def _pair(user: User, auth_session: AuthSession, refresh: str, *, now: Any) -> T
     return TokenPair(access_token=access, expires_in=ttl, refresh_token=refresh)
 
 
-def register(*, session: Session, register_in: RegisterIn, actor: audit.Actor) -> TokenPair:
-    """Create a business with the caller as its owner, signed in."""
+def register(*, session: Session, register_in: RegisterIn, actor: audit.Actor) -> SignIn:
+    """Create a business with the caller as its owner, signed in; every attempt counts against the IP's limit."""
+    ratelimit.consume(session, limit=_limits()["register_ip"], subject=actor.ip or "unknown",
+                      detail="Too many sign-ups from this address; try again later")  # fmt: skip
     email = passwords.normalise_email(register_in.email)
     tenant = Tenant(id=uuid.uuid4(), name=register_in.tenant_name, timezone=register_in.timezone,
                     locale=register_in.locale, enabled_modules=list(MODULES))  # fmt: skip
-    set_tenant(session, tenant.id)
-    session.add(tenant)
-    session.flush()
-    user = User(id=uuid.uuid4(), tenant_id=tenant.id, name=register_in.name, email=email, role="owner",
-                password_hash=passwords.hash_password(register_in.password))  # fmt: skip
-    session.add(user)
-    session.flush()
-    add_login(session, user=user, kind="email", value=email)
     try:
-        session.flush()
+        # A savepoint: a refused sign-up leaves nothing behind but still commits its rate-limit hit.
+        with session.begin_nested():
+            set_tenant(session, tenant.id)
+            session.add(tenant)
+            session.flush()
+            user = User(id=uuid.uuid4(), tenant_id=tenant.id, name=register_in.name, email=email, role="owner",
+                        password_hash=passwords.hash_password(register_in.password))  # fmt: skip
+            session.add(user)
+            session.flush()
+            add_login(session, user=user, kind="email", value=email)
+            session.flush()
     except IntegrityError:  # a concurrent registration took the email between the check and the insert
-        raise Conflict("Another account already signs in with this email", code="email_taken") from None
+        return Conflict("Another account already signs in with this email", code="email_taken")
+    except Conflict as taken:
+        return taken
     audit.record(session, tenant_id=tenant.id, actor=actor, user_id=user.id, action="tenant.registered",
                  entity="tenant", entity_id=tenant.id, after={"name": tenant.name})  # fmt: skip
     return start_session(session, user=user, method="password", actor=actor)

@@ -219,3 +219,20 @@ def test_five_wrong_passwords_then_even_the_right_one_waits(client: httpx.Client
     right = client.post("/api/v1/auth/login", headers=client_ip(),
                         json={"email": owner.email, "password": "correct horse battery staple"})  # fmt: skip
     assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+
+
+def test_sign_ups_from_one_address_are_limited_and_a_taken_email_counts_too(client: httpx.Client) -> None:
+    ip = client_ip()
+    taken = register(client).email
+
+    def sign_up(email: str) -> httpx.Response:
+        return client.post("/api/v1/auth/register", headers=ip, json={
+            "tenant_name": "Spam Paint Co", "name": "Sam Spammer", "email": email,
+            "password": "correct horse battery staple", "timezone": "America/Chicago"})  # fmt: skip
+
+    answers = [sign_up(unique_email("spam")) for _ in range(4)] + [sign_up(taken)]
+    assert [a.status_code for a in answers] == [201, 201, 201, 201, 409]
+    sixth = sign_up(unique_email("spam"))
+    assert sixth.status_code == 429 and sixth.json()["code"] == "rate_limited"
+    assert 0 < int(sixth.headers["Retry-After"]) <= 3600
+    assert register(client).access_token  # another address still signs up

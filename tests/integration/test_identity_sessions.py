@@ -47,6 +47,7 @@ def test_register_creates_an_owner_signed_in(db_session: Session) -> None:
     register_in = RegisterIn(tenant_name="Pinpoint Painting", name="Pat", email=email, password=PASSWORD,
                              timezone="America/Denver")  # fmt: skip
     pair = sessions.register(session=db_session, actor=_actor(), register_in=register_in)
+    assert isinstance(pair, TokenPair), pair
     assert pair.token_type == "Bearer" and pair.expires_in == 900
     actions = db_session.scalars(select(AuditLog.action).order_by(AuditLog.created_at)).all()
     assert {"tenant.registered", "auth.signed_in"} <= set(actions)
