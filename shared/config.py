@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     otp_send_window_seconds: int = Field(
         600, ge=600, validation_alias=AliasChoices("OTP_SEND_WINDOW_SECONDS", "otp_send_window_seconds")
     )
+    invitation_ttl_hours: int = Field(
+        168, ge=1, le=720, validation_alias=AliasChoices("INVITATION_TTL_HOURS", "invitation_ttl_hours")
+    )
     registrations_per_ip: int = Field(
         5, ge=1, validation_alias=AliasChoices("REGISTRATIONS_PER_IP", "registrations_per_ip")
     )

@@ -8,7 +8,7 @@ from http.cookies import SimpleCookie
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from blueprints.identity import schemas, service, sessions
 from shared import audit, auth
@@ -195,3 +195,126 @@ def identity_housekeeping(timer: func.TimerRequest) -> None:
         ensure_started()
         purged = service.housekeeping()
         log.info("housekeeping purged %d rows", purged)
+
+
+# --- invitations: the emailed link to choose a first password ------------------------------------------
+HTML = "text/html"  # the Functions response adds "; charset=utf-8"
+INVITATION_PAGE = "v1/auth/invitations/{token}"
+INVITATION_POISON_QUEUE = f"{schemas.INVITATION_QUEUE}-poison"
+PAGE_ERRORS = {403: "Forged invitation link (HTML page)", 410: "Used, replaced or expired link (HTML page)",
+               422: "Password not accepted (the HTML form again, saying why)"}  # fmt: skip
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_PASSWORD = TypeAdapter(schemas.Password)
+
+
+@api.post("v1/users/{user_id}/invitation", permission="users.manage", status=201, response=schemas.InvitationOut,
+          summary="Email a new invitation link to someone who has not chosen a password yet")  # fmt: skip
+def resend_invitation(req: Request) -> schemas.InvitationOut:
+    """Resend an invitation (older links stop working)."""
+    from blueprints.identity import invitations
+
+    assert req.principal is not None
+    return invitations.resend(session=req.session, principal=req.principal, user_id=req.uuid_param("user_id"),
+                              actor=audit.actor_of(req))  # fmt: skip
+
+
+@api.post("v1/auth/invitation-acceptances", auth="anonymous", status=200, body=schemas.InvitationAccept,
+          response=schemas.TokenPair, summary="Choose the first password with an invitation link's token, signed in")
+def accept_invitation(req: Request) -> Response:
+    """The PWA's invitation acceptance."""
+    from blueprints.identity import invitations
+
+    pair = invitations.accept(session=req.session, token=req.body.token, password=req.body.password,
+                              actor=audit.actor_of(req))  # fmt: skip
+    return _tokens(pair)
+
+
+def _invitation_path(req: Request) -> str:
+    return f"/api/v1/auth/invitations/{req.route_params.get('token', '')}"
+
+
+def _page_error(error: AppError) -> Response:
+    from blueprints.identity import invitations
+
+    return Response(invitations.error_page(error.detail), status=error.status, content_type=HTML,
+                    headers=PAGE_HEADERS)  # fmt: skip
+
+
+@api.get(INVITATION_PAGE, auth="anonymous", content_type=HTML, responses=PAGE_ERRORS,
+         summary="The invitation page: choose a password (HTML, no JavaScript)")  # fmt: skip
+def invitation_page(req: Request) -> Response:
+    """Show the invitation's form."""
+    from blueprints.identity import invitations
+
+    try:
+        invited = invitations.open_invitation(req.session, req.route_params.get("token", ""))
+    except AppError as error:
+        return _page_error(error)
+    return Response(invitations.form_page(invited, action=_invitation_path(req)), content_type=HTML,
+                    headers=PAGE_HEADERS)  # fmt: skip
+
+
+@api.post(INVITATION_PAGE, auth="anonymous", status=200, body=schemas.InvitationForm, body_format="form",
+          max_body_bytes=8192, content_type=HTML, responses=PAGE_ERRORS,
+          summary="The invitation page's form: set the password")  # fmt: skip
+def invitation_form(req: Request) -> Response:
+    """Set the password from the page, or show the form again saying what is wrong."""
+    from blueprints.identity import invitations
+
+    token = req.route_params.get("token", "")
+    try:
+        invited = invitations.open_invitation(req.session, token)
+        problem = _password_problem(req.body)
+        if problem:
+            page = invitations.form_page(invited, action=_invitation_path(req), error=problem)
+            return Response(page, status=422, content_type=HTML, headers=PAGE_HEADERS)
+        invited = invitations.set_password(req.session, token=token, password=req.body.password,
+                                           actor=audit.actor_of(req))  # fmt: skip
+    except AppError as error:
+        return _page_error(error)
+    return Response(invitations.done_page(invited), content_type=HTML, headers=PAGE_HEADERS)
+
+
+def _password_problem(form: schemas.InvitationForm) -> str | None:
+    if form.password != form.password_confirm:
+        return "The two passwords are not the same."
+    try:
+        _PASSWORD.validate_python(form.password)
+    except ValidationError:
+        return "Choose a password of 10 to 256 characters."
+    return None
+
+
+def _invitation_task(msg: func.QueueMessage) -> object | None:
+    from blueprints.identity import invitations
+
+    try:
+        return invitations.InvitationTask.model_validate_json(msg.get_body())
+    except ValidationError as exc:
+        log.error("malformed invitation task dropped: %s", exc.errors(include_input=False)[:3])
+        return None
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=schemas.INVITATION_QUEUE, connection="AzureWebJobsStorage")
+def identity_invitation_email(msg: func.QueueMessage) -> None:
+    """Email one invitation link (transient SMTP errors retry through the queue)."""
+    from blueprints.identity import invitations
+
+    with invocation("identity_invitation_email"):
+        ensure_started()
+        task = _invitation_task(msg)
+        if task is not None:
+            outcome = invitations.deliver(task)  # type: ignore[arg-type]
+            log.info("invitation email: %s", outcome, extra={"outcome": outcome})
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=INVITATION_POISON_QUEUE, connection="AzureWebJobsStorage")
+def identity_invitation_email_poison(msg: func.QueueMessage) -> None:
+    """An invitation email the queue gave up on: the invitation shows it failed."""
+    from blueprints.identity import invitations
+
+    with invocation("identity_invitation_email_poison"):
+        ensure_started()
+        task = _invitation_task(msg)
+        if task is not None:
+            invitations.give_up(task)  # type: ignore[arg-type]

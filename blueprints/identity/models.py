@@ -2,8 +2,8 @@
 
 Tenant-owned (row-level security on `app.tenant_id`): tenants (by id) and users.
 Global, read before any tenant is known: user_logins (hashed email/phone -> user and tenant),
-auth_sessions and refresh_tokens (hashed). They hold no business data and no readable email,
-phone or token; the Identity section of README.md explains the choice.
+auth_sessions, refresh_tokens (hashed) and user_invitations (ids). They hold no business data and no
+readable email, phone or token; the Identity section of README.md explains the choice.
 """
 
 from __future__ import annotations
@@ -122,3 +122,26 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invitation(Base):
+    """An emailed link to set a first password; global (accepted before any tenant is known), ids only.
+
+    The link's token is derived from the id (HMAC, see invitations.py), so neither the table nor the
+    queue message that sends the email holds it.
+    """
+
+    __tablename__ = "user_invitations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_status: Mapped[str] = mapped_column(String(8), nullable=False, default="queued")
+    email_error: Mapped[str | None] = mapped_column(String(200))

@@ -16,6 +16,8 @@ from shared.phone import E164
 MODULES: tuple[str, ...] = ("crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator")
 DEFAULT_MODULES: list[str] = ["crm"]
 
+INVITATION_QUEUE = "user-invitations"  # the invitation emails, sent by a queue trigger
+
 Role = Literal["owner", "admin", "estimator", "advisor", "tech", "accountant"]
 Module = Literal["crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -142,7 +144,11 @@ class UserOut(BaseModel):
 
 
 class UserInvite(BaseModel):
-    """Invite someone by email or phone with a role (an initial password enables email sign-in)."""
+    """Invite someone by email or phone with a role.
+
+    By email without a password, they get an emailed link to choose one; with a password, they may sign
+    in with it at once (and no email is sent).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -159,6 +165,29 @@ class UserInvite(BaseModel):
         if self.password and not self.email:
             raise ValueError("a password signs in with an email; give the email too")
         return self
+
+
+class InvitationOut(BaseModel):
+    """An emailed invitation: until when its link works, and whether the email went out."""
+
+    expires_at: UtcDateTime
+    email_status: Literal["queued", "sent", "failed"]
+
+
+class InvitationAccept(BaseModel):
+    """The link's token and the first password chosen with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Password
+
+
+class InvitationForm(BaseModel):
+    """The invitation page's form; checked by the page itself so mistakes come back on the page."""
+
+    password: Annotated[str, StringConstraints(max_length=1024)] = ""
+    password_confirm: Annotated[str, StringConstraints(max_length=1024)] = ""
 
 
 class UserPatch(BaseModel):

@@ -122,7 +122,10 @@ def _user_or_raise(session: Session, principal: Principal, user_id: uuid.UUID) -
 
 
 def invite_user(*, session: Session, principal: Principal, invite: UserInvite, actor: audit.Actor) -> UserOut:
-    """Add a person with a role; they sign in by email and password, or by a code texted to their phone."""
+    """Add a person with a role; they sign in by email and password, or by a code texted to their phone.
+
+    Invited by email without a password, they are emailed a link to choose one (invitations.py).
+    """
     if invite.role == "owner":
         principal.require("users.grant_owner")
     email = passwords.normalise_email(invite.email) if invite.email else None
@@ -139,6 +142,10 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
     out = UserOut.model_validate(user)
     audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="users.invited", entity="user",
                  entity_id=user.id, after=audit.snapshot(out, exclude={"email", "phone"}))  # fmt: skip
+    if email and not invite.password:
+        from blueprints.identity import invitations
+
+        invitations.issue(session, user=user, created_by=principal.user_id, actor=actor)
     return out
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 
 from blueprints.shop.models import InspectionItem
-from shared import clock
+from shared import clock, html
 from shared.config import get_settings
 from shared.errors import Forbidden, Gone
 
@@ -69,19 +69,15 @@ def verify(token: str) -> LinkClaims:
 
 
 _STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:16px;max-width:640px;margin:auto;color:#111}"
-    "h1{font-size:1.4em}fieldset{border:1px solid #ccc;border-radius:8px;margin:12px 0;padding:12px}"
-    "legend{font-weight:600}.urgent{color:#a00}.attention{color:#850}label{display:block;padding:10px 0;"
-    "font-size:1.1em}input[type=radio]{width:24px;height:24px;vertical-align:middle;margin-right:8px}"
-    "button{width:100%;padding:14px;font-size:1.1em;border-radius:8px;border:0;background:#0b5;color:#fff}"
+    "fieldset{border:1px solid #ccc;border-radius:8px;margin:12px 0;padding:12px}"
+    "legend{font-weight:600}.urgent{color:#a00}.attention{color:#850}"
+    "input[type=radio]{width:24px;height:24px;vertical-align:middle;margin-right:8px}"
     ".answer{font-weight:600}.note{color:#444}"
 )
 
 
 def _page(title: str, body: str) -> str:
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>")  # fmt: skip
+    return html.page(title, body, style=_STYLE)
 
 
 def error_page(message: str) -> str:

@@ -29,6 +29,7 @@ class Call:
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     signed_in: bool = True
+    content: str | None = None  # a raw body (forms) instead of JSON
 
 
 @dataclass
@@ -208,6 +209,30 @@ def _shop_token(w: World) -> str:
 # --- end of shop helpers -----------------------------------------------------------------------------------
 
 
+def _invitee(w: World, target: str) -> str:
+    """A fresh person of the target business invited by email, who has not chosen a password yet."""
+    account = w.accounts["owner"] if target == OWN else w.other_owner
+    return invite(w.client, account, role="tech", password=None)["id"]
+
+
+def _invitation_token(w: World) -> str:
+    """The link token of a fresh invitation in our business (computed as the emailer would)."""
+    from sqlalchemy import select
+
+    from blueprints.identity import invitations
+    from blueprints.identity.models import Invitation
+    from shared.db import session_scope
+
+    user_id = _invitee(w, OWN)
+    with session_scope() as session:
+        invitation_id = session.scalars(select(Invitation.id).where(Invitation.user_id == uuid.UUID(user_id))).one()
+    return invitations.token_for(invitation_id)
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+_NEW_PASSWORD = "password=a+new+password+42&password_confirm=a+new+password+42"
+
+
 # fmt: off
 EXPECTED: dict[tuple[str, str], Case] = {
     # --- ops: anonymous probes and a portal-key operation that no user token opens
@@ -237,6 +262,15 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/v1/users"): Case(lambda w, r, t: Call("v1/users"), allow(MANAGERS, 200)),
     ("POST", "/v1/users"): Case(lambda w, r, t: Call("v1/users", json={"name": "New", "role": "tech",
         "email": unique_email()}), allow(MANAGERS, 201)),
+    ("POST", "/v1/users/{user_id}/invitation"): Case(lambda w, r, t: Call(f"v1/users/{_invitee(w, t)}/invitation"),
+        allow(MANAGERS, 201), other=True),
+    ("POST", "/v1/auth/invitation-acceptances"): Case(lambda w, r, t: Call("v1/auth/invitation-acceptances",
+        signed_in=False, json={"token": _invitation_token(w), "password": "a new password 42"}),
+        allow(EVERYONE, 200)),
+    ("GET", "/v1/auth/invitations/{token}"): Case(lambda w, r, t: Call(f"v1/auth/invitations/{_invitation_token(w)}",
+        signed_in=False), allow(EVERYONE, 200)),
+    ("POST", "/v1/auth/invitations/{token}"): Case(lambda w, r, t: Call(f"v1/auth/invitations/{_invitation_token(w)}",
+        signed_in=False, headers=_FORM, content=_NEW_PASSWORD), allow(EVERYONE, 200)),
     ("GET", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}"), allow(MANAGERS, 200),
         other=True),
     ("PATCH", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}", json={"role": "advisor"},
@@ -433,6 +467,8 @@ def _send(w: World, method: str, role: str, call: Call) -> httpx.Response:
     headers = dict(call.headers)
     if call.signed_in:
         headers.update(w.accounts[role].headers)
+    if call.content is not None:
+        return w.client.request(method, f"/api/{call.path}", content=call.content, headers=headers)
     return w.client.request(method, f"/api/{call.path}", json=call.json, headers=headers)
 
 
