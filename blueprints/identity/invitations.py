@@ -185,6 +185,9 @@ def deliver(task: InvitationTask) -> str:
     except SendError as error:
         if error.transient:
             raise
+        if error.code == "no_smtp" and get_settings().environment == "development":
+            # `make dev` has no mail relay: the developer follows the link from the log instead.
+            log.warning("SMTP is not configured; invitation link for local use: %s", link_for(task.invitation_id))
         _record(task.invitation_id, status="failed", error=f"{error.code}: {error.detail}")
         return "failed"
     _record(task.invitation_id, status="sent")
