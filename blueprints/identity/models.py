@@ -76,6 +76,11 @@ class User(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def password_set(self) -> bool:
+        """Whether they may sign in with a password (an emailed invitation is still open until then)."""
+        return self.password_hash is not None
+
 
 class UserLogin(Base):
     """A sign-in identifier (hashed email or phone) pointing at its user and tenant; global by design."""

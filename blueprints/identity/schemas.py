@@ -138,6 +138,7 @@ class UserOut(BaseModel):
     phone: str | None
     role: str
     disabled: bool
+    password_set: bool = Field(description="false while an emailed invitation waits for its first password")
     last_sign_in_at: UtcDateTime | None
     created_at: UtcDateTime
     updated_at: UtcDateTime

@@ -70,7 +70,8 @@ def _path(link: str) -> str:
 
 def test_an_invited_person_chooses_a_password_on_the_page_and_the_link_then_stops_working(env: Env) -> None:
     email = unique_email("painter")
-    invite(env.client, env.owner, role="estimator", name="Pat <Painter>", email=email, password=None)
+    user = invite(env.client, env.owner, role="estimator", name="Pat <Painter>", email=email, password=None)
+    assert user["password_set"] is False  # the people list shows the invitation is still open
     link = _link(env, email)
     page = env.client.get("/api/" + _path(link))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -89,6 +90,8 @@ def test_an_invited_person_chooses_a_password_on_the_page_and_the_link_then_stop
     assert done.status_code == 200 and "Your password is set" in done.text, done.text
     signed_in = login(env.client, email=email, password=NEW_PASSWORD)
     assert signed_in.role == "estimator"
+    person = env.client.get(f"/api/v1/users/{user['id']}", headers=env.owner.headers).json()
+    assert person["password_set"] is True
 
     again = env.client.get("/api/" + _path(link))
     assert again.status_code == 410 and "already used" in again.text
