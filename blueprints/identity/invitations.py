@@ -159,7 +159,8 @@ def _email(invitation: Invitation, user: User, tenant: Tenant) -> EmailMessage:
             f"Choose your password here (the link works once, for the next {hours} hours):\n"
             f"{link_for(invitation.id)}\n\nThen sign in with {user.email}.\n\n"
             "If you were not expecting this, ignore this email.\n")  # fmt: skip
-    return email.build(to=user.email or "", subject=f"{tenant.name} invited you to Tradeops", body=body,
+    subject = " ".join(f"{tenant.name} invited you to Tradeops".split())  # one header line whatever the name holds
+    return email.build(to=user.email or "", subject=subject, body=body,
                        sender=get_settings().smtp_from, message_key=f"invitation-{invitation.id}")  # fmt: skip
 
 
@@ -171,7 +172,7 @@ def deliver(task: InvitationTask) -> str:
         invitation = session.get(Invitation, task.invitation_id)
         if invitation is None:
             return "missing"
-        if invitation.email_status == "sent":
+        if invitation.email_status != "queued":  # sent, or refused for good: a redelivered task does nothing
             return "done"
         if invitation.used_at or invitation.revoked_at or clock.now() >= invitation.expires_at:
             return "stale"

@@ -74,6 +74,8 @@ def test_an_email_the_relay_refuses_for_good_is_recorded_on_the_invitation() -> 
         invitation = session.get(Invitation, invitation_id)
         assert invitation is not None and invitation.email_status == "failed"
         assert invitation.email_error and invitation.email_error.startswith("no_smtp")
+    # The queue delivering the same task again changes nothing (no second attempt, no second audit row).
+    assert invitations.deliver(invitations.InvitationTask(invitation_id=invitation_id)) == "done"
 
 
 def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
