@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     sys.path.insert(0, str(Path.cwd()))
     load_local_settings(Path(args.settings))
+    if not os.environ.get("PUBLIC_BASE_URL"):  # left empty: links in texts and emails point at this host
+        os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{args.port}"
     services = Services()
     seed_lines: list[str] = []
     try:
