@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed:
             from devhost.seed import seed
 
-            seed_lines = seed()
+            # In a context of its own: the tenant the seed binds must not label the host's later log lines.
+            seed_lines = contextvars.copy_context().run(seed)
         for command in args.sidecar:
             services.start_sidecar(command)
         asyncio.run(serve(args, seed_lines))
