@@ -8,7 +8,7 @@ import math
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import delete, select, update
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
 
 log = logging.getLogger(__name__)
+Task = TypeVar("Task", bound=BaseModel)
 
 # Azure caps a visibility timeout at 7 days; longer delays are re-deferred by their handler.
 MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
@@ -107,6 +108,21 @@ def send_message(queue: str, payload: BaseModel | dict[str, Any] | str, *, delay
     """Put a message on a queue now, visible after delay_seconds (capped at Azure's 7 days)."""
     delay = max(0, min(int(delay_seconds), MAX_VISIBILITY_SECONDS))
     queue_client(queue).send_message(encode_payload(payload), visibility_timeout=delay or None)
+
+
+def read_task(body: bytes, model: type[Task], *, queue: str, poison: bool = True) -> Task | None:
+    """A queue message as its model, or None when malformed: logged, and moved to `<queue>-poison` unless
+    it is already being read from there (poison=False), so retrying it can never help and nothing is lost."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        log.error("malformed %s message%s: %s", queue, " moved to poison" if poison else " dropped",
+                  exc.errors(include_input=False)[:3])  # fmt: skip
+        if poison:
+            send_message(f"{queue}-poison", body.decode("utf-8", "replace"))
+        return None
 
 
 def enqueue(

@@ -7,7 +7,6 @@ import uuid
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import ValidationError
 
 from blueprints.configurator import jobs, schemas, service
 from render_container.contract import RESULTS_QUEUE, RenderResult
@@ -138,22 +137,14 @@ def render_results(msg: func.QueueMessage) -> None:
     """Apply one render worker report to its job; a malformed report goes straight to the poison queue."""
     with invocation("configurator_render_results"):
         ensure_started()
-        body = msg.get_body()
-        try:
-            result = RenderResult.model_validate_json(body)
-        except ValidationError as exc:
-            log.error("malformed render result %s moved to poison: %s", msg.id, str(exc)[:300])
-            _to_poison(body)
-            return
         from shared.db import session_scope
+        from shared.storage import read_task
+
+        result = read_task(msg.get_body(), RenderResult, queue=RESULTS_QUEUE)
+        if result is None:
+            return
 
         with session_scope(tenant_id=result.tenant_id) as session:
             outcome = jobs.apply_result(session=session, result=result, message_id=msg.id or uuid.uuid4().hex)
         level = logging.WARNING if outcome == "unknown job" else logging.INFO
         log.log(level, "render result for job %s: %s", result.job_id, outcome)
-
-
-def _to_poison(body: bytes) -> None:
-    from shared.storage import send_message
-
-    send_message(f"{RESULTS_QUEUE}-poison", body.decode("utf-8", "replace"))

@@ -285,26 +285,17 @@ def _password_problem(form: schemas.InvitationForm) -> str | None:
     return None
 
 
-def _invitation_task(msg: func.QueueMessage) -> object | None:
-    from blueprints.identity import invitations
-
-    try:
-        return invitations.InvitationTask.model_validate_json(msg.get_body())
-    except ValidationError as exc:
-        log.error("malformed invitation task dropped: %s", exc.errors(include_input=False)[:3])
-        return None
-
-
 @bp.queue_trigger(arg_name="msg", queue_name=schemas.INVITATION_QUEUE, connection="AzureWebJobsStorage")
 def identity_invitation_email(msg: func.QueueMessage) -> None:
     """Email one invitation link (transient SMTP errors retry through the queue)."""
     from blueprints.identity import invitations
+    from shared import storage
 
     with invocation("identity_invitation_email"):
         ensure_started()
-        task = _invitation_task(msg)
+        task = storage.read_task(msg.get_body(), invitations.InvitationTask, queue=schemas.INVITATION_QUEUE)
         if task is not None:
-            outcome = invitations.deliver(task)  # type: ignore[arg-type]
+            outcome = invitations.deliver(task)
             log.info("invitation email: %s", outcome, extra={"outcome": outcome})
 
 
@@ -312,9 +303,11 @@ def identity_invitation_email(msg: func.QueueMessage) -> None:
 def identity_invitation_email_poison(msg: func.QueueMessage) -> None:
     """An invitation email the queue gave up on: the invitation shows it failed."""
     from blueprints.identity import invitations
+    from shared import storage
 
     with invocation("identity_invitation_email_poison"):
         ensure_started()
-        task = _invitation_task(msg)
+        task = storage.read_task(msg.get_body(), invitations.InvitationTask, queue=INVITATION_POISON_QUEUE,
+                                 poison=False)  # fmt: skip
         if task is not None:
-            invitations.give_up(task)  # type: ignore[arg-type]
+            invitations.give_up(task)

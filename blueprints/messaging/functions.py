@@ -6,7 +6,6 @@ import logging
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import ValidationError
 
 from blueprints.messaging import schemas, service
 from shared import audit
@@ -139,14 +138,6 @@ def twilio_inbound(req: Request) -> Response:
     return Response(webhooks.receive_inbound(params=params), status=200, content_type=TWIML)
 
 
-def _task(msg: func.QueueMessage) -> schemas.OutboundTask | None:
-    try:
-        return schemas.OutboundTask.model_validate_json(msg.get_body())
-    except ValidationError as exc:
-        log.error("malformed outbound-messages task dropped: %s", exc.errors(include_input=False)[:3])
-        return None
-
-
 @bp.queue_trigger(arg_name="msg", queue_name=schemas.OUTBOUND_QUEUE, connection="AzureWebJobsStorage")
 def messaging_outbound(msg: func.QueueMessage) -> None:
     """Send one queued message through consent, quiet hours, limits and the provider."""
@@ -155,9 +146,8 @@ def messaging_outbound(msg: func.QueueMessage) -> None:
 
     with invocation("messaging_outbound"):
         ensure_started()
-        task = _task(msg)
+        task = storage.read_task(msg.get_body(), schemas.OutboundTask, queue=schemas.OUTBOUND_QUEUE)
         if task is None:
-            storage.send_message(POISON_QUEUE, msg.get_body().decode("utf-8", "replace"))
             return
         outcome = pipeline.process(task)
         log.info("outbound message %s: %s", task.message_id, outcome, extra={"outcome": outcome})
@@ -167,9 +157,10 @@ def messaging_outbound(msg: func.QueueMessage) -> None:
 def messaging_outbound_poison(msg: func.QueueMessage) -> None:
     """A task the host gave up on: its message becomes failed, never silently lost."""
     from blueprints.messaging import pipeline
+    from shared import storage
 
     with invocation("messaging_outbound_poison"):
         ensure_started()
-        task = _task(msg)
+        task = storage.read_task(msg.get_body(), schemas.OutboundTask, queue=POISON_QUEUE, poison=False)
         if task is not None:
             log.error("outbound message %s gave up: %s", task.message_id, pipeline.give_up(task))
