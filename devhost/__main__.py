@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devhost.services import ROOT, Azurite, EmbeddedPostgres, run_migrations
+from devhost.services import ROOT, Azurite, EmbeddedPostgres, MailCatcher, run_migrations
 
 log = logging.getLogger("devhost")
 
@@ -60,10 +60,12 @@ class Services:
     def __init__(self) -> None:
         self.postgres: EmbeddedPostgres | None = None
         self.azurite: Azurite | None = None
+        self.mail: MailCatcher | None = None
         self.sidecars: list[subprocess.Popen[bytes]] = []
 
     def start(self, data_dir: Path) -> None:
-        """Start PostgreSQL and Azurite unless DATABASE_URL / AzureWebJobsStorage point elsewhere."""
+        """Start PostgreSQL, Azurite and a mail catcher unless DATABASE_URL / AzureWebJobsStorage / SMTP_HOST
+        point elsewhere."""
         if not os.environ.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres(data_dir / "pg").start()
             os.environ["DATABASE_URL"] = self.postgres.url(role="tradeops_app")
@@ -74,6 +76,12 @@ class Services:
             self.azurite = Azurite(location=data_dir / "azurite").start()
             os.environ["AzureWebJobsStorage"] = self.azurite.connection_string
             log.info("Azurite on 127.0.0.1:%d (blob) and :%d (queue)", self.azurite.blob_port, self.azurite.queue_port)
+        if not os.environ.get("SMTP_HOST"):
+            self.mail = MailCatcher(data_dir / "mail").start()
+            os.environ.update(self.mail.env())
+            if not os.environ.get("SMTP_FROM"):
+                os.environ["SMTP_FROM"] = "no-reply@dev.tradeops.dev"
+            log.info("emails are caught on 127.0.0.1:%d and saved under %s", self.mail.port, self.mail.directory)
 
     def start_sidecar(self, command: str) -> None:
         """Run a command beside the host with the same environment."""
@@ -91,6 +99,8 @@ class Services:
                     os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        if self.mail is not None:
+            self.mail.stop()
         if self.azurite is not None:
             self.azurite.stop()
         if self.postgres is not None:

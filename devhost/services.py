@@ -103,6 +103,51 @@ def ensure_app_role(conn: Any) -> None:
         conn.execute("SELECT pg_advisory_unlock(%s)", (_ROLE_LOCK,))
 
 
+class _SaveToFiles:
+    """aiosmtpd handler: each accepted email becomes one .eml file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import uuid
+
+        path = self.directory / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_bytes(envelope.original_content or envelope.content)
+        log.info("email caught: %s", path)  # the file, never the address
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class MailCatcher:
+    """A loopback SMTP server for `make dev`: the app's emails are saved as .eml files and go nowhere else."""
+
+    directory: Path
+    port: int = 0
+    _controller: Any = None
+
+    def start(self) -> MailCatcher:
+        """Listen on a free loopback port."""
+        from aiosmtpd.controller import Controller
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self._controller = Controller(_SaveToFiles(self.directory), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def env(self) -> dict[str, str]:
+        """Settings that point the app at this server (plain SMTP on loopback, no sign-in)."""
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_TLS": "none", "SMTP_USERNAME": "",
+                "SMTP_PASSWORD": ""}  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
 @dataclass
 class Azurite:
     """The Azure Storage emulator from the project's npm packages."""

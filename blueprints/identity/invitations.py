@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,8 +32,6 @@ from shared.config import get_settings
 from shared.db import session_scope, set_tenant
 from shared.errors import Conflict, Forbidden, Gone, NotFound
 from shared.storage import enqueue
-
-log = logging.getLogger("tradeops.identity.invitations")
 
 QUEUE = INVITATION_QUEUE
 SYSTEM = audit.Actor()
@@ -186,9 +183,6 @@ def deliver(task: InvitationTask) -> str:
     except SendError as error:
         if error.transient:
             raise
-        if error.code == "no_smtp" and get_settings().environment == "development":
-            # `make dev` has no mail relay: the developer follows the link from the log instead.
-            log.warning("SMTP is not configured; invitation link for local use: %s", link_for(task.invitation_id))
         _record(task.invitation_id, status="failed", error=f"{error.code}: {error.detail}")
         return "failed"
     _record(task.invitation_id, status="sent")
