@@ -130,6 +130,7 @@ class MailCatcher:
         """Listen on a free loopback port."""
         from aiosmtpd.controller import Controller
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd narrates each SMTP command
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self._controller = Controller(_SaveToFiles(self.directory), hostname="127.0.0.1", port=self.port)
