@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
@@ -26,7 +26,7 @@ from shared.errors import (
     UnsupportedMediaType,
     validation_errors,
 )
-from shared.telemetry import invocation, tenant_id_var
+from shared.telemetry import REDACTED, invocation, sensitive_key, tenant_id_var
 
 log = logging.getLogger("tradeops.http")
 
@@ -279,7 +279,7 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
             log.info(
                 "%s %s -> %s",
                 raw.method,
-                _path(raw.url),
+                _logged_path(raw),
                 status,
                 extra={"status": status, "route": spec.route, "duration_ms": timing_ms(timing)},
             )
@@ -290,6 +290,15 @@ def timing_ms(timing: dict[str, Any]) -> float:
     import time
 
     return round((time.perf_counter() - timing["started"]) * 1000, 2)
+
+
+def _logged_path(raw: func.HttpRequest) -> str:
+    """The path for the request log line, with capability parameters (link tokens, share codes) blanked."""
+    path = _path(raw.url)
+    for name, value in (raw.route_params or {}).items():
+        if value and sensitive_key(name):
+            path = path.replace(quote(value, safe=""), REDACTED).replace(value, REDACTED)
+    return path
 
 
 def _path(url: str) -> str:

@@ -48,9 +48,14 @@ def redact(text: str) -> str:
     return text
 
 
+def sensitive_key(key: str) -> bool:
+    """Whether a field or parameter of this name holds a secret or personal data whatever its value."""
+    return bool(_SENSITIVE_KEYS.search(key))
+
+
 def redact_value(key: str, value: Any) -> Any:
     """Redact a structured log field: sensitive keys entirely, strings by pattern, containers recursively."""
-    if _SENSITIVE_KEYS.search(key) and value not in (None, ""):
+    if sensitive_key(key) and value not in (None, ""):
         return REDACTED
     if isinstance(value, str):
         return redact(value)

@@ -43,3 +43,32 @@ def test_json_lines_carry_context_and_redact_extra_fields() -> None:
     assert entry["duration_ms"] == 12.5
     assert "+442079460000" not in stream.getvalue()
     assert entry["phone"] == "[redacted]"
+
+
+def test_the_request_line_never_shows_a_link_token() -> None:
+    import azure.functions as func
+
+    from shared.http import RouteSpec, dispatch
+
+    token = "091a80ee09d04dafb65efd003ac157dc.6PkO2LCHr302J3bDJ0X6Nx2syN7UdH-17ujK6wOFP-4"
+    spec = RouteSpec(name="page", module="t", route="v1/auth/invitations/{token}", methods=["GET"], auth="anonymous",
+                     summary="t", content_type="text/html")  # fmt: skip
+    raw = func.HttpRequest("GET", f"http://h/api/v1/auth/invitations/{token}", headers={}, body=b"",
+                           route_params={"token": token})  # fmt: skip
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tradeops.http")
+    logger.addHandler(handler)
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False  # another test's logging set-up may have switched it off
+    try:
+        response = dispatch(spec, lambda req: "<p>hello</p>", raw)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
+    assert response.status_code == 200
+    line = stream.getvalue()
+    assert "/api/v1/auth/invitations/[redacted] -> 200" in line and token not in line and "6PkO2L" not in line
