@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:7071", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url")
     )
+    forwarded_for_hops: int = Field(
+        1, ge=1, le=10, validation_alias=AliasChoices("FORWARDED_FOR_HOPS", "forwarded_for_hops")
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, validation_alias=AliasChoices("MAX_BODY_BYTES", "max_body_bytes")
     )

@@ -98,13 +98,22 @@ class Request:
 
     @property
     def client_ip(self) -> str | None:
-        """The caller's address as the front end saw it."""
-        forwarded = self.raw.headers.get("x-forwarded-for") or self.raw.headers.get("x-client-ip")
+        """The caller's address as our front end saw it, never one the caller could write.
+
+        App Service's front end sets `client-ip` (overwriting any the caller sent); without it, the entry of
+        X-Forwarded-For FORWARDED_FOR_HOPS from the right is the one our nearest proxy appended (entries
+        further left are whatever the caller claimed).
+        """
+        given = (self.raw.headers.get("client-ip") or "").strip()
+        if given:
+            return _without_port(given)
+        forwarded = [part.strip() for part in (self.raw.headers.get("x-forwarded-for") or "").split(",")]
+        forwarded = [part for part in forwarded if part]
         if not forwarded:
             return None
-        first = forwarded.split(",")[0].strip()
-        # Azure's front end appends the port to IPv4 addresses ("203.0.113.7:52814").
-        return first.rsplit(":", 1)[0] if first.count(":") == 1 else first
+        from shared.config import get_settings
+
+        return _without_port(forwarded[max(0, len(forwarded) - get_settings().forwarded_for_hops)])
 
     @property
     def user_agent(self) -> str | None:
@@ -130,6 +139,13 @@ class Request:
 
 
 Handler = Callable[[Request], Any]
+
+
+def _without_port(address: str) -> str:
+    """203.0.113.7:52814 -> 203.0.113.7, [2001:db8::1]:443 -> 2001:db8::1; bare addresses unchanged."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
 
 
 def _request_id(raw: func.HttpRequest) -> str:

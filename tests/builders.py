@@ -114,9 +114,13 @@ class Account:
 
 
 def client_ip() -> dict[str, str]:
-    """An X-Forwarded-For of its own, so per-IP limits of one test do not reach another."""
+    """An address of its own, so per-IP limits of one test do not reach another.
+
+    As a front end forwards it: the caller's own claim first (the same for every test, and ignored), the
+    address the front end saw appended last.
+    """
     n = next(_numbers)
-    return {"X-Forwarded-For": f"198.51.{(n // 250) % 250}.{n % 250 + 1}, 10.0.0.1"}
+    return {"X-Forwarded-For": f"203.0.113.250, 198.51.{(n // 250) % 250}.{n % 250 + 1}"}
 
 
 def register(client: httpx.Client, *, tenant_name: str = "Demo Shop", name: str = "Olive Owner",
