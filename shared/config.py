@@ -137,6 +137,15 @@ class Settings(BaseSettings):
     invitation_ttl_hours: int = Field(
         168, ge=1, le=720, validation_alias=AliasChoices("INVITATION_TTL_HOURS", "invitation_ttl_hours")
     )
+    password_reset_ttl_minutes: int = Field(
+        60, ge=5, le=1440, validation_alias=AliasChoices("PASSWORD_RESET_TTL_MINUTES", "password_reset_ttl_minutes")
+    )
+    password_resets_per_ip: int = Field(
+        5, ge=1, validation_alias=AliasChoices("PASSWORD_RESETS_PER_IP", "password_resets_per_ip")
+    )
+    password_resets_per_email: int = Field(
+        3, ge=1, validation_alias=AliasChoices("PASSWORD_RESETS_PER_EMAIL", "password_resets_per_email")
+    )
     registrations_per_ip: int = Field(
         5, ge=1, validation_alias=AliasChoices("REGISTRATIONS_PER_IP", "registrations_per_ip")
     )

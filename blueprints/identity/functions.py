@@ -197,11 +197,11 @@ def identity_housekeeping(timer: func.TimerRequest) -> None:
         log.info("housekeeping purged %d rows", purged)
 
 
-# --- invitations: the emailed link to choose a first password ------------------------------------------
+# --- password links: the emailed link to choose a first password (invitation) or a new one (reset) -----
 HTML = "text/html"  # the Functions response adds "; charset=utf-8"
-INVITATION_PAGE = "v1/auth/invitations/{token}"
-INVITATION_POISON_QUEUE = f"{schemas.INVITATION_QUEUE}-poison"
-PAGE_ERRORS = {403: "Forged invitation link (HTML page)", 410: "Used, replaced or expired link (HTML page)",
+PASSWORD_LINK_PAGE = "v1/auth/password-links/{token}"
+PASSWORD_LINK_POISON_QUEUE = f"{schemas.PASSWORD_LINK_QUEUE}-poison"
+PAGE_ERRORS = {403: "Forged link (HTML page)", 410: "Used, replaced or expired link (HTML page)",
                422: "Password not accepted (the HTML form again, saying why)"}  # fmt: skip
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 _PASSWORD = TypeAdapter(schemas.Password)
@@ -211,71 +211,80 @@ _PASSWORD = TypeAdapter(schemas.Password)
           summary="Email a new invitation link to someone who has not chosen a password yet")  # fmt: skip
 def resend_invitation(req: Request) -> schemas.InvitationOut:
     """Resend an invitation (older links stop working)."""
-    from blueprints.identity import invitations
+    from blueprints.identity import password_links
 
     assert req.principal is not None
-    return invitations.resend(session=req.session, principal=req.principal, user_id=req.uuid_param("user_id"),
-                              actor=audit.actor_of(req))  # fmt: skip
+    return password_links.resend(session=req.session, principal=req.principal, user_id=req.uuid_param("user_id"),
+                                 actor=audit.actor_of(req))  # fmt: skip
 
 
-@api.post("v1/auth/invitation-acceptances", auth="anonymous", status=200, body=schemas.InvitationAccept,
-          response=schemas.TokenPair, summary="Choose the first password with an invitation link's token, signed in")
-def accept_invitation(req: Request) -> Response:
-    """The PWA's invitation acceptance."""
-    from blueprints.identity import invitations
+@api.post("v1/auth/password-resets", auth="anonymous", status=202, body=schemas.ResetIn,
+          response=schemas.ResetRequested, summary="Email a password reset link (same answer for any email)")
+def request_password_reset(req: Request) -> schemas.ResetRequested:
+    """Forgot password."""
+    from blueprints.identity import password_links
 
-    pair = invitations.accept(session=req.session, token=req.body.token, password=req.body.password,
-                              actor=audit.actor_of(req))  # fmt: skip
+    return password_links.request_reset(session=req.session, email=req.body.email, actor=audit.actor_of(req))
+
+
+@api.post("v1/auth/password-link-acceptances", auth="anonymous", status=200, body=schemas.PasswordLinkAccept,
+          response=schemas.TokenPair, summary="Set a password with an emailed link's token, signed in")
+def accept_password_link(req: Request) -> Response:
+    """The PWA's way to use an invitation or reset link."""
+    from blueprints.identity import password_links
+
+    pair = password_links.accept(session=req.session, token=req.body.token, password=req.body.password,
+                                 actor=audit.actor_of(req))  # fmt: skip
     return _tokens(pair)
 
 
-def _invitation_path(req: Request) -> str:
-    return f"/api/v1/auth/invitations/{req.route_params.get('token', '')}"
+def _link_path(req: Request) -> str:
+    return f"/api/v1/auth/password-links/{req.route_params.get('token', '')}"
 
 
 def _page_error(error: AppError) -> Response:
-    from blueprints.identity import invitations
+    from blueprints.identity import password_links
 
-    return Response(invitations.error_page(error.detail), status=error.status, content_type=HTML,
+    return Response(password_links.error_page(error.detail), status=error.status, content_type=HTML,
                     headers=PAGE_HEADERS)  # fmt: skip
 
 
-@api.get(INVITATION_PAGE, auth="anonymous", content_type=HTML, responses=PAGE_ERRORS,
-         summary="The invitation page: choose a password (HTML, no JavaScript)")  # fmt: skip
-def invitation_page(req: Request) -> Response:
-    """Show the invitation's form."""
-    from blueprints.identity import invitations
+@api.get(PASSWORD_LINK_PAGE, auth="anonymous", content_type=HTML, responses=PAGE_ERRORS,
+         summary="An emailed link's page: choose a password (HTML, no JavaScript)")  # fmt: skip
+def password_link_page(req: Request) -> Response:
+    """Show the link's form."""
+    from blueprints.identity import password_links
 
     try:
-        invited = invitations.open_invitation(req.session, req.route_params.get("token", ""))
+        opened = password_links.open_link(req.session, req.route_params.get("token", ""))
     except AppError as error:
         return _page_error(error)
-    return Response(invitations.form_page(invited, action=_invitation_path(req)), content_type=HTML,
+    return Response(password_links.form_page(opened, action=_link_path(req)), content_type=HTML,
                     headers=PAGE_HEADERS)  # fmt: skip
 
 
-@api.post(INVITATION_PAGE, auth="anonymous", status=200, body=schemas.InvitationForm, body_format="form",
+@api.post(PASSWORD_LINK_PAGE, auth="anonymous", status=200, body=schemas.PasswordLinkForm, body_format="form",
           max_body_bytes=8192, content_type=HTML, responses=PAGE_ERRORS,
-          summary="The invitation page's form: set the password")  # fmt: skip
-def invitation_form(req: Request) -> Response:
+          summary="An emailed link's form: set the password")  # fmt: skip
+def password_link_form(req: Request) -> Response:
     """Set the password from the page, or show the form again saying what is wrong."""
-    from blueprints.identity import invitations
+    from blueprints.identity import password_links
 
     token = req.route_params.get("token", "")
     try:
-        invited = invitations.open_invitation(req.session, token)
+        opened = password_links.open_link(req.session, token)
         problem = _password_problem(req.body)
         if problem:
-            page = invitations.form_page(invited, action=_invitation_path(req), error=problem)
+            page = password_links.form_page(opened, action=_link_path(req), error=problem)
             return Response(page, status=422, content_type=HTML, headers=PAGE_HEADERS)
-        invited = invitations.set_password(req.session, token=token, password=req.body.password,
-                                           actor=audit.actor_of(req))  # fmt: skip
+        opened = password_links.set_password(req.session, token=token, password=req.body.password,
+                                             actor=audit.actor_of(req))  # fmt: skip
     except AppError as error:
         return _page_error(error)
-    return Response(invitations.done_page(invited), content_type=HTML, headers=PAGE_HEADERS)
+    return Response(password_links.done_page(opened), content_type=HTML, headers=PAGE_HEADERS)
 
 
-def _password_problem(form: schemas.InvitationForm) -> str | None:
+def _password_problem(form: schemas.PasswordLinkForm) -> str | None:
     if form.password != form.password_confirm:
         return "The two passwords are not the same."
     try:
@@ -285,29 +294,29 @@ def _password_problem(form: schemas.InvitationForm) -> str | None:
     return None
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=schemas.INVITATION_QUEUE, connection="AzureWebJobsStorage")
-def identity_invitation_email(msg: func.QueueMessage) -> None:
-    """Email one invitation link (transient SMTP errors retry through the queue)."""
-    from blueprints.identity import invitations
+@bp.queue_trigger(arg_name="msg", queue_name=schemas.PASSWORD_LINK_QUEUE, connection="AzureWebJobsStorage")
+def identity_password_link_email(msg: func.QueueMessage) -> None:
+    """Email one password link (transient SMTP errors retry through the queue)."""
+    from blueprints.identity import password_links
     from shared import storage
 
-    with invocation("identity_invitation_email"):
+    with invocation("identity_password_link_email"):
         ensure_started()
-        task = storage.read_task(msg.get_body(), invitations.InvitationTask, queue=schemas.INVITATION_QUEUE)
+        task = storage.read_task(msg.get_body(), password_links.LinkTask, queue=schemas.PASSWORD_LINK_QUEUE)
         if task is not None:
-            outcome = invitations.deliver(task)
-            log.info("invitation email: %s", outcome, extra={"outcome": outcome})
+            outcome = password_links.deliver(task)
+            log.info("password link email: %s", outcome, extra={"outcome": outcome})
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=INVITATION_POISON_QUEUE, connection="AzureWebJobsStorage")
-def identity_invitation_email_poison(msg: func.QueueMessage) -> None:
-    """An invitation email the queue gave up on: the invitation shows it failed."""
-    from blueprints.identity import invitations
+@bp.queue_trigger(arg_name="msg", queue_name=PASSWORD_LINK_POISON_QUEUE, connection="AzureWebJobsStorage")
+def identity_password_link_email_poison(msg: func.QueueMessage) -> None:
+    """A link email the queue gave up on: the link shows it failed."""
+    from blueprints.identity import password_links
     from shared import storage
 
-    with invocation("identity_invitation_email_poison"):
+    with invocation("identity_password_link_email_poison"):
         ensure_started()
-        task = storage.read_task(msg.get_body(), invitations.InvitationTask, queue=INVITATION_POISON_QUEUE,
+        task = storage.read_task(msg.get_body(), password_links.LinkTask, queue=PASSWORD_LINK_POISON_QUEUE,
                                  poison=False)  # fmt: skip
         if task is not None:
-            invitations.give_up(task)
+            password_links.give_up(task)

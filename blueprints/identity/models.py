@@ -2,7 +2,7 @@
 
 Tenant-owned (row-level security on `app.tenant_id`): tenants (by id) and users.
 Global, read before any tenant is known: user_logins (hashed email/phone -> user and tenant),
-auth_sessions, refresh_tokens (hashed) and user_invitations (ids). They hold no business data and no
+auth_sessions, refresh_tokens (hashed) and password_links (ids). They hold no business data and no
 readable email, phone or token; the Identity section of README.md explains the choice.
 """
 
@@ -129,20 +129,20 @@ class RefreshToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Invitation(Base):
-    """An emailed link to set a first password; global (accepted before any tenant is known), ids only.
-
-    The link's token is derived from the id (HMAC, see invitations.py), so neither the table nor the
-    queue message that sends the email holds it.
+class PasswordLink(Base):
+    """An emailed link to set a password (an invitation or a reset); global (used before any tenant is
+    known), ids only. The link's token is derived from the id (HMAC, see password_links.py), so neither the
+    table nor the queue message that sends the email holds it.
     """
 
-    __tablename__ = "user_invitations"
+    __tablename__ = "password_links"
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

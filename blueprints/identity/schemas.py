@@ -16,7 +16,7 @@ from shared.phone import E164
 MODULES: tuple[str, ...] = ("crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator")
 DEFAULT_MODULES: list[str] = ["crm"]
 
-INVITATION_QUEUE = "user-invitations"  # the invitation emails, sent by a queue trigger
+PASSWORD_LINK_QUEUE = "password-links"  # invitation and reset emails, sent by a queue trigger
 
 Role = Literal["owner", "admin", "estimator", "advisor", "tech", "accountant"]
 Module = Literal["crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator"]
@@ -175,8 +175,22 @@ class InvitationOut(BaseModel):
     email_status: Literal["queued", "sent", "failed"]
 
 
-class InvitationAccept(BaseModel):
-    """The link's token and the first password chosen with it."""
+class ResetIn(BaseModel):
+    """The email of the account whose password was forgotten."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class ResetRequested(BaseModel):
+    """The same answer whether or not the email has an account (nobody learns which emails do)."""
+
+    status: Literal["sent_if_known"] = "sent_if_known"
+
+
+class PasswordLinkAccept(BaseModel):
+    """A password link's token and the password chosen with it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -184,8 +198,8 @@ class InvitationAccept(BaseModel):
     password: Password
 
 
-class InvitationForm(BaseModel):
-    """The invitation page's form; checked by the page itself so mistakes come back on the page."""
+class PasswordLinkForm(BaseModel):
+    """The password link page's form; checked by the page itself so mistakes come back on the page."""
 
     password: Annotated[str, StringConstraints(max_length=1024)] = ""
     password_confirm: Annotated[str, StringConstraints(max_length=1024)] = ""

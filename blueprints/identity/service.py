@@ -124,7 +124,7 @@ def _user_or_raise(session: Session, principal: Principal, user_id: uuid.UUID) -
 def invite_user(*, session: Session, principal: Principal, invite: UserInvite, actor: audit.Actor) -> UserOut:
     """Add a person with a role; they sign in by email and password, or by a code texted to their phone.
 
-    Invited by email without a password, they are emailed a link to choose one (invitations.py).
+    Invited by email without a password, they are emailed a link to choose one (password_links.py).
     """
     if invite.role == "owner":
         principal.require("users.grant_owner")
@@ -143,9 +143,9 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
     audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="users.invited", entity="user",
                  entity_id=user.id, after=audit.snapshot(out, exclude={"email", "phone"}))  # fmt: skip
     if email and not invite.password:
-        from blueprints.identity import invitations
+        from blueprints.identity import password_links
 
-        invitations.issue(session, user=user, created_by=principal.user_id, actor=actor)
+        password_links.invite(session, user=user, created_by=principal.user_id, actor=actor)
     return out
 
 

@@ -219,14 +219,14 @@ def _invitation_token(w: World) -> str:
     """The link token of a fresh invitation in our business (computed as the emailer would)."""
     from sqlalchemy import select
 
-    from blueprints.identity import invitations
-    from blueprints.identity.models import Invitation
+    from blueprints.identity import password_links
+    from blueprints.identity.models import PasswordLink
     from shared.db import session_scope
 
     user_id = _invitee(w, OWN)
     with session_scope() as session:
-        invitation_id = session.scalars(select(Invitation.id).where(Invitation.user_id == uuid.UUID(user_id))).one()
-    return invitations.token_for(invitation_id)
+        invitation_id = session.scalars(select(PasswordLink.id).where(PasswordLink.user_id == uuid.UUID(user_id))).one()
+    return password_links.token_for(invitation_id)
 
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -264,13 +264,16 @@ EXPECTED: dict[tuple[str, str], Case] = {
         "email": unique_email()}), allow(MANAGERS, 201)),
     ("POST", "/v1/users/{user_id}/invitation"): Case(lambda w, r, t: Call(f"v1/users/{_invitee(w, t)}/invitation"),
         allow(MANAGERS, 201), other=True),
-    ("POST", "/v1/auth/invitation-acceptances"): Case(lambda w, r, t: Call("v1/auth/invitation-acceptances",
+    ("POST", "/v1/auth/password-link-acceptances"): Case(lambda w, r, t: Call("v1/auth/password-link-acceptances",
         signed_in=False, json={"token": _invitation_token(w), "password": "a new password 42"}),
         allow(EVERYONE, 200)),
-    ("GET", "/v1/auth/invitations/{token}"): Case(lambda w, r, t: Call(f"v1/auth/invitations/{_invitation_token(w)}",
-        signed_in=False), allow(EVERYONE, 200)),
-    ("POST", "/v1/auth/invitations/{token}"): Case(lambda w, r, t: Call(f"v1/auth/invitations/{_invitation_token(w)}",
-        signed_in=False, headers=_FORM, content=_NEW_PASSWORD), allow(EVERYONE, 200)),
+    ("GET", "/v1/auth/password-links/{token}"): Case(lambda w, r, t: Call(
+        f"v1/auth/password-links/{_invitation_token(w)}", signed_in=False), allow(EVERYONE, 200)),
+    ("POST", "/v1/auth/password-links/{token}"): Case(lambda w, r, t: Call(
+        f"v1/auth/password-links/{_invitation_token(w)}", signed_in=False, headers=_FORM, content=_NEW_PASSWORD),
+        allow(EVERYONE, 200)),
+    ("POST", "/v1/auth/password-resets"): Case(lambda w, r, t: Call("v1/auth/password-resets", signed_in=False,
+        headers=client_ip(), json={"email": w.accounts[r].email}), allow(EVERYONE, 202)),
     ("GET", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}"), allow(MANAGERS, 200),
         other=True),
     ("PATCH", "/v1/users/{user_id}"): Case(lambda w, r, t: Call(f"v1/users/{w.user(t)}", json={"role": "advisor"},

@@ -51,9 +51,9 @@ def test_the_request_line_never_shows_a_link_token() -> None:
     from shared.http import RouteSpec, dispatch
 
     token = "091a80ee09d04dafb65efd003ac157dc.6PkO2LCHr302J3bDJ0X6Nx2syN7UdH-17ujK6wOFP-4"
-    spec = RouteSpec(name="page", module="t", route="v1/auth/invitations/{token}", methods=["GET"], auth="anonymous",
+    spec = RouteSpec(name="page", module="t", route="v1/auth/password-links/{token}", methods=["GET"], auth="anonymous",
                      summary="t", content_type="text/html")  # fmt: skip
-    raw = func.HttpRequest("GET", f"http://h/api/v1/auth/invitations/{token}", headers={}, body=b"",
+    raw = func.HttpRequest("GET", f"http://h/api/v1/auth/password-links/{token}", headers={}, body=b"",
                            route_params={"token": token})  # fmt: skip
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -71,4 +71,4 @@ def test_the_request_line_never_shows_a_link_token() -> None:
         logger.disabled = disabled
     assert response.status_code == 200
     line = stream.getvalue()
-    assert "/api/v1/auth/invitations/[redacted] -> 200" in line and token not in line and "6PkO2L" not in line
+    assert "/api/v1/auth/password-links/[redacted] -> 200" in line and token not in line and "6PkO2L" not in line

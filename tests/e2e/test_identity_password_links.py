@@ -1,6 +1,7 @@
-"""Invited by email: the link arrives over SMTP (aiosmtpd on loopback), the page sets a password, and it works once.
+"""Emailed password links over SMTP (aiosmtpd on loopback): an invitation sets a first password on its page,
+a reset sets a new one and ends every session; each link works once.
 
-The host gets its own Azurite, so the invitation emails it queues are sent by this host alone.
+The host gets its own Azurite, so the link emails it queues are sent by this host alone.
 """
 
 from __future__ import annotations
@@ -46,20 +47,23 @@ def env(database: Database) -> Iterator[Env]:
         azurite.stop()
 
 
-def _link(env: Env, email: str, *, after: int = 0) -> str:
-    """The invitation link in the newest email to this address, once more than `after` have arrived."""
+INVITED = "Edgar's <Auto> & Paint invited you to Tradeops"
+
+
+def _link(env: Env, email: str, *, after: int = 0, subject: str = INVITED) -> str:
+    """The link in the newest email to this address, once more than `after` have arrived."""
     deadline = time.monotonic() + 30
     while True:
         with env.smtp.lock:
             received = [m for m in env.smtp.messages if email in m.rcpt_tos]
         if len(received) > after:
             break
-        assert time.monotonic() < deadline, f"no invitation email number {after + 1} to {email}"
+        assert time.monotonic() < deadline, f"no email number {after + 1} to {email}"
         time.sleep(0.05)
     message = received[-1].message
-    assert message["Subject"] == "Edgar's <Auto> & Paint invited you to Tradeops"
+    assert message["Subject"] == subject
     assert received[-1].tls and received[-1].authenticated
-    found = re.search(r"(http://\S+/api/v1/auth/invitations/(\S+))", message.get_content())
+    found = re.search(r"(http://\S+/api/v1/auth/password-links/(\S+))", message.get_content())
     assert found, message.get_content()
     return found.group(1)
 
@@ -97,7 +101,7 @@ def test_an_invited_person_chooses_a_password_on_the_page_and_the_link_then_stop
     assert again.status_code == 410 and "already used" in again.text
     replay = env.client.post("/api/" + _path(link), headers=form, content=body)
     assert replay.status_code == 410
-    expected = {"users.invited", "users.invitation_issued", "users.invitation_emailed", "users.invitation_accepted"}
+    expected = {"users.invited", "users.invitation_issued", "users.password_link_emailed", "users.invitation_accepted"}
     deadline = time.monotonic() + 10  # the sender records "emailed" just after the server took the email
     while True:
         audit = env.client.get("/api/v1/audit?entity=user&limit=200", headers=env.owner.headers).json()["items"]
@@ -120,10 +124,10 @@ def test_a_resent_invitation_replaces_the_first_and_the_app_accepts_it_signed_in
 
     token = second.rsplit("/", 1)[1]
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    refused = env.client.post("/api/v1/auth/invitation-acceptances", headers=client_ip(),
+    refused = env.client.post("/api/v1/auth/password-link-acceptances", headers=client_ip(),
                               json={"token": tampered, "password": NEW_PASSWORD})  # fmt: skip
-    assert refused.status_code == 403 and refused.json()["code"] == "invitation_invalid"
-    accepted = env.client.post("/api/v1/auth/invitation-acceptances", headers=client_ip(),
+    assert refused.status_code == 403 and refused.json()["code"] == "link_invalid"
+    accepted = env.client.post("/api/v1/auth/password-link-acceptances", headers=client_ip(),
                                json={"token": token, "password": NEW_PASSWORD})  # fmt: skip
     assert accepted.status_code == 200, accepted.text
     me = env.client.get("/api/v1/me", headers={"Authorization": f"Bearer {accepted.json()['access_token']}"})
@@ -139,3 +143,27 @@ def test_a_person_given_a_password_gets_no_email_and_signs_in_at_once(env: Env) 
     assert login(env.client, email=email).role == "advisor"
     with env.smtp.lock:
         assert [m for m in env.smtp.messages if email in m.rcpt_tos] == []
+
+
+def test_a_forgotten_password_is_reset_by_email_and_every_old_session_ends(env: Env) -> None:
+    email = unique_email("forgetful")
+    invite(env.client, env.owner, role="advisor", email=email, password=PASSWORD)
+    before = login(env.client, email=email)
+    unknown = env.client.post("/api/v1/auth/password-resets", headers=client_ip(), json={"email": unique_email()})
+    asked = env.client.post("/api/v1/auth/password-resets", headers=client_ip(), json={"email": email.upper()})
+    assert unknown.status_code == asked.status_code == 202 and unknown.json() == asked.json()
+
+    link = _link(env, email, subject="Reset your Tradeops password for Edgar's <Auto> & Paint")
+    page = env.client.get("/api/" + _path(link))
+    assert page.status_code == 200 and "New password for Edgar&#x27;s &lt;Auto&gt; &amp; Paint" in page.text
+    accepted = env.client.post("/api/v1/auth/password-link-acceptances", headers=client_ip(),
+                               json={"token": link.rsplit("/", 1)[1], "password": NEW_PASSWORD})  # fmt: skip
+    assert accepted.status_code == 200, accepted.text
+
+    old = env.client.post("/api/v1/auth/login", headers=client_ip(), json={"email": email, "password": PASSWORD})
+    assert old.status_code == 401
+    assert login(env.client, email=email, password=NEW_PASSWORD).role == "advisor"
+    old_session = env.client.post("/api/v1/auth/refresh", headers=client_ip(),
+                                  json={"refresh_token": before.refresh_token})  # fmt: skip
+    assert old_session.status_code == 401 and env.client.get("/api/v1/me", headers=before.headers).status_code == 401
+    assert env.client.get("/api/" + _path(link)).status_code == 410

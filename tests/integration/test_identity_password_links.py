@@ -1,0 +1,158 @@
+"""Password links against the real database: expiry, forgery, refused emails, disabled people, and resets
+that answer the same for any email, end every open session and are limited per address."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from blueprints.identity import password_links, service, sessions
+from blueprints.identity.models import AuthSession, PasswordLink, User
+from blueprints.identity.permissions import ROLE_PERMISSIONS
+from blueprints.identity.schemas import LoginIn, TokenPair, UserInvite
+from shared import audit, clock
+from shared.auth import Principal
+from shared.config import reset_settings_cache
+from shared.db import session_scope
+from shared.errors import Forbidden, Gone, RateLimited
+from tests.builders import PASSWORD, create_tenant, create_user, unique_email
+from tests.conftest import Database
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+NEW_PASSWORD = "a brand new password 42"
+
+
+@pytest.fixture(autouse=True)
+def no_smtp(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SMTP_HOST", "")
+    reset_settings_cache()
+    clock.pin(START)
+    yield
+    clock.unpin()
+    reset_settings_cache()
+
+
+def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
+    with session_scope() as session:
+        links = session.scalars(select(PasswordLink).where(PasswordLink.user_id == user_id)
+                                .order_by(PasswordLink.created_at)).all()  # fmt: skip
+        session.expunge_all()
+        return list(links)
+
+
+def _invited() -> tuple[uuid.UUID, uuid.UUID]:
+    """A committed invitation for a new tech; returns (link id, user id)."""
+    with session_scope() as session:
+        tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
+        owner = create_user(session, tenant=tenant, role="owner")
+        principal = Principal(user_id=owner.id, tenant_id=tenant.id, role="owner",
+                              permissions=ROLE_PERMISSIONS["owner"])  # fmt: skip
+        user = service.invite_user(session=session, principal=principal, actor=audit.Actor(),
+                                   invite=UserInvite(name="Tess", role="tech", email=unique_email("tess")))  # fmt: skip
+    [link] = _links_of(user.id)
+    return link.id, user.id
+
+
+def _member() -> User:
+    """A committed person with a password, signed in once (an open session)."""
+    with session_scope() as session:
+        tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
+        user = create_user(session, tenant=tenant, role="advisor", email=unique_email("ada"))
+        session.expunge(user)
+    with session_scope() as session:
+        signed_in = sessions.login(session=session, login_in=LoginIn(email=user.email or "", password=PASSWORD),
+                                   actor=audit.Actor(ip="203.0.113.40"))  # fmt: skip
+        assert isinstance(signed_in, TokenPair)
+    return user
+
+
+def _reset(email: str, ip: str = "203.0.113.41") -> None:
+    with session_scope() as session:
+        answer = password_links.request_reset(session=session, email=email, actor=audit.Actor(ip=ip))
+    assert answer.status == "sent_if_known"
+
+
+def test_a_link_stops_working_after_seven_days_and_is_not_emailed_late() -> None:
+    link_id, _ = _invited()
+    token = password_links.token_for(link_id)
+    clock.pin(START + timedelta(days=7) - timedelta(seconds=1))
+    with session_scope() as session:
+        assert password_links.open_link(session, token).user.name == "Tess"
+    clock.pin(START + timedelta(days=7))
+    with pytest.raises(Gone) as expired, session_scope() as session:
+        password_links.open_link(session, token)
+    assert expired.value.code == "link_expired"
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "stale"
+
+
+def test_a_forged_or_unknown_link_is_refused() -> None:
+    link_id, _ = _invited()
+    forged = password_links.token_for(link_id)[:-1] + "x"
+    for token in (forged, password_links.token_for(uuid.uuid4()), "nonsense"):
+        with pytest.raises(Forbidden), session_scope() as session:
+            password_links.open_link(session, token)
+
+
+def test_an_email_the_relay_refuses_for_good_is_recorded_on_the_link() -> None:
+    link_id, _ = _invited()
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "failed"
+    with session_scope() as session:
+        link = session.get(PasswordLink, link_id)
+        assert link is not None and link.email_status == "failed"
+        assert link.email_error and link.email_error.startswith("no_smtp")
+    # The queue delivering the same task again changes nothing (no second attempt, no second audit row).
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "done"
+
+
+def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
+    link_id, user_id = _invited()
+    with session_scope() as session:
+        tenant_id = session.get(PasswordLink, link_id).tenant_id  # type: ignore[union-attr]
+    with session_scope(tenant_id=tenant_id) as session:
+        session.execute(update(User).where(User.id == user_id).values(disabled=True))
+    with pytest.raises(Gone) as refused, session_scope() as session:
+        password_links.set_password(session, token=password_links.token_for(link_id), password=NEW_PASSWORD,
+                                    actor=audit.Actor())  # fmt: skip
+    assert refused.value.code == "user_disabled"
+
+
+def test_a_reset_answers_the_same_for_unknown_emails_and_makes_nothing() -> None:
+    moment = START + timedelta(days=17, minutes=3, microseconds=4711)  # a time no other test makes links at
+    clock.pin(moment)
+    _reset(unique_email("nobody"))
+    with session_scope() as session:
+        assert session.scalars(select(PasswordLink.id).where(PasswordLink.created_at == moment)).all() == []
+
+
+def test_a_reset_link_lasts_an_hour_sets_the_password_and_ends_every_session() -> None:
+    user = _member()
+    _reset(user.email or "")
+    [link] = _links_of(user.id)
+    assert (link.purpose, link.expires_at - START) == ("reset", timedelta(hours=1))
+    with session_scope() as session:
+        opened = password_links.set_password(session, token=password_links.token_for(link.id),
+                                             password=NEW_PASSWORD, actor=audit.Actor())  # fmt: skip
+        assert opened.link.purpose == "reset"
+    with session_scope() as session:
+        open_sessions = session.scalars(select(AuthSession).where(AuthSession.user_id == user.id)).all()
+        assert open_sessions and all(s.revoked_reason == "password_reset" for s in open_sessions)
+        old = sessions.login(session=session, login_in=LoginIn(email=user.email or "", password=PASSWORD),
+                             actor=audit.Actor(ip="203.0.113.42"))  # fmt: skip
+        new = sessions.login(session=session, login_in=LoginIn(email=user.email or "", password=NEW_PASSWORD),
+                             actor=audit.Actor(ip="203.0.113.43"))  # fmt: skip
+    assert not isinstance(old, TokenPair) and isinstance(new, TokenPair)
+
+
+def test_a_newer_reset_replaces_the_older_link_and_requests_are_limited_per_email() -> None:
+    user = _member()
+    for n in range(3):
+        clock.pin(START + timedelta(minutes=n))
+        _reset(user.email or "", ip=f"203.0.113.{50 + n}")
+    links = _links_of(user.id)
+    assert len(links) == 3 and [link.revoked_at is None for link in links] == [False, False, True]
+    with pytest.raises(RateLimited):
+        _reset(user.email or "", ip="203.0.113.60")
