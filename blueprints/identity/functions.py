@@ -122,6 +122,16 @@ def me(req: Request) -> schemas.Me:
     return service.me(session=req.session, principal=req.principal)
 
 
+@api.post("v1/me/password", status=204, idempotent=False, body=schemas.PasswordChange,
+          summary="Change your password (send the current one); your other sessions end")  # fmt: skip
+def change_password(req: Request) -> Response:
+    """Change my password."""
+    assert req.principal is not None
+    refused = sessions.change_password(session=req.session, principal=req.principal, change=req.body,
+                                       actor=audit.actor_of(req))  # fmt: skip
+    return _problem(req, refused) if refused is not None else Response(status=204)
+
+
 @api.get("v1/tenant", permission="tenant.read", response=schemas.TenantOut, summary="The business's settings")
 def get_tenant(req: Request) -> Response:
     """Read the settings, with their ETag."""

@@ -49,6 +49,15 @@ class LoginIn(BaseModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
+class PasswordChange(BaseModel):
+    """The password in use and the one to use from now on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Password
+
+
 class OtpStartIn(BaseModel):
     """Ask for a code by SMS."""
 

@@ -18,12 +18,21 @@ from sqlalchemy.orm import Session
 from blueprints.identity import passwords, tokens
 from blueprints.identity.models import AuthSession, RefreshToken, Tenant, User, UserLogin
 from blueprints.identity.permissions import ROLE_PERMISSIONS
-from blueprints.identity.schemas import MODULES, LoginIn, OtpStarted, OtpStartIn, OtpVerifyIn, RegisterIn, TokenPair
+from blueprints.identity.schemas import (
+    MODULES,
+    LoginIn,
+    OtpStarted,
+    OtpStartIn,
+    OtpVerifyIn,
+    PasswordChange,
+    RegisterIn,
+    TokenPair,
+)
 from shared import audit, clock, ratelimit
 from shared.auth import Principal
 from shared.config import get_settings
 from shared.db import get_engine, set_tenant
-from shared.errors import AppError, Conflict, Unauthorized
+from shared.errors import AppError, Conflict, Forbidden, Unauthorized
 from shared.providers import twilio_verify
 
 SignIn = TokenPair | AppError
@@ -241,10 +250,40 @@ def logout(*, session: Session, principal: Principal, actor: audit.Actor) -> Non
                      entity="session", entity_id=auth_session.id)  # fmt: skip
 
 
-def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str) -> None:
-    """End every open session of a user (disabled accounts)."""
-    session.execute(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-                    .values(revoked_at=clock.now(), revoked_reason=reason))  # fmt: skip
+def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str,
+                         keep: uuid.UUID | None = None) -> None:  # fmt: skip
+    """End every open session of a user (disabled accounts, new passwords), but `keep` when given."""
+    stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep)
+    session.execute(stmt.values(revoked_at=clock.now(), revoked_reason=reason))
+
+
+def change_password(*, session: Session, principal: Principal, change: PasswordChange,
+                    actor: audit.Actor) -> AppError | None:  # fmt: skip
+    """A new password for the signed-in user, who proves the current one; their other sessions end.
+
+    A wrong current password is 403 (not 401: this session is still good) and counts: 5 in 15 minutes and
+    even the right one waits. Answered without raising, so the count and the audit row commit.
+    """
+    s = get_settings()
+    limit = ratelimit.Limit("password-change-fail", s.login_failure_limit, s.login_failure_window_seconds)
+    subject = str(principal.user_id)
+    ratelimit.check(session, limit=limit, subject=subject, detail="Too many wrong passwords; try again later")
+    user = session.get(User, principal.user_id, with_for_update=True)
+    if user is None or user.password_hash is None:
+        return Conflict("This account signs in with a texted code; it has no password to change",
+                        code="no_password")  # fmt: skip
+    if not passwords.verify_password(user.password_hash, change.current_password):
+        ratelimit.hit(session, limit=limit, subject=subject)
+        audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id,
+                     action="auth.password_change_failed", entity="user", entity_id=user.id)  # fmt: skip
+        return Forbidden("The current password is wrong", code="wrong_password")
+    user.password_hash = passwords.hash_password(change.new_password)
+    revoke_user_sessions(session, user_id=user.id, reason="password_changed", keep=principal.session_id)
+    audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id, action="auth.password_changed",
+                 entity="user", entity_id=user.id)  # fmt: skip
+    return None
 
 
 _PRINCIPAL_SQL = text("SELECT * FROM app_session_principal(:session_id, :user_id, :tenant_id)")

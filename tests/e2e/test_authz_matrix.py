@@ -15,7 +15,7 @@ import pytest
 
 from blueprints.identity.permissions import ROLES
 from tests.app_index import http_routes
-from tests.builders import Account, client_ip, invite, login, register, unique_email, unique_phone
+from tests.builders import PASSWORD, Account, client_ip, invite, login, register, unique_email, unique_phone
 from tests.conftest import RunningHost
 
 OWN, OTHER = "own", "other"
@@ -229,6 +229,11 @@ def _invitation_token(w: World) -> str:
     return password_links.token_for(invitation_id)
 
 
+def _throwaway(w: World, role: str) -> Account:
+    """A fresh person of our business with this role, signed in (calls may change their password)."""
+    return login(w.client, email=invite(w.client, w.accounts["owner"], role=role)["email"])
+
+
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _NEW_PASSWORD = "password=a+new+password+42&password_confirm=a+new+password+42"
 
@@ -255,6 +260,9 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/v1/auth/logout"): Case(lambda w, r, t: Call("v1/auth/logout", signed_in=False,
         headers=_fresh_login(w, r).headers), allow(EVERYONE, 204)),
     ("GET", "/v1/me"): Case(lambda w, r, t: Call("v1/me"), allow(EVERYONE, 200)),
+    ("POST", "/v1/me/password"): Case(lambda w, r, t: Call("v1/me/password", signed_in=False,
+        headers=_throwaway(w, r).headers, json={"current_password": PASSWORD, "new_password": "a new password 42"}),
+        allow(EVERYONE, 204)),
     # --- identity: the business and its people
     ("GET", "/v1/tenant"): Case(lambda w, r, t: Call("v1/tenant"), allow(EVERYONE, 200)),
     ("PATCH", "/v1/tenant"): Case(lambda w, r, t: Call("v1/tenant", json={"brand_colour": "#1f6feb"},

@@ -236,3 +236,28 @@ def test_sign_ups_from_one_address_are_limited_and_a_taken_email_counts_too(clie
     assert sixth.status_code == 429 and sixth.json()["code"] == "rate_limited"
     assert 0 < int(sixth.headers["Retry-After"]) <= 3600
     assert register(client).access_token  # another address still signs up
+
+
+def test_changing_the_password_needs_the_current_one_and_ends_the_other_sessions(client: httpx.Client) -> None:
+    owner = register(client)
+    phone_session, this_session = login(client, email=owner.email or ""), login(client, email=owner.email or "")
+    new = "another long password 99"
+    wrong = client.post("/api/v1/me/password", headers=this_session.headers,
+                        json={"current_password": "not my password", "new_password": new})  # fmt: skip
+    assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_password"
+    short = client.post("/api/v1/me/password", headers=this_session.headers,
+                        json={"current_password": "correct horse battery staple", "new_password": "short"})  # fmt: skip
+    assert short.status_code == 422
+    changed = client.post("/api/v1/me/password", headers=this_session.headers,
+                          json={"current_password": "correct horse battery staple", "new_password": new})  # fmt: skip
+    assert changed.status_code == 204, changed.text
+    assert client.get("/api/v1/me", headers=this_session.headers).status_code == 200  # this device stays signed in
+    assert client.get("/api/v1/me", headers=phone_session.headers).status_code == 401  # every other one is out
+    assert client.get("/api/v1/me", headers=owner.headers).status_code == 401
+    assert login(client, email=owner.email or "", password=new).user_id == owner.user_id
+    for n in range(4):  # with the wrong one: 5 misses in 15 minutes, then even the right one waits
+        client.post("/api/v1/me/password", headers=this_session.headers,
+                    json={"current_password": f"nope {n}", "new_password": new})  # fmt: skip
+    locked = client.post("/api/v1/me/password", headers=this_session.headers,
+                         json={"current_password": new, "new_password": "and yet another one 7"})  # fmt: skip
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
