@@ -115,6 +115,14 @@ def logout(req: Request) -> Response:
     return Response(status=204, headers={"Set-Cookie": _refresh_cookie("", max_age=0)})
 
 
+@api.post("v1/auth/logout-all", status=204, idempotent=False, summary="End every session of yours, this one too")
+def logout_all(req: Request) -> Response:
+    """Sign out everywhere: every session's tokens stop working and this cookie is cleared."""
+    assert req.principal is not None
+    sessions.logout_everywhere(session=req.session, principal=req.principal, actor=audit.actor_of(req))
+    return Response(status=204, headers={"Set-Cookie": _refresh_cookie("", max_age=0)})
+
+
 @api.get("v1/me", response=schemas.Me, summary="The signed-in user, their business and permissions")
 def me(req: Request) -> schemas.Me:
     """Who am I."""

@@ -250,6 +250,13 @@ def logout(*, session: Session, principal: Principal, actor: audit.Actor) -> Non
                      entity="session", entity_id=auth_session.id)  # fmt: skip
 
 
+def logout_everywhere(*, session: Session, principal: Principal, actor: audit.Actor) -> None:
+    """End every session of the caller, this one included (a lost phone, a shared computer)."""
+    revoke_user_sessions(session, user_id=principal.user_id, reason="logout_all")
+    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="auth.signed_out_everywhere",
+                 entity="user", entity_id=principal.user_id)  # fmt: skip
+
+
 def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str,
                          keep: uuid.UUID | None = None) -> None:  # fmt: skip
     """End every open session of a user (disabled accounts, new passwords), but `keep` when given."""

@@ -260,6 +260,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/v1/auth/logout"): Case(lambda w, r, t: Call("v1/auth/logout", signed_in=False,
         headers=_fresh_login(w, r).headers), allow(EVERYONE, 204)),
     ("GET", "/v1/me"): Case(lambda w, r, t: Call("v1/me"), allow(EVERYONE, 200)),
+    ("POST", "/v1/auth/logout-all"): Case(lambda w, r, t: Call("v1/auth/logout-all", signed_in=False,
+        headers=_throwaway(w, r).headers), allow(EVERYONE, 204)),
     ("POST", "/v1/me/password"): Case(lambda w, r, t: Call("v1/me/password", signed_in=False,
         headers=_throwaway(w, r).headers, json={"current_password": PASSWORD, "new_password": "a new password 42"}),
         allow(EVERYONE, 204)),

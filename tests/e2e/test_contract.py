@@ -19,6 +19,7 @@ from schemathesis.checks import (
 
 from shared.openapi import openapi_path
 from tests.app_index import http_routes
+from tests.builders import client_ip
 from tests.conftest import RunningHost
 
 
@@ -67,17 +68,41 @@ def api_schema(app_host: RunningHost) -> schemathesis.BaseSchema:
     return schema
 
 
-@pytest.fixture(scope="module")
-def owner_headers(app_host: RunningHost) -> dict[str, str]:
-    """A signed-in owner of a fresh business with every module on, so the fuzzer gets past sign-in."""
+FUZZ_PASSWORD = "correct horse battery staple"
+# Operations that end sessions (logout-all: every session of the person): each call is made as another
+# person, on a session of its own, so the owner's stays good for every other operation (checked by the
+# last test of this file).
+SESSION_ENDING = {"/v1/auth/logout", "/v1/auth/logout-all"}
+
+
+def _register(app_host: RunningHost, name: str) -> dict[str, str]:
+    email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     registered = app_host.client().post(
-        "/api/v1/auth/register",
-        json={"tenant_name": f"Fuzz {uuid.uuid4().hex[:8]}", "name": "Fuzz Owner",
-              "email": f"fuzz-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse battery staple",
-              "timezone": "America/Chicago"},
+        "/api/v1/auth/register", headers=client_ip(),
+        json={"tenant_name": f"Fuzz {uuid.uuid4().hex[:8]}", "name": name, "email": email,
+              "password": FUZZ_PASSWORD, "timezone": "America/Chicago"},
     )  # fmt: skip
     assert registered.status_code == 201, registered.text
-    return {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    return {"email": email, "Authorization": f"Bearer {registered.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def owner(app_host: RunningHost) -> dict[str, str]:
+    """A signed-in owner of a fresh business with every module on, so the fuzzer gets past sign-in."""
+    return _register(app_host, "Fuzz Owner")
+
+
+@pytest.fixture(scope="module")
+def leaver(app_host: RunningHost) -> dict[str, str]:
+    """Another person, whose sessions the sign-out operations end."""
+    return _register(app_host, "Fuzz Leaver")
+
+
+def _fresh_session(app_host: RunningHost, email: str) -> dict[str, str]:
+    signed_in = app_host.client().post("/api/v1/auth/login", headers=client_ip(),
+                                       json={"email": email, "password": FUZZ_PASSWORD})  # fmt: skip
+    assert signed_in.status_code == 200, signed_in.text
+    return {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -93,10 +118,18 @@ CONTRACT_CHECKS = [
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_answers_every_generated_request_within_its_contract(
-    case: schemathesis.Case, owner_headers: dict[str, str]
+    case: schemathesis.Case, owner: dict[str, str], leaver: dict[str, str], app_host: RunningHost
 ) -> None:
     if "authorization" not in {k.lower() for k in (case.headers or {})}:
-        case.headers = {**(case.headers or {}), **owner_headers}
+        signed_in = (_fresh_session(app_host, leaver["email"]) if case.path in SESSION_ENDING
+                     else {"Authorization": owner["Authorization"]})  # fmt: skip
+        case.headers = {**(case.headers or {}), **signed_in}
     # What the contract promises: no 5xx, and every answer (status, type, headers, body) as documented.
     # Rules JSON Schema cannot state (IANA zones, reserved email domains) may refuse schema-valid input with 422.
     case.call_and_validate(timeout=30, checks=CONTRACT_CHECKS)
+
+
+def test_the_fuzzed_owner_is_still_signed_in_afterwards(app_host: RunningHost, owner: dict[str, str]) -> None:
+    # Every operation above was fuzzed signed in, not answered 401 after some call ended the session.
+    me = app_host.client().get("/api/v1/me", headers={"Authorization": owner["Authorization"]})
+    assert me.status_code == 200, me.text

@@ -261,3 +261,16 @@ def test_changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     locked = client.post("/api/v1/me/password", headers=this_session.headers,
                          json={"current_password": new, "new_password": "and yet another one 7"})  # fmt: skip
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+
+
+def test_signing_out_everywhere_ends_every_session_of_the_person_only(client: httpx.Client) -> None:
+    owner = register(client)
+    laptop, phone = login(client, email=owner.email or ""), login(client, email=owner.email or "")
+    colleague = login(client, email=invite(client, owner, role="advisor")["email"])
+    out = client.post("/api/v1/auth/logout-all", headers=phone.headers)
+    assert out.status_code == 204 and "Max-Age=0" in out.headers["set-cookie"]
+    for account in (owner, laptop, phone):
+        assert client.get("/api/v1/me", headers=account.headers).status_code == 401
+    refreshed = client.post("/api/v1/auth/refresh", headers=client_ip(), json={"refresh_token": laptop.refresh_token})
+    assert refreshed.status_code == 401
+    assert client.get("/api/v1/me", headers=colleague.headers).status_code == 200
