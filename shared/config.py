@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:7071", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url")
     )
+    client_ip_header: str = Field(
+        "client-ip", max_length=64, validation_alias=AliasChoices("CLIENT_IP_HEADER", "client_ip_header")
+    )
     forwarded_for_hops: int = Field(
         1, ge=1, le=10, validation_alias=AliasChoices("FORWARDED_FOR_HOPS", "forwarded_for_hops")
     )

@@ -100,20 +100,21 @@ class Request:
     def client_ip(self) -> str | None:
         """The caller's address as our front end saw it, never one the caller could write.
 
-        App Service's front end sets `client-ip` (overwriting any the caller sent); without it, the entry of
-        X-Forwarded-For FORWARDED_FOR_HOPS from the right is the one our nearest proxy appended (entries
-        further left are whatever the caller claimed).
+        CLIENT_IP_HEADER names a header our front end overwrites (App Service's `client-ip`, the default);
+        without it, the entry of X-Forwarded-For FORWARDED_FOR_HOPS from the right is the one our nearest
+        proxy appended (entries further left are whatever the caller claimed).
         """
-        given = (self.raw.headers.get("client-ip") or "").strip()
+        from shared.config import get_settings
+
+        settings = get_settings()
+        given = (self.raw.headers.get(settings.client_ip_header) or "").strip() if settings.client_ip_header else ""
         if given:
             return _without_port(given)
         forwarded = [part.strip() for part in (self.raw.headers.get("x-forwarded-for") or "").split(",")]
         forwarded = [part for part in forwarded if part]
         if not forwarded:
             return None
-        from shared.config import get_settings
-
-        return _without_port(forwarded[max(0, len(forwarded) - get_settings().forwarded_for_hops)])
+        return _without_port(forwarded[max(0, len(forwarded) - settings.forwarded_for_hops)])
 
     @property
     def user_agent(self) -> str | None:

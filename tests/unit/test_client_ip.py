@@ -40,3 +40,15 @@ def test_more_trusted_proxies_move_the_entry_left(monkeypatch: pytest.MonkeyPatc
     finally:
         monkeypatch.delenv("FORWARDED_FOR_HOPS")
         reset_settings_cache()
+
+
+def test_behind_front_door_the_header_is_off_and_the_hops_count_front_door_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLIENT_IP_HEADER", "")
+    monkeypatch.setenv("FORWARDED_FOR_HOPS", "2")
+    reset_settings_cache()
+    try:
+        # The caller's claim, the address Front Door saw, then Front Door's own address App Service appended.
+        headers = {"client_ip": "147.243.0.9:4431", "x_forwarded_for": "6.6.6.6, 203.0.113.9, 147.243.0.9"}
+        assert _ip(**headers) == "203.0.113.9"
+    finally:
+        reset_settings_cache()
