@@ -1,10 +1,37 @@
-"""The part every fake vendor server shares: serving on a free loopback port from a background thread."""
+"""What every fake vendor server shares: serving on a free loopback port from a background thread, and a
+request handler that answers JSON and reads HTTP Basic credentials (Twilio's API sign-in)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet handler with the two helpers the fakes' routes need."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) of an HTTP Basic Authorization header, or None without one."""
+        scheme, _, value = (self.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        user, _, password = base64.b64decode(value).decode(errors="replace").partition(":")
+        return user, password
+
+    def send_json(self, status: int, body: dict[str, Any]) -> None:
+        """Answer status with body as JSON."""
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class LoopbackServer:

@@ -14,21 +14,18 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
 from shared.twilio_signature import compute
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import JsonHandler, LoopbackServer
 
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "fake-twilio-auth-token-0123456789"
@@ -144,13 +141,10 @@ def _error(code: int, message: str, status: int) -> dict[str, Any]:
             "status": status}  # fmt: skip
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     twilio: FakeTwilioMessaging
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes; don't wait for delayed ACKs
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        return
 
     def do_POST(self) -> None:
         """Route a Messages API call."""
@@ -165,22 +159,11 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 404, _error(20404, f"The requested resource {self.path} was not found", 404)
         with self.twilio.lock:
             self.twilio.requests.append((self.path, form, status))
-        self._send(status, body)
+        self.send_json(status, body)
 
     def _authorised(self) -> bool:
-        scheme, _, value = (self.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        user, _, password = base64.b64decode(value).decode(errors="replace").partition(":")
-        return user == self.twilio.account_sid and password == self.twilio.auth_token
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        credentials = self.basic_auth()
+        return credentials == (self.twilio.account_sid, self.twilio.auth_token)
 
 
 FakeTwilioMessaging.handler_class = _Handler

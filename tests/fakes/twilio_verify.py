@@ -12,17 +12,14 @@ Tests read the texted codes from `sent` (the "phone") and move the fake's clock 
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import JsonHandler, LoopbackServer
 
 CODE_TTL = timedelta(minutes=10)
 MAX_CHECKS = 5
@@ -132,11 +129,8 @@ def _error(code: int, message: str, status: int) -> dict[str, Any]:
             "status": status}  # fmt: skip
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     verify: FakeVerify
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        return
 
     def do_POST(self) -> None:
         """Route a Verify API call."""
@@ -144,28 +138,17 @@ class _Handler(BaseHTTPRequestHandler):
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         parts = self.path.split("?")[0].strip("/").split("/")
         if not self._authorised():
-            return self._send(401, _error(20003, "Authenticate", 401))
+            return self.send_json(401, _error(20003, "Authenticate", 401))
         self.verify.requests.append((self.path, form))
         if len(parts) == 4 and parts[:2] == ["v2", "Services"] and parts[3] == "Verifications":
-            return self._send(*self.verify.create_verification(parts[2], form))
+            return self.send_json(*self.verify.create_verification(parts[2], form))
         if len(parts) == 4 and parts[:2] == ["v2", "Services"] and parts[3] == "VerificationCheck":
-            return self._send(*self.verify.check(parts[2], form))
-        return self._send(404, _error(20404, f"The requested resource {self.path} was not found", 404))
+            return self.send_json(*self.verify.check(parts[2], form))
+        return self.send_json(404, _error(20404, f"The requested resource {self.path} was not found", 404))
 
     def _authorised(self) -> bool:
-        scheme, _, value = (self.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        user = base64.b64decode(value).decode(errors="replace").split(":", 1)[0]
-        return user == self.verify.account_sid
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        credentials = self.basic_auth()
+        return credentials is not None and credentials[0] == self.verify.account_sid
 
 
 FakeVerify.handler_class = _Handler
