@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from html import escape
 
+CONTENT_TYPE = "text/html"  # the Functions response adds "; charset=utf-8"
+# A page reached through a secret link: never cached, and the link never leaks to another site as a Referer.
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 BASE_STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:16px;max-width:640px;margin:auto;color:#111}"
     "h1{font-size:1.4em}label{display:block;padding:10px 0;font-size:1.1em}"

@@ -11,7 +11,7 @@ import azure.functions as func
 from pydantic import TypeAdapter, ValidationError
 
 from blueprints.identity import schemas, service, sessions
-from shared import audit, auth
+from shared import audit, auth, html
 from shared.errors import AppError, Unprocessable, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import PROBLEM_JSON, Request, Response, Router
@@ -216,12 +216,12 @@ def identity_housekeeping(timer: func.TimerRequest) -> None:
 
 
 # --- password links: the emailed link to choose a first password (invitation) or a new one (reset) -----
-HTML = "text/html"  # the Functions response adds "; charset=utf-8"
+HTML = html.CONTENT_TYPE
 PASSWORD_LINK_PAGE = "v1/auth/password-links/{token}"
 PASSWORD_LINK_POISON_QUEUE = f"{schemas.PASSWORD_LINK_QUEUE}-poison"
 PAGE_ERRORS = {403: "Forged link (HTML page)", 410: "Used, replaced or expired link (HTML page)",
                422: "Password not accepted (the HTML form again, saying why)"}  # fmt: skip
-PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+PAGE_HEADERS = html.HEADERS
 _PASSWORD = TypeAdapter(schemas.Password)
 
 
@@ -290,13 +290,12 @@ def password_link_form(req: Request) -> Response:
 
     token = req.route_params.get("token", "")
     try:
-        opened = password_links.open_link(req.session, token)
+        opened = password_links.open_link(req.session, token, lock=True)
         problem = _password_problem(req.body)
         if problem:
             page = password_links.form_page(opened, action=_link_path(req), error=problem)
             return Response(page, status=422, content_type=HTML, headers=PAGE_HEADERS)
-        opened = password_links.set_password(req.session, token=token, password=req.body.password,
-                                             actor=audit.actor_of(req))  # fmt: skip
+        password_links.set_password(req.session, opened, password=req.body.password, actor=audit.actor_of(req))
     except AppError as error:
         return _page_error(error)
     return Response(password_links.done_page(opened), content_type=HTML, headers=PAGE_HEADERS)

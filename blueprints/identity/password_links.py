@@ -26,14 +26,14 @@ from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from blueprints.identity import passwords, sessions
+from blueprints.identity import passwords, service, sessions
 from blueprints.identity.models import PasswordLink, Tenant, User
 from blueprints.identity.schemas import PASSWORD_LINK_QUEUE, InvitationOut, ResetRequested, TokenPair
 from shared import audit, clock, html, ratelimit
 from shared.auth import Principal
 from shared.config import get_settings
 from shared.db import session_scope, set_tenant
-from shared.errors import Conflict, Forbidden, Gone, NotFound
+from shared.errors import Conflict, Forbidden, Gone
 from shared.storage import enqueue
 
 QUEUE = PASSWORD_LINK_QUEUE
@@ -113,9 +113,7 @@ def invite(session: Session, *, user: User, created_by: uuid.UUID | None, actor:
 
 def resend(*, session: Session, principal: Principal, user_id: uuid.UUID, actor: audit.Actor) -> InvitationOut:
     """A fresh invitation for someone who has not set a password yet (409 otherwise)."""
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None or user.tenant_id != principal.tenant_id:
-        raise NotFound("No such user")
+    user = service.locked_user(session, principal, user_id)
     if user.role == "owner":
         principal.require("users.grant_owner")
     if user.disabled:
@@ -129,12 +127,10 @@ def resend(*, session: Session, principal: Principal, user_id: uuid.UUID, actor:
 
 def request_reset(*, session: Session, email: str, actor: audit.Actor) -> ResetRequested:
     """Email a reset link if this address signs in to an enabled account; the answer is the same either way."""
-    settings = get_settings()
     address = passwords.normalise_email(email)
-    limits = sorted([(ratelimit.Limit("reset-ip", settings.password_resets_per_ip, 3600), actor.ip or "unknown"),
-                     (ratelimit.Limit("reset-email", settings.password_resets_per_email, 3600), address)],
-                    key=lambda pair: ratelimit.bucket_key(*pair))  # fmt: skip
-    for limit, subject in limits:
+    limits = sessions.sign_in_limits()
+    for limit, subject in sessions.ordered([(limits["reset_ip"], actor.ip or "unknown"),
+                                            (limits["reset_email"], address)]):  # fmt: skip
         ratelimit.consume(session, limit=limit, subject=subject, detail="Too many reset requests; try again later")
     login = sessions.find_login(session, "email", address)
     if login is not None:
@@ -164,9 +160,9 @@ def open_link(session: Session, token: str, *, lock: bool = False) -> Opened:
     return Opened(link=link, user=user, tenant_name=tenant.name)
 
 
-def set_password(session: Session, *, token: str, password: str, actor: audit.Actor) -> Opened:
-    """Use the link up: the password is set, the link stops working, and a reset ends every open session."""
-    opened = open_link(session, token, lock=True)
+def set_password(session: Session, opened: Opened, *, password: str, actor: audit.Actor) -> Opened:
+    """Use a link opened with lock=True: the password is set, the link stops working, and a reset ends
+    every open session."""
     opened.user.password_hash = passwords.hash_password(password)
     opened.link.used_at = clock.now()
     session.flush()
@@ -180,7 +176,7 @@ def set_password(session: Session, *, token: str, password: str, actor: audit.Ac
 
 def accept(*, session: Session, token: str, password: str, actor: audit.Actor) -> TokenPair:
     """Set the password and sign in (the PWA's path)."""
-    opened = set_password(session, token=token, password=password, actor=actor)
+    opened = set_password(session, open_link(session, token, lock=True), password=password, actor=actor)
     method = "invitation" if opened.link.purpose == "invitation" else "reset"
     return sessions.start_session(session, user=opened.user, method=method, actor=actor)
 

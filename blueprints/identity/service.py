@@ -114,7 +114,8 @@ def get_user_or_raise(*, session: Session, principal: Principal, user_id: uuid.U
     return UserOut.model_validate(user), user.version
 
 
-def _user_or_raise(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+def locked_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+    """A person of the caller's business, locked for a change (404 otherwise)."""
     user = session.get(User, user_id, with_for_update=True)
     if user is None or user.tenant_id != principal.tenant_id:
         raise NotFound("No such user")
@@ -152,7 +153,7 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
 def update_user(*, session: Session, principal: Principal, user_id: uuid.UUID, patch: UserPatch,
                 expected: frozenset[int] | None, actor: audit.Actor) -> tuple[UserOut, int]:  # fmt: skip
     """Change a person's role, name or access; owners are changed only by owners, the last owner stays."""
-    user = _user_or_raise(session, principal, user_id)
+    user = locked_user(session, principal, user_id)
     check_version(user.version, expected)
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
     if (user.role == "owner" or changes.get("role") == "owner") and ("role" in changes or "disabled" in changes):

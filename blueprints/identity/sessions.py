@@ -38,7 +38,8 @@ from shared.providers import twilio_verify
 SignIn = TokenPair | AppError
 
 
-def _limits() -> dict[str, ratelimit.Limit]:
+def sign_in_limits() -> dict[str, ratelimit.Limit]:
+    """Every sign-in limit of the identity module, by name (settings read fresh)."""
     s = get_settings()
     fail = s.login_failure_window_seconds
     return {
@@ -48,11 +49,14 @@ def _limits() -> dict[str, ratelimit.Limit]:
         "otp_send_phone": ratelimit.Limit("otp-send-phone", s.otp_sends_per_phone, s.otp_send_window_seconds),
         "otp_send_ip": ratelimit.Limit("otp-send-ip", s.otp_sends_per_ip, s.otp_send_window_seconds),
         "register_ip": ratelimit.Limit("register-ip", s.registrations_per_ip, s.registration_window_seconds),
+        "reset_ip": ratelimit.Limit("reset-ip", s.password_resets_per_ip, 3600),
+        "reset_email": ratelimit.Limit("reset-email", s.password_resets_per_email, 3600),
+        "password_change": ratelimit.Limit("password-change-fail", s.login_failure_limit, fail),
     }
 
 
-def _ordered(pairs: list[tuple[ratelimit.Limit, str]]) -> list[tuple[ratelimit.Limit, str]]:
-    # Buckets are always locked in one order, so two sign-ins never wait on each other's locks in a cycle.
+def ordered(pairs: list[tuple[ratelimit.Limit, str]]) -> list[tuple[ratelimit.Limit, str]]:
+    """Buckets in the one order they are always locked in, so two requests never wait on each other in a cycle."""
     return sorted(pairs, key=lambda pair: ratelimit.bucket_key(*pair))
 
 
@@ -108,7 +112,7 @@ def _pair(user: User, auth_session: AuthSession, refresh: str, *, now: Any) -> T
 
 def register(*, session: Session, register_in: RegisterIn, actor: audit.Actor) -> SignIn:
     """Create a business with the caller as its owner, signed in; every attempt counts against the IP's limit."""
-    ratelimit.consume(session, limit=_limits()["register_ip"], subject=actor.ip or "unknown",
+    ratelimit.consume(session, limit=sign_in_limits()["register_ip"], subject=actor.ip or "unknown",
                       detail="Too many sign-ups from this address; try again later")  # fmt: skip
     email = passwords.normalise_email(register_in.email)
     tenant = Tenant(id=uuid.uuid4(), name=register_in.tenant_name, timezone=register_in.timezone,
@@ -136,9 +140,9 @@ def register(*, session: Session, register_in: RegisterIn, actor: audit.Actor) -
 
 def login(*, session: Session, login_in: LoginIn, actor: audit.Actor) -> SignIn:
     """Email and password sign-in; 5 failures per 15 minutes per IP or account lock both out for a while."""
-    limits = _limits()
+    limits = sign_in_limits()
     email = passwords.normalise_email(login_in.email)
-    buckets = _ordered([(limits["login_ip"], actor.ip or "unknown"), (limits["login_account"], email)])
+    buckets = ordered([(limits["login_ip"], actor.ip or "unknown"), (limits["login_account"], email)])
     for limit, subject in buckets:
         ratelimit.check(session, limit=limit, subject=subject, detail="Too many failed sign-ins; try again later")
     user = _user_of(session, find_login(session, "email", email))
@@ -158,8 +162,8 @@ def login(*, session: Session, login_in: LoginIn, actor: audit.Actor) -> SignIn:
 
 def start_otp(*, session: Session, otp_in: OtpStartIn, actor: audit.Actor) -> OtpStarted:
     """Text a sign-in code to a known, enabled number; answers the same for any number."""
-    limits = _limits()
-    for limit, subject in _ordered([(limits["otp_send_phone"], otp_in.phone),
+    limits = sign_in_limits()
+    for limit, subject in ordered([(limits["otp_send_phone"], otp_in.phone),
                                     (limits["otp_send_ip"], actor.ip or "unknown")]):  # fmt: skip
         ratelimit.consume(session, limit=limit, subject=subject, detail="Too many codes requested; try again later")
     user = _user_of(session, find_login(session, "phone", otp_in.phone))
@@ -170,7 +174,7 @@ def start_otp(*, session: Session, otp_in: OtpStartIn, actor: audit.Actor) -> Ot
 
 def verify_otp(*, session: Session, otp_in: OtpVerifyIn, actor: audit.Actor) -> SignIn:
     """Sign in with the texted code (Verify allows 5 checks per code; our IP limit caps the rest)."""
-    limit = _limits()["otp_check_ip"]
+    limit = sign_in_limits()["otp_check_ip"]
     subject = actor.ip or "unknown"
     ratelimit.check(session, limit=limit, subject=subject, detail="Too many wrong codes; try again later")
     user = _user_of(session, find_login(session, "phone", otp_in.phone))
@@ -273,8 +277,7 @@ def change_password(*, session: Session, principal: Principal, change: PasswordC
     A wrong current password is 403 (not 401: this session is still good) and counts: 5 in 15 minutes and
     even the right one waits. Answered without raising, so the count and the audit row commit.
     """
-    s = get_settings()
-    limit = ratelimit.Limit("password-change-fail", s.login_failure_limit, s.login_failure_window_seconds)
+    limit = sign_in_limits()["password_change"]
     subject = str(principal.user_id)
     ratelimit.check(session, limit=limit, subject=subject, detail="Too many wrong passwords; try again later")
     user = session.get(User, principal.user_id, with_for_update=True)

@@ -21,7 +21,7 @@ from blueprints.shop import (
     texts,
 )
 from blueprints.shop.approval import error_page
-from shared import audit
+from shared import audit, html
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router
@@ -32,7 +32,7 @@ bp = df.Blueprint()
 api = Router(bp, module="shop", feature="shop")
 log = logging.getLogger("tradeops.shop")
 A = "v1/shop/appointments/{appointment_id}"
-HTML = "text/html"  # the Functions response adds "; charset=utf-8"
+HTML = html.CONTENT_TYPE
 PAGE_ERRORS = {403: "Tampered or unusable link (HTML page)", 404: "No such inspection (HTML page)",
                410: "Expired link (HTML page)"}
 
@@ -260,7 +260,7 @@ def _approval_path(req: Request) -> str:
 
 
 def _html_error(error: AppError) -> Response:
-    return Response(error_page(error.detail), status=error.status, content_type=HTML)
+    return Response(error_page(error.detail), status=error.status, content_type=HTML, headers=html.HEADERS)
 
 
 @api.get(APPROVAL, auth="anonymous", query=ApprovalPageQuery, content_type=HTML,
@@ -273,7 +273,7 @@ def approval_page(req: Request) -> Response:
                                                action=_approval_path(req), saved=req.query.saved)  # fmt: skip
     except AppError as error:
         return _html_error(error)
-    return Response(page, content_type=HTML, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return Response(page, content_type=HTML, headers=html.HEADERS)
 
 
 @api.post(APPROVAL, auth="anonymous", status=303, body=ApprovalForm, body_format="form", max_body_bytes=65_536,

@@ -115,8 +115,8 @@ def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
     with session_scope(tenant_id=tenant_id) as session:
         session.execute(update(User).where(User.id == user_id).values(disabled=True))
     with pytest.raises(Gone) as refused, session_scope() as session:
-        password_links.set_password(session, token=password_links.token_for(link_id), password=NEW_PASSWORD,
-                                    actor=audit.Actor())  # fmt: skip
+        opened = password_links.open_link(session, password_links.token_for(link_id), lock=True)
+        password_links.set_password(session, opened, password=NEW_PASSWORD, actor=audit.Actor())
     assert refused.value.code == "user_disabled"
 
 
@@ -134,8 +134,8 @@ def test_a_reset_link_lasts_an_hour_sets_the_password_and_ends_every_session() -
     [link] = _links_of(user.id)
     assert (link.purpose, link.expires_at - START) == ("reset", timedelta(hours=1))
     with session_scope() as session:
-        opened = password_links.set_password(session, token=password_links.token_for(link.id),
-                                             password=NEW_PASSWORD, actor=audit.Actor())  # fmt: skip
+        opened = password_links.open_link(session, password_links.token_for(link.id), lock=True)
+        password_links.set_password(session, opened, password=NEW_PASSWORD, actor=audit.Actor())
         assert opened.link.purpose == "reset"
     with session_scope() as session:
         open_sessions = session.scalars(select(AuthSession).where(AuthSession.user_id == user.id)).all()
