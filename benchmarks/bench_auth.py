@@ -37,8 +37,14 @@ def _database() -> tuple[object | None, str]:
 
 
 def _configure(app_url: str) -> None:
-    os.environ.update({"APP_ENV": "development", "DATABASE_URL": app_url, "LOG_LEVEL": "ERROR",
-                       "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"})  # fmt: skip
+    os.environ.update(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": app_url,
+            "LOG_LEVEL": "ERROR",
+            "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
+        }
+    )
 
 
 def _routes() -> tuple[object, object]:
@@ -66,8 +72,13 @@ def _access_token() -> str:
     from shared import audit
     from shared.db import session_scope
 
-    register_in = RegisterIn(tenant_name="Bench Shop", name="Bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                             password="bench-password-123", timezone="UTC")  # fmt: skip
+    register_in = RegisterIn(
+        tenant_name="Bench Shop",
+        name="Bench",
+        email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+        password="bench-password-123",
+        timezone="UTC",
+    )
     with session_scope() as session:
         pair = sessions.register(session=session, register_in=register_in, actor=audit.Actor(ip="127.0.0.1"))
     assert not isinstance(pair, Exception), pair
@@ -93,8 +104,9 @@ def main() -> int:
 
         user_route, anonymous_route = _routes()
         token = _access_token()
-        signed_in = func.HttpRequest("GET", "http://127.0.0.1/api/bench/user", body=b"",
-                                     headers={"authorization": f"Bearer {token}"})  # fmt: skip
+        signed_in = func.HttpRequest(
+            "GET", "http://127.0.0.1/api/bench/user", body=b"", headers={"authorization": f"Bearer {token}"}
+        )
         anonymous = func.HttpRequest("GET", "http://127.0.0.1/api/bench/anonymous", body=b"", headers={})
         _timings(user_route, signed_in, WARMUP)
         _timings(anonymous_route, anonymous, WARMUP)
@@ -120,19 +132,26 @@ def _report(user_ms: list[float], anonymous_ms: list[float]) -> int:
     # Other processes on the machine inflate both sides; the quietest batch of 200 pairs shows the floor.
     quietest = min(statistics.median(pairs[i : i + 200]) for i in range(0, len(pairs), 200))
     figures = {
-        "benchmark": "auth", "requests_each": len(user_ms),
+        "benchmark": "auth",
+        "requests_each": len(user_ms),
         "anonymous_median_ms": round(statistics.median(anonymous_ms), 3),
         "anonymous_p95_ms": round(p95(anonymous_ms), 3),
-        "signed_in_median_ms": round(statistics.median(user_ms), 3), "signed_in_p95_ms": round(p95(user_ms), 3),
-        "added_median_ms": round(added, 3), "added_quietest_batch_ms": round(quietest, 3),
-        "target_added_ms": TARGET_MS, "within_target": added < TARGET_MS,
-        "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
-    }  # fmt: skip
+        "signed_in_median_ms": round(statistics.median(user_ms), 3),
+        "signed_in_p95_ms": round(p95(user_ms), 3),
+        "added_median_ms": round(added, 3),
+        "added_quietest_batch_ms": round(quietest, 3),
+        "target_added_ms": TARGET_MS,
+        "within_target": added < TARGET_MS,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
     print(f"anonymous request: median {figures['anonymous_median_ms']} ms, p95 {figures['anonymous_p95_ms']} ms")
     print(f"signed-in request: median {figures['signed_in_median_ms']} ms, p95 {figures['signed_in_p95_ms']} ms")
-    print(f"authentication + tenant context add {figures['added_median_ms']} ms per request "
-          f"(median of paired differences; quietest batch {figures['added_quietest_batch_ms']} ms; "
-          f"target < {TARGET_MS} ms; load average {figures['load_average_1m']} on {figures['cpus']} CPUs)")
+    print(
+        f"authentication + tenant context add {figures['added_median_ms']} ms per request "
+        f"(median of paired differences; quietest batch {figures['added_quietest_batch_ms']} ms; "
+        f"target < {TARGET_MS} ms; load average {figures['load_average_1m']} on {figures['cpus']} CPUs)"
+    )
     print(json.dumps(figures))
     return 0
 

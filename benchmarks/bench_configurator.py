@@ -43,14 +43,31 @@ def _prepare(client: object, connection_string: str) -> tuple[dict[str, str], st
     from tests.builders import register
 
     owner = register(client, tenant_name="Bench Cabinets")  # type: ignore[arg-type]
-    product = client.post("/api/v1/configurator/products", headers=owner.headers, json={  # type: ignore[attr-defined]
-        "name": "Base cabinet", "config_schema": BASE_CABINET.json_schema(),
-        "template_blob_path": BASE_CABINET.template_blob_path, "template_version": BASE_CABINET.template_version,
-    }).json()  # fmt: skip
-    configuration = client.post("/api/v1/configurator/configurations", headers=owner.headers, json={  # type: ignore[attr-defined]
-        "product_id": product["id"], "name": "Bench", "config_data": BASE_CABINET.default_config()}).json()  # fmt: skip
-    path = glb_path(tenant_id=uuid.UUID(owner.tenant_id), product_id=uuid.UUID(product["id"]),
-                    template_version=product["template_version"], config_hash=configuration["config_hash"])  # fmt: skip
+    product = client.post(
+        "/api/v1/configurator/products",
+        headers=owner.headers,
+        json={  # type: ignore[attr-defined]
+            "name": "Base cabinet",
+            "config_schema": BASE_CABINET.json_schema(),
+            "template_blob_path": BASE_CABINET.template_blob_path,
+            "template_version": BASE_CABINET.template_version,
+        },
+    ).json()
+    configuration = client.post(
+        "/api/v1/configurator/configurations",
+        headers=owner.headers,
+        json={  # type: ignore[attr-defined]
+            "product_id": product["id"],
+            "name": "Bench",
+            "config_data": BASE_CABINET.default_config(),
+        },
+    ).json()
+    path = glb_path(
+        tenant_id=uuid.UUID(owner.tenant_id),
+        product_id=uuid.UUID(product["id"]),
+        template_version=product["template_version"],
+        config_hash=configuration["config_hash"],
+    )
     container = BlobServiceClient.from_connection_string(connection_string).get_container_client("renders")
     if not container.exists():
         container.create_container()
@@ -62,8 +79,11 @@ def _measure(client: object, headers: dict[str, str], configuration_id: str) -> 
     timings = []
     for i in range(WARMUP + JOBS):
         started = time.perf_counter()
-        response = client.post("/api/v1/configurator/jobs", headers=headers,  # type: ignore[attr-defined]
-                               json={"configuration_id": configuration_id})  # fmt: skip
+        response = client.post(
+            "/api/v1/configurator/jobs",
+            headers=headers,  # type: ignore[attr-defined]
+            json={"configuration_id": configuration_id},
+        )
         elapsed = (time.perf_counter() - started) * 1000
         job = response.json()
         assert response.status_code == 202 and job["status"] == "COMPLETED" and job["cached"], response.text
@@ -88,9 +108,16 @@ def main() -> int:
 
     server, app_url, owner_url = _database()
     azurite = free_azurite().start()
-    os.environ.update({"APP_ENV": "development", "DATABASE_URL": app_url, "DATABASE_MIGRATION_URL": owner_url,
-                       "AzureWebJobsStorage": azurite.connection_string, "LOG_LEVEL": "WARNING",
-                       "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"})  # fmt: skip
+    os.environ.update(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": app_url,
+            "DATABASE_MIGRATION_URL": owner_url,
+            "AzureWebJobsStorage": azurite.connection_string,
+            "LOG_LEVEL": "WARNING",
+            "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
+        }
+    )
     from tests.conftest import start_host
 
     host = start_host("function_app:app")
@@ -114,9 +141,11 @@ def main() -> int:
         "target_ms": TARGET_MS,
         "within_target": ordered[int(len(ordered) * 0.95) - 1] < TARGET_MS,
     }
-    print(f"cache hit POST -> COMPLETED over HTTP: p50 {figures['post_to_completed_ms_p50']} ms, "
-          f"p95 {figures['post_to_completed_ms_p95']} ms, max {figures['post_to_completed_ms_max']} ms "
-          f"(a signed-in GET /me: p50 {baseline} ms)")
+    print(
+        f"cache hit POST -> COMPLETED over HTTP: p50 {figures['post_to_completed_ms_p50']} ms, "
+        f"p95 {figures['post_to_completed_ms_p95']} ms, max {figures['post_to_completed_ms_max']} ms "
+        f"(a signed-in GET /me: p50 {baseline} ms)"
+    )
     print(json.dumps(figures))
     return 0
 

@@ -70,8 +70,19 @@ def launch_host(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     import httpx
 
     env = dict(os.environ, DEVHOST_MASTER_KEY=MASTER_KEY, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
-    command = [sys.executable, "-m", "devhost", "--app", "benchmarks.bench_durable:app", "--port", str(port),
-               "--no-services", "--no-migrate", "--settings", os.devnull]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "devhost",
+        "--app",
+        "benchmarks.bench_durable:app",
+        "--port",
+        str(port),
+        "--no-services",
+        "--no-migrate",
+        "--settings",
+        os.devnull,
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -178,10 +189,14 @@ def main() -> None:
         host.wait(timeout=30)
         if postgres is not None:
             postgres.stop()
-    print(f"{figures['orchestrations_per_second']} orchestrations/s "
-          f"({figures['activities_per_second']} activities/s) with {ORCHESTRATIONS} in flight")  # fmt: skip
-    print(f"engine overhead per activity: {figures['engine_overhead_per_activity_ms']} ms "
-          f"(activity itself {figures['direct_activity_ms']} ms when called directly)")  # fmt: skip
+    print(
+        f"{figures['orchestrations_per_second']} orchestrations/s "
+        f"({figures['activities_per_second']} activities/s) with {ORCHESTRATIONS} in flight"
+    )
+    print(
+        f"engine overhead per activity: {figures['engine_overhead_per_activity_ms']} ms "
+        f"(activity itself {figures['direct_activity_ms']} ms when called directly)"
+    )
     print(json.dumps(figures))
 
 

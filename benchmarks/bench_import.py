@@ -14,8 +14,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
-HEAVY = ("twilio", "azure.identity", "azure.keyvault", "azure.monitor", "opentelemetry.sdk", "jsonschema",
-         "azure.storage.blob", "azure.storage.queue", "pypdf", "fitz", "openai", "bpy")  # fmt: skip
+HEAVY = (
+    "twilio",
+    "azure.identity",
+    "azure.keyvault",
+    "azure.monitor",
+    "opentelemetry.sdk",
+    "jsonschema",
+    "azure.storage.blob",
+    "azure.storage.queue",
+    "pypdf",
+    "fitz",
+    "openai",
+    "bpy",
+)
 
 PROBE = """
 import sys, time

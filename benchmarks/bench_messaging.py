@@ -61,14 +61,35 @@ def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
         with session_scope() as session:
             tenant = create_tenant(session, name=f"Bench Shop {n}")
             owner = create_user(session, tenant=tenant)
-            session.add(MessagingSettings(tenant_id=tenant.id, sms_from_number=unique_phone(),
-                                          sms_footer="Reply STOP to opt out.", help_text="Call us."))  # fmt: skip
-            customers = [create_customer(session, tenant=tenant, owner=owner, name=f"Customer {n}.{c}",
-                                         phone=unique_phone(), timezone=_afternoon_zone())
-                         for c in range(CUSTOMERS_PER_TENANT)]  # fmt: skip
+            session.add(
+                MessagingSettings(
+                    tenant_id=tenant.id,
+                    sms_from_number=unique_phone(),
+                    sms_footer="Reply STOP to opt out.",
+                    help_text="Call us.",
+                )
+            )
+            customers = [
+                create_customer(
+                    session,
+                    tenant=tenant,
+                    owner=owner,
+                    name=f"Customer {n}.{c}",
+                    phone=unique_phone(),
+                    timezone=_afternoon_zone(),
+                )
+                for c in range(CUSTOMERS_PER_TENANT)
+            ]
             for customer in customers:
-                service.record_consent(session=session, tenant_id=tenant.id, customer_id=customer.id, channel="sms",
-                                       purpose="transactional", granted=True, source="bench")  # fmt: skip
+                service.record_consent(
+                    session=session,
+                    tenant_id=tenant.id,
+                    customer_id=customer.id,
+                    channel="sms",
+                    purpose="transactional",
+                    granted=True,
+                    source="bench",
+                )
             made.append((tenant.id, [c.id for c in customers]))
     return made
 
@@ -81,8 +102,9 @@ def _round_trips(fake: object) -> list[float]:
     times = []
     for _ in range(ROUND_TRIPS):
         started = time.perf_counter()
-        twilio_messaging.send_sms(to="+15125550100", body="ping", from_number="+15125550199",
-                                  messaging_service_sid=None, status_callback=None)  # fmt: skip
+        twilio_messaging.send_sms(
+            to="+15125550100", body="ping", from_number="+15125550199", messaging_service_sid=None, status_callback=None
+        )
         times.append((time.perf_counter() - started) * 1000)
     fake.reset()  # type: ignore[attr-defined]
     return times
@@ -97,8 +119,14 @@ def _enqueue(businesses: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> dict[str, f
 
     def send(round_: int, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> tuple[str, float]:
         with session_scope(tenant_id=tenant_id) as session:
-            message = service.send(session=session, tenant_id=tenant_id, customer_id=customer_id, channel="sms",
-                                   body=f"Update {round_}", purpose="transactional")  # fmt: skip
+            message = service.send(
+                session=session,
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                channel="sms",
+                body=f"Update {round_}",
+                purpose="transactional",
+            )
         return str(message.id), time.time()
 
     work = [(r, t, c) for r in range(MESSAGES_PER_CUSTOMER) for t, customers in businesses for c in customers]
@@ -126,9 +154,16 @@ def main() -> None:
     server, app_url = _database()
     azurite = free_azurite().start()
     fake = FakeTwilioMessaging().start()
-    env = {"APP_ENV": "development", "DATABASE_URL": app_url, "AzureWebJobsStorage": azurite.connection_string,
-           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE_URL": fake.base_url,
-           "LOG_LEVEL": "ERROR", "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"}  # fmt: skip
+    env = {
+        "APP_ENV": "development",
+        "DATABASE_URL": app_url,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": fake.base_url,
+        "LOG_LEVEL": "ERROR",
+        "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
+    }
     os.environ.update(env, DB_POOL_SIZE=str(ENQUEUE_THREADS), DB_MAX_OVERFLOW="2")  # the host keeps its defaults
     host = None
     try:
@@ -144,15 +179,24 @@ def main() -> None:
         latencies = [(accepted[m] - t) * 1000 for m, t in queued.items() if m in accepted]
         span = max(accepted.values()) - started if accepted else float("nan")
         figures = {
-            "benchmark": "messaging_outbound", "messages": len(queued), "customers": TENANTS * CUSTOMERS_PER_TENANT,
-            "tenants": TENANTS, "enqueue_threads": ENQUEUE_THREADS, "accepted": len(latencies),
+            "benchmark": "messaging_outbound",
+            "messages": len(queued),
+            "customers": TENANTS * CUSTOMERS_PER_TENANT,
+            "tenants": TENANTS,
+            "enqueue_threads": ENQUEUE_THREADS,
+            "accepted": len(latencies),
             "enqueue_seconds": round(enqueue_seconds, 2),
-            "enqueue_to_provider_ms": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95),
-                                       "max": round(max(latencies), 2)} if latencies else None,
+            "enqueue_to_provider_ms": {
+                "p50": _percentile(latencies, 0.5),
+                "p95": _percentile(latencies, 0.95),
+                "max": round(max(latencies), 2),
+            }
+            if latencies
+            else None,
             "messages_per_second": round(len(latencies) / span, 1) if latencies else 0,
             "provider_round_trip_ms": {"p50": _percentile(round_trips, 0.5), "p95": _percentile(round_trips, 0.95)},
             "duplicates_at_provider": len(fake.sent) - len(accepted),
-        }  # fmt: skip
+        }
         print(f"queued {len(queued)} in {enqueue_seconds:.1f} s; accepted {len(latencies)}")
         print(json.dumps(figures))
     finally:

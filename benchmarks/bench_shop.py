@@ -57,8 +57,9 @@ def _analyze(owner_url: str) -> None:
         conn.execute("ANALYZE")
 
 
-def _appointment_rows(tenant_id: uuid.UUID, customers: list[tuple[uuid.UUID, uuid.UUID]],
-                      techs: list[uuid.UUID]) -> list[dict]:  # fmt: skip
+def _appointment_rows(
+    tenant_id: uuid.UUID, customers: list[tuple[uuid.UUID, uuid.UUID]], techs: list[uuid.UUID]
+) -> list[dict]:
     """Today's 200 cards (each tech every 35 minutes) and 9,800 earlier ones (each tech every 250 minutes)."""
     rng = random.Random(6)
     rows = []
@@ -72,12 +73,26 @@ def _appointment_rows(tenant_id: uuid.UUID, customers: list[tuple[uuid.UUID, uui
             status = "COMPLETED" if j % 10 else rng.choice(["CANCELED", "NO_SHOW"])
         customer, vehicle = customers[i % len(customers)]
         done = status in ("IN_PROGRESS", "READY", "COMPLETED")
-        rows.append({"id": uuid.uuid4(), "tenant_id": tenant_id, "customer_id": customer, "vehicle_id": vehicle,
-                     "tech_id": techs[i % len(techs)], "starts_at": start, "ends_at": start + timedelta(minutes=30),
-                     "status": status, "position": start.timestamp() / 60, "currency": "USD", "version": 1,
-                     "total_cents": 0, "paid_cents": 0, "title": "Service",
-                     "check_in_at": start if done else None,
-                     "check_out_at": start + timedelta(minutes=95) if status == "COMPLETED" else None})  # fmt: skip
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant_id,
+                "customer_id": customer,
+                "vehicle_id": vehicle,
+                "tech_id": techs[i % len(techs)],
+                "starts_at": start,
+                "ends_at": start + timedelta(minutes=30),
+                "status": status,
+                "position": start.timestamp() / 60,
+                "currency": "USD",
+                "version": 1,
+                "total_cents": 0,
+                "paid_cents": 0,
+                "title": "Service",
+                "check_in_at": start if done else None,
+                "check_out_at": start + timedelta(minutes=95) if status == "COMPLETED" else None,
+            }
+        )
     return rows
 
 
@@ -95,37 +110,90 @@ def _seed() -> tuple[uuid.UUID, str, list[uuid.UUID]]:
         tenant = create_tenant(session, name="Bench Auto")
         tenant.timezone = "UTC"
         owner = create_user(session, tenant=tenant, email=email, password=PASSWORD, name="Bench Owner")
-        techs = [create_user(session, tenant=tenant, role="tech", name=f"Tech {n}", password=None).id
-                 for n in range(TECHS)]  # fmt: skip
+        techs = [
+            create_user(session, tenant=tenant, role="tech", name=f"Tech {n}", password=None).id for n in range(TECHS)
+        ]
         tid = tenant.id
-        people = [{"id": uuid.uuid4(), "tenant_id": tid, "owner_id": owner.id, "name": f"Customer {n}",
-                   "phone": f"+1512555{n:04d}", "version": 1} for n in range(CUSTOMERS)]  # fmt: skip
+        people = [
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tid,
+                "owner_id": owner.id,
+                "name": f"Customer {n}",
+                "phone": f"+1512555{n:04d}",
+                "version": 1,
+            }
+            for n in range(CUSTOMERS)
+        ]
         session.execute(insert(Customer), people)
-        cars = [{"id": uuid.uuid4(), "tenant_id": tid, "customer_id": p["id"], "year": 2010 + n % 15,
-                 "make": "Toyota", "model": "Corolla", "version": 1} for n, p in enumerate(people)]  # fmt: skip
+        cars = [
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tid,
+                "customer_id": p["id"],
+                "year": 2010 + n % 15,
+                "make": "Toyota",
+                "model": "Corolla",
+                "version": 1,
+            }
+            for n, p in enumerate(people)
+        ]
         session.execute(insert(Vehicle), cars)
         rows = _appointment_rows(tid, [(p["id"], c["id"]) for p, c in zip(people, cars, strict=True)], techs)
         services, payments = [], []
         for row in rows:
             for name, cents in (("Labour", 9_000), ("Parts", 6_500)):
-                services.append({"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": row["id"], "name": name,
-                                 "price_cents": cents, "version": 1})  # fmt: skip
+                services.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "tenant_id": tid,
+                        "appointment_id": row["id"],
+                        "name": name,
+                        "price_cents": cents,
+                        "version": 1,
+                    }
+                )
             row["total_cents"] = 15_500
             if row["status"] == "COMPLETED" or row["status"] == "READY":
                 row["paid_cents"] = 15_500
-                payments.append({"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": row["id"], "kind": "payment",
-                                 "amount_cents": 15_500, "currency": "USD", "method": "card",
-                                 "created_at": row["starts_at"] + timedelta(minutes=90)})  # fmt: skip
+                payments.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "tenant_id": tid,
+                        "appointment_id": row["id"],
+                        "kind": "payment",
+                        "amount_cents": 15_500,
+                        "currency": "USD",
+                        "method": "card",
+                        "created_at": row["starts_at"] + timedelta(minutes=90),
+                    }
+                )
         session.execute(insert(Appointment), rows)
         session.execute(insert(AppointmentService), services)
         session.execute(insert(Payment), payments)
-        checklists = [{"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": r["id"], "title": "Multi-point"}
-                      for r in rows[:ON_BOARD]]  # fmt: skip
+        checklists = [
+            {"id": uuid.uuid4(), "tenant_id": tid, "appointment_id": r["id"], "title": "Multi-point"}
+            for r in rows[:ON_BOARD]
+        ]
         session.execute(insert(InspectionChecklist), checklists)
-        session.execute(insert(InspectionItem), [
-            {"id": uuid.uuid4(), "tenant_id": tid, "checklist_id": c["id"], "position": k, "label": f"Point {k}",
-             "status": "ok", "photo_paths": [], "recommended": k == 0, "version": 1}
-            for c in checklists for k in range(6)])  # fmt: skip
+        session.execute(
+            insert(InspectionItem),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "tenant_id": tid,
+                    "checklist_id": c["id"],
+                    "position": k,
+                    "label": f"Point {k}",
+                    "status": "ok",
+                    "photo_paths": [],
+                    "recommended": k == 0,
+                    "version": 1,
+                }
+                for c in checklists
+                for k in range(6)
+            ],
+        )
     return tid, email, [r["id"] for r in rows[:ON_BOARD]]
 
 
@@ -204,25 +272,40 @@ def _http_timer(client: object, headers: dict[str, str]) -> Callable[[str], floa
     return get
 
 
-def _measure(client: object, headers: dict[str, str], run_raw: Callable, tenant_id: uuid.UUID,
-             board_ids: list[uuid.UUID]) -> dict[str, dict[str, list[float]]]:  # fmt: skip
+def _measure(
+    client: object, headers: dict[str, str], run_raw: Callable, tenant_id: uuid.UUID, board_ids: list[uuid.UUID]
+) -> dict[str, dict[str, list[float]]]:
     get = _http_timer(client, headers)
     week = DAY0 - timedelta(days=DAY0.weekday())
     stats_params = {"day": DAY0, "week": week, "month": DAY0.replace(day=1)}
     board_params = {"from": DAY0, "to": DAY0 + timedelta(days=1)}
     return {
-        "floor": {"http": _time(lambda n: get("/api/health")), "raw": _time(lambda n: run_raw([("SELECT 1", {})])),
-                  "authed": _time(lambda n: get("/api/v1/tenant"))},
-        "board": {"http": _time(lambda n: get(f"/api/v1/shop/board?{WINDOW}")),
-                  "raw": _time(lambda n: run_raw([(RAW_BOARD, board_params)]))},
-        "drawer": {"http": _time(lambda n: get(f"/api/v1/shop/appointments/{board_ids[n % len(board_ids)]}")),
-                   "raw": _time(lambda n: run_raw([(sql, {"a": board_ids[n % len(board_ids)],
-                                                          "e": str(board_ids[n % len(board_ids)])})
-                                                   for sql in RAW_DRAWER]))},
+        "floor": {
+            "http": _time(lambda n: get("/api/health")),
+            "raw": _time(lambda n: run_raw([("SELECT 1", {})])),
+            "authed": _time(lambda n: get("/api/v1/tenant")),
+        },
+        "board": {
+            "http": _time(lambda n: get(f"/api/v1/shop/board?{WINDOW}")),
+            "raw": _time(lambda n: run_raw([(RAW_BOARD, board_params)])),
+        },
+        "drawer": {
+            "http": _time(lambda n: get(f"/api/v1/shop/appointments/{board_ids[n % len(board_ids)]}")),
+            "raw": _time(
+                lambda n: run_raw(
+                    [
+                        (sql, {"a": board_ids[n % len(board_ids)], "e": str(board_ids[n % len(board_ids)])})
+                        for sql in RAW_DRAWER
+                    ]
+                )
+            ),
+        },
         "drawer_statement": {"raw": _time(lambda n: run_raw([_drawer_statement(tenant_id, board_ids[n % ON_BOARD])]))},
-        "stats": {"http": _time(lambda n: get("/api/v1/shop/stats")),
-                  "raw": _time(lambda n: run_raw([(RAW_STATS, stats_params)]))},
-    }  # fmt: skip
+        "stats": {
+            "http": _time(lambda n: get("/api/v1/shop/stats")),
+            "raw": _time(lambda n: run_raw([(RAW_STATS, stats_params)])),
+        },
+    }
 
 
 def _drawer_statement(tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> tuple[str, dict]:
@@ -232,32 +315,50 @@ def _drawer_statement(tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> tuple[
     from blueprints.shop.drawer import drawer_statement
 
     compiled = drawer_statement().compile(dialect=dialect.dialect())
-    return str(compiled), {**compiled.params, "tenant_id": tenant_id, "appointment_id": appointment_id,
-                           "entity_id": str(appointment_id)}  # fmt: skip
+    return str(compiled), {
+        **compiled.params,
+        "tenant_id": tenant_id,
+        "appointment_id": appointment_id,
+        "entity_id": str(appointment_id),
+    }
 
 
 def _report(samples: dict[str, dict[str, list[float]]]) -> dict[str, object]:
     floor = samples.pop("floor")
     same = samples.pop("drawer_statement")["raw"]
-    figures: dict[str, object] = {"host_floor_health_p50_ms": _percentile(floor["http"], 0.5),
-                                  "host_floor_signed_in_get_tenant_p50_ms": _percentile(floor["authed"], 0.5),
-                                  "raw_floor_select1_p50_ms": _percentile(floor["raw"], 0.5)}
-    print(f"floor: GET /api/health p50 {figures['host_floor_health_p50_ms']} ms; signed-in GET /api/v1/tenant "
-          f"p50 {figures['host_floor_signed_in_get_tenant_p50_ms']} ms; "
-          f"raw SELECT 1 transaction p50 {figures['raw_floor_select1_p50_ms']} ms")
+    figures: dict[str, object] = {
+        "host_floor_health_p50_ms": _percentile(floor["http"], 0.5),
+        "host_floor_signed_in_get_tenant_p50_ms": _percentile(floor["authed"], 0.5),
+        "raw_floor_select1_p50_ms": _percentile(floor["raw"], 0.5),
+    }
+    print(
+        f"floor: GET /api/health p50 {figures['host_floor_health_p50_ms']} ms; signed-in GET /api/v1/tenant "
+        f"p50 {figures['host_floor_signed_in_get_tenant_p50_ms']} ms; "
+        f"raw SELECT 1 transaction p50 {figures['raw_floor_select1_p50_ms']} ms"
+    )
     for name, runs in samples.items():
         http_p95, raw_p95 = _percentile(runs["http"], 0.95), _percentile(runs["raw"], 0.95)
-        figures[name] = {"p50_ms": _percentile(runs["http"], 0.5), "p95_ms": http_p95,
-                         "raw_sql_p50_ms": _percentile(runs["raw"], 0.5), "raw_sql_p95_ms": raw_p95,
-                         "ratio_p95": round(http_p95 / raw_p95, 2) if raw_p95 else None,
-                         "target_p95_ms": TARGETS_MS[name],
-                         "meets_target": http_p95 < TARGETS_MS[name] and http_p95 <= 5 * raw_p95,
-                         "requests": len(runs["http"])}  # fmt: skip
+        figures[name] = {
+            "p50_ms": _percentile(runs["http"], 0.5),
+            "p95_ms": http_p95,
+            "raw_sql_p50_ms": _percentile(runs["raw"], 0.5),
+            "raw_sql_p95_ms": raw_p95,
+            "ratio_p95": round(http_p95 / raw_p95, 2) if raw_p95 else None,
+            "target_p95_ms": TARGETS_MS[name],
+            "meets_target": http_p95 < TARGETS_MS[name] and http_p95 <= 5 * raw_p95,
+            "requests": len(runs["http"]),
+        }
         if name == "drawer":  # for reference: the endpoint's own single statement, timed raw
-            figures[name].update({"raw_same_statement_p50_ms": _percentile(same, 0.5),  # type: ignore[union-attr]
-                                  "raw_same_statement_p95_ms": _percentile(same, 0.95)})
-        print(f"{name:6s} http p50 {figures[name]['p50_ms']:7.2f} ms  p95 {http_p95:7.2f} ms   "  # type: ignore[index]
-              f"raw SQL p50 {figures[name]['raw_sql_p50_ms']:7.2f} ms  p95 {raw_p95:7.2f} ms")  # type: ignore[index]
+            figures[name].update(
+                {
+                    "raw_same_statement_p50_ms": _percentile(same, 0.5),  # type: ignore[union-attr]
+                    "raw_same_statement_p95_ms": _percentile(same, 0.95),
+                }
+            )
+        print(
+            f"{name:6s} http p50 {figures[name]['p50_ms']:7.2f} ms  p95 {http_p95:7.2f} ms   "  # type: ignore[index]
+            f"raw SQL p50 {figures[name]['raw_sql_p50_ms']:7.2f} ms  p95 {raw_p95:7.2f} ms"
+        )  # type: ignore[index]
     return figures
 
 
@@ -269,8 +370,13 @@ def main() -> None:
 
     server, app_url, owner_url = _database()
     azurite = free_azurite().start()
-    env = {"APP_ENV": "development", "DATABASE_URL": app_url, "AzureWebJobsStorage": azurite.connection_string,
-           "LOG_LEVEL": "ERROR", "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef"}  # fmt: skip
+    env = {
+        "APP_ENV": "development",
+        "DATABASE_URL": app_url,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "LOG_LEVEL": "ERROR",
+        "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
+    }
     os.environ.update(env)
     host, conn = None, None
     try:
@@ -284,14 +390,19 @@ def main() -> None:
         client = httpx.Client(base_url=host.base_url, timeout=30)
         tokens = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}).json()
         conn, run_raw = _raw_timer(app_url, tenant_id)
-        samples = _measure(client, {"Authorization": f"Bearer {tokens['access_token']}"}, run_raw, tenant_id,
-                           board_ids)  # fmt: skip
-        board = client.get(f"/api/v1/shop/board?{WINDOW}",
-                           headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()  # fmt: skip
+        samples = _measure(client, {"Authorization": f"Bearer {tokens['access_token']}"}, run_raw, tenant_id, board_ids)
+        board = client.get(
+            f"/api/v1/shop/board?{WINDOW}", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        ).json()
         print(f"seeded {APPOINTMENTS} appointments in {seed_seconds:.1f} s; {len(board['cards'])} cards on the board")
-        figures = {"benchmark": "shop_reads", "appointments": APPOINTMENTS, "board_cards": len(board["cards"]),
-                   "seed_seconds": round(seed_seconds, 1), "load_average_1m": round(os.getloadavg()[0], 2),
-                   **_report(samples)}  # fmt: skip
+        figures = {
+            "benchmark": "shop_reads",
+            "appointments": APPOINTMENTS,
+            "board_cards": len(board["cards"]),
+            "seed_seconds": round(seed_seconds, 1),
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            **_report(samples),
+        }
         figures["meets_targets"] = all(figures[n]["meets_target"] for n in TARGETS_MS)  # type: ignore[index]
         print(json.dumps(figures))
     finally:

@@ -28,9 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default=str(ROOT / ".data"), help="where embedded services keep data")
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     parser.add_argument("--seed", action="store_true", help="seed the demo tenant (idempotent)")
-    parser.add_argument(
-        "--sidecar", action="append", default=[], help="a command to run beside the host (repeatable)"
-    )
+    parser.add_argument("--sidecar", action="append", default=[], help="a command to run beside the host (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -109,8 +107,13 @@ class Services:
 
 def try_it(base_url: str, seed_lines: list[str]) -> str:
     """What to paste first, printed once the host answers."""
-    lines = ["", "Try it:", f"  curl -s {base_url}/api/health", f"  curl -s {base_url}/api/ready",
-             f"  curl -s {base_url}/api/openapi.json"]  # fmt: skip
+    lines = [
+        "",
+        "Try it:",
+        f"  curl -s {base_url}/api/health",
+        f"  curl -s {base_url}/api/ready",
+        f"  curl -s {base_url}/api/openapi.json",
+    ]
     lines += [f"  {line}" for line in seed_lines]
     return "\n".join(lines) + "\n"
 

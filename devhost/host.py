@@ -163,7 +163,7 @@ class DevHost:
             if path.startswith("/admin/"):
                 return await self._admin(request)
             if path == prefix or path.startswith(prefix + "/"):
-                return await self._http_trigger(request, path[len(prefix):])
+                return await self._http_trigger(request, path[len(prefix) :])
         except Exception:
             log.exception("host error on %s %s", request.method, path)
             return web.Response(status=500)

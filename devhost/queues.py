@@ -64,8 +64,10 @@ class QueueListener:
     async def run(self) -> None:
         """Poll until stopped, backing off to maxPollingInterval while the queue is empty."""
         conn = connection_string(self.setting)
-        async with QueueClient.from_connection_string(conn, self.queue_name) as queue, \
-                QueueClient.from_connection_string(conn, f"{self.queue_name}-poison") as poison:  # fmt: skip
+        async with (
+            QueueClient.from_connection_string(conn, self.queue_name) as queue,
+            QueueClient.from_connection_string(conn, f"{self.queue_name}-poison") as poison,
+        ):
             await ensure_queue(queue)
             delay = MIN_POLL_SECONDS
             while not self._stopping.is_set():
@@ -84,9 +86,10 @@ class QueueListener:
         count = 0
         try:
             pager = queue.receive_messages(
-                messages_per_page=min(self.config.batch_size, 32, room), visibility_timeout=LEASE_SECONDS,
+                messages_per_page=min(self.config.batch_size, 32, room),
+                visibility_timeout=LEASE_SECONDS,
                 max_messages=min(self.config.batch_size, room),
-            )  # fmt: skip
+            )
             async for message in pager:
                 task = asyncio.create_task(self._process(queue, poison, message))
                 self.in_flight.add(task)
@@ -106,10 +109,14 @@ class QueueListener:
             await self._to_poison(queue, poison, message)
             return
         trigger_message = QueueMessage(
-            id=message.id, body=body, dequeue_count=message.dequeue_count, expiration_time=message.expires_on,
-            insertion_time=message.inserted_on, time_next_visible=message.next_visible_on,
+            id=message.id,
+            body=body,
+            dequeue_count=message.dequeue_count,
+            expiration_time=message.expires_on,
+            insertion_time=message.inserted_on,
+            time_next_visible=message.next_visible_on,
             pop_receipt=message.pop_receipt,
-        )  # fmt: skip
+        )
         arg = self.function.trigger.name
         try:
             _, outputs = await self.invoker.call(self.function, {arg: trigger_message})
@@ -123,8 +130,12 @@ class QueueListener:
     async def _failed(self, queue: QueueClient, poison: QueueClient, message: Any, exc: Exception) -> None:
         log.warning(
             "%s failed on message %s (try %s of %s): %s",
-            self.function.name, message.id, message.dequeue_count, self.config.max_dequeue_count, exc,
-        )  # fmt: skip
+            self.function.name,
+            message.id,
+            message.dequeue_count,
+            self.config.max_dequeue_count,
+            exc,
+        )
         if message.dequeue_count >= self.config.max_dequeue_count:
             await self._to_poison(queue, poison, message)
             return

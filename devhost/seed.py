@@ -39,8 +39,13 @@ def _shop() -> str:
 
 
 # Each module that has demo data adds one step; a step must be safe to run again.
-STEPS: list[tuple[str, Callable[[], str]]] = [("identity", _identity), ("crm", _crm), ("messaging", _messaging),
-                                              ("configurator", _configurator), ("shop", _shop)]
+STEPS: list[tuple[str, Callable[[], str]]] = [
+    ("identity", _identity),
+    ("crm", _crm),
+    ("messaging", _messaging),
+    ("configurator", _configurator),
+    ("shop", _shop),
+]
 
 
 def seed() -> list[str]:

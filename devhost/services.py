@@ -139,8 +139,13 @@ class MailCatcher:
 
     def env(self) -> dict[str, str]:
         """Settings that point the app at this server (plain SMTP on loopback, no sign-in)."""
-        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_TLS": "none", "SMTP_USERNAME": "",
-                "SMTP_PASSWORD": ""}  # fmt: skip
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.port),
+            "SMTP_TLS": "none",
+            "SMTP_USERNAME": "",
+            "SMTP_PASSWORD": "",
+        }
 
     def stop(self) -> None:
         """Stop listening."""
@@ -165,11 +170,23 @@ class Azurite:
         if not binary.exists():
             raise RuntimeError("Azurite is not installed: run `npm install` (make dev and make test do)")
         args = [
-            str(binary), "--silent", "--skipApiVersionCheck", "--loose",
-            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-            "--blobPort", str(self.blob_port), "--queuePort", str(self.queue_port),
-            "--tablePort", str(self.table_port),
-        ]  # fmt: skip
+            str(binary),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--blobHost",
+            "127.0.0.1",
+            "--queueHost",
+            "127.0.0.1",
+            "--tableHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.blob_port),
+            "--queuePort",
+            str(self.queue_port),
+            "--tablePort",
+            str(self.table_port),
+        ]
         if self.location is None:
             args.append("--inMemoryPersistence")
         else:

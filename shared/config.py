@@ -13,7 +13,10 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-only-change-m
 
 # Settings that hold secrets; Key Vault supplies them when KEY_VAULT_URL is set.
 SECRET_FIELDS: tuple[str, ...] = (
-    "jwt_signing_key", "twilio_auth_token", "smtp_password", "inspection_link_signing_key",
+    "jwt_signing_key",
+    "twilio_auth_token",
+    "smtp_password",
+    "inspection_link_signing_key",
 )
 
 
@@ -43,9 +46,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("DATABASE_MIGRATION_URL", "database_migration_url")
     )
     db_pool_size: int = Field(3, ge=1, le=50, validation_alias=AliasChoices("DB_POOL_SIZE", "db_pool_size"))
-    db_max_overflow: int = Field(
-        2, ge=0, le=50, validation_alias=AliasChoices("DB_MAX_OVERFLOW", "db_max_overflow")
-    )
+    db_max_overflow: int = Field(2, ge=0, le=50, validation_alias=AliasChoices("DB_MAX_OVERFLOW", "db_max_overflow"))
     db_statement_timeout_ms: int = Field(
         15_000, ge=0, validation_alias=AliasChoices("DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms")
     )
@@ -60,9 +61,7 @@ class Settings(BaseSettings):
     key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
     applicationinsights_connection_string: str | None = Field(
         None,
-        validation_alias=AliasChoices(
-            "APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"
-        ),
+        validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"),
     )
 
     public_base_url: str = Field(
@@ -74,9 +73,7 @@ class Settings(BaseSettings):
     forwarded_for_hops: int = Field(
         1, ge=1, le=10, validation_alias=AliasChoices("FORWARDED_FOR_HOPS", "forwarded_for_hops")
     )
-    max_body_bytes: int = Field(
-        1_048_576, ge=1024, validation_alias=AliasChoices("MAX_BODY_BYTES", "max_body_bytes")
-    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias=AliasChoices("MAX_BODY_BYTES", "max_body_bytes"))
 
     jwt_signing_key: str = Field("", validation_alias=AliasChoices("JWT_SIGNING_KEY", "jwt_signing_key"))
     twilio_account_sid: str = Field("", validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid"))
@@ -109,11 +106,15 @@ class Settings(BaseSettings):
         5, ge=1, le=20, validation_alias=AliasChoices("MESSAGING_MAX_ATTEMPTS", "messaging_max_attempts")
     )
     messaging_retry_base_seconds: int = Field(
-        30, ge=1, le=3600,
+        30,
+        ge=1,
+        le=3600,
         validation_alias=AliasChoices("MESSAGING_RETRY_BASE_SECONDS", "messaging_retry_base_seconds"),
     )
     messaging_send_lease_seconds: int = Field(
-        120, ge=10, le=3600,
+        120,
+        ge=10,
+        le=3600,
         validation_alias=AliasChoices("MESSAGING_SEND_LEASE_SECONDS", "messaging_send_lease_seconds"),
     )
 
@@ -158,15 +159,21 @@ class Settings(BaseSettings):
 
     # configurator: render jobs handed to the Blender container
     render_template_container: str = Field(
-        "templates", min_length=3, max_length=63,
+        "templates",
+        min_length=3,
+        max_length=63,
         validation_alias=AliasChoices("RENDER_TEMPLATE_CONTAINER", "render_template_container"),
     )
     render_output_container: str = Field(
-        "renders", min_length=3, max_length=63,
+        "renders",
+        min_length=3,
+        max_length=63,
         validation_alias=AliasChoices("RENDER_OUTPUT_CONTAINER", "render_output_container"),
     )
     render_control_container: str = Field(
-        "render-control", min_length=3, max_length=63,
+        "render-control",
+        min_length=3,
+        max_length=63,
         validation_alias=AliasChoices("RENDER_CONTROL_CONTAINER", "render_control_container"),
     )
     render_max_retries: int = Field(
@@ -176,7 +183,9 @@ class Settings(BaseSettings):
         1, ge=1, le=3600, validation_alias=AliasChoices("RENDER_RETRY_BASE_SECONDS", "render_retry_base_seconds")
     )
     render_read_url_ttl_seconds: int = Field(
-        900, ge=60, le=86_400,
+        900,
+        ge=60,
+        le=86_400,
         validation_alias=AliasChoices("RENDER_READ_URL_TTL_SECONDS", "render_read_url_ttl_seconds"),
     )
 
@@ -193,7 +202,7 @@ class Settings(BaseSettings):
             return None
         for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix):]
+                return "postgresql+psycopg://" + value[len(prefix) :]
         return value
 
     @model_validator(mode="after")
@@ -209,8 +218,7 @@ class Settings(BaseSettings):
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
                 env_name = name.upper()
                 raise ValueError(
-                    f"{env_name} is unset or a placeholder; set a real secret "
-                    f"(or APP_ENV=development for local work)"
+                    f"{env_name} is unset or a placeholder; set a real secret (or APP_ENV=development for local work)"
                 )
         return self
 

@@ -141,9 +141,7 @@ def _run_committed_callbacks(session: Session) -> None:
 
 
 @contextmanager
-def session_scope(
-    *, tenant_id: uuid.UUID | str | None = None, bind: Any = None
-) -> Iterator[Session]:
+def session_scope(*, tenant_id: uuid.UUID | str | None = None, bind: Any = None) -> Iterator[Session]:
     """One transaction owned by the trigger: commit on success, roll back on error, then run after-commit work."""
     session = Session(bind=bind or get_engine(), expire_on_commit=False, autoflush=True)
     try:

@@ -27,9 +27,7 @@ def if_match(request: Any) -> frozenset[int] | None:
     """The versions the client's If-Match accepts; None for `*`; 428 when the header is missing."""
     header = (request.headers.get("if-match") or "").strip()
     if not header:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the version you read", code="if_match_required"
-        )
+        raise PreconditionRequired("Send If-Match with the ETag of the version you read", code="if_match_required")
     if header == "*":
         return None
     versions = set()
@@ -44,9 +42,7 @@ def if_match(request: Any) -> frozenset[int] | None:
 def check_version(current: int, expected: frozenset[int] | None) -> None:
     """412 when the record changed since the client read it."""
     if expected is not None and current not in expected:
-        raise PreconditionFailed(
-            "The resource changed since you read it; fetch it again and retry", code="stale_etag"
-        )
+        raise PreconditionFailed("The resource changed since you read it; fetch it again and retry", code="stale_etag")
 
 
 def flush_versioned(session: Any) -> None:

@@ -27,4 +27,3 @@ def page(title: str, body: str, *, style: str = "") -> str:
         f"<title>{escape(title)}</title><style>{BASE_STYLE}{style}</style>"
     )
     return f'<!doctype html><html lang="en"><head>{head}</head><body>{body}</body></html>'
-

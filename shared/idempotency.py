@@ -99,9 +99,17 @@ def claim(request: Any) -> Claim | func.HttpResponse | None:
 
 def _claim_in(session: Session, mine: Claim) -> Claim | func.HttpResponse:
     now = clock.now()
-    fresh = {"request_hash": mine.request_hash, "status": "in_progress", "locked_until": now + LEASE,
-             "created_at": now, "expires_at": now + RETENTION, "response_status": None,
-             "response_headers": None, "response_body": None, "response_mimetype": None}  # fmt: skip
+    fresh = {
+        "request_hash": mine.request_hash,
+        "status": "in_progress",
+        "locked_until": now + LEASE,
+        "created_at": now,
+        "expires_at": now + RETENTION,
+        "response_status": None,
+        "response_headers": None,
+        "response_body": None,
+        "response_mimetype": None,
+    }
     pk = {"tenant_id": mine.tenant_id, "user_id": mine.user_id, "key": mine.key}
     inserted = session.execute(
         insert(IdempotencyRecord).values(**pk, **fresh).on_conflict_do_nothing().returning(IdempotencyRecord.key)
@@ -111,9 +119,7 @@ def _claim_in(session: Session, mine: Claim) -> Claim | func.HttpResponse:
     record = session.scalars(select(IdempotencyRecord).filter_by(**pk).with_for_update()).one()
     expired = record.expires_at <= now
     if not expired and record.request_hash != mine.request_hash:
-        raise Unprocessable(
-            "This Idempotency-Key was used for a different request", code="idempotency_key_reused"
-        )
+        raise Unprocessable("This Idempotency-Key was used for a different request", code="idempotency_key_reused")
     if expired or (record.status == "in_progress" and record.locked_until <= now):
         session.execute(update(IdempotencyRecord).filter_by(**pk).values(**fresh))
         return mine

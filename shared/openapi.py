@@ -61,16 +61,25 @@ def _query_parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[di
 def _header_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     headers = []
     if spec.idempotent:
-        headers.append({
-            "name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-            "description": "Replays the first response for a retry with the same key and body (24 h, per user)",
-        })  # fmt: skip
+        headers.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "description": "Replays the first response for a retry with the same key and body (24 h, per user)",
+            }
+        )
     if "PATCH" in spec.methods:
-        headers.append({
-            "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-            "description": "The resource's ETag; a stale one is 412, and resources that need it answer 428 without",
-        })  # fmt: skip
+        headers.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The resource's ETag; a stale one is 412, and resources that need it answer 428 without",
+            }
+        )
     return headers
 
 

@@ -118,8 +118,12 @@ def read_task(body: bytes, model: type[Task], *, queue: str, poison: bool = True
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        log.error("malformed %s message%s: %s", queue, " moved to poison" if poison else " dropped",
-                  exc.errors(include_input=False)[:3])  # fmt: skip
+        log.error(
+            "malformed %s message%s: %s",
+            queue,
+            " moved to poison" if poison else " dropped",
+            exc.errors(include_input=False)[:3],
+        )
         if poison:
             send_message(f"{queue}-poison", body.decode("utf-8", "replace"))
         return None

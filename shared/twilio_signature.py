@@ -39,8 +39,9 @@ def is_valid(auth_token: str, url: str, params: Iterable[tuple[str, str]], signa
     if not auth_token or not signature:
         return False
     pairs = list(params)
-    return any(hmac.compare_digest(compute(auth_token, candidate, pairs), signature)
-               for candidate in _port_variants(url))  # fmt: skip
+    return any(
+        hmac.compare_digest(compute(auth_token, candidate, pairs), signature) for candidate in _port_variants(url)
+    )
 
 
 def public_url(public_base_url: str, requested_url: str) -> str:

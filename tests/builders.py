@@ -38,22 +38,43 @@ def unique_phone() -> str:
 
 def create_tenant(session: Session, *, name: str = "Acme Auto", modules: list[str] | None = None) -> Tenant:
     """A business with every module enabled unless told otherwise; the session is bound to it."""
-    tenant = Tenant(id=uuid.uuid4(), name=name, timezone="America/Chicago", locale="en-US",
-                    enabled_modules=list(MODULES if modules is None else modules))  # fmt: skip
+    tenant = Tenant(
+        id=uuid.uuid4(),
+        name=name,
+        timezone="America/Chicago",
+        locale="en-US",
+        enabled_modules=list(MODULES if modules is None else modules),
+    )
     set_tenant(session, tenant.id)
     session.add(tenant)
     session.flush()
     return tenant
 
 
-def create_user(session: Session, *, tenant: Tenant, role: str = "owner", name: str = "Sam",
-                email: str | None = None, phone: str | None = None, password: str | None = PASSWORD,
-                disabled: bool = False) -> User:  # fmt: skip
+def create_user(
+    session: Session,
+    *,
+    tenant: Tenant,
+    role: str = "owner",
+    name: str = "Sam",
+    email: str | None = None,
+    phone: str | None = None,
+    password: str | None = PASSWORD,
+    disabled: bool = False,
+) -> User:
     """A person of the tenant who can sign in by email (and phone when given)."""
     set_tenant(session, tenant.id)
     email = email or unique_email(role)
-    user = User(id=uuid.uuid4(), tenant_id=tenant.id, name=name, email=email, phone=phone, role=role,
-                password_hash=passwords.hash_password(password) if password else None, disabled=disabled)  # fmt: skip
+    user = User(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        name=name,
+        email=email,
+        phone=phone,
+        role=role,
+        password_hash=passwords.hash_password(password) if password else None,
+        disabled=disabled,
+    )
     session.add(user)
     session.flush()
     add_login(session, user=user, kind="email", value=email)
@@ -65,29 +86,59 @@ def create_user(session: Session, *, tenant: Tenant, role: str = "owner", name: 
 
 def principal_of(user: User, *, modules: list[str] | None = None) -> Principal:
     """The principal a request of this user would carry."""
-    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role,
-                     permissions=ROLE_PERMISSIONS[user.role],
-                     modules=frozenset(MODULES if modules is None else modules), session_id=uuid.uuid4())  # fmt: skip
+    return Principal(
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        role=user.role,
+        permissions=ROLE_PERMISSIONS[user.role],
+        modules=frozenset(MODULES if modules is None else modules),
+        session_id=uuid.uuid4(),
+    )
 
 
-def create_customer(session: Session, *, tenant: Tenant, owner: User | None = None, name: str = "Ada",
-                    phone: str | None = None, email: str | None = None, **fields: Any) -> Customer:  # fmt: skip
+def create_customer(
+    session: Session,
+    *,
+    tenant: Tenant,
+    owner: User | None = None,
+    name: str = "Ada",
+    phone: str | None = None,
+    email: str | None = None,
+    **fields: Any,
+) -> Customer:
     """A customer of the tenant, owned by owner (a new owner user when not given)."""
     set_tenant(session, tenant.id)
     owner = owner or create_user(session, tenant=tenant)
-    customer = Customer(id=uuid.uuid4(), tenant_id=tenant.id, owner_id=owner.id, name=name, phone=phone,
-                        email=email, **fields)  # fmt: skip
+    customer = Customer(
+        id=uuid.uuid4(), tenant_id=tenant.id, owner_id=owner.id, name=name, phone=phone, email=email, **fields
+    )
     session.add(customer)
     session.flush()
     return customer
 
 
-def create_vehicle(session: Session, *, customer: Customer, year: int = 2019, make: str = "Honda",
-                   model: str = "Civic", vin: str | None = "1M8GDM9AXKP042788", mileage: int = 42_000) -> Vehicle:
+def create_vehicle(
+    session: Session,
+    *,
+    customer: Customer,
+    year: int = 2019,
+    make: str = "Honda",
+    model: str = "Civic",
+    vin: str | None = "1M8GDM9AXKP042788",
+    mileage: int = 42_000,
+) -> Vehicle:
     """A vehicle of the customer."""
     set_tenant(session, customer.tenant_id)
-    vehicle = Vehicle(id=uuid.uuid4(), tenant_id=customer.tenant_id, customer_id=customer.id, year=year, make=make,
-                      model=model, vin=vin, mileage=mileage)  # fmt: skip
+    vehicle = Vehicle(
+        id=uuid.uuid4(),
+        tenant_id=customer.tenant_id,
+        customer_id=customer.id,
+        year=year,
+        make=make,
+        model=model,
+        vin=vin,
+        mileage=mileage,
+    )
     session.add(vehicle)
     session.flush()
     return vehicle
@@ -123,13 +174,27 @@ def client_ip() -> dict[str, str]:
     return {"X-Forwarded-For": f"203.0.113.250, 198.51.{(n // 250) % 250}.{n % 250 + 1}"}
 
 
-def register(client: httpx.Client, *, tenant_name: str = "Demo Shop", name: str = "Olive Owner",
-             email: str | None = None, password: str = PASSWORD) -> Account:  # fmt: skip
+def register(
+    client: httpx.Client,
+    *,
+    tenant_name: str = "Demo Shop",
+    name: str = "Olive Owner",
+    email: str | None = None,
+    password: str = PASSWORD,
+) -> Account:
     """Sign up a new business over HTTP and return its signed-in owner."""
     email = email or unique_email("owner")
-    response = client.post("/api/v1/auth/register", headers=client_ip(), json={
-        "tenant_name": tenant_name, "name": name, "email": email, "password": password,
-        "timezone": "America/Chicago"})  # fmt: skip
+    response = client.post(
+        "/api/v1/auth/register",
+        headers=client_ip(),
+        json={
+            "tenant_name": tenant_name,
+            "name": name,
+            "email": email,
+            "password": password,
+            "timezone": "America/Chicago",
+        },
+    )
     assert response.status_code == 201, response.text
     return _account(client, email, response.json())
 
@@ -151,8 +216,16 @@ def _account(client: httpx.Client, email: str | None, tokens: dict[str, Any]) ->
     return account
 
 
-def invite(client: httpx.Client, manager: Account, *, role: str, name: str | None = None,
-           email: str | None = None, phone: str | None = None, password: str | None = PASSWORD) -> dict[str, Any]:
+def invite(
+    client: httpx.Client,
+    manager: Account,
+    *,
+    role: str,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    password: str | None = PASSWORD,
+) -> dict[str, Any]:
     """Invite someone over HTTP; returns the created user."""
     body: dict[str, Any] = {"name": name or role.title(), "role": role}
     if phone:
@@ -169,10 +242,20 @@ def invite(client: httpx.Client, manager: Account, *, role: str, name: str | Non
 # --- shop (shop engineer's block) -----------------------------------------------------------------
 
 
-def create_appointment(session: Session, *, tenant: Tenant, customer: Customer | None = None,
-                       vehicle: Vehicle | None = None, tech: User | None = None, starts_at: Any = None,
-                       hours: float = 1.0, status: str = "SCHEDULED", total_cents: int = 0, paid_cents: int = 0,
-                       **fields: Any) -> Any:  # fmt: skip
+def create_appointment(
+    session: Session,
+    *,
+    tenant: Tenant,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+    tech: User | None = None,
+    starts_at: Any = None,
+    hours: float = 1.0,
+    status: str = "SCHEDULED",
+    total_cents: int = 0,
+    paid_cents: int = 0,
+    **fields: Any,
+) -> Any:
     """An appointment row of the tenant (a new customer when not given), starting in an hour unless told."""
     from datetime import timedelta
 
@@ -182,24 +265,41 @@ def create_appointment(session: Session, *, tenant: Tenant, customer: Customer |
     set_tenant(session, tenant.id)
     customer = customer or create_customer(session, tenant=tenant)
     starts_at = starts_at or clock.now().replace(microsecond=0) + timedelta(hours=1)
-    appointment = Appointment(id=uuid.uuid4(), tenant_id=tenant.id, customer_id=customer.id,
-                              vehicle_id=vehicle.id if vehicle else None, tech_id=tech.id if tech else None,
-                              starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), status=status,
-                              position=starts_at.timestamp() / 60, total_cents=total_cents, paid_cents=paid_cents,
-                              currency="USD", **fields)  # fmt: skip
+    appointment = Appointment(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        customer_id=customer.id,
+        vehicle_id=vehicle.id if vehicle else None,
+        tech_id=tech.id if tech else None,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        status=status,
+        position=starts_at.timestamp() / 60,
+        total_cents=total_cents,
+        paid_cents=paid_cents,
+        currency="USD",
+        **fields,
+    )
     session.add(appointment)
     session.flush()
     return appointment
 
 
-def add_service(session: Session, *, appointment: Any, name: str = "Oil change", price_cents: int = 5000,
-                **fields: Any) -> Any:  # fmt: skip
+def add_service(
+    session: Session, *, appointment: Any, name: str = "Oil change", price_cents: int = 5000, **fields: Any
+) -> Any:
     """A line item on the appointment, with the appointment's total following it."""
     from blueprints.shop.models import AppointmentService
 
     set_tenant(session, appointment.tenant_id)
-    line = AppointmentService(id=uuid.uuid4(), tenant_id=appointment.tenant_id, appointment_id=appointment.id,
-                              name=name, price_cents=price_cents, **fields)  # fmt: skip
+    line = AppointmentService(
+        id=uuid.uuid4(),
+        tenant_id=appointment.tenant_id,
+        appointment_id=appointment.id,
+        name=name,
+        price_cents=price_cents,
+        **fields,
+    )
     session.add(line)
     appointment.total_cents += price_cents
     session.flush()
@@ -226,8 +326,7 @@ def create_shop_world(session: Session, *, name: str = "Edgar's Auto", modules: 
 
     tenant = create_tenant(session, name=name, modules=modules)
     users = {role: create_user(session, tenant=tenant, role=role, name=role.title(), password=None) for role in ROLES}
-    customer = create_customer(session, tenant=tenant, owner=users["owner"], name="Ada Lovelace",
-                               phone=unique_phone())  # fmt: skip
+    customer = create_customer(session, tenant=tenant, owner=users["owner"], name="Ada Lovelace", phone=unique_phone())
     return ShopWorld(tenant=tenant, users=users, customer=customer, vehicle=create_vehicle(session, customer=customer))
 
 

@@ -175,10 +175,24 @@ def start_host(app: str, *, env: dict[str, str] | None = None, cwd: Path = ROOT,
     full_env.update(env or {})
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--app", app, "--port", str(port), "--no-services", "--no-migrate",
-             "--settings", os.devnull],
-            cwd=cwd, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--app",
+                app,
+                "--port",
+                str(port),
+                "--no-services",
+                "--no-migrate",
+                "--settings",
+                os.devnull,
+            ],
+            cwd=cwd,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     host = RunningHost(base_url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, env=full_env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

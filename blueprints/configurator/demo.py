@@ -19,16 +19,32 @@ from shared.storage import blob_service
 
 # Integer cents: a base price, adders for dearer choices, and a rate per started 100 mm above the base size.
 PRICE_RULES: dict[str, dict[str, Any]] = {
-    "base-cabinet": {"currency": "USD", "base_cents": 42_000,
-                     "option_adders": {"finish": {"walnut": 11_000, "graphite": 6_000}, "door_style": {"raised": 4_500},
-                                       "hardware": {"knob": 0, "bar": 1_800}},
-                     "dimension_rates": {"width": {"cents_per_unit": 2_400, "unit": 100, "included": 600},
-                                         "door_count": {"cents_per_unit": 3_500, "unit": 1, "included": 2}}},
-    "range-hood": {"currency": "USD", "base_cents": 89_000, "option_adders": {"finish": {"black": 9_000}},
-                   "dimension_rates": {"width": {"cents_per_unit": 6_000, "unit": 100, "included": 900}}},
-    "fireplace-cover": {"currency": "USD", "base_cents": 180_000, "option_adders": {"finish": {"oak": 25_000}},
-                        "dimension_rates": {"width": {"cents_per_unit": 9_000, "unit": 100, "included": 1500}}},
-}  # fmt: skip
+    "base-cabinet": {
+        "currency": "USD",
+        "base_cents": 42_000,
+        "option_adders": {
+            "finish": {"walnut": 11_000, "graphite": 6_000},
+            "door_style": {"raised": 4_500},
+            "hardware": {"knob": 0, "bar": 1_800},
+        },
+        "dimension_rates": {
+            "width": {"cents_per_unit": 2_400, "unit": 100, "included": 600},
+            "door_count": {"cents_per_unit": 3_500, "unit": 1, "included": 2},
+        },
+    },
+    "range-hood": {
+        "currency": "USD",
+        "base_cents": 89_000,
+        "option_adders": {"finish": {"black": 9_000}},
+        "dimension_rates": {"width": {"cents_per_unit": 6_000, "unit": 100, "included": 900}},
+    },
+    "fireplace-cover": {
+        "currency": "USD",
+        "base_cents": 180_000,
+        "option_adders": {"finish": {"oak": 25_000}},
+        "dimension_rates": {"width": {"cents_per_unit": 9_000, "unit": 100, "included": 1500}},
+    },
+}
 
 
 def seed_configurator() -> str:
@@ -45,12 +61,16 @@ def seed_configurator() -> str:
         for descriptor in descriptors:
             if descriptor["name"] in existing:
                 continue
-            product_in = ProductIn(name=descriptor["name"], description=descriptor["description"],
-                                   config_schema=descriptor["config_schema"],
-                                   template_blob_path=descriptor["template_blob_path"],
-                                   template_version=descriptor["template_version"],
-                                   price_rule=PRICE_RULES.get(descriptor["slug"]))  # fmt: skip
-            service.create_product(session=session, principal=principal, product_in=product_in,
-                                   actor=audit.Actor(request_id="seed"))  # fmt: skip
+            product_in = ProductIn(
+                name=descriptor["name"],
+                description=descriptor["description"],
+                config_schema=descriptor["config_schema"],
+                template_blob_path=descriptor["template_blob_path"],
+                template_version=descriptor["template_version"],
+                price_rule=PRICE_RULES.get(descriptor["slug"]),
+            )
+            service.create_product(
+                session=session, principal=principal, product_in=product_in, actor=audit.Actor(request_id="seed")
+            )
             made.append(descriptor["name"])
     return f"{len(descriptors)} templates uploaded; products created: {', '.join(made) or 'none (all exist)'}"

@@ -27,108 +27,180 @@ def _product(product: schemas.ProductOut, *, status: int = 200) -> Response:
     return with_etag(product, product.version, status=status)
 
 
-@api.get("v1/configurator/products", permission="products.read", query=PageQuery, response=schemas.ProductPage,
-         summary="The business's configurable products")  # fmt: skip
+@api.get(
+    "v1/configurator/products",
+    permission="products.read",
+    query=PageQuery,
+    response=schemas.ProductPage,
+    summary="The business's configurable products",
+)
 def list_products(req: Request) -> schemas.ProductPage:
     """List products."""
     assert req.principal is not None
     return service.list_products(session=req.session, principal=req.principal, query=req.query)
 
 
-@api.post("v1/configurator/products", permission="products.manage", body=schemas.ProductIn,
-          response=schemas.ProductOut, summary="Add a product (its JSON Schema is checked)")  # fmt: skip
+@api.post(
+    "v1/configurator/products",
+    permission="products.manage",
+    body=schemas.ProductIn,
+    response=schemas.ProductOut,
+    summary="Add a product (its JSON Schema is checked)",
+)
 def create_product(req: Request) -> Response:
     """Create a product."""
     assert req.principal is not None
-    product = service.create_product(session=req.session, principal=req.principal, product_in=req.body,
-                                     actor=audit.actor_of(req))  # fmt: skip
+    product = service.create_product(
+        session=req.session, principal=req.principal, product_in=req.body, actor=audit.actor_of(req)
+    )
     return _product(product, status=201)
 
 
-@api.get("v1/configurator/products/{product_id}", permission="products.read", response=schemas.ProductOut,
-         summary="One product with its options schema")  # fmt: skip
+@api.get(
+    "v1/configurator/products/{product_id}",
+    permission="products.read",
+    response=schemas.ProductOut,
+    summary="One product with its options schema",
+)
 def get_product(req: Request) -> Response:
     """Read a product with its ETag."""
     assert req.principal is not None
-    return _product(service.get_product(session=req.session, principal=req.principal,
-                                        product_id=req.uuid_param("product_id")))  # fmt: skip
+    return _product(
+        service.get_product(session=req.session, principal=req.principal, product_id=req.uuid_param("product_id"))
+    )
 
 
-@api.patch("v1/configurator/products/{product_id}", permission="products.manage", body=schemas.ProductPatch,
-           response=schemas.ProductOut, summary="Change a product (If-Match required)")  # fmt: skip
+@api.patch(
+    "v1/configurator/products/{product_id}",
+    permission="products.manage",
+    body=schemas.ProductPatch,
+    response=schemas.ProductOut,
+    summary="Change a product (If-Match required)",
+)
 def update_product(req: Request) -> Response:
     """Change a product."""
     assert req.principal is not None
     product_id = req.uuid_param("product_id")
     expected = if_match(req)
-    return _product(service.update_product(session=req.session, principal=req.principal, product_id=product_id,
-                                           patch=req.body, expected=expected, actor=audit.actor_of(req)))  # fmt: skip
+    return _product(
+        service.update_product(
+            session=req.session,
+            principal=req.principal,
+            product_id=product_id,
+            patch=req.body,
+            expected=expected,
+            actor=audit.actor_of(req),
+        )
+    )
 
 
-@api.get("v1/configurator/configurations", permission="configurations.read", query=schemas.ConfigurationQuery,
-         response=schemas.ConfigurationPage, summary="Saved configurations, newest first")  # fmt: skip
+@api.get(
+    "v1/configurator/configurations",
+    permission="configurations.read",
+    query=schemas.ConfigurationQuery,
+    response=schemas.ConfigurationPage,
+    summary="Saved configurations, newest first",
+)
 def list_configurations(req: Request) -> schemas.ConfigurationPage:
     """List configurations."""
     assert req.principal is not None
     return service.list_configurations(session=req.session, principal=req.principal, query=req.query)
 
 
-@api.post("v1/configurator/configurations", permission="configurations.write", body=schemas.ConfigurationIn,
-          response=schemas.ConfigurationOut, summary="Save a configuration (422 lists every violation)")  # fmt: skip
+@api.post(
+    "v1/configurator/configurations",
+    permission="configurations.write",
+    body=schemas.ConfigurationIn,
+    response=schemas.ConfigurationOut,
+    summary="Save a configuration (422 lists every violation)",
+)
 def create_configuration(req: Request) -> schemas.ConfigurationOut:
     """Save a configuration."""
     assert req.principal is not None
     return service.create_configuration(session=req.session, principal=req.principal, configuration_in=req.body)
 
 
-@api.get("v1/configurator/configurations/{configuration_id}", permission="configurations.read",
-         response=schemas.ConfigurationOut, summary="One saved configuration with its price")  # fmt: skip
+@api.get(
+    "v1/configurator/configurations/{configuration_id}",
+    permission="configurations.read",
+    response=schemas.ConfigurationOut,
+    summary="One saved configuration with its price",
+)
 def get_configuration(req: Request) -> schemas.ConfigurationOut:
     """Read a configuration."""
     assert req.principal is not None
-    return service.get_configuration(session=req.session, principal=req.principal,
-                                     configuration_id=req.uuid_param("configuration_id"))  # fmt: skip
+    return service.get_configuration(
+        session=req.session, principal=req.principal, configuration_id=req.uuid_param("configuration_id")
+    )
 
 
-@api.delete("v1/configurator/configurations/{configuration_id}", permission="configurations.write",
-            summary="Delete a configuration (its share code stops working)")  # fmt: skip
+@api.delete(
+    "v1/configurator/configurations/{configuration_id}",
+    permission="configurations.write",
+    summary="Delete a configuration (its share code stops working)",
+)
 def delete_configuration(req: Request) -> None:
     """Soft-delete a configuration."""
     assert req.principal is not None
-    service.delete_configuration(session=req.session, principal=req.principal,
-                                 configuration_id=req.uuid_param("configuration_id"), actor=audit.actor_of(req))
+    service.delete_configuration(
+        session=req.session,
+        principal=req.principal,
+        configuration_id=req.uuid_param("configuration_id"),
+        actor=audit.actor_of(req),
+    )
 
 
-@api.get("v1/configurator/shared/{share_code}", auth="anonymous", response=schemas.SharedConfiguration,
-         responses=_NOT_FOUND, summary="The read-only view a share code opens (no sign-in)")  # fmt: skip
+@api.get(
+    "v1/configurator/shared/{share_code}",
+    auth="anonymous",
+    response=schemas.SharedConfiguration,
+    responses=_NOT_FOUND,
+    summary="The read-only view a share code opens (no sign-in)",
+)
 def get_shared(req: Request) -> schemas.SharedConfiguration:
     """Open a shared configuration."""
     return service.get_shared(session=req.session, share_code=req.route_params.get("share_code", ""))
 
 
-@api.post("v1/configurator/jobs", permission="render_jobs.create", status=202, body=schemas.RenderJobIn,
-          response=schemas.RenderJobOut, summary="Render a configuration to GLB (a cached one completes at once)")
+@api.post(
+    "v1/configurator/jobs",
+    permission="render_jobs.create",
+    status=202,
+    body=schemas.RenderJobIn,
+    response=schemas.RenderJobOut,
+    summary="Render a configuration to GLB (a cached one completes at once)",
+)
 def create_job(req: Request) -> schemas.RenderJobOut:
     """Start a render job."""
     assert req.principal is not None
     return jobs.create_job(session=req.session, principal=req.principal, job_in=req.body)
 
 
-@api.get("v1/configurator/jobs/{job_id}", permission="render_jobs.read", response=schemas.RenderJobOut,
-         summary="A render job: status, progress, GLB read URL (15 min) once completed")  # fmt: skip
+@api.get(
+    "v1/configurator/jobs/{job_id}",
+    permission="render_jobs.read",
+    response=schemas.RenderJobOut,
+    summary="A render job: status, progress, GLB read URL (15 min) once completed",
+)
 def get_job(req: Request) -> schemas.RenderJobOut:
     """Read a render job."""
     assert req.principal is not None
     return jobs.get_job(session=req.session, principal=req.principal, job_id=req.uuid_param("job_id"))
 
 
-@api.post("v1/configurator/jobs/{job_id}/cancel", permission="render_jobs.cancel", status=200,
-          response=schemas.RenderJobOut, summary="Cancel a render job that has not finished")  # fmt: skip
+@api.post(
+    "v1/configurator/jobs/{job_id}/cancel",
+    permission="render_jobs.cancel",
+    status=200,
+    response=schemas.RenderJobOut,
+    summary="Cancel a render job that has not finished",
+)
 def cancel_job(req: Request) -> schemas.RenderJobOut:
     """Cancel a render job."""
     assert req.principal is not None
-    return jobs.cancel_job(session=req.session, principal=req.principal, job_id=req.uuid_param("job_id"),
-                           actor=audit.actor_of(req))  # fmt: skip
+    return jobs.cancel_job(
+        session=req.session, principal=req.principal, job_id=req.uuid_param("job_id"), actor=audit.actor_of(req)
+    )
 
 
 @bp.function_name(name="configurator_render_results")

@@ -56,7 +56,8 @@ class Configuration(Base):
         UniqueConstraint("tenant_id", "id", name="uq_configurator_configurations_tenant_id_id"),
         UniqueConstraint("share_code", name="uq_configurator_configurations_share_code"),
         ForeignKeyConstraint(
-            ["tenant_id", "product_id"], ["configurator_products.tenant_id", "configurator_products.id"],
+            ["tenant_id", "product_id"],
+            ["configurator_products.tenant_id", "configurator_products.id"],
             name="fk_configurator_configurations_product",
         ),
         Index("ix_configurator_configurations_tenant_created", "tenant_id", "created_at", "id"),
@@ -83,10 +84,13 @@ class RenderJob(Base):
     __tablename__ = "configurator_render_jobs"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id", name="uq_configurator_render_jobs_tenant_id_id"),
-        ForeignKeyConstraint(["tenant_id", "configuration_id"], ["configurator_configurations.tenant_id",
-                             "configurator_configurations.id"], name="fk_configurator_render_jobs_configuration"),
+        ForeignKeyConstraint(
+            ["tenant_id", "configuration_id"],
+            ["configurator_configurations.tenant_id", "configurator_configurations.id"],
+            name="fk_configurator_render_jobs_configuration",
+        ),
         Index("ix_configurator_render_jobs_tenant_output", "tenant_id", "output_blob_path"),
-    )  # fmt: skip
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -119,10 +123,13 @@ class RenderJobResult(Base):
     __tablename__ = "configurator_render_job_results"
     __table_args__ = (
         PrimaryKeyConstraint("job_id", "message_id", name="pk_configurator_render_job_results"),
-        ForeignKeyConstraint(["tenant_id", "job_id"], ["configurator_render_jobs.tenant_id",
-                             "configurator_render_jobs.id"], ondelete="CASCADE",
-                             name="fk_configurator_render_job_results_job"),
-    )  # fmt: skip
+        ForeignKeyConstraint(
+            ["tenant_id", "job_id"],
+            ["configurator_render_jobs.tenant_id", "configurator_render_jobs.id"],
+            ondelete="CASCADE",
+            name="fk_configurator_render_job_results_job",
+        ),
+    )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)

@@ -100,6 +100,12 @@ def rule_errors(rule: PriceRule, schema: dict[str, Any]) -> list[dict[str, Any]]
     errors = []
     for option in sorted(rule.options() - known):
         section = "option_adders" if option in rule.option_adders else "dimension_rates"
-        errors.append({"loc": f"body.price_rule.{section}.{option}", "path": f"$.{section}.{option}",
-                       "msg": f"The schema has no option {option!r}", "type": "price_rule.unknown_option"})  # fmt: skip
+        errors.append(
+            {
+                "loc": f"body.price_rule.{section}.{option}",
+                "path": f"$.{section}.{option}",
+                "msg": f"The schema has no option {option!r}",
+                "type": "price_rule.unknown_option",
+            }
+        )
     return errors

@@ -24,8 +24,9 @@ def _relative_blob_path(value: str) -> str:
 
 
 # A template is addressed by a relative blob path without empty or parent segments.
-TemplatePath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[\w.\-/]+$"),
-                         AfterValidator(_relative_blob_path)]  # fmt: skip
+TemplatePath = Annotated[
+    str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[\w.\-/]+$"), AfterValidator(_relative_blob_path)
+]
 TemplateVersion = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
 
 
@@ -37,10 +38,14 @@ def _finite_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-ConfigSchema = Annotated[dict[str, Any], AfterValidator(_finite_json),
-                         Field(description="JSON Schema 2020-12 of the configuration object")]
-ConfigData = Annotated[dict[str, Any], AfterValidator(_finite_json),
-                       Field(description="Option values, validated against the product's schema")]
+ConfigSchema = Annotated[
+    dict[str, Any], AfterValidator(_finite_json), Field(description="JSON Schema 2020-12 of the configuration object")
+]
+ConfigData = Annotated[
+    dict[str, Any],
+    AfterValidator(_finite_json),
+    Field(description="Option values, validated against the product's schema"),
+]
 
 
 class ProductIn(BaseModel):

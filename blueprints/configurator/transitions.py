@@ -26,8 +26,9 @@ class JobStatus(StrEnum):
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 ACTIVE = frozenset({JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING})
 # Errors that no retry can fix: the input or the template is wrong.
-PERMANENT_ERRORS = frozenset({RenderErrorCode.INVALID_CONFIG.value, RenderErrorCode.TEMPLATE_MISSING.value,
-                              RenderErrorCode.POISONED.value})  # fmt: skip
+PERMANENT_ERRORS = frozenset(
+    {RenderErrorCode.INVALID_CONFIG.value, RenderErrorCode.TEMPLATE_MISSING.value, RenderErrorCode.POISONED.value}
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,9 @@ def may_retry(result: RenderResult, *, retry_count: int, max_retries: int) -> bo
     return result.recoverable and result.error_code not in PERMANENT_ERRORS and retry_count < max_retries
 
 
-def decide(status: JobStatus, result: RenderResult, *, retry_count: int, max_retries: int,
-           base_seconds: int = 1) -> Decision:  # fmt: skip
+def decide(
+    status: JobStatus, result: RenderResult, *, retry_count: int, max_retries: int, base_seconds: int = 1
+) -> Decision:
     """The job's next status after a worker's report (None when the report changes nothing)."""
     if status in TERMINAL:
         late_glb = status is JobStatus.CANCELLED and result.status is RenderStatus.COMPLETED and not result.cached

@@ -72,8 +72,15 @@ def _entries(error: Any, prefix: str) -> list[dict[str, Any]]:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         extras = _extra_keys(error)
         if extras:
-            return [_entry(_path(error.json_path, key), _loc(prefix, [*error.absolute_path, key]),
-                           f"Unknown option {key!r}", "schema.unknown_option") for key in extras]  # fmt: skip
+            return [
+                _entry(
+                    _path(error.json_path, key),
+                    _loc(prefix, [*error.absolute_path, key]),
+                    f"Unknown option {key!r}",
+                    "schema.unknown_option",
+                )
+                for key in extras
+            ]
     return [_entry(error.json_path, _loc(prefix, error.absolute_path), error.message, kind)]
 
 
@@ -95,18 +102,18 @@ def schema_errors(schema: Any, *, prefix: str = "body.config_schema") -> list[di
         return _sorted([e for err in meta.iter_errors(schema) for e in _entries(err, prefix)])
     problems = []
     if schema.get("$schema", DIALECT) != DIALECT:
-        problems.append(_entry("$['$schema']", f"{prefix}.$schema", f"Only {DIALECT} is supported",
-                               "schema.dialect"))  # fmt: skip
+        problems.append(_entry("$['$schema']", f"{prefix}.$schema", f"Only {DIALECT} is supported", "schema.dialect"))
     if schema.get("type") != "object":
         problems.append(_entry("$.type", f"{prefix}.type", "The root must be 'type': 'object'", "schema.type"))
-    problems += [_entry("$", prefix, f"Cannot resolve $ref {ref!r}: only references inside the schema work",
-                        "schema.unusable") for ref in _unresolvable_refs(schema)]  # fmt: skip
+    problems += [
+        _entry("$", prefix, f"Cannot resolve $ref {ref!r}: only references inside the schema work", "schema.unusable")
+        for ref in _unresolvable_refs(schema)
+    ]
     if not problems:
         try:  # an unresolvable $ref or a pathological schema fails here, not on the first configuration
             list(Draft202012Validator(schema).iter_errors({}))
         except Exception as exc:  # anything the evaluator raises means the schema is unusable
-            problems.append(_entry("$", prefix, f"The schema cannot be evaluated: {exc}"[:300],
-                                   "schema.unusable"))  # fmt: skip
+            problems.append(_entry("$", prefix, f"The schema cannot be evaluated: {exc}"[:300], "schema.unusable"))
     return problems
 
 
@@ -159,8 +166,11 @@ def check_schema(schema: Any) -> None:
     """422 listing every problem when schema is not a usable options schema."""
     problems = schema_errors(schema)
     if problems:
-        raise Unprocessable("config_schema is not a valid JSON Schema 2020-12 for options",
-                            code="invalid_config_schema", errors=problems)  # fmt: skip
+        raise Unprocessable(
+            "config_schema is not a valid JSON Schema 2020-12 for options",
+            code="invalid_config_schema",
+            errors=problems,
+        )
 
 
 @lru_cache(maxsize=256)
@@ -183,5 +193,6 @@ def check_config(schema: dict[str, Any], config: Any, *, code: str = "invalid_co
     """422 listing every violation when config does not satisfy the product's schema."""
     errors = config_errors(schema, config)
     if errors:
-        raise Unprocessable(f"config_data breaks the product's schema in {len(errors)} place(s)", code=code,
-                            errors=errors)  # fmt: skip
+        raise Unprocessable(
+            f"config_data breaks the product's schema in {len(errors)} place(s)", code=code, errors=errors
+        )

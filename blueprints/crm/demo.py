@@ -11,15 +11,27 @@ from blueprints.identity import service as identity
 from shared.db import session_scope
 
 DEMO_CUSTOMERS = (
-    ("owner", CustomerIn(name="Ada Lovelace", phone="(512) 555-0134", email="ada@example.com",
-                         address="12 Congress Ave, Austin TX"),
-     [VehicleIn(year=2019, make="Honda", model="Civic", vin="1HGCM82633A004352", mileage=48_200)]),
-    ("owner", CustomerIn(name="Grace Hopper", phone="512-555-0188", notes="Fleet of two vans"),
-     [VehicleIn(year=2021, make="Ford", model="Transit", mileage=61_000),
-      VehicleIn(year=2017, make="Ford", model="Transit", mileage=122_500)]),
-    ("estimator", CustomerIn(name="Linus Painter", email="linus@example.com", notes="Repaint, two-tone"),
-     [VehicleIn(year=1989, make="Porsche", model="911", mileage=150_300)]),
-)  # fmt: skip
+    (
+        "owner",
+        CustomerIn(
+            name="Ada Lovelace", phone="(512) 555-0134", email="ada@example.com", address="12 Congress Ave, Austin TX"
+        ),
+        [VehicleIn(year=2019, make="Honda", model="Civic", vin="1HGCM82633A004352", mileage=48_200)],
+    ),
+    (
+        "owner",
+        CustomerIn(name="Grace Hopper", phone="512-555-0188", notes="Fleet of two vans"),
+        [
+            VehicleIn(year=2021, make="Ford", model="Transit", mileage=61_000),
+            VehicleIn(year=2017, make="Ford", model="Transit", mileage=122_500),
+        ],
+    ),
+    (
+        "estimator",
+        CustomerIn(name="Linus Painter", email="linus@example.com", notes="Repaint, two-tone"),
+        [VehicleIn(year=1989, make="Porsche", model="911", mileage=150_300)],
+    ),
+)
 
 
 def seed_crm() -> str:
@@ -35,7 +47,8 @@ def seed_crm() -> str:
                 return "no demo tenant yet; run the identity step first"
             customer, _ = service.create_customer(session=session, principal=principal, customer_in=customer_in)
             for vehicle_in in vehicles:
-                service.create_vehicle(session=session, principal=principal, customer_id=customer.id,
-                                       vehicle_in=vehicle_in)  # fmt: skip
+                service.create_vehicle(
+                    session=session, principal=principal, customer_id=customer.id, vehicle_in=vehicle_in
+                )
             made += 1
     return f"{made} demo customers with vehicles"

@@ -27,8 +27,9 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id", name="uq_customers_tenant_id_id"),
-        ForeignKeyConstraint(["tenant_id", "owner_id"], ["users.tenant_id", "users.id"],
-                             name="fk_customers_owner_users"),
+        ForeignKeyConstraint(
+            ["tenant_id", "owner_id"], ["users.tenant_id", "users.id"], name="fk_customers_owner_users"
+        ),
         Index("ix_customers_tenant_name", "tenant_id", "name", "id"),
         Index("ix_customers_tenant_phone", "tenant_id", "phone"),
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
@@ -57,10 +58,18 @@ class CustomerShare(Base):
     __tablename__ = "customer_shares"
     __table_args__ = (
         PrimaryKeyConstraint("customer_id", "user_id", name="pk_customer_shares"),
-        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
-                             ondelete="CASCADE", name="fk_customer_shares_customer"),
-        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"],
-                             ondelete="CASCADE", name="fk_customer_shares_user"),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
+            name="fk_customer_shares_customer",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            ondelete="CASCADE",
+            name="fk_customer_shares_user",
+        ),
         Index("ix_customer_shares_tenant_user", "tenant_id", "user_id"),
     )
 
@@ -76,8 +85,9 @@ class Vehicle(Base):
 
     __tablename__ = "vehicles"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
-                             name="fk_vehicles_customer"),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], name="fk_vehicles_customer"
+        ),
         Index("ix_vehicles_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_vehicles_tenant_vin", "tenant_id", "vin"),
     )

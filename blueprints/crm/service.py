@@ -43,8 +43,9 @@ def _visible(stmt: Select, principal: Principal) -> Select:
     return stmt.where(or_(Customer.owner_id == principal.user_id, shared))
 
 
-def _customer_or_raise(session: Session, principal: Principal, customer_id: uuid.UUID, *,
-                       lock: bool = False) -> Customer:  # fmt: skip
+def _customer_or_raise(
+    session: Session, principal: Principal, customer_id: uuid.UUID, *, lock: bool = False
+) -> Customer:
     stmt = _visible(select(Customer).where(Customer.id == customer_id), principal)
     customer = session.scalars(stmt.with_for_update() if lock else stmt).first()
     if customer is None:
@@ -91,8 +92,15 @@ def create_customer(*, session: Session, principal: Principal, customer_in: Cust
     return CustomerOut.model_validate(customer), customer.version
 
 
-def update_customer(*, session: Session, principal: Principal, customer_id: uuid.UUID, patch: CustomerPatch,
-                    expected: frozenset[int] | None, actor: audit.Actor) -> tuple[CustomerOut, int]:  # fmt: skip
+def update_customer(
+    *,
+    session: Session,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    patch: CustomerPatch,
+    expected: frozenset[int] | None,
+    actor: audit.Actor,
+) -> tuple[CustomerOut, int]:
     """Change a customer (412 when it changed since the caller read it); handing it over needs read_all."""
     customer = _customer_or_raise(session, principal, customer_id, lock=True)
     check_version(customer.version, expected)
@@ -106,9 +114,16 @@ def update_customer(*, session: Session, principal: Principal, customer_id: uuid
     flush_versioned(session)
     after = CustomerOut.model_validate(customer)
     if before.owner_id != after.owner_id:
-        audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="customers.owner_changed",
-                     entity="customer", entity_id=customer.id, before={"owner_id": str(before.owner_id)},
-                     after={"owner_id": str(after.owner_id)})  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=principal.tenant_id,
+            actor=actor,
+            action="customers.owner_changed",
+            entity="customer",
+            entity_id=customer.id,
+            before={"owner_id": str(before.owner_id)},
+            after={"owner_id": str(after.owner_id)},
+        )
     return after, customer.version
 
 
@@ -125,8 +140,15 @@ def delete_customer(*, session: Session, principal: Principal, customer_id: uuid
     before = CustomerOut.model_validate(customer)
     customer.deleted_at = clock.now()
     flush_versioned(session)
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="customers.deleted",
-                 entity="customer", entity_id=customer.id, before=audit.snapshot(before))  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="customers.deleted",
+        entity="customer",
+        entity_id=customer.id,
+        before=audit.snapshot(before),
+    )
 
 
 def _may_share(principal: Principal, customer: Customer) -> None:
@@ -134,8 +156,9 @@ def _may_share(principal: Principal, customer: Customer) -> None:
         raise Forbidden("Only the customer's owner may share it", code="not_owner")
 
 
-def share_customer(*, session: Session, principal: Principal, customer_id: uuid.UUID, share_in: ShareIn,
-                   actor: audit.Actor) -> Shares:  # fmt: skip
+def share_customer(
+    *, session: Session, principal: Principal, customer_id: uuid.UUID, share_in: ShareIn, actor: audit.Actor
+) -> Shares:
     """Let a peer see a customer too (sharing twice is harmless)."""
     customer = _customer_or_raise(session, principal, customer_id, lock=True)
     _may_share(principal, customer)
@@ -143,17 +166,30 @@ def share_customer(*, session: Session, principal: Principal, customer_id: uuid.
         raise NotFound("No such user")
     session.execute(
         insert(CustomerShare)
-        .values(tenant_id=principal.tenant_id, customer_id=customer.id, user_id=share_in.user_id,
-                created_by=principal.user_id, created_at=clock.now())
+        .values(
+            tenant_id=principal.tenant_id,
+            customer_id=customer.id,
+            user_id=share_in.user_id,
+            created_by=principal.user_id,
+            created_at=clock.now(),
+        )
         .on_conflict_do_nothing()
-    )  # fmt: skip
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="customers.shared", entity="customer",
-                 entity_id=customer.id, after={"user_id": str(share_in.user_id)})  # fmt: skip
+    )
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="customers.shared",
+        entity="customer",
+        entity_id=customer.id,
+        after={"user_id": str(share_in.user_id)},
+    )
     return _shares(session, customer.id)
 
 
-def unshare_customer(*, session: Session, principal: Principal, customer_id: uuid.UUID, user_id: uuid.UUID,
-                     actor: audit.Actor) -> None:  # fmt: skip
+def unshare_customer(
+    *, session: Session, principal: Principal, customer_id: uuid.UUID, user_id: uuid.UUID, actor: audit.Actor
+) -> None:
     """Stop sharing a customer with a peer (no error when it was not shared)."""
     customer = _customer_or_raise(session, principal, customer_id, lock=True)
     _may_share(principal, customer)
@@ -161,8 +197,15 @@ def unshare_customer(*, session: Session, principal: Principal, customer_id: uui
         delete(CustomerShare).where(CustomerShare.customer_id == customer.id, CustomerShare.user_id == user_id)
     ).rowcount
     if removed:
-        audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="customers.unshared",
-                     entity="customer", entity_id=customer.id, before={"user_id": str(user_id)})  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=principal.tenant_id,
+            actor=actor,
+            action="customers.unshared",
+            entity="customer",
+            entity_id=customer.id,
+            before={"user_id": str(user_id)},
+        )
 
 
 def _shares(session: Session, customer_id: uuid.UUID) -> Shares:
@@ -173,26 +216,30 @@ def _shares(session: Session, customer_id: uuid.UUID) -> Shares:
 def list_vehicles(*, session: Session, principal: Principal, customer_id: uuid.UUID, query: PageQuery) -> VehiclePage:
     """A visible customer's vehicles."""
     customer = _customer_or_raise(session, principal, customer_id)
-    stmt = select(Vehicle).where(Vehicle.tenant_id == principal.tenant_id, Vehicle.customer_id == customer.id,
-                                 Vehicle.deleted_at.is_(None))  # fmt: skip
+    stmt = select(Vehicle).where(
+        Vehicle.tenant_id == principal.tenant_id, Vehicle.customer_id == customer.id, Vehicle.deleted_at.is_(None)
+    )
     rows, cursor = paginate(session, stmt, keys=[Vehicle.created_at, Vehicle.id], query=query)
     return VehiclePage(items=[VehicleOut.model_validate(v) for v in rows], next_cursor=cursor)
 
 
-def create_vehicle(*, session: Session, principal: Principal, customer_id: uuid.UUID,
-                   vehicle_in: VehicleIn) -> tuple[VehicleOut, int]:  # fmt: skip
+def create_vehicle(
+    *, session: Session, principal: Principal, customer_id: uuid.UUID, vehicle_in: VehicleIn
+) -> tuple[VehicleOut, int]:
     """Add a vehicle to a visible customer."""
     customer = _customer_or_raise(session, principal, customer_id)
-    vehicle = Vehicle(id=uuid.uuid4(), tenant_id=principal.tenant_id, customer_id=customer.id,
-                      **vehicle_in.model_dump())  # fmt: skip
+    vehicle = Vehicle(
+        id=uuid.uuid4(), tenant_id=principal.tenant_id, customer_id=customer.id, **vehicle_in.model_dump()
+    )
     session.add(vehicle)
     session.flush()
     return VehicleOut.model_validate(vehicle), vehicle.version
 
 
 def _vehicle_or_raise(session: Session, principal: Principal, vehicle_id: uuid.UUID, *, lock: bool = False) -> Vehicle:
-    stmt = select(Vehicle).where(Vehicle.id == vehicle_id, Vehicle.tenant_id == principal.tenant_id,
-                                 Vehicle.deleted_at.is_(None))  # fmt: skip
+    stmt = select(Vehicle).where(
+        Vehicle.id == vehicle_id, Vehicle.tenant_id == principal.tenant_id, Vehicle.deleted_at.is_(None)
+    )
     vehicle = session.scalars(stmt.with_for_update() if lock else stmt).first()
     if vehicle is None:
         raise NotFound("No such vehicle")
@@ -209,8 +256,14 @@ def get_vehicle(*, session: Session, principal: Principal, vehicle_id: uuid.UUID
     return VehicleOut.model_validate(vehicle), vehicle.version
 
 
-def update_vehicle(*, session: Session, principal: Principal, vehicle_id: uuid.UUID, patch: VehiclePatch,
-                   expected: frozenset[int] | None) -> tuple[VehicleOut, int]:  # fmt: skip
+def update_vehicle(
+    *,
+    session: Session,
+    principal: Principal,
+    vehicle_id: uuid.UUID,
+    patch: VehiclePatch,
+    expected: frozenset[int] | None,
+) -> tuple[VehicleOut, int]:
     """Change a vehicle (412 when it changed since the caller read it)."""
     vehicle = _vehicle_or_raise(session, principal, vehicle_id, lock=True)
     check_version(vehicle.version, expected)
@@ -226,15 +279,31 @@ def delete_vehicle(*, session: Session, principal: Principal, vehicle_id: uuid.U
     vehicle = _vehicle_or_raise(session, principal, vehicle_id, lock=True)
     vehicle.deleted_at = clock.now()
     flush_versioned(session)
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="vehicles.deleted", entity="vehicle",
-                 entity_id=vehicle.id, before=audit.snapshot(VehicleOut.model_validate(vehicle)))  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="vehicles.deleted",
+        entity="vehicle",
+        entity_id=vehicle.id,
+        before=audit.snapshot(VehicleOut.model_validate(vehicle)),
+    )
 
 
 def customer_projection() -> Subquery:
     """Customers as a read-only selectable for other modules' joined reads (board, drawer, exports)."""
     return select(
-        Customer.id, Customer.tenant_id, Customer.owner_id, Customer.name, Customer.phone, Customer.email,
-        Customer.address, Customer.timezone, Customer.notes, Customer.created_at, Customer.updated_at,
+        Customer.id,
+        Customer.tenant_id,
+        Customer.owner_id,
+        Customer.name,
+        Customer.phone,
+        Customer.email,
+        Customer.address,
+        Customer.timezone,
+        Customer.notes,
+        Customer.created_at,
+        Customer.updated_at,
         Customer.deleted_at,
     ).subquery("customers")
 
@@ -242,6 +311,14 @@ def customer_projection() -> Subquery:
 def vehicle_projection() -> Subquery:
     """Vehicles as a read-only selectable for other modules' joined reads."""
     return select(
-        Vehicle.id, Vehicle.customer_id, Vehicle.year, Vehicle.make, Vehicle.model, Vehicle.vin, Vehicle.mileage,
-        Vehicle.created_at, Vehicle.updated_at, Vehicle.deleted_at,
+        Vehicle.id,
+        Vehicle.customer_id,
+        Vehicle.year,
+        Vehicle.make,
+        Vehicle.model,
+        Vehicle.vin,
+        Vehicle.mileage,
+        Vehicle.created_at,
+        Vehicle.updated_at,
+        Vehicle.deleted_at,
     ).subquery("vehicles")

@@ -24,8 +24,16 @@ def seed_identity() -> str:
     with session_scope(tenant_id=DEMO_TENANT_ID) as session:
         if session.get(Tenant, DEMO_TENANT_ID) is not None:
             return f"demo tenant exists; sign in as {DEMO_PEOPLE[0][2]} / {DEMO_PASSWORD}"
-        session.add(Tenant(id=DEMO_TENANT_ID, name="Demo Auto & Paint", timezone="America/Chicago", locale="en-US",
-                           brand_colour="#d9480f", enabled_modules=list(MODULES)))  # fmt: skip
+        session.add(
+            Tenant(
+                id=DEMO_TENANT_ID,
+                name="Demo Auto & Paint",
+                timezone="America/Chicago",
+                locale="en-US",
+                brand_colour="#d9480f",
+                enabled_modules=list(MODULES),
+            )
+        )
         session.flush()
         for role, name, email, phone in DEMO_PEOPLE:
             _person(session, role=role, name=name, email=email, phone=phone)
@@ -34,8 +42,15 @@ def seed_identity() -> str:
 
 
 def _person(session: Session, *, role: str, name: str, email: str, phone: str | None) -> None:
-    user = User(id=demo_user_id(role), tenant_id=DEMO_TENANT_ID, name=name, email=email, phone=phone, role=role,
-                password_hash=passwords.hash_password(DEMO_PASSWORD))  # fmt: skip
+    user = User(
+        id=demo_user_id(role),
+        tenant_id=DEMO_TENANT_ID,
+        name=name,
+        email=email,
+        phone=phone,
+        role=role,
+        password_hash=passwords.hash_password(DEMO_PASSWORD),
+    )
     session.add(user)
     session.flush()
     sessions.add_login(session, user=user, kind="email", value=email)

@@ -52,30 +52,53 @@ def _sign_in(req: Request, outcome: sessions.SignIn) -> Response:
     return _problem(req, outcome) if isinstance(outcome, AppError) else _tokens(outcome)
 
 
-@api.post("v1/auth/register", auth="anonymous", body=schemas.RegisterIn, response=schemas.TokenPair,
-          summary="Create a business with you as its owner, signed in")  # fmt: skip
+@api.post(
+    "v1/auth/register",
+    auth="anonymous",
+    body=schemas.RegisterIn,
+    response=schemas.TokenPair,
+    summary="Create a business with you as its owner, signed in",
+)
 def register(req: Request) -> Response:
     """Sign-up: a tenant, its owner and their first session."""
     outcome = sessions.register(session=req.session, register_in=req.body, actor=audit.actor_of(req))
     return _problem(req, outcome) if isinstance(outcome, AppError) else _tokens(outcome, status=201)
 
 
-@api.post("v1/auth/login", auth="anonymous", status=200, body=schemas.LoginIn, response=schemas.TokenPair,
-          summary="Sign in with email and password")  # fmt: skip
+@api.post(
+    "v1/auth/login",
+    auth="anonymous",
+    status=200,
+    body=schemas.LoginIn,
+    response=schemas.TokenPair,
+    summary="Sign in with email and password",
+)
 def login(req: Request) -> Response:
     """Password sign-in."""
     return _sign_in(req, sessions.login(session=req.session, login_in=req.body, actor=audit.actor_of(req)))
 
 
-@api.post("v1/auth/otp/start", auth="anonymous", status=202, body=schemas.OtpStartIn, response=schemas.OtpStarted,
-          summary="Text a sign-in code to a phone (same answer for any number)")  # fmt: skip
+@api.post(
+    "v1/auth/otp/start",
+    auth="anonymous",
+    status=202,
+    body=schemas.OtpStartIn,
+    response=schemas.OtpStarted,
+    summary="Text a sign-in code to a phone (same answer for any number)",
+)
 def otp_start(req: Request) -> schemas.OtpStarted:
     """Ask Twilio Verify for an SMS code."""
     return sessions.start_otp(session=req.session, otp_in=req.body, actor=audit.actor_of(req))
 
 
-@api.post("v1/auth/otp/verify", auth="anonymous", status=200, body=schemas.OtpVerifyIn, response=schemas.TokenPair,
-          summary="Sign in with the texted code")  # fmt: skip
+@api.post(
+    "v1/auth/otp/verify",
+    auth="anonymous",
+    status=200,
+    body=schemas.OtpVerifyIn,
+    response=schemas.TokenPair,
+    summary="Sign in with the texted code",
+)
 def otp_verify(req: Request) -> Response:
     """SMS-code sign-in."""
     return _sign_in(req, sessions.verify_otp(session=req.session, otp_in=req.body, actor=audit.actor_of(req)))
@@ -99,8 +122,13 @@ def _refresh_token_of(req: Request) -> str | None:
     return morsel.value if morsel else None
 
 
-@api.post("v1/auth/refresh", auth="anonymous", status=200, response=schemas.TokenPair,
-          summary="New tokens for a refresh token (body {refresh_token} or the cookie)")  # fmt: skip
+@api.post(
+    "v1/auth/refresh",
+    auth="anonymous",
+    status=200,
+    response=schemas.TokenPair,
+    summary="New tokens for a refresh token (body {refresh_token} or the cookie)",
+)
 def refresh(req: Request) -> Response:
     """Rotate the refresh token."""
     token = _refresh_token_of(req)
@@ -130,13 +158,19 @@ def me(req: Request) -> schemas.Me:
     return service.me(session=req.session, principal=req.principal)
 
 
-@api.post("v1/me/password", status=204, idempotent=False, body=schemas.PasswordChange,
-          summary="Change your password (send the current one); your other sessions end")  # fmt: skip
+@api.post(
+    "v1/me/password",
+    status=204,
+    idempotent=False,
+    body=schemas.PasswordChange,
+    summary="Change your password (send the current one); your other sessions end",
+)
 def change_password(req: Request) -> Response:
     """Change my password."""
     assert req.principal is not None
-    refused = sessions.change_password(session=req.session, principal=req.principal, change=req.body,
-                                       actor=audit.actor_of(req))  # fmt: skip
+    refused = sessions.change_password(
+        session=req.session, principal=req.principal, change=req.body, actor=audit.actor_of(req)
+    )
     return _problem(req, refused) if refused is not None else Response(status=204)
 
 
@@ -148,32 +182,43 @@ def get_tenant(req: Request) -> Response:
     return with_etag(tenant, version)
 
 
-@api.patch("v1/tenant", permission="tenant.manage", body=schemas.TenantPatch, response=schemas.TenantOut,
-           summary="Change the business's settings (If-Match required)")  # fmt: skip
+@api.patch(
+    "v1/tenant",
+    permission="tenant.manage",
+    body=schemas.TenantPatch,
+    response=schemas.TenantOut,
+    summary="Change the business's settings (If-Match required)",
+)
 def update_tenant(req: Request) -> Response:
     """Change settings."""
     assert req.principal is not None
     expected = if_match(req)
-    tenant, version = service.update_tenant(session=req.session, principal=req.principal, patch=req.body,
-                                            expected=expected, actor=audit.actor_of(req))  # fmt: skip
+    tenant, version = service.update_tenant(
+        session=req.session, principal=req.principal, patch=req.body, expected=expected, actor=audit.actor_of(req)
+    )
     return with_etag(tenant, version)
 
 
-@api.get("v1/users", permission="users.read", query=PageQuery, response=schemas.UserPage,
-         summary="The business's people")  # fmt: skip
+@api.get(
+    "v1/users", permission="users.read", query=PageQuery, response=schemas.UserPage, summary="The business's people"
+)
 def list_users(req: Request) -> schemas.UserPage:
     """List users."""
     assert req.principal is not None
     return service.list_users(session=req.session, principal=req.principal, query=req.query)
 
 
-@api.post("v1/users", permission="users.manage", body=schemas.UserInvite, response=schemas.UserOut,
-          summary="Invite someone by email or phone with a role")  # fmt: skip
+@api.post(
+    "v1/users",
+    permission="users.manage",
+    body=schemas.UserInvite,
+    response=schemas.UserOut,
+    summary="Invite someone by email or phone with a role",
+)
 def invite_user(req: Request) -> Response:
     """Invite a user."""
     assert req.principal is not None
-    user = service.invite_user(session=req.session, principal=req.principal, invite=req.body,
-                               actor=audit.actor_of(req))  # fmt: skip
+    user = service.invite_user(session=req.session, principal=req.principal, invite=req.body, actor=audit.actor_of(req))
     return with_etag(user, 1, status=201)
 
 
@@ -181,25 +226,42 @@ def invite_user(req: Request) -> Response:
 def get_user(req: Request) -> Response:
     """Read a user."""
     assert req.principal is not None
-    user, version = service.get_user_or_raise(session=req.session, principal=req.principal,
-                                              user_id=req.uuid_param("user_id"))  # fmt: skip
+    user, version = service.get_user_or_raise(
+        session=req.session, principal=req.principal, user_id=req.uuid_param("user_id")
+    )
     return with_etag(user, version)
 
 
-@api.patch("v1/users/{user_id}", permission="users.manage", body=schemas.UserPatch, response=schemas.UserOut,
-           summary="Change a person's role, name or access (If-Match required)")  # fmt: skip
+@api.patch(
+    "v1/users/{user_id}",
+    permission="users.manage",
+    body=schemas.UserPatch,
+    response=schemas.UserOut,
+    summary="Change a person's role, name or access (If-Match required)",
+)
 def update_user(req: Request) -> Response:
     """Change a user."""
     assert req.principal is not None
     user_id = req.uuid_param("user_id")
     expected = if_match(req)
-    user, version = service.update_user(session=req.session, principal=req.principal, user_id=user_id,
-                                        patch=req.body, expected=expected, actor=audit.actor_of(req))  # fmt: skip
+    user, version = service.update_user(
+        session=req.session,
+        principal=req.principal,
+        user_id=user_id,
+        patch=req.body,
+        expected=expected,
+        actor=audit.actor_of(req),
+    )
     return with_etag(user, version)
 
 
-@api.get("v1/audit", permission="audit.read", query=schemas.AuditQuery, response=schemas.AuditPage,
-         summary="The audit log, newest first, filtered by entity")  # fmt: skip
+@api.get(
+    "v1/audit",
+    permission="audit.read",
+    query=schemas.AuditQuery,
+    response=schemas.AuditPage,
+    summary="The audit log, newest first, filtered by entity",
+)
 def list_audit(req: Request) -> schemas.AuditPage:
     """Read the audit log."""
     assert req.principal is not None
@@ -219,25 +281,40 @@ def identity_housekeeping(timer: func.TimerRequest) -> None:
 HTML = html.CONTENT_TYPE
 PASSWORD_LINK_PAGE = "v1/auth/password-links/{token}"
 PASSWORD_LINK_POISON_QUEUE = f"{schemas.PASSWORD_LINK_QUEUE}-poison"
-PAGE_ERRORS = {403: "Forged link (HTML page)", 410: "Used, replaced or expired link (HTML page)",
-               422: "Password not accepted (the HTML form again, saying why)"}  # fmt: skip
+PAGE_ERRORS = {
+    403: "Forged link (HTML page)",
+    410: "Used, replaced or expired link (HTML page)",
+    422: "Password not accepted (the HTML form again, saying why)",
+}
 PAGE_HEADERS = html.HEADERS
 _PASSWORD = TypeAdapter(schemas.Password)
 
 
-@api.post("v1/users/{user_id}/invitation", permission="users.manage", status=201, response=schemas.InvitationOut,
-          summary="Email a new invitation link to someone who has not chosen a password yet")  # fmt: skip
+@api.post(
+    "v1/users/{user_id}/invitation",
+    permission="users.manage",
+    status=201,
+    response=schemas.InvitationOut,
+    summary="Email a new invitation link to someone who has not chosen a password yet",
+)
 def resend_invitation(req: Request) -> schemas.InvitationOut:
     """Resend an invitation (older links stop working)."""
     from blueprints.identity import password_links
 
     assert req.principal is not None
-    return password_links.resend(session=req.session, principal=req.principal, user_id=req.uuid_param("user_id"),
-                                 actor=audit.actor_of(req))  # fmt: skip
+    return password_links.resend(
+        session=req.session, principal=req.principal, user_id=req.uuid_param("user_id"), actor=audit.actor_of(req)
+    )
 
 
-@api.post("v1/auth/password-resets", auth="anonymous", status=202, body=schemas.ResetIn,
-          response=schemas.ResetRequested, summary="Email a password reset link (same answer for any email)")
+@api.post(
+    "v1/auth/password-resets",
+    auth="anonymous",
+    status=202,
+    body=schemas.ResetIn,
+    response=schemas.ResetRequested,
+    summary="Email a password reset link (same answer for any email)",
+)
 def request_password_reset(req: Request) -> schemas.ResetRequested:
     """Forgot password."""
     from blueprints.identity import password_links
@@ -245,14 +322,21 @@ def request_password_reset(req: Request) -> schemas.ResetRequested:
     return password_links.request_reset(session=req.session, email=req.body.email, actor=audit.actor_of(req))
 
 
-@api.post("v1/auth/password-link-acceptances", auth="anonymous", status=200, body=schemas.PasswordLinkAccept,
-          response=schemas.TokenPair, summary="Set a password with an emailed link's token, signed in")
+@api.post(
+    "v1/auth/password-link-acceptances",
+    auth="anonymous",
+    status=200,
+    body=schemas.PasswordLinkAccept,
+    response=schemas.TokenPair,
+    summary="Set a password with an emailed link's token, signed in",
+)
 def accept_password_link(req: Request) -> Response:
     """The PWA's way to use an invitation or reset link."""
     from blueprints.identity import password_links
 
-    pair = password_links.accept(session=req.session, token=req.body.token, password=req.body.password,
-                                 actor=audit.actor_of(req))  # fmt: skip
+    pair = password_links.accept(
+        session=req.session, token=req.body.token, password=req.body.password, actor=audit.actor_of(req)
+    )
     return _tokens(pair)
 
 
@@ -263,12 +347,18 @@ def _link_path(req: Request) -> str:
 def _page_error(error: AppError) -> Response:
     from blueprints.identity import password_links
 
-    return Response(password_links.error_page(error.detail), status=error.status, content_type=HTML,
-                    headers=PAGE_HEADERS)  # fmt: skip
+    return Response(
+        password_links.error_page(error.detail), status=error.status, content_type=HTML, headers=PAGE_HEADERS
+    )
 
 
-@api.get(PASSWORD_LINK_PAGE, auth="anonymous", content_type=HTML, responses=PAGE_ERRORS,
-         summary="An emailed link's page: choose a password (HTML, no JavaScript)")  # fmt: skip
+@api.get(
+    PASSWORD_LINK_PAGE,
+    auth="anonymous",
+    content_type=HTML,
+    responses=PAGE_ERRORS,
+    summary="An emailed link's page: choose a password (HTML, no JavaScript)",
+)
 def password_link_page(req: Request) -> Response:
     """Show the link's form."""
     from blueprints.identity import password_links
@@ -277,13 +367,20 @@ def password_link_page(req: Request) -> Response:
         opened = password_links.open_link(req.session, req.route_params.get("token", ""))
     except AppError as error:
         return _page_error(error)
-    return Response(password_links.form_page(opened, action=_link_path(req)), content_type=HTML,
-                    headers=PAGE_HEADERS)  # fmt: skip
+    return Response(password_links.form_page(opened, action=_link_path(req)), content_type=HTML, headers=PAGE_HEADERS)
 
 
-@api.post(PASSWORD_LINK_PAGE, auth="anonymous", status=200, body=schemas.PasswordLinkForm, body_format="form",
-          max_body_bytes=8192, content_type=HTML, responses=PAGE_ERRORS,
-          summary="An emailed link's form: set the password")  # fmt: skip
+@api.post(
+    PASSWORD_LINK_PAGE,
+    auth="anonymous",
+    status=200,
+    body=schemas.PasswordLinkForm,
+    body_format="form",
+    max_body_bytes=8192,
+    content_type=HTML,
+    responses=PAGE_ERRORS,
+    summary="An emailed link's form: set the password",
+)
 def password_link_form(req: Request) -> Response:
     """Set the password from the page, or show the form again saying what is wrong."""
     from blueprints.identity import password_links
@@ -333,7 +430,8 @@ def identity_password_link_email_poison(msg: func.QueueMessage) -> None:
 
     with invocation("identity_password_link_email_poison"):
         ensure_started()
-        task = storage.read_task(msg.get_body(), password_links.LinkTask, queue=PASSWORD_LINK_POISON_QUEUE,
-                                 poison=False)  # fmt: skip
+        task = storage.read_task(
+            msg.get_body(), password_links.LinkTask, queue=PASSWORD_LINK_POISON_QUEUE, poison=False
+        )
         if task is not None:
             password_links.give_up(task)

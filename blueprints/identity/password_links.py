@@ -84,24 +84,45 @@ def _link_id(token: str) -> uuid.UUID:
     return link_id
 
 
-def issue(session: Session, *, user: User, purpose: Purpose, created_by: uuid.UUID | None,
-          actor: audit.Actor) -> PasswordLink:  # fmt: skip
+def issue(
+    session: Session, *, user: User, purpose: Purpose, created_by: uuid.UUID | None, actor: audit.Actor
+) -> PasswordLink:
     """A new link for user (their older open links stop working), emailed after commit."""
     settings = get_settings()
     now = clock.now()
-    lifetime = (timedelta(hours=settings.invitation_ttl_hours) if purpose == "invitation"
-                else timedelta(minutes=settings.password_reset_ttl_minutes))  # fmt: skip
-    session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None),
-                                               PasswordLink.revoked_at.is_(None)).values(revoked_at=now))  # fmt: skip
-    link = PasswordLink(id=uuid.uuid4(), user_id=user.id, tenant_id=user.tenant_id, purpose=purpose,
-                        created_by=created_by, created_at=now, expires_at=now + lifetime,
-                        email_status="queued")  # fmt: skip
+    lifetime = (
+        timedelta(hours=settings.invitation_ttl_hours)
+        if purpose == "invitation"
+        else timedelta(minutes=settings.password_reset_ttl_minutes)
+    )
+    session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None), PasswordLink.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    link = PasswordLink(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        purpose=purpose,
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + lifetime,
+        email_status="queued",
+    )
     session.add(link)
     session.flush()
     enqueue(session, QUEUE, LinkTask(link_id=link.id))
     action = "users.invitation_issued" if purpose == "invitation" else "auth.password_reset_requested"
-    audit.record(session, tenant_id=user.tenant_id, actor=actor, action=action, entity="user", entity_id=user.id,
-                 after={"expires_at": link.expires_at.isoformat()})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=user.tenant_id,
+        actor=actor,
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        after={"expires_at": link.expires_at.isoformat()},
+    )
     return link
 
 
@@ -129,8 +150,9 @@ def request_reset(*, session: Session, email: str, actor: audit.Actor) -> ResetR
     """Email a reset link if this address signs in to an enabled account; the answer is the same either way."""
     address = passwords.normalise_email(email)
     limits = sessions.sign_in_limits()
-    for limit, subject in sessions.ordered([(limits["reset_ip"], actor.ip or "unknown"),
-                                            (limits["reset_email"], address)]):  # fmt: skip
+    for limit, subject in sessions.ordered(
+        [(limits["reset_ip"], actor.ip or "unknown"), (limits["reset_email"], address)]
+    ):
         ratelimit.consume(session, limit=limit, subject=subject, detail="Too many reset requests; try again later")
     login = sessions.find_login(session, "email", address)
     if login is not None:
@@ -169,8 +191,15 @@ def set_password(session: Session, opened: Opened, *, password: str, actor: audi
     if opened.link.purpose == "reset":
         sessions.revoke_user_sessions(session, user_id=opened.user.id, reason="password_reset")
     action = "users.invitation_accepted" if opened.link.purpose == "invitation" else "auth.password_reset"
-    audit.record(session, tenant_id=opened.user.tenant_id, actor=actor, user_id=opened.user.id, action=action,
-                 entity="user", entity_id=opened.user.id)  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=opened.user.tenant_id,
+        actor=actor,
+        user_id=opened.user.id,
+        action=action,
+        entity="user",
+        entity_id=opened.user.id,
+    )
     return opened
 
 
@@ -188,17 +217,26 @@ def _email(link: PasswordLink, user: User, tenant: Tenant) -> EmailMessage:
     lasts = f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
     if link.purpose == "invitation":
         subject = f"{tenant.name} invited you to Tradeops"
-        body = (f"Hello {user.name},\n\n{tenant.name} invited you to Tradeops.\n\n"
-                f"Choose your password here (the link works once, for the next {lasts}):\n"
-                f"{url_for(link.id)}\n\nThen sign in with {user.email}.\n\n"
-                "If you were not expecting this, ignore this email.\n")  # fmt: skip
+        body = (
+            f"Hello {user.name},\n\n{tenant.name} invited you to Tradeops.\n\n"
+            f"Choose your password here (the link works once, for the next {lasts}):\n"
+            f"{url_for(link.id)}\n\nThen sign in with {user.email}.\n\n"
+            "If you were not expecting this, ignore this email.\n"
+        )
     else:
         subject = f"Reset your Tradeops password for {tenant.name}"
-        body = (f"Hello {user.name},\n\nSomeone asked to reset the password you use for {tenant.name}.\n\n"
-                f"Choose a new one here (the link works once, for the next {lasts}):\n{url_for(link.id)}\n\n"
-                "If it was not you, ignore this email: your password stays as it is.\n")  # fmt: skip
-    return email.build(to=user.email or "", subject=" ".join(subject.split()), body=body,
-                       sender=get_settings().smtp_from, message_key=f"password-link-{link.id}")  # fmt: skip
+        body = (
+            f"Hello {user.name},\n\nSomeone asked to reset the password you use for {tenant.name}.\n\n"
+            f"Choose a new one here (the link works once, for the next {lasts}):\n{url_for(link.id)}\n\n"
+            "If it was not you, ignore this email: your password stays as it is.\n"
+        )
+    return email.build(
+        to=user.email or "",
+        subject=" ".join(subject.split()),
+        body=body,
+        sender=get_settings().smtp_from,
+        message_key=f"password-link-{link.id}",
+    )
 
 
 def deliver(task: LinkTask) -> str:
@@ -242,32 +280,43 @@ def _record(link_id: uuid.UUID, *, status: str, error: str | None = None) -> Non
         link.email_status, link.email_error = status, (error or None) and error[:200]  # type: ignore[assignment]
         set_tenant(session, link.tenant_id)
         action = "users.password_link_emailed" if status == "sent" else "users.password_link_email_failed"
-        audit.record(session, tenant_id=link.tenant_id, actor=SYSTEM, action=action, entity="user",
-                     entity_id=link.user_id, after={"purpose": link.purpose, **({"error": error} if error else {})})
+        audit.record(
+            session,
+            tenant_id=link.tenant_id,
+            actor=SYSTEM,
+            action=action,
+            entity="user",
+            entity_id=link.user_id,
+            after={"purpose": link.purpose, **({"error": error} if error else {})},
+        )
 
 
 def form_page(opened: Opened, *, action: str, error: str | None = None) -> str:
     """The link's page: whose password this is, and a form to choose it (works without JavaScript)."""
-    problem = f"<p class=\"error\" role=\"alert\">{escape(error)}</p>" if error else ""
+    problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     who, business = escape(opened.user.name), escape(opened.tenant_name)
     email = escape(opened.user.email or "")
     if opened.link.purpose == "invitation":
         heading, intro = f"Welcome to {business}", f"Hello {who}, choose a password to sign in as {email}."
     else:
         heading, intro = f"New password for {business}", f"Hello {who}, choose a new password for {email}."
-    body = (f"<h1>{heading}</h1><p>{intro}</p>{problem}<form method=\"post\" action=\"{escape(action)}\">"
-            "<label>Password (at least 10 characters)<input type=\"password\" name=\"password\" minlength=\"10\" "
-            "maxlength=\"256\" autocomplete=\"new-password\" required></label>"
-            "<label>The same password again<input type=\"password\" name=\"password_confirm\" minlength=\"10\" "
-            "maxlength=\"256\" autocomplete=\"new-password\" required></label>"
-            "<button type=\"submit\">Set my password</button></form>")  # fmt: skip
+    body = (
+        f'<h1>{heading}</h1><p>{intro}</p>{problem}<form method="post" action="{escape(action)}">'
+        '<label>Password (at least 10 characters)<input type="password" name="password" minlength="10" '
+        'maxlength="256" autocomplete="new-password" required></label>'
+        '<label>The same password again<input type="password" name="password_confirm" minlength="10" '
+        'maxlength="256" autocomplete="new-password" required></label>'
+        '<button type="submit">Set my password</button></form>'
+    )
     return html.page(f"{opened.tenant_name}: your password", body)
 
 
 def done_page(opened: Opened) -> str:
     """What the page shows once the password is set."""
-    body = (f"<h1>You're all set</h1><p role=\"status\">Your password is set. Sign in to "
-            f"{escape(opened.tenant_name)} with {escape(opened.user.email or '')}.</p>")  # fmt: skip
+    body = (
+        f'<h1>You\'re all set</h1><p role="status">Your password is set. Sign in to '
+        f"{escape(opened.tenant_name)} with {escape(opened.user.email or '')}.</p>"
+    )
     return html.page("Password set", body)
 
 

@@ -51,9 +51,17 @@ def tenant_out(tenant: Tenant) -> TenantOut:
     quiet = None
     if tenant.quiet_hours_start is not None and tenant.quiet_hours_end is not None:
         quiet = QuietHours(start=tenant.quiet_hours_start, end=tenant.quiet_hours_end)
-    return TenantOut(id=tenant.id, name=tenant.name, timezone=tenant.timezone, locale=tenant.locale,
-                     brand_colour=tenant.brand_colour, quiet_hours=quiet, enabled_modules=list(tenant.enabled_modules),
-                     created_at=tenant.created_at, updated_at=tenant.updated_at)  # fmt: skip
+    return TenantOut(
+        id=tenant.id,
+        name=tenant.name,
+        timezone=tenant.timezone,
+        locale=tenant.locale,
+        brand_colour=tenant.brand_colour,
+        quiet_hours=quiet,
+        enabled_modules=list(tenant.enabled_modules),
+        created_at=tenant.created_at,
+        updated_at=tenant.updated_at,
+    )
 
 
 def _tenant_or_raise(session: Session, principal: Principal, *, lock: bool = False) -> Tenant:
@@ -69,8 +77,9 @@ def get_tenant(*, session: Session, principal: Principal) -> tuple[TenantOut, in
     return tenant_out(tenant), tenant.version
 
 
-def update_tenant(*, session: Session, principal: Principal, patch: TenantPatch, expected: frozenset[int] | None,
-                  actor: audit.Actor) -> tuple[TenantOut, int]:  # fmt: skip
+def update_tenant(
+    *, session: Session, principal: Principal, patch: TenantPatch, expected: frozenset[int] | None, actor: audit.Actor
+) -> tuple[TenantOut, int]:
     """Change the business's settings (412 when it changed since the caller read it)."""
     tenant = _tenant_or_raise(session, principal, lock=True)
     check_version(tenant.version, expected)
@@ -88,8 +97,16 @@ def update_tenant(*, session: Session, principal: Principal, patch: TenantPatch,
     tenant.updated_at = clock.now()
     flush_versioned(session)
     after = tenant_out(tenant)
-    audit.record(session, tenant_id=tenant.id, actor=actor, action="tenant.updated", entity="tenant",
-                 entity_id=tenant.id, before=before, after=audit.snapshot(after))  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="tenant.updated",
+        entity="tenant",
+        entity_id=tenant.id,
+        before=before,
+        after=audit.snapshot(after),
+    )
     return after, tenant.version
 
 
@@ -130,9 +147,16 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
     if invite.role == "owner":
         principal.require("users.grant_owner")
     email = passwords.normalise_email(invite.email) if invite.email else None
-    user = User(id=uuid.uuid4(), tenant_id=principal.tenant_id, name=invite.name, email=email, phone=invite.phone,
-                role=invite.role, invited_by=principal.user_id,
-                password_hash=passwords.hash_password(invite.password) if invite.password else None)  # fmt: skip
+    user = User(
+        id=uuid.uuid4(),
+        tenant_id=principal.tenant_id,
+        name=invite.name,
+        email=email,
+        phone=invite.phone,
+        role=invite.role,
+        invited_by=principal.user_id,
+        password_hash=passwords.hash_password(invite.password) if invite.password else None,
+    )
     session.add(user)
     session.flush()
     if email:
@@ -141,8 +165,15 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
         sessions.add_login(session, user=user, kind="phone", value=invite.phone)
     session.flush()
     out = UserOut.model_validate(user)
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="users.invited", entity="user",
-                 entity_id=user.id, after=audit.snapshot(out, exclude={"email", "phone"}))  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="users.invited",
+        entity="user",
+        entity_id=user.id,
+        after=audit.snapshot(out, exclude={"email", "phone"}),
+    )
     if email and not invite.password:
         from blueprints.identity import password_links
 
@@ -150,8 +181,15 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
     return out
 
 
-def update_user(*, session: Session, principal: Principal, user_id: uuid.UUID, patch: UserPatch,
-                expected: frozenset[int] | None, actor: audit.Actor) -> tuple[UserOut, int]:  # fmt: skip
+def update_user(
+    *,
+    session: Session,
+    principal: Principal,
+    user_id: uuid.UUID,
+    patch: UserPatch,
+    expected: frozenset[int] | None,
+    actor: audit.Actor,
+) -> tuple[UserOut, int]:
     """Change a person's role, name or access; owners are changed only by owners, the last owner stays."""
     user = locked_user(session, principal, user_id)
     check_version(user.version, expected)
@@ -180,15 +218,23 @@ def _active_owners(session: Session, tenant_id: uuid.UUID) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _audit_user_change(session: Session, *, principal: Principal, actor: audit.Actor, before: UserOut,
-                       after: UserOut) -> None:  # fmt: skip
+def _audit_user_change(
+    session: Session, *, principal: Principal, actor: audit.Actor, before: UserOut, after: UserOut
+) -> None:
     fields = {"role", "disabled", "name"}
     action = "users.role_changed" if before.role != after.role else "users.updated"
     if before.disabled != after.disabled:
         action = "users.disabled" if after.disabled else "users.enabled"
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action=action, entity="user",
-                 entity_id=after.id, before=before.model_dump(mode="json", include=fields),
-                 after=after.model_dump(mode="json", include=fields))  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action=action,
+        entity="user",
+        entity_id=after.id,
+        before=before.model_dump(mode="json", include=fields),
+        after=after.model_dump(mode="json", include=fields),
+    )
 
 
 def me(*, session: Session, principal: Principal) -> Me:
@@ -197,14 +243,18 @@ def me(*, session: Session, principal: Principal) -> Me:
     if user is None:
         raise NotFound("No such user")
     tenant = _tenant_or_raise(session, principal)
-    return Me(user=UserOut.model_validate(user), tenant=tenant_out(tenant),
-              permissions=sorted(ROLE_PERMISSIONS.get(user.role, frozenset())))  # fmt: skip
+    return Me(
+        user=UserOut.model_validate(user),
+        tenant=tenant_out(tenant),
+        permissions=sorted(ROLE_PERMISSIONS.get(user.role, frozenset())),
+    )
 
 
 def list_audit(*, session: Session, principal: Principal, query: AuditQuery) -> AuditPage:
     """The business's audit log, newest first, filtered by entity."""
-    rows, cursor = audit.list_entries(session, tenant_id=principal.tenant_id, query=query, entity=query.entity,
-                                      entity_id=query.entity_id)  # fmt: skip
+    rows, cursor = audit.list_entries(
+        session, tenant_id=principal.tenant_id, query=query, entity=query.entity, entity_id=query.entity_id
+    )
     return AuditPage(items=[AuditOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -224,9 +274,14 @@ def housekeeping() -> int:
     with session_scope() as session:
         ids = tenant_ids(session=session)
         cutoff = clock.now() - timedelta(days=30)
-        removed = session.execute(
-            delete(AuthSession).where((AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff))
-        ).rowcount or 0
+        removed = (
+            session.execute(
+                delete(AuthSession).where(
+                    (AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff)
+                )
+            ).rowcount
+            or 0
+        )
         removed += ratelimit.purge_older_than(session, clock.now() - timedelta(days=1))
     for tenant_id in ids:
         try:
@@ -243,9 +298,13 @@ def principal_for_user(*, session: Session, user_id: uuid.UUID) -> Principal | N
     tenant = session.get(Tenant, user.tenant_id) if user is not None else None
     if user is None or tenant is None or user.disabled:
         return None
-    return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role,
-                     permissions=ROLE_PERMISSIONS.get(user.role, frozenset()),
-                     modules=frozenset(tenant.enabled_modules))  # fmt: skip
+    return Principal(
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        role=user.role,
+        permissions=ROLE_PERMISSIONS.get(user.role, frozenset()),
+        modules=frozenset(tenant.enabled_modules),
+    )
 
 
 def user_projection() -> Subquery:

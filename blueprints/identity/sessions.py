@@ -70,8 +70,9 @@ def add_login(session: Session, *, user: User, kind: str, value: str) -> None:
     """Make an email or phone a sign-in identifier of user (409 when another account uses it)."""
     if find_login(session, kind, value) is not None:
         raise Conflict(f"Another account already signs in with this {kind}", code=f"{kind}_taken")
-    session.add(UserLogin(kind=kind, login_hash=passwords.login_hash(kind, value), user_id=user.id,
-                          tenant_id=user.tenant_id))  # fmt: skip
+    session.add(
+        UserLogin(kind=kind, login_hash=passwords.login_hash(kind, value), user_id=user.id, tenant_id=user.tenant_id)
+    )
 
 
 def _user_of(session: Session, login: UserLogin | None) -> User | None:
@@ -85,15 +86,29 @@ def start_session(session: Session, *, user: User, method: str, actor: audit.Act
     """Open a session for user: a new refresh-token family and an access token; audited as a sign-in."""
     settings = get_settings()
     now = clock.now()
-    auth_session = AuthSession(id=uuid.uuid4(), user_id=user.id, tenant_id=user.tenant_id, method=method,
-                               created_at=now, last_used_at=now,
-                               absolute_expires_at=now + timedelta(days=settings.session_max_days))  # fmt: skip
+    auth_session = AuthSession(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        method=method,
+        created_at=now,
+        last_used_at=now,
+        absolute_expires_at=now + timedelta(days=settings.session_max_days),
+    )
     session.add(auth_session)
     session.flush()
     refresh = _new_refresh(session, auth_session, now=now)
     session.execute(update(User).where(User.id == user.id).values(last_sign_in_at=now))
-    audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id, action="auth.signed_in",
-                 entity="user", entity_id=user.id, after={"method": method})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=user.tenant_id,
+        actor=actor,
+        user_id=user.id,
+        action="auth.signed_in",
+        entity="user",
+        entity_id=user.id,
+        after={"method": method},
+    )
     return _pair(user, auth_session, refresh, now=now)
 
 
@@ -105,26 +120,42 @@ def _new_refresh(session: Session, auth_session: AuthSession, *, now: Any) -> st
 
 
 def _pair(user: User, auth_session: AuthSession, refresh: str, *, now: Any) -> TokenPair:
-    access, ttl = tokens.issue_access_token(user_id=user.id, tenant_id=user.tenant_id, session_id=auth_session.id,
-                                            role=user.role, now=now)  # fmt: skip
+    access, ttl = tokens.issue_access_token(
+        user_id=user.id, tenant_id=user.tenant_id, session_id=auth_session.id, role=user.role, now=now
+    )
     return TokenPair(access_token=access, expires_in=ttl, refresh_token=refresh)
 
 
 def register(*, session: Session, register_in: RegisterIn, actor: audit.Actor) -> SignIn:
     """Create a business with the caller as its owner, signed in; every attempt counts against the IP's limit."""
-    ratelimit.consume(session, limit=sign_in_limits()["register_ip"], subject=actor.ip or "unknown",
-                      detail="Too many sign-ups from this address; try again later")  # fmt: skip
+    ratelimit.consume(
+        session,
+        limit=sign_in_limits()["register_ip"],
+        subject=actor.ip or "unknown",
+        detail="Too many sign-ups from this address; try again later",
+    )
     email = passwords.normalise_email(register_in.email)
-    tenant = Tenant(id=uuid.uuid4(), name=register_in.tenant_name, timezone=register_in.timezone,
-                    locale=register_in.locale, enabled_modules=list(MODULES))  # fmt: skip
+    tenant = Tenant(
+        id=uuid.uuid4(),
+        name=register_in.tenant_name,
+        timezone=register_in.timezone,
+        locale=register_in.locale,
+        enabled_modules=list(MODULES),
+    )
     try:
         # A savepoint: a refused sign-up leaves nothing behind but still commits its rate-limit hit.
         with session.begin_nested():
             set_tenant(session, tenant.id)
             session.add(tenant)
             session.flush()
-            user = User(id=uuid.uuid4(), tenant_id=tenant.id, name=register_in.name, email=email, role="owner",
-                        password_hash=passwords.hash_password(register_in.password))  # fmt: skip
+            user = User(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                name=register_in.name,
+                email=email,
+                role="owner",
+                password_hash=passwords.hash_password(register_in.password),
+            )
             session.add(user)
             session.flush()
             add_login(session, user=user, kind="email", value=email)
@@ -133,8 +164,16 @@ def register(*, session: Session, register_in: RegisterIn, actor: audit.Actor) -
         return Conflict("Another account already signs in with this email", code="email_taken")
     except Conflict as taken:
         return taken
-    audit.record(session, tenant_id=tenant.id, actor=actor, user_id=user.id, action="tenant.registered",
-                 entity="tenant", entity_id=tenant.id, after={"name": tenant.name})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        user_id=user.id,
+        action="tenant.registered",
+        entity="tenant",
+        entity_id=tenant.id,
+        after={"name": tenant.name},
+    )
     return start_session(session, user=user, method="password", actor=actor)
 
 
@@ -151,20 +190,29 @@ def login(*, session: Session, login_in: LoginIn, actor: audit.Actor) -> SignIn:
         for limit, subject in buckets:
             ratelimit.hit(session, limit=limit, subject=subject)
         if user is not None:
-            audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id,
-                         action="auth.sign_in_failed", entity="user", entity_id=user.id)  # fmt: skip
+            audit.record(
+                session,
+                tenant_id=user.tenant_id,
+                actor=actor,
+                user_id=user.id,
+                action="auth.sign_in_failed",
+                entity="user",
+                entity_id=user.id,
+            )
         return Unauthorized("The email or password is wrong", code="invalid_credentials")
     if passwords.needs_rehash(user.password_hash or ""):
-        session.execute(update(User).where(User.id == user.id)
-                        .values(password_hash=passwords.hash_password(login_in.password)))  # fmt: skip
+        session.execute(
+            update(User).where(User.id == user.id).values(password_hash=passwords.hash_password(login_in.password))
+        )
     return start_session(session, user=user, method="password", actor=actor)
 
 
 def start_otp(*, session: Session, otp_in: OtpStartIn, actor: audit.Actor) -> OtpStarted:
     """Text a sign-in code to a known, enabled number; answers the same for any number."""
     limits = sign_in_limits()
-    for limit, subject in ordered([(limits["otp_send_phone"], otp_in.phone),
-                                    (limits["otp_send_ip"], actor.ip or "unknown")]):  # fmt: skip
+    for limit, subject in ordered(
+        [(limits["otp_send_phone"], otp_in.phone), (limits["otp_send_ip"], actor.ip or "unknown")]
+    ):
         ratelimit.consume(session, limit=limit, subject=subject, detail="Too many codes requested; try again later")
     user = _user_of(session, find_login(session, "phone", otp_in.phone))
     if user is not None and not user.disabled:
@@ -191,8 +239,16 @@ def verify_otp(*, session: Session, otp_in: OtpVerifyIn, actor: audit.Actor) -> 
         return start_session(session, user=user, method="otp", actor=actor)
     ratelimit.hit(session, limit=limit, subject=subject)
     if user is not None:
-        audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id, action="auth.sign_in_failed",
-                     entity="user", entity_id=user.id, after={"method": "otp"})  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=user.tenant_id,
+            actor=actor,
+            user_id=user.id,
+            action="auth.sign_in_failed",
+            entity="user",
+            entity_id=user.id,
+            after={"method": "otp"},
+        )
     return failure or Unauthorized("The code is wrong", code="invalid_code")
 
 
@@ -206,8 +262,9 @@ def refresh(*, session: Session, refresh_token: str | None, actor: audit.Actor) 
     """Swap a refresh token for a new pair; a token used twice ends its whole session (family)."""
     if not refresh_token:
         return Unauthorized("Send the refresh token (body or cookie)", code="invalid_refresh_token")
-    row = session.scalars(select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_token(refresh_token))
-                          .with_for_update()).first()  # fmt: skip
+    row = session.scalars(
+        select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_token(refresh_token)).with_for_update()
+    ).first()
     auth_session = session.get(AuthSession, row.session_id, with_for_update=True) if row else None
     if row is None or auth_session is None:
         return Unauthorized("The refresh token is not valid", code="invalid_refresh_token")
@@ -222,8 +279,15 @@ def refresh(*, session: Session, refresh_token: str | None, actor: audit.Actor) 
         reason, error = problem
         if auth_session.revoked_at is None:
             _revoke(auth_session, reason)
-            audit.record(session, tenant_id=auth_session.tenant_id, actor=actor, user_id=auth_session.user_id,
-                         action=f"auth.session_{reason}", entity="session", entity_id=auth_session.id)  # fmt: skip
+            audit.record(
+                session,
+                tenant_id=auth_session.tenant_id,
+                actor=actor,
+                user_id=auth_session.user_id,
+                action=f"auth.session_{reason}",
+                entity="session",
+                entity_id=auth_session.id,
+            )
         return error
     assert user is not None
     row.used_at = now
@@ -231,13 +295,15 @@ def refresh(*, session: Session, refresh_token: str | None, actor: audit.Actor) 
     return _pair(user, auth_session, _new_refresh(session, auth_session, now=now), now=now)
 
 
-def _refresh_problem(row: RefreshToken, auth_session: AuthSession, *, now: Any,
-                     idle: timedelta) -> tuple[str, AppError] | None:  # fmt: skip
+def _refresh_problem(
+    row: RefreshToken, auth_session: AuthSession, *, now: Any, idle: timedelta
+) -> tuple[str, AppError] | None:
     if auth_session.revoked_at is not None:
         return "revoked", Unauthorized("This session has ended; sign in again", code="session_ended")
     if row.used_at is not None:
-        return "reuse", Unauthorized("This refresh token was already used; the session has been ended for safety",
-                                     code="refresh_token_reused")  # fmt: skip
+        return "reuse", Unauthorized(
+            "This refresh token was already used; the session has been ended for safety", code="refresh_token_reused"
+        )
     if now >= auth_session.absolute_expires_at:
         return "expired", Unauthorized("This session is older than 30 days; sign in again", code="session_expired")
     if now - auth_session.last_used_at >= idle:
@@ -250,19 +316,30 @@ def logout(*, session: Session, principal: Principal, actor: audit.Actor) -> Non
     auth_session = session.get(AuthSession, principal.session_id, with_for_update=True)
     if auth_session is not None and auth_session.user_id == principal.user_id:
         _revoke(auth_session, "logout")
-        audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="auth.signed_out",
-                     entity="session", entity_id=auth_session.id)  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=principal.tenant_id,
+            actor=actor,
+            action="auth.signed_out",
+            entity="session",
+            entity_id=auth_session.id,
+        )
 
 
 def logout_everywhere(*, session: Session, principal: Principal, actor: audit.Actor) -> None:
     """End every session of the caller, this one included (a lost phone, a shared computer)."""
     revoke_user_sessions(session, user_id=principal.user_id, reason="logout_all")
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="auth.signed_out_everywhere",
-                 entity="user", entity_id=principal.user_id)  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="auth.signed_out_everywhere",
+        entity="user",
+        entity_id=principal.user_id,
+    )
 
 
-def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str,
-                         keep: uuid.UUID | None = None) -> None:  # fmt: skip
+def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None) -> None:
     """End every open session of a user (disabled accounts, new passwords), but `keep` when given."""
     stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
     if keep is not None:
@@ -270,8 +347,9 @@ def revoke_user_sessions(session: Session, *, user_id: uuid.UUID, reason: str,
     session.execute(stmt.values(revoked_at=clock.now(), revoked_reason=reason))
 
 
-def change_password(*, session: Session, principal: Principal, change: PasswordChange,
-                    actor: audit.Actor) -> AppError | None:  # fmt: skip
+def change_password(
+    *, session: Session, principal: Principal, change: PasswordChange, actor: audit.Actor
+) -> AppError | None:
     """A new password for the signed-in user, who proves the current one; their other sessions end.
 
     A wrong current password is 403 (not 401: this session is still good) and counts: 5 in 15 minutes and
@@ -282,17 +360,30 @@ def change_password(*, session: Session, principal: Principal, change: PasswordC
     ratelimit.check(session, limit=limit, subject=subject, detail="Too many wrong passwords; try again later")
     user = session.get(User, principal.user_id, with_for_update=True)
     if user is None or user.password_hash is None:
-        return Conflict("This account signs in with a texted code; it has no password to change",
-                        code="no_password")  # fmt: skip
+        return Conflict("This account signs in with a texted code; it has no password to change", code="no_password")
     if not passwords.verify_password(user.password_hash, change.current_password):
         ratelimit.hit(session, limit=limit, subject=subject)
-        audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id,
-                     action="auth.password_change_failed", entity="user", entity_id=user.id)  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=user.tenant_id,
+            actor=actor,
+            user_id=user.id,
+            action="auth.password_change_failed",
+            entity="user",
+            entity_id=user.id,
+        )
         return Forbidden("The current password is wrong", code="wrong_password")
     user.password_hash = passwords.hash_password(change.new_password)
     revoke_user_sessions(session, user_id=user.id, reason="password_changed", keep=principal.session_id)
-    audit.record(session, tenant_id=user.tenant_id, actor=actor, user_id=user.id, action="auth.password_changed",
-                 entity="user", entity_id=user.id)  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=user.tenant_id,
+        actor=actor,
+        user_id=user.id,
+        action="auth.password_changed",
+        entity="user",
+        entity_id=user.id,
+    )
     return None
 
 
@@ -305,8 +396,9 @@ def authenticate(raw: Any) -> Principal:
     # One statement on a pooled connection, outside any transaction: the role and modules are read fresh on
     # every request, so a role change, a disabled user or a revoked session takes effect at once.
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        found = connection.execute(_PRINCIPAL_SQL, {"session_id": claims.session_id, "user_id": claims.user_id,
-                                                    "tenant_id": claims.tenant_id}).first()  # fmt: skip
+        found = connection.execute(
+            _PRINCIPAL_SQL, {"session_id": claims.session_id, "user_id": claims.user_id, "tenant_id": claims.tenant_id}
+        ).first()
     if found is None or found.disabled or found.revoked or clock.now() >= found.absolute_expires_at:
         raise Unauthorized("This session has ended; sign in again", code="session_ended")
     return Principal(

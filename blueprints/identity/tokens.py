@@ -27,8 +27,9 @@ class AccessClaims:
     role: str
 
 
-def issue_access_token(*, user_id: uuid.UUID, tenant_id: uuid.UUID, session_id: uuid.UUID, role: str,
-                       now: datetime) -> tuple[str, int]:  # fmt: skip
+def issue_access_token(
+    *, user_id: uuid.UUID, tenant_id: uuid.UUID, session_id: uuid.UUID, role: str, now: datetime
+) -> tuple[str, int]:
     """A signed access token and its lifetime in seconds."""
     settings = get_settings()
     ttl = settings.access_token_ttl_seconds

@@ -22,16 +22,27 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
-                             name="fk_messages_customer"),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], name="fk_messages_customer"
+        ),
         Index("ix_messages_tenant_customer_created", "tenant_id", "customer_id", "created_at"),
         Index("ix_messages_tenant_related_created", "tenant_id", "related_type", "related_id", "created_at"),
         Index("ix_messages_tenant_counted", "tenant_id", "counted_at"),
-        Index("uq_messages_tenant_dedupe_key", "tenant_id", "dedupe_key", unique=True,
-              postgresql_where=text("dedupe_key IS NOT NULL")),
-        Index("uq_messages_tenant_provider_sid", "tenant_id", "provider_sid", unique=True,
-              postgresql_where=text("provider_sid IS NOT NULL")),
-    )  # fmt: skip
+        Index(
+            "uq_messages_tenant_dedupe_key",
+            "tenant_id",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("dedupe_key IS NOT NULL"),
+        ),
+        Index(
+            "uq_messages_tenant_provider_sid",
+            "tenant_id",
+            "provider_sid",
+            unique=True,
+            postgresql_where=text("provider_sid IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -68,8 +79,7 @@ class MessageEvent(Base):
     """A provider status report received for a message; the key makes a replayed webhook a no-op."""
 
     __tablename__ = "message_events"
-    __table_args__ = (Index("uq_message_events_tenant_sid_status", "tenant_id", "provider_sid", "status",
-                            unique=True),)  # fmt: skip
+    __table_args__ = (Index("uq_message_events_tenant_sid_status", "tenant_id", "provider_sid", "status", unique=True),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -85,10 +95,11 @@ class ConsentEvent(Base):
 
     __tablename__ = "consent_events"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
-                             name="fk_consent_events_customer"),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], name="fk_consent_events_customer"
+        ),
         Index("ix_consent_events_lookup", "tenant_id", "customer_id", "channel", "purpose", "created_at"),
-    )  # fmt: skip
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -124,11 +135,19 @@ class MessagingSettings(Base):
 
     __tablename__ = "messaging_settings"
     __table_args__ = (
-        Index("uq_messaging_settings_sms_from", "sms_from_number", unique=True,
-              postgresql_where=text("sms_from_number IS NOT NULL")),
-        Index("uq_messaging_settings_service_sid", "messaging_service_sid", unique=True,
-              postgresql_where=text("messaging_service_sid IS NOT NULL")),
-    )  # fmt: skip
+        Index(
+            "uq_messaging_settings_sms_from",
+            "sms_from_number",
+            unique=True,
+            postgresql_where=text("sms_from_number IS NOT NULL"),
+        ),
+        Index(
+            "uq_messaging_settings_service_sid",
+            "messaging_service_sid",
+            unique=True,
+            postgresql_where=text("messaging_service_sid IS NOT NULL"),
+        ),
+    )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     sms_from_number: Mapped[str | None] = mapped_column(String(16))

@@ -100,8 +100,7 @@ def _prepare(session: Session, task: schemas.OutboundTask) -> Job | str:
         _fail(session, message, code="outcome_unknown", detail="The send was interrupted before its outcome was known")
         return "failed"
     try:
-        customer = messaging.get_customer(session=session, tenant_id=message.tenant_id,
-                                          customer_id=message.customer_id)  # type: ignore[arg-type]  # fmt: skip
+        customer = messaging.get_customer(session=session, tenant_id=message.tenant_id, customer_id=message.customer_id)  # type: ignore[arg-type]
     except NotFound:
         return _block(session, message, "customer_deleted")
     return _check(session, message, customer, now)
@@ -111,16 +110,23 @@ def _check(session: Session, message: Message, customer: crm_schemas.CustomerOut
     tenant, _ = identity.get_tenant(session=session, principal=messaging.system_principal(message.tenant_id))
     if messaging.MODULE not in tenant.enabled_modules:  # switched off after this was queued
         return _block(session, message, "messaging_disabled")
-    consent = messaging.current_consent(session=session, tenant_id=message.tenant_id, customer_id=customer.id,
-                                        channel=message.channel,
-                                        purpose=message.purpose or "transactional")  # fmt: skip
+    consent = messaging.current_consent(
+        session=session,
+        tenant_id=message.tenant_id,
+        customer_id=customer.id,
+        channel=message.channel,
+        purpose=message.purpose or "transactional",
+    )
     if consent is None or not consent.granted:
         return _block(session, message, "no_consent" if consent is None else "consent_revoked")
-    quiet = rules.windows(tenant.quiet_hours.start if tenant.quiet_hours else None,
-                          tenant.quiet_hours.end if tenant.quiet_hours else None)  # fmt: skip
-    zone = rules.recipient_zone(customer_zone=customer.timezone,
-                                phone=message.to_address if message.channel == "sms" else None,
-                                tenant_zone=tenant.timezone)  # fmt: skip
+    quiet = rules.windows(
+        tenant.quiet_hours.start if tenant.quiet_hours else None, tenant.quiet_hours.end if tenant.quiet_hours else None
+    )
+    zone = rules.recipient_zone(
+        customer_zone=customer.timezone,
+        phone=message.to_address if message.channel == "sms" else None,
+        tenant_zone=tenant.timezone,
+    )
     opens = rules.next_open(now, zone, quiet)
     if opens is not None:
         _requeue(session, message, opens, status="scheduled", reason="quiet_hours")
@@ -135,13 +141,18 @@ def _check(session: Session, message: Message, customer: crm_schemas.CustomerOut
 
 def _limits(session: Session, message: Message, settings: schemas.SettingsOut, now: datetime) -> datetime | None:
     """When the customer's and the tenant's windows have room (None: now); exact under a per-tenant lock."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": f"messaging-limits:{message.tenant_id}"})  # fmt: skip
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"messaging-limits:{message.tenant_id}"},
+    )
     checks = [
-        (min(CUSTOMER_LIMIT, settings.limit_per_customer_day or CUSTOMER_LIMIT), CUSTOMER_WINDOW,
-         Message.customer_id == message.customer_id),
+        (
+            min(CUSTOMER_LIMIT, settings.limit_per_customer_day or CUSTOMER_LIMIT),
+            CUSTOMER_WINDOW,
+            Message.customer_id == message.customer_id,
+        ),
         (min(TENANT_LIMIT, settings.limit_per_tenant_hour or TENANT_LIMIT), TENANT_WINDOW, None),
-    ]  # fmt: skip
+    ]
     latest: datetime | None = None
     for limit, window, extra in checks:
         conditions = [Message.tenant_id == message.tenant_id, Message.counted_at > now - window]
@@ -151,8 +162,9 @@ def _limits(session: Session, message: Message, settings: schemas.SettingsOut, n
         if count < limit:
             continue
         # The window has room again when the (count - limit + 1)th oldest counted message ages out.
-        oldest = session.scalar(select(Message.counted_at).where(*conditions).order_by(Message.counted_at)
-                                .offset(count - limit).limit(1))  # fmt: skip
+        oldest = session.scalar(
+            select(Message.counted_at).where(*conditions).order_by(Message.counted_at).offset(count - limit).limit(1)
+        )
         frees = (oldest or now) + window
         latest = frees if latest is None or frees > latest else latest
     return latest
@@ -170,10 +182,18 @@ def _claim(session: Session, message: Message, settings: schemas.SettingsOut, no
     sender = email_sender if message.channel == "email" else settings.sms_from_number
     message.from_address = sender
     session.flush()
-    return Job(tenant_id=message.tenant_id, message_id=message.id, channel=message.channel,
-               to=message.to_address or "", body=message.body, subject=message.subject,
-               from_number=settings.sms_from_number, messaging_service_sid=settings.messaging_service_sid,
-               email_from=sender if message.channel == "email" else None, purpose=message.purpose)  # fmt: skip
+    return Job(
+        tenant_id=message.tenant_id,
+        message_id=message.id,
+        channel=message.channel,
+        to=message.to_address or "",
+        body=message.body,
+        subject=message.subject,
+        from_number=settings.sms_from_number,
+        messaging_service_sid=settings.messaging_service_sid,
+        email_from=sender if message.channel == "email" else None,
+        purpose=message.purpose,
+    )
 
 
 def _deliver(job: Job) -> Receipt:
@@ -181,16 +201,26 @@ def _deliver(job: Job) -> Receipt:
     if job.channel == "sms":
         from shared.providers import twilio_messaging
 
-        return twilio_messaging.send_sms(to=job.to, body=job.body, from_number=job.from_number,
-                                         messaging_service_sid=job.messaging_service_sid,
-                                         status_callback=status_callback_url(job))  # fmt: skip
+        return twilio_messaging.send_sms(
+            to=job.to,
+            body=job.body,
+            from_number=job.from_number,
+            messaging_service_sid=job.messaging_service_sid,
+            status_callback=status_callback_url(job),
+        )
     from shared.providers import email
 
     if not job.email_from:
         raise SendError(code="no_sender", detail="No sender address is configured", transient=False)
     headers = {"X-Tradeops-Message-Id": str(job.message_id)}
-    message = email.build(to=job.to, subject=job.subject or "", body=job.body, sender=job.email_from,
-                          message_key=str(job.message_id), headers=headers)  # fmt: skip
+    message = email.build(
+        to=job.to,
+        subject=job.subject or "",
+        body=job.body,
+        sender=job.email_from,
+        message_key=str(job.message_id),
+        headers=headers,
+    )
     return email.send_email(message)
 
 
@@ -214,8 +244,15 @@ def _record(session: Session, job: Job, outcome: Receipt | SendError) -> str:
             message.status = "sent"
         message.provider_status = message.provider_status or outcome.status
         session.flush()
-        audit.record(session, tenant_id=job.tenant_id, actor=SYSTEM, action="messages.sent", entity="message",
-                     entity_id=message.id, after={"channel": job.channel, "attempts": message.attempts})  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=job.tenant_id,
+            actor=SYSTEM,
+            action="messages.sent",
+            entity="message",
+            entity_id=message.id,
+            after={"channel": job.channel, "attempts": message.attempts},
+        )
         return "sent"
     message.error_code, message.error_detail = outcome.code, outcome.detail
     if outcome.transient and message.attempts < get_settings().messaging_max_attempts:
@@ -227,8 +264,9 @@ def _record(session: Session, job: Job, outcome: Receipt | SendError) -> str:
     return "failed"
 
 
-def _requeue(session: Session, message: Message, at: datetime, *, status: str, reason: str | None = None,
-             bump: bool = True) -> None:  # fmt: skip
+def _requeue(
+    session: Session, message: Message, at: datetime, *, status: str, reason: str | None = None, bump: bool = True
+) -> None:
     """Put the message back on the queue to be looked at again at `at` (a new dispatch unless bump=False)."""
     if bump:
         message.dispatch_seq += 1
@@ -248,8 +286,15 @@ def _block(session: Session, message: Message, reason: str) -> str:
     message.scheduled_for = None
     message.updated_at = clock.now()
     session.flush()
-    audit.record(session, tenant_id=message.tenant_id, actor=SYSTEM, action="messages.blocked", entity="message",
-                 entity_id=message.id, after={"reason": reason, "channel": message.channel})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=message.tenant_id,
+        actor=SYSTEM,
+        action="messages.blocked",
+        entity="message",
+        entity_id=message.id,
+        after={"reason": reason, "channel": message.channel},
+    )
     return "blocked"
 
 
@@ -259,8 +304,15 @@ def _fail(session: Session, message: Message, *, code: str, detail: str) -> None
     message.lease_until = message.scheduled_for = None
     message.updated_at = clock.now()
     session.flush()
-    audit.record(session, tenant_id=message.tenant_id, actor=SYSTEM, action="messages.failed", entity="message",
-                 entity_id=message.id, after={"error_code": code[:32], "attempts": message.attempts})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=message.tenant_id,
+        actor=SYSTEM,
+        action="messages.failed",
+        entity="message",
+        entity_id=message.id,
+        after={"error_code": code[:32], "attempts": message.attempts},
+    )
 
 
 def give_up(task: schemas.OutboundTask) -> str:
@@ -272,6 +324,10 @@ def give_up(task: schemas.OutboundTask) -> str:
         if message.status == "sending" and message.lease_until and message.lease_until > clock.now():
             _requeue(session, message, message.lease_until + timedelta(seconds=1), status="sending", bump=False)
             return "in_flight"
-        _fail(session, message, code=message.error_code or "gave_up",
-              detail=message.error_detail or "The message could not be processed")  # fmt: skip
+        _fail(
+            session,
+            message,
+            code=message.error_code or "gave_up",
+            detail=message.error_detail or "The message could not be processed",
+        )
         return "failed"

@@ -13,8 +13,9 @@ from shared.phone import E164
 
 Channel = Literal["sms", "email"]
 Purpose = Literal["transactional", "marketing"]
-Status = Literal["queued", "scheduled", "deferred", "sending", "sent", "delivered", "undelivered", "failed",
-                 "blocked", "received"]  # fmt: skip
+Status = Literal[
+    "queued", "scheduled", "deferred", "sending", "sent", "delivered", "undelivered", "failed", "blocked", "received"
+]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=1600)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 RelatedType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]

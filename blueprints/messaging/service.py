@@ -37,8 +37,12 @@ MODULE = "messaging"  # the feature flag a business switches messaging on and of
 
 def system_principal(tenant_id: uuid.UUID) -> Principal:
     """The messaging module acting for a tenant without a user (queue, webhooks): sees every customer."""
-    return Principal(user_id=SYSTEM_USER, tenant_id=tenant_id, role="system",
-                     permissions=frozenset({"customers.read", "customers.read_all"}))  # fmt: skip
+    return Principal(
+        user_id=SYSTEM_USER,
+        tenant_id=tenant_id,
+        role="system",
+        permissions=frozenset({"customers.read", "customers.read_all"}),
+    )
 
 
 def _bind(session: Session, tenant_id: uuid.UUID) -> None:
@@ -93,22 +97,45 @@ def send(
     if channel == "sms" and _needs_footer(session, tenant_id, customer_id, purpose):
         body = rules.with_footer(body, get_settings(session=session, tenant_id=tenant_id).sms_footer)
     now = clock.now()
-    values = dict(id=uuid.uuid4(), tenant_id=tenant_id, customer_id=customer_id, direction="outbound",
-                  channel=channel, purpose=purpose, status="queued", subject=subject, body=body,
-                  to_address=to_address, related_type=related_type, related_id=related_id, dedupe_key=dedupe_key,
-                  actor_user_id=actor_user_id, attempts=0, dispatch_seq=0, created_at=now, updated_at=now)  # fmt: skip
+    values = dict(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        direction="outbound",
+        channel=channel,
+        purpose=purpose,
+        status="queued",
+        subject=subject,
+        body=body,
+        to_address=to_address,
+        related_type=related_type,
+        related_id=related_id,
+        dedupe_key=dedupe_key,
+        actor_user_id=actor_user_id,
+        attempts=0,
+        dispatch_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
     stmt = insert(Message).values(**values).returning(Message.id)
     if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"],
-                                           index_where=Message.dedupe_key.isnot(None))  # fmt: skip
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["tenant_id", "dedupe_key"], index_where=Message.dedupe_key.isnot(None)
+        )
     if session.execute(stmt).scalar() is None:  # another caller won the dedupe race
         found = _by_dedupe_key(session, tenant_id, dedupe_key or "")
         assert found is not None
         return schemas.MessageOut.model_validate(found)
     enqueue(session, schemas.OUTBOUND_QUEUE, schemas.OutboundTask(tenant_id=tenant_id, message_id=values["id"], seq=0))
-    audit.record(session, tenant_id=tenant_id, actor=audit.Actor(user_id=actor_user_id), action="messages.queued",
-                 entity="message", entity_id=values["id"],
-                 after={"channel": channel, "purpose": purpose, "customer_id": str(customer_id)})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=tenant_id,
+        actor=audit.Actor(user_id=actor_user_id),
+        action="messages.queued",
+        entity="message",
+        entity_id=values["id"],
+        after={"channel": channel, "purpose": purpose, "customer_id": str(customer_id)},
+    )
     message = session.get(Message, values["id"])
     assert message is not None
     return schemas.MessageOut.model_validate(message)
@@ -125,19 +152,33 @@ def list_thread(
 ) -> list[schemas.MessageOut]:
     """The newest `limit` messages of a customer's or a record's thread, inbound and outbound, newest last."""
     _bind(session, tenant_id)
-    items, _ = _thread_page(session, tenant_id, customer_id=customer_id, related_type=related_type,
-                            related_id=related_id, page=PageQuery(limit=max(1, min(limit, 200))))  # fmt: skip
+    items, _ = _thread_page(
+        session,
+        tenant_id,
+        customer_id=customer_id,
+        related_type=related_type,
+        related_id=related_id,
+        page=PageQuery(limit=max(1, min(limit, 200))),
+    )
     return items
 
 
-def _thread_page(session: Session, tenant_id: uuid.UUID, *, customer_id: uuid.UUID | None,
-                 related_type: str | None, related_id: uuid.UUID | None,
-                 page: PageQuery) -> tuple[list[schemas.MessageOut], str | None]:  # fmt: skip
+def _thread_page(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    customer_id: uuid.UUID | None,
+    related_type: str | None,
+    related_id: uuid.UUID | None,
+    page: PageQuery,
+) -> tuple[list[schemas.MessageOut], str | None]:
     """One statement: the newest page before the cursor, returned oldest first, and the cursor to older ones."""
-    conditions = _thread_conditions(tenant_id, customer_id=customer_id, related_type=related_type,
-                                    related_id=related_id)  # fmt: skip
-    rows, older = paginate(session, select(Message).where(*conditions), keys=[Message.created_at, Message.id],
-                           query=page, descending=True)  # fmt: skip
+    conditions = _thread_conditions(
+        tenant_id, customer_id=customer_id, related_type=related_type, related_id=related_id
+    )
+    rows, older = paginate(
+        session, select(Message).where(*conditions), keys=[Message.created_at, Message.id], query=page, descending=True
+    )
     return [schemas.MessageOut.model_validate(m) for m in reversed(rows)], older
 
 
@@ -155,8 +196,9 @@ def recent_thread(*, tenant_id: Any, customer_id: Any, limit: int = 20) -> Selec
     )
 
 
-def _thread_conditions(tenant_id: Any, *, customer_id: Any = None, related_type: str | None = None,
-                       related_id: uuid.UUID | None = None) -> list[Any]:  # fmt: skip
+def _thread_conditions(
+    tenant_id: Any, *, customer_id: Any = None, related_type: str | None = None, related_id: uuid.UUID | None = None
+) -> list[Any]:
     conditions: list[Any] = [Message.tenant_id == tenant_id]
     if customer_id is not None:
         conditions.append(Message.customer_id == customer_id)
@@ -179,30 +221,53 @@ def record_consent(
     """Append a grant or revocation to the consent ledger (kept with its source and time) and audit it."""
     _bind(session, tenant_id)
     get_customer(session=session, tenant_id=tenant_id, customer_id=customer_id)
-    current = current_consent(session=session, tenant_id=tenant_id, customer_id=customer_id, channel=channel,
-                              purpose=purpose)  # fmt: skip
-    event = ConsentEvent(id=uuid.uuid4(), tenant_id=tenant_id, customer_id=customer_id, channel=channel,
-                         purpose=purpose, granted=granted, source=source[:64], actor_user_id=actor_user_id,
-                         created_at=clock.now())  # fmt: skip
+    current = current_consent(
+        session=session, tenant_id=tenant_id, customer_id=customer_id, channel=channel, purpose=purpose
+    )
+    event = ConsentEvent(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        channel=channel,
+        purpose=purpose,
+        granted=granted,
+        source=source[:64],
+        actor_user_id=actor_user_id,
+        created_at=clock.now(),
+    )
     session.add(event)
     session.flush()
-    audit.record(session, tenant_id=tenant_id, actor=audit.Actor(user_id=actor_user_id),
-                 action="consent.granted" if granted else "consent.revoked", entity="customer",
-                 entity_id=customer_id, before={"granted": current.granted if current else None},
-                 after={"channel": channel, "purpose": purpose, "granted": granted, "source": source[:64]})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=tenant_id,
+        actor=audit.Actor(user_id=actor_user_id),
+        action="consent.granted" if granted else "consent.revoked",
+        entity="customer",
+        entity_id=customer_id,
+        before={"granted": current.granted if current else None},
+        after={"channel": channel, "purpose": purpose, "granted": granted, "source": source[:64]},
+    )
     return schemas.ConsentOut.model_validate(event)
 
 
 # --- consent ---------------------------------------------------------------------------------------
 
 
-def current_consent(*, session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID, channel: str,
-                    purpose: str) -> schemas.ConsentOut | None:  # fmt: skip
+def current_consent(
+    *, session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID, channel: str, purpose: str
+) -> schemas.ConsentOut | None:
     """The latest ledger entry for a customer, channel and purpose (None: never asked)."""
-    stmt = (select(ConsentEvent)
-            .where(ConsentEvent.tenant_id == tenant_id, ConsentEvent.customer_id == customer_id,
-                   ConsentEvent.channel == channel, ConsentEvent.purpose == purpose)
-            .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc()).limit(1))  # fmt: skip
+    stmt = (
+        select(ConsentEvent)
+        .where(
+            ConsentEvent.tenant_id == tenant_id,
+            ConsentEvent.customer_id == customer_id,
+            ConsentEvent.channel == channel,
+            ConsentEvent.purpose == purpose,
+        )
+        .order_by(ConsentEvent.created_at.desc(), ConsentEvent.id.desc())
+        .limit(1)
+    )
     event = session.scalars(stmt).first()
     return schemas.ConsentOut.model_validate(event) if event else None
 
@@ -210,21 +275,30 @@ def current_consent(*, session: Session, tenant_id: uuid.UUID, customer_id: uuid
 def list_consents(*, session: Session, principal: Principal, customer_id: uuid.UUID) -> schemas.Consents:
     """A visible customer's current consent per channel and purpose."""
     crm.get_customer(session=session, principal=principal, customer_id=customer_id)
-    stmt = (select(ConsentEvent)
-            .distinct(ConsentEvent.channel, ConsentEvent.purpose)
-            .where(ConsentEvent.tenant_id == principal.tenant_id, ConsentEvent.customer_id == customer_id)
-            .order_by(ConsentEvent.channel, ConsentEvent.purpose, ConsentEvent.created_at.desc(),
-                      ConsentEvent.id.desc()))  # fmt: skip
+    stmt = (
+        select(ConsentEvent)
+        .distinct(ConsentEvent.channel, ConsentEvent.purpose)
+        .where(ConsentEvent.tenant_id == principal.tenant_id, ConsentEvent.customer_id == customer_id)
+        .order_by(ConsentEvent.channel, ConsentEvent.purpose, ConsentEvent.created_at.desc(), ConsentEvent.id.desc())
+    )
     return schemas.Consents(items=[schemas.ConsentOut.model_validate(e) for e in session.scalars(stmt).all()])
 
 
-def change_consent(*, session: Session, principal: Principal, customer_id: uuid.UUID,
-                   consent_in: schemas.ConsentIn) -> schemas.ConsentOut:  # fmt: skip
+def change_consent(
+    *, session: Session, principal: Principal, customer_id: uuid.UUID, consent_in: schemas.ConsentIn
+) -> schemas.ConsentOut:
     """A user records consent given (or withdrawn) in person, on paper or by phone for a visible customer."""
     crm.get_customer(session=session, principal=principal, customer_id=customer_id)
-    return record_consent(session=session, tenant_id=principal.tenant_id, customer_id=customer_id,
-                          channel=consent_in.channel, purpose=consent_in.purpose, granted=consent_in.granted,
-                          source=consent_in.source, actor_user_id=principal.user_id)  # fmt: skip
+    return record_consent(
+        session=session,
+        tenant_id=principal.tenant_id,
+        customer_id=customer_id,
+        channel=consent_in.channel,
+        purpose=consent_in.purpose,
+        granted=consent_in.granted,
+        source=consent_in.source,
+        actor_user_id=principal.user_id,
+    )
 
 
 # --- sending on behalf of a user -------------------------------------------------------------------
@@ -239,15 +313,27 @@ def send_for_user(*, session: Session, principal: Principal, message_in: schemas
         if template.channel != message_in.channel:
             raise Unprocessable(f"This template is for {template.channel}", code="template_channel_mismatch")
         tenant, _ = identity.get_tenant(session=session, principal=principal)
-        values = {"first_name": customer.name.split()[0], "customer_name": customer.name,
-                  "business_name": tenant.name, **message_in.values}  # fmt: skip
+        values = {
+            "first_name": customer.name.split()[0],
+            "customer_name": customer.name,
+            "business_name": tenant.name,
+            **message_in.values,
+        }
         body, subject = _render(template.body, values), _render(template.subject, values) or subject
         purpose = template.purpose  # type: ignore[assignment]
     related = message_in.related
-    return send(session=session, tenant_id=principal.tenant_id, customer_id=customer.id,
-                channel=message_in.channel, body=body or "", purpose=purpose, subject=subject,
-                related_type=related.type if related else None, related_id=related.id if related else None,
-                actor_user_id=principal.user_id)  # fmt: skip
+    return send(
+        session=session,
+        tenant_id=principal.tenant_id,
+        customer_id=customer.id,
+        channel=message_in.channel,
+        body=body or "",
+        purpose=purpose,
+        subject=subject,
+        related_type=related.type if related else None,
+        related_id=related.id if related else None,
+        actor_user_id=principal.user_id,
+    )
 
 
 def thread_for_user(*, session: Session, principal: Principal, query: schemas.ThreadQuery) -> schemas.Thread:
@@ -256,16 +342,22 @@ def thread_for_user(*, session: Session, principal: Principal, query: schemas.Th
         crm.get_customer(session=session, principal=principal, customer_id=query.customer_id)
     elif not principal.has("customers.read_all"):
         raise Unprocessable("Name the customer (customer_id) whose thread you want", code="customer_required")
-    items, older = _thread_page(session, principal.tenant_id, customer_id=query.customer_id,
-                                related_type=query.related_type, related_id=query.related_id,
-                                page=PageQuery(limit=query.limit, cursor=query.cursor))  # fmt: skip
+    items, older = _thread_page(
+        session,
+        principal.tenant_id,
+        customer_id=query.customer_id,
+        related_type=query.related_type,
+        related_id=query.related_id,
+        page=PageQuery(limit=query.limit, cursor=query.cursor),
+    )
     return schemas.Thread(items=items, next_cursor=older)
 
 
 def get_message(*, session: Session, principal: Principal, message_id: uuid.UUID) -> schemas.MessageOut:
     """One message of a customer the caller may see."""
-    message = session.scalars(select(Message).where(Message.tenant_id == principal.tenant_id,
-                                                    Message.id == message_id)).first()  # fmt: skip
+    message = session.scalars(
+        select(Message).where(Message.tenant_id == principal.tenant_id, Message.id == message_id)
+    ).first()
     if message is None:
         raise NotFound("No such message")
     if message.customer_id is not None:
@@ -288,8 +380,9 @@ def _render(text: str | None, values: dict[str, str]) -> str | None:
         return rules.render(text, values)
     except rules.TemplateError as exc:
         errors = [{"loc": "body.values", "msg": p, "type": "missing"} for p in exc.problems]
-        raise Unprocessable("The template needs values that were not given", code="template_values_missing",
-                            errors=errors) from None
+        raise Unprocessable(
+            "The template needs values that were not given", code="template_values_missing", errors=errors
+        ) from None
 
 
 def _check_template(template_in: schemas.TemplateIn) -> None:
@@ -298,13 +391,15 @@ def _check_template(template_in: schemas.TemplateIn) -> None:
         rules.check_template(texts, set(template_in.placeholders))
     except rules.TemplateError as exc:
         errors = [{"loc": "body.body", "msg": p, "type": "placeholder"} for p in exc.problems]
-        raise Unprocessable("The template has placeholders that cannot be filled", code="invalid_placeholder",
-                            errors=errors) from None
+        raise Unprocessable(
+            "The template has placeholders that cannot be filled", code="invalid_placeholder", errors=errors
+        ) from None
 
 
 def _template_or_raise(session: Session, tenant_id: uuid.UUID, template_id: uuid.UUID) -> MessageTemplate:
-    template = session.scalars(select(MessageTemplate).where(MessageTemplate.tenant_id == tenant_id,
-                                                             MessageTemplate.id == template_id)).first()  # fmt: skip
+    template = session.scalars(
+        select(MessageTemplate).where(MessageTemplate.tenant_id == tenant_id, MessageTemplate.id == template_id)
+    ).first()
     if template is None:
         raise NotFound("No such template")
     return template
@@ -312,21 +407,24 @@ def _template_or_raise(session: Session, tenant_id: uuid.UUID, template_id: uuid
 
 def list_templates(*, session: Session, principal: Principal) -> schemas.Templates:
     """The business's templates by name."""
-    stmt = (select(MessageTemplate).where(MessageTemplate.tenant_id == principal.tenant_id)
-            .order_by(MessageTemplate.name))  # fmt: skip
+    stmt = (
+        select(MessageTemplate).where(MessageTemplate.tenant_id == principal.tenant_id).order_by(MessageTemplate.name)
+    )
     return schemas.Templates(items=[schemas.TemplateOut.model_validate(t) for t in session.scalars(stmt).all()])
 
 
-def save_template(*, session: Session, principal: Principal, template_in: schemas.TemplateIn,
-                  template_id: uuid.UUID | None = None) -> schemas.TemplateOut:  # fmt: skip
+def save_template(
+    *, session: Session, principal: Principal, template_in: schemas.TemplateIn, template_id: uuid.UUID | None = None
+) -> schemas.TemplateOut:
     """Create (or replace) a template after checking every placeholder can be filled (422 otherwise)."""
     _check_template(template_in)
     now = clock.now()
     values = template_in.model_dump()
     values["placeholders"] = sorted(set(template_in.placeholders))
     if template_id is None:
-        template = MessageTemplate(id=uuid.uuid4(), tenant_id=principal.tenant_id, created_at=now, updated_at=now,
-                                   **values)  # fmt: skip
+        template = MessageTemplate(
+            id=uuid.uuid4(), tenant_id=principal.tenant_id, created_at=now, updated_at=now, **values
+        )
         session.add(template)
     else:
         template = _template_or_raise(session, principal.tenant_id, template_id)
@@ -362,14 +460,21 @@ def get_settings(*, session: Session, tenant_id: uuid.UUID) -> schemas.SettingsO
     """The tenant's messaging settings (defaults when never saved)."""
     row = session.get(MessagingSettings, tenant_id)
     if row is None:
-        return schemas.SettingsOut(sms_from_number=None, messaging_service_sid=None, email_from=None,
-                                   sms_footer=DEFAULT_FOOTER, help_text=DEFAULT_HELP, limit_per_customer_day=None,
-                                   limit_per_tenant_hour=None)  # fmt: skip
+        return schemas.SettingsOut(
+            sms_from_number=None,
+            messaging_service_sid=None,
+            email_from=None,
+            sms_footer=DEFAULT_FOOTER,
+            help_text=DEFAULT_HELP,
+            limit_per_customer_day=None,
+            limit_per_tenant_hour=None,
+        )
     return schemas.SettingsOut.model_validate(row)
 
 
-def save_settings(*, session: Session, principal: Principal, settings_in: schemas.SettingsIn,
-                  actor: audit.Actor) -> schemas.SettingsOut:  # fmt: skip
+def save_settings(
+    *, session: Session, principal: Principal, settings_in: schemas.SettingsIn, actor: audit.Actor
+) -> schemas.SettingsOut:
     """Replace the business's messaging settings (a number or service belongs to one business: 409)."""
     before = get_settings(session=session, tenant_id=principal.tenant_id)
     values = settings_in.model_dump()
@@ -384,9 +489,16 @@ def save_settings(*, session: Session, principal: Principal, settings_in: schema
     row.updated_at = clock.now()
     _flush_unique(session, "This number or messaging service belongs to another business", code="sender_taken")
     after = schemas.SettingsOut.model_validate(row)
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="messaging.settings_updated",
-                 entity="tenant", entity_id=principal.tenant_id, before=audit.snapshot(before, exclude={"updated_at"}),
-                 after=audit.snapshot(after, exclude={"updated_at"}))  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="messaging.settings_updated",
+        entity="tenant",
+        entity_id=principal.tenant_id,
+        before=audit.snapshot(before, exclude={"updated_at"}),
+        after=audit.snapshot(after, exclude={"updated_at"}),
+    )
     return after
 
 
@@ -412,9 +524,11 @@ def _needs_footer(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID
         return True
     since = clock.now() - FOOTER_INTERVAL
     recent = select(func.count()).where(
-        Message.tenant_id == tenant_id, Message.customer_id == customer_id, Message.direction == "outbound",
-        Message.channel == "sms", Message.created_at > since,
+        Message.tenant_id == tenant_id,
+        Message.customer_id == customer_id,
+        Message.direction == "outbound",
+        Message.channel == "sms",
+        Message.created_at > since,
         Message.status.notin_(("blocked", "failed")),
-    )  # fmt: skip
+    )
     return not session.scalar(recent)
-

@@ -32,12 +32,31 @@ log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Our statuses by how far along they are; a report never lowers the rank.
-RANK = {"queued": 0, "scheduled": 0, "deferred": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3,
-        "failed": 3, "blocked": 9, "received": 9}  # fmt: skip
+RANK = {
+    "queued": 0,
+    "scheduled": 0,
+    "deferred": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "blocked": 9,
+    "received": 9,
+}
 # Twilio's MessageStatus values mapped to ours (None: nothing to change beyond recording it).
-TWILIO_STATUS = {"accepted": None, "scheduled": None, "queued": None, "sending": None, "sent": "sent",
-                 "delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed",
-                 "canceled": "failed"}  # fmt: skip
+TWILIO_STATUS = {
+    "accepted": None,
+    "scheduled": None,
+    "queued": None,
+    "sending": None,
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
 
 
 def verified_params(*, url: str, body: bytes, signature: str | None) -> dict[str, str]:
@@ -60,20 +79,30 @@ def apply_status(*, tenant_id: uuid.UUID, message_id: uuid.UUID, params: dict[st
         return "ignored"
     with session_scope(tenant_id=tenant_id) as session:
         inserted = session.execute(
-            insert(MessageEvent).values(id=uuid.uuid4(), tenant_id=tenant_id, message_id=message_id, provider_sid=sid,
-                                        status=reported, error_code=params.get("ErrorCode") or None,
-                                        created_at=clock.now())
-            .on_conflict_do_nothing().returning(MessageEvent.id)
-        ).scalar()  # fmt: skip
+            insert(MessageEvent)
+            .values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                message_id=message_id,
+                provider_sid=sid,
+                status=reported,
+                error_code=params.get("ErrorCode") or None,
+                created_at=clock.now(),
+            )
+            .on_conflict_do_nothing()
+            .returning(MessageEvent.id)
+        ).scalar()
         if inserted is None:
             return "replayed"
         return _advance(session, tenant_id, message_id, sid, reported, params.get("ErrorCode"))
 
 
-def _advance(session: Session, tenant_id: uuid.UUID, message_id: uuid.UUID, sid: str, reported: str,
-             error_code: str | None) -> str:  # fmt: skip
-    message = session.scalars(select(Message).where(Message.tenant_id == tenant_id, Message.id == message_id)
-                              .with_for_update()).first()  # fmt: skip
+def _advance(
+    session: Session, tenant_id: uuid.UUID, message_id: uuid.UUID, sid: str, reported: str, error_code: str | None
+) -> str:
+    message = session.scalars(
+        select(Message).where(Message.tenant_id == tenant_id, Message.id == message_id).with_for_update()
+    ).first()
     if message is None or (message.provider_sid and message.provider_sid != sid):
         return "unknown"
     message.provider_sid = sid
@@ -102,8 +131,9 @@ def receive_inbound(*, params: dict[str, str]) -> str:
     """Store an inbound text on the customer's thread, act on STOP/START/HELP; returns the TwiML answer."""
     number, service_sid = params.get("To") or None, params.get("MessagingServiceSid") or None
     with session_scope() as session:
-        tenant_id = session.scalar(text("SELECT messaging_tenant_for(:number, :sid)"),
-                                   {"number": number, "sid": service_sid})  # fmt: skip
+        tenant_id = session.scalar(
+            text("SELECT messaging_tenant_for(:number, :sid)"), {"number": number, "sid": service_sid}
+        )
     if tenant_id is None:
         log.warning("inbound text for a number no business owns")
         return EMPTY_TWIML
@@ -125,14 +155,28 @@ def _inbound(session: Session, tenant_id: uuid.UUID, params: dict[str, str]) -> 
     customers = _customers_with(session, tenant_id, sender)
     now = clock.now()
     stored = session.execute(
-        insert(Message).values(id=uuid.uuid4(), tenant_id=tenant_id, customer_id=customers[0].id if customers else None,
-                               direction="inbound", channel="sms", status="received", body=body[:1600],
-                               from_address=sender[:320], to_address=(params.get("To") or "")[:320],
-                               provider_sid=sid or None, attempts=0, dispatch_seq=0, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "provider_sid"],
-                                index_where=Message.provider_sid.isnot(None))
+        insert(Message)
+        .values(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            customer_id=customers[0].id if customers else None,
+            direction="inbound",
+            channel="sms",
+            status="received",
+            body=body[:1600],
+            from_address=sender[:320],
+            to_address=(params.get("To") or "")[:320],
+            provider_sid=sid or None,
+            attempts=0,
+            dispatch_seq=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["tenant_id", "provider_sid"], index_where=Message.provider_sid.isnot(None)
+        )
         .returning(Message.id)
-    ).scalar()  # fmt: skip
+    ).scalar()
     word = rules.keyword(body)
     if stored is not None and word is not None:
         _act_on_keyword(session, tenant_id, customers, word)
@@ -146,20 +190,35 @@ def _act_on_keyword(session: Session, tenant_id: uuid.UUID, customers: list[Any]
     for customer in customers:
         if word in rules.OPT_OUT_KEYWORDS:
             for purpose in _to_revoke(session, tenant_id, customer.id):
-                messaging.record_consent(session=session, tenant_id=tenant_id, customer_id=customer.id,
-                                         channel="sms", purpose=purpose, granted=False, source=source)  # fmt: skip
+                messaging.record_consent(
+                    session=session,
+                    tenant_id=tenant_id,
+                    customer_id=customer.id,
+                    channel="sms",
+                    purpose=purpose,
+                    granted=False,
+                    source=source,
+                )
         elif word in rules.OPT_IN_KEYWORDS:
             for purpose in _to_restore(session, tenant_id, customer.id):
-                messaging.record_consent(session=session, tenant_id=tenant_id, customer_id=customer.id,
-                                         channel="sms", purpose=purpose, granted=True, source=source)  # fmt: skip
+                messaging.record_consent(
+                    session=session,
+                    tenant_id=tenant_id,
+                    customer_id=customer.id,
+                    channel="sms",
+                    purpose=purpose,
+                    granted=True,
+                    source=source,
+                )
 
 
 def _to_revoke(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[str]:
     """STOP withdraws every granted purpose; with none granted it still records the opt-out (transactional)."""
     granted = []
     for purpose in ("transactional", "marketing"):
-        current = messaging.current_consent(session=session, tenant_id=tenant_id, customer_id=customer_id,
-                                            channel="sms", purpose=purpose)  # fmt: skip
+        current = messaging.current_consent(
+            session=session, tenant_id=tenant_id, customer_id=customer_id, channel="sms", purpose=purpose
+        )
         if current is not None and current.granted:
             granted.append(purpose)
     return granted or ["transactional"]
@@ -169,8 +228,9 @@ def _to_restore(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) 
     """START undoes a keyword opt-out; with nothing to undo it opts in to transactional texts."""
     restore = []
     for purpose in ("transactional", "marketing"):
-        current = messaging.current_consent(session=session, tenant_id=tenant_id, customer_id=customer_id,
-                                            channel="sms", purpose=purpose)  # fmt: skip
+        current = messaging.current_consent(
+            session=session, tenant_id=tenant_id, customer_id=customer_id, channel="sms", purpose=purpose
+        )
         undo = current is not None and not current.granted and current.source.startswith("sms_keyword:")
         if undo or (purpose == "transactional" and current is None):
             restore.append(purpose)

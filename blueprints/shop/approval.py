@@ -57,8 +57,11 @@ def verify(token: str) -> LinkClaims:
         raise Forbidden("This link is not valid", code="link_invalid")
     try:
         version, tenant_hex, checklist_hex, expiry = payload.split(".")
-        claims = LinkClaims(tenant_id=uuid.UUID(hex=tenant_hex), checklist_id=uuid.UUID(hex=checklist_hex),
-                            expires_at=datetime.fromtimestamp(int(expiry), UTC))  # fmt: skip
+        claims = LinkClaims(
+            tenant_id=uuid.UUID(hex=tenant_hex),
+            checklist_id=uuid.UUID(hex=checklist_hex),
+            expires_at=datetime.fromtimestamp(int(expiry), UTC),
+        )
     except ValueError:
         raise Forbidden("This link is not valid", code="link_invalid") from None
     if version != "v1":
@@ -92,28 +95,40 @@ def _money(cents: int | None, currency: str) -> str:
 def _item(item: InspectionItem, currency: str) -> str:
     name = f"item-{item.id}"
     status = escape(item.status.replace("_", " "))
-    heading = f"{escape(item.label)} <span class=\"{escape(item.status)}\">({status})</span>"
-    notes = f"<p class=\"note\">{escape(item.notes)}</p>" if item.notes else ""
+    heading = f'{escape(item.label)} <span class="{escape(item.status)}">({status})</span>'
+    notes = f'<p class="note">{escape(item.notes)}</p>' if item.notes else ""
     answer = item.decision
-    now = f"<p class=\"answer\" id=\"answer-{item.id}\">Your answer: {escape(answer)}</p>" if answer else ""
+    now = f'<p class="answer" id="answer-{item.id}">Your answer: {escape(answer)}</p>' if answer else ""
     checked = {"approved": "", "declined": ""}
     if answer:
         checked[answer] = " checked"
-    return (f"<fieldset><legend>{heading}{_money(item.estimate_cents, currency)}</legend>{notes}{now}"
-            f"<label><input type=\"radio\" name=\"{name}\" value=\"approve\"{checked['approved']}> Approve</label>"
-            f"<label><input type=\"radio\" name=\"{name}\" value=\"decline\"{checked['declined']}> Decline</label>"
-            "</fieldset>")  # fmt: skip
+    return (
+        f"<fieldset><legend>{heading}{_money(item.estimate_cents, currency)}</legend>{notes}{now}"
+        f'<label><input type="radio" name="{name}" value="approve"{checked["approved"]}> Approve</label>'
+        f'<label><input type="radio" name="{name}" value="decline"{checked["declined"]}> Decline</label>'
+        "</fieldset>"
+    )
 
 
-def approval_page(*, shop_name: str, title: str, vehicle: str | None, items: list[InspectionItem], currency: str,
-                  action: str, saved: bool = False) -> str:  # fmt: skip
+def approval_page(
+    *,
+    shop_name: str,
+    title: str,
+    vehicle: str | None,
+    items: list[InspectionItem],
+    currency: str,
+    action: str,
+    saved: bool = False,
+) -> str:
     """The customer's page: the recommended items with approve/decline choices, and their answers so far."""
     intro = f"<p>{escape(vehicle)}</p>" if vehicle else ""
-    thanks = "<p class=\"answer\" role=\"status\">Thank you, your answers were sent to the shop.</p>" if saved else ""
+    thanks = '<p class="answer" role="status">Thank you, your answers were sent to the shop.</p>' if saved else ""
     if not items:
         body = "<p>There is nothing to approve on this inspection.</p>"
     else:
         fields = "".join(_item(item, currency) for item in items)
-        body = (f"<form method=\"post\" action=\"{escape(action)}\">{fields}"
-                "<button type=\"submit\">Send my answers</button></form>")  # fmt: skip
+        body = (
+            f'<form method="post" action="{escape(action)}">{fields}'
+            '<button type="submit">Send my answers</button></form>'
+        )
     return _page(f"{shop_name}: {title}", f"<h1>{escape(shop_name)}</h1><h2>{escape(title)}</h2>{intro}{thanks}{body}")

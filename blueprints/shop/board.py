@@ -28,8 +28,16 @@ from shared.auth import Principal
 GAP = 1024.0
 MIN_GAP = 1e-6
 MAX_CARDS = 1000
-_STATE_FIELDS = ("status", "total_cents", "paid_cents", "check_in_at", "check_out_at", "canceled_by",
-                 "cancel_reason", "override_reason")  # fmt: skip
+_STATE_FIELDS = (
+    "status",
+    "total_cents",
+    "paid_cents",
+    "check_in_at",
+    "check_out_at",
+    "canceled_by",
+    "cancel_reason",
+    "override_reason",
+)
 
 
 def tenant_zone(session: Session, principal: Principal) -> ZoneInfo:
@@ -56,24 +64,43 @@ def _in_window(stmt: Select, start: datetime, end: datetime, tech_id: uuid.UUID 
 def board_statement(tenant_id: uuid.UUID, start: datetime, end: datetime, tech_id: uuid.UUID | None) -> Select:
     """The one statement that fetches the board's cards (the benchmark compares against its raw SQL)."""
     c, v, u = directory.customers, directory.vehicles, directory.users
-    service_count = (select(func.count()).where(AppointmentService.tenant_id == Appointment.tenant_id,
-                                                AppointmentService.appointment_id == Appointment.id)
-                     .correlate(Appointment).scalar_subquery())  # fmt: skip
+    service_count = (
+        select(func.count())
+        .where(
+            AppointmentService.tenant_id == Appointment.tenant_id, AppointmentService.appointment_id == Appointment.id
+        )
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
     order = case({s.value: i for i, s in enumerate(BOARD_ORDER)}, value=Appointment.status)
     stmt = (
-        select(Appointment.id, Appointment.status, Appointment.position, Appointment.title, Appointment.customer_id,
-               c.c.name.label("customer_name"), Appointment.vehicle_id,
-               func.concat_ws(" ", v.c.year, v.c.make, v.c.model).label("vehicle"), Appointment.tech_id,
-               u.c.name.label("tech_name"), Appointment.starts_at, Appointment.ends_at, Appointment.check_in_at,
-               Appointment.check_out_at, Appointment.currency, Appointment.total_cents, Appointment.paid_cents,
-               service_count.label("service_count"))
+        select(
+            Appointment.id,
+            Appointment.status,
+            Appointment.position,
+            Appointment.title,
+            Appointment.customer_id,
+            c.c.name.label("customer_name"),
+            Appointment.vehicle_id,
+            func.concat_ws(" ", v.c.year, v.c.make, v.c.model).label("vehicle"),
+            Appointment.tech_id,
+            u.c.name.label("tech_name"),
+            Appointment.starts_at,
+            Appointment.ends_at,
+            Appointment.check_in_at,
+            Appointment.check_out_at,
+            Appointment.currency,
+            Appointment.total_cents,
+            Appointment.paid_cents,
+            service_count.label("service_count"),
+        )
         .join(c, c.c.id == Appointment.customer_id)
         .outerjoin(v, v.c.id == Appointment.vehicle_id)
         .outerjoin(u, u.c.id == Appointment.tech_id)
         .where(Appointment.tenant_id == tenant_id)
         .order_by(order, Appointment.position, Appointment.id)
         .limit(MAX_CARDS)
-    )  # fmt: skip
+    )
     return _in_window(stmt, start, end, tech_id)
 
 
@@ -82,8 +109,10 @@ def get_board(*, session: Session, principal: Principal, query: RangeQuery) -> B
     start, end = window(session, principal, query)
     rows = session.execute(board_statement(principal.tenant_id, start, end, query.tech_id)).mappings().all()
     # Rows straight from our own query: constructing skips re-validating 200 trusted cards.
-    cards = [BoardCard.model_construct(**{**row, "status": Status(row["status"]), "vehicle": row["vehicle"] or None})
-             for row in rows]  # fmt: skip
+    cards = [
+        BoardCard.model_construct(**{**row, "status": Status(row["status"]), "vehicle": row["vehicle"] or None})
+        for row in rows
+    ]
     columns = {s: BoardColumn(status=s, count=0, total_cents=0, paid_cents=0) for s in BOARD_ORDER}
     for card in cards:
         column = columns[card.status]
@@ -94,15 +123,24 @@ def get_board(*, session: Session, principal: Principal, query: RangeQuery) -> B
 
 
 def _lock_column(session: Session, tenant_id: uuid.UUID, status: Status) -> None:
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": f"shop-board:{tenant_id}:{status.value}"})  # fmt: skip
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"shop-board:{tenant_id}:{status.value}"},
+    )
 
 
-def _neighbours(session: Session, appointment: Appointment, target: Status, index: int | None,
-                start: datetime, end: datetime) -> tuple[float | None, float | None]:  # fmt: skip
-    stmt = _in_window(select(Appointment.position), start, end, None).where(
-        Appointment.tenant_id == appointment.tenant_id, Appointment.status == target.value,
-        Appointment.id != appointment.id).order_by(Appointment.position, Appointment.id)  # fmt: skip
+def _neighbours(
+    session: Session, appointment: Appointment, target: Status, index: int | None, start: datetime, end: datetime
+) -> tuple[float | None, float | None]:
+    stmt = (
+        _in_window(select(Appointment.position), start, end, None)
+        .where(
+            Appointment.tenant_id == appointment.tenant_id,
+            Appointment.status == target.value,
+            Appointment.id != appointment.id,
+        )
+        .order_by(Appointment.position, Appointment.id)
+    )
     if index == 0:
         return None, session.scalars(stmt.limit(1)).first()
     pair = list(session.scalars(stmt.offset(index - 1).limit(2))) if index is not None else []
@@ -112,16 +150,25 @@ def _neighbours(session: Session, appointment: Appointment, target: Status, inde
 
 
 def _renumber(session: Session, tenant_id: uuid.UUID, target: Status) -> None:
-    ranked = (select(Appointment.id, (func.row_number().over(order_by=(Appointment.position, Appointment.id))
-                                      * GAP).label("place"))
-              .where(Appointment.tenant_id == tenant_id, Appointment.status == target.value,
-                     Appointment.deleted_at.is_(None)).subquery())  # fmt: skip
-    session.execute(update(Appointment).where(Appointment.id == ranked.c.id).values(position=ranked.c.place)
-                    .execution_options(synchronize_session=False))  # fmt: skip
+    ranked = (
+        select(
+            Appointment.id,
+            (func.row_number().over(order_by=(Appointment.position, Appointment.id)) * GAP).label("place"),
+        )
+        .where(Appointment.tenant_id == tenant_id, Appointment.status == target.value, Appointment.deleted_at.is_(None))
+        .subquery()
+    )
+    session.execute(
+        update(Appointment)
+        .where(Appointment.id == ranked.c.id)
+        .values(position=ranked.c.place)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _place(session: Session, appointment: Appointment, target: Status, index: int | None, start: datetime,
-           end: datetime) -> float:  # fmt: skip
+def _place(
+    session: Session, appointment: Appointment, target: Status, index: int | None, start: datetime, end: datetime
+) -> float:
     before, after = _neighbours(session, appointment, target, index, start, end)
     if before is not None and after is not None and after - before < MIN_GAP:
         _renumber(session, appointment.tenant_id, target)
@@ -135,8 +182,15 @@ def _place(session: Session, appointment: Appointment, target: Status, index: in
     return (before + after) / 2
 
 
-def move(*, session: Session, principal: Principal, appointment_id: uuid.UUID, move_in: MoveIn, query: RangeQuery,
-         actor: audit.Actor) -> AppointmentOut:  # fmt: skip
+def move(
+    *,
+    session: Session,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    move_in: MoveIn,
+    query: RangeQuery,
+    actor: audit.Actor,
+) -> AppointmentOut:
     """Change status and/or place on the board as the role table allows; audited; stats invalidated."""
     start, end = window(session, principal, query)
     _lock_column(session, principal.tenant_id, move_in.status)
@@ -144,13 +198,27 @@ def move(*, session: Session, principal: Principal, appointment_id: uuid.UUID, m
     source = Status(appointment.status)
     values = {name: getattr(appointment, name) for name in _STATE_FIELDS}
     state = MoveState(**{**values, "status": source})
-    after = plan_move(state, MoveRequest(target=move_in.status, role=principal.role, now=clock.now(),
-                                         canceled_by=move_in.canceled_by, reason=move_in.reason,
-                                         override=move_in.override))  # fmt: skip
+    after = plan_move(
+        state,
+        MoveRequest(
+            target=move_in.status,
+            role=principal.role,
+            now=clock.now(),
+            canceled_by=move_in.canceled_by,
+            reason=move_in.reason,
+            override=move_in.override,
+        ),
+    )
     if source != move_in.status:
-        check_tech_free(session, tenant_id=principal.tenant_id, tech_id=appointment.tech_id,
-                        starts_at=appointment.starts_at, ends_at=appointment.ends_at, status=move_in.status,
-                        ignore_id=appointment.id)  # fmt: skip
+        check_tech_free(
+            session,
+            tenant_id=principal.tenant_id,
+            tech_id=appointment.tech_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            status=move_in.status,
+            ignore_id=appointment.id,
+        )
     before = {"status": source.value, "position": appointment.position}
     appointment.position = _place(session, appointment, move_in.status, move_in.position, start, end)
     for name in _STATE_FIELDS:
@@ -162,8 +230,16 @@ def move(*, session: Session, principal: Principal, appointment_id: uuid.UUID, m
     for name in ("check_in_at", "check_out_at", "canceled_by", "cancel_reason", "override_reason"):
         if getattr(after, name) != getattr(state, name):
             changed[name] = clock.iso_utc(getattr(after, name)) if name.endswith("_at") else getattr(after, name)
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="appointments.moved",
-                 entity="appointment", entity_id=appointment.id, before=before, after=changed)  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="appointments.moved",
+        entity="appointment",
+        entity_id=appointment.id,
+        before=before,
+        after=changed,
+    )
     if after.status == Status.READY and source != Status.READY:
         _on_ready(session, principal, appointment)
     bump_stats_version(session, principal.tenant_id)
@@ -174,4 +250,3 @@ def _on_ready(session: Session, principal: Principal, appointment: Appointment) 
     from blueprints.shop import texts
 
     texts.car_ready(session=session, principal=principal, appointment=appointment)
-

@@ -18,11 +18,13 @@ from shared.errors import Conflict, NotFound
 OVERLAP_CONSTRAINT = "ex_appointments_tech_overlap"
 
 
-def appointment_or_raise(session: Session, tenant_id: uuid.UUID, appointment_id: uuid.UUID, *,
-                         lock: bool = False) -> Appointment:  # fmt: skip
+def appointment_or_raise(
+    session: Session, tenant_id: uuid.UUID, appointment_id: uuid.UUID, *, lock: bool = False
+) -> Appointment:
     """A live appointment of the tenant (404 otherwise), row-locked when asked."""
-    stmt = select(Appointment).where(Appointment.id == appointment_id, Appointment.tenant_id == tenant_id,
-                                     Appointment.deleted_at.is_(None))  # fmt: skip
+    stmt = select(Appointment).where(
+        Appointment.id == appointment_id, Appointment.tenant_id == tenant_id, Appointment.deleted_at.is_(None)
+    )
     appointment = session.scalars(stmt.with_for_update() if lock else stmt).first()
     if appointment is None:
         raise NotFound("No such appointment")
@@ -32,21 +34,38 @@ def appointment_or_raise(session: Session, tenant_id: uuid.UUID, appointment_id:
 def bump_stats_version(session: Session, tenant_id: uuid.UUID) -> None:
     """Invalidate the tenant's cached stats in this transaction (always the last lock a mutation takes)."""
     stmt = insert(StatsVersion).values(tenant_id=tenant_id, version=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[StatsVersion.tenant_id],
-                                      set_={"version": StatsVersion.version + 1})  # fmt: skip
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[StatsVersion.tenant_id], set_={"version": StatsVersion.version + 1}
+    )
     session.execute(stmt)
 
 
-def check_tech_free(session: Session, *, tenant_id: uuid.UUID, tech_id: uuid.UUID | None, starts_at: datetime,
-                    ends_at: datetime, status: str, ignore_id: uuid.UUID | None = None) -> None:  # fmt: skip
+def check_tech_free(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    tech_id: uuid.UUID | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    status: str,
+    ignore_id: uuid.UUID | None = None,
+) -> None:
     """409 naming the clashing booking when the technician is already booked over this time."""
     if tech_id is None or status not in BOOKED:
         return
-    stmt = select(Appointment.id, Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.tenant_id == tenant_id, Appointment.tech_id == tech_id, Appointment.deleted_at.is_(None),
-        Appointment.status.in_([s.value for s in BOOKED]), Appointment.starts_at < ends_at,
-        Appointment.ends_at > starts_at,
-    ).order_by(Appointment.starts_at).limit(1)  # fmt: skip
+    stmt = (
+        select(Appointment.id, Appointment.starts_at, Appointment.ends_at)
+        .where(
+            Appointment.tenant_id == tenant_id,
+            Appointment.tech_id == tech_id,
+            Appointment.deleted_at.is_(None),
+            Appointment.status.in_([s.value for s in BOOKED]),
+            Appointment.starts_at < ends_at,
+            Appointment.ends_at > starts_at,
+        )
+        .order_by(Appointment.starts_at)
+        .limit(1)
+    )
     if ignore_id is not None:
         stmt = stmt.where(Appointment.id != ignore_id)
     with session.no_autoflush:
@@ -57,10 +76,15 @@ def check_tech_free(session: Session, *, tenant_id: uuid.UUID, tech_id: uuid.UUI
 
 def _clash(clash_id: uuid.UUID | None, starts_at: datetime | None, ends_at: datetime | None) -> Conflict:
     when = f" from {iso_utc(starts_at)} to {iso_utc(ends_at)}" if starts_at and ends_at else ""
-    return Conflict(f"The technician is already booked{when} (appointment {clash_id or 'being saved'})",
-                    code="tech_double_booked", clash={"appointment_id": str(clash_id) if clash_id else None,
-                    "starts_at": iso_utc(starts_at) if starts_at else None,
-                    "ends_at": iso_utc(ends_at) if ends_at else None})  # fmt: skip
+    return Conflict(
+        f"The technician is already booked{when} (appointment {clash_id or 'being saved'})",
+        code="tech_double_booked",
+        clash={
+            "appointment_id": str(clash_id) if clash_id else None,
+            "starts_at": iso_utc(starts_at) if starts_at else None,
+            "ends_at": iso_utc(ends_at) if ends_at else None,
+        },
+    )
 
 
 def flush_booking(session: Session) -> None:

@@ -48,8 +48,9 @@ def _targets(session: Session, principal: Principal) -> list[tuple[object, objec
     customers = crm.list_customers(session=session, principal=principal, query=CustomerQuery(limit=50)).items
     out = []
     for customer in customers:
-        vehicles = crm.list_vehicles(session=session, principal=principal, customer_id=customer.id,
-                                     query=PageQuery(limit=5)).items  # fmt: skip
+        vehicles = crm.list_vehicles(
+            session=session, principal=principal, customer_id=customer.id, query=PageQuery(limit=5)
+        ).items
         out.append((customer, vehicles[0] if vehicles else None))
     return out
 
@@ -58,34 +59,64 @@ def _book(session: Session, owner: Principal, index: int, target: tuple, start: 
     customer, vehicle = target
     moves, services, paid, _ = PLAN[index]
     actor = audit.Actor(user_id=owner.user_id)
-    body = AppointmentIn(customer_id=customer.id, vehicle_id=vehicle.id if vehicle else None,
-                         tech_id=identity.demo_user_id("tech") if tech else None, starts_at=start,
-                         ends_at=start + timedelta(minutes=45), title=services[0][0])  # fmt: skip
+    body = AppointmentIn(
+        customer_id=customer.id,
+        vehicle_id=vehicle.id if vehicle else None,
+        tech_id=identity.demo_user_id("tech") if tech else None,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=45),
+        title=services[0][0],
+    )
     out, _ = appointments.create(session=session, principal=owner, appointment_in=body, actor=actor)
     for name, cents in services:
-        line_items.create_service(session=session, principal=owner, appointment_id=out.id, actor=actor,
-                                  service_in=ServiceIn(name=name, price_cents=cents))  # fmt: skip
+        line_items.create_service(
+            session=session,
+            principal=owner,
+            appointment_id=out.id,
+            actor=actor,
+            service_in=ServiceIn(name=name, price_cents=cents),
+        )
     if paid:
-        payments.record(session=session, principal=owner, appointment_id=out.id, actor=actor,
-                        payment_in=PaymentIn(amount_cents=paid, method="card"))  # fmt: skip
+        payments.record(
+            session=session,
+            principal=owner,
+            appointment_id=out.id,
+            actor=actor,
+            payment_in=PaymentIn(amount_cents=paid, method="card"),
+        )
     for status in moves:
         extra = {"canceled_by": "customer", "reason": "Customer rescheduled"} if status == "CANCELED" else {}
-        board.move(session=session, principal=owner, appointment_id=out.id, query=RangeQuery(), actor=actor,
-                   move_in=MoveIn(status=status, **extra))  # fmt: skip
+        board.move(
+            session=session,
+            principal=owner,
+            appointment_id=out.id,
+            query=RangeQuery(),
+            actor=actor,
+            move_in=MoveIn(status=status, **extra),
+        )
     return out
 
 
 def _inspect(session: Session, owner: Principal, appointment_id: object) -> None:
     actor = audit.Actor(user_id=owner.user_id)
-    checklist = inspections.create_checklist(session=session, principal=owner, appointment_id=appointment_id,
-                                             actor=actor, checklist_in=ChecklistIn(
-                                                 title="Multi-point inspection",
-                                                 labels=["Brake pads", "Tyres", "Wiper blades", "Lights"]))  # fmt: skip
-    findings = [ItemPatch(status="urgent", recommended=True, estimate_cents=18_000, notes="3 mm front"),
-                ItemPatch(status="ok"), ItemPatch(status="attention", recommended=True, estimate_cents=3_500)]
+    checklist = inspections.create_checklist(
+        session=session,
+        principal=owner,
+        appointment_id=appointment_id,
+        actor=actor,
+        checklist_in=ChecklistIn(
+            title="Multi-point inspection", labels=["Brake pads", "Tyres", "Wiper blades", "Lights"]
+        ),
+    )
+    findings = [
+        ItemPatch(status="urgent", recommended=True, estimate_cents=18_000, notes="3 mm front"),
+        ItemPatch(status="ok"),
+        ItemPatch(status="attention", recommended=True, estimate_cents=3_500),
+    ]
     for item, finding in zip(checklist.items, findings, strict=False):
-        inspections.update_item(session=session, principal=owner, checklist_id=checklist.id, item_id=item.id,
-                                patch=finding, expected=None)  # fmt: skip
+        inspections.update_item(
+            session=session, principal=owner, checklist_id=checklist.id, item_id=item.id, patch=finding, expected=None
+        )
 
 
 def seed_shop() -> str:
@@ -103,7 +134,9 @@ def seed_shop() -> str:
         tenant, _ = identity.get_tenant(session=session, principal=owner)
         zone = ZoneInfo(tenant.timezone)
         day = datetime.combine(clock.now().astimezone(zone).date(), datetime.min.time(), zone)
-        booked = [_book(session, owner, i, targets[i % len(targets)], day + timedelta(hours=8, minutes=45 * i),
-                        PLAN[i][3]) for i in range(len(PLAN))]  # fmt: skip
+        booked = [
+            _book(session, owner, i, targets[i % len(targets)], day + timedelta(hours=8, minutes=45 * i), PLAN[i][3])
+            for i in range(len(PLAN))
+        ]
         _inspect(session, owner, booked[3].id)
     return f"{len(PLAN)} demo appointments on today's board, one with an inspection"

@@ -79,7 +79,11 @@ def drawer_statement() -> Select:
     history = audit.recent_entries(tenant_id=tenant_id, entity="appointment", entity_id=entity_id, limit=HISTORY)
     return (
         select(
-            *_columns(a, AppointmentOut, "version"), *_C, *_V, u.c.id.label("tech_id_"), u.c.name.label("tech_name"),
+            *_columns(a, AppointmentOut, "version"),
+            *_C,
+            *_V,
+            u.c.id.label("tech_id_"),
+            u.c.name.label("tech_name"),
             json_rows(of_appointment(services, ServiceOut), "created_at", "id").label("services"),
             json_rows(of_appointment(payments, PaymentOut), "created_at", "id").label("payments"),
             json_rows(of_appointment(checklists, ChecklistOut), "created_at", "id").label("checklists"),

@@ -38,8 +38,9 @@ DECISIONS = {"approve": "approved", "decline": "declined"}
 def list_templates(*, session: Session, principal: Principal) -> TemplateList:
     """The tenant's checklist templates by name."""
     stmt = select(InspectionTemplate).where(InspectionTemplate.tenant_id == principal.tenant_id)
-    return TemplateList(items=[TemplateOut.model_validate(t) for t in session.scalars(stmt.order_by(
-        InspectionTemplate.name))])  # fmt: skip
+    return TemplateList(
+        items=[TemplateOut.model_validate(t) for t in session.scalars(stmt.order_by(InspectionTemplate.name))]
+    )
 
 
 def create_template(*, session: Session, principal: Principal, template_in: TemplateIn) -> TemplateOut:
@@ -55,38 +56,67 @@ def create_template(*, session: Session, principal: Principal, template_in: Temp
 
 
 def _checklist(session: Session, tenant_id: uuid.UUID, checklist_id: uuid.UUID) -> InspectionChecklist:
-    stmt = select(InspectionChecklist).where(InspectionChecklist.id == checklist_id,
-                                             InspectionChecklist.tenant_id == tenant_id).options(
-        selectinload(InspectionChecklist.items)).execution_options(populate_existing=True)  # fmt: skip
+    stmt = (
+        select(InspectionChecklist)
+        .where(InspectionChecklist.id == checklist_id, InspectionChecklist.tenant_id == tenant_id)
+        .options(selectinload(InspectionChecklist.items))
+        .execution_options(populate_existing=True)
+    )
     checklist = session.scalars(stmt).first()
     if checklist is None:
         raise NotFound("No such inspection")
     return checklist
 
 
-def create_checklist(*, session: Session, principal: Principal, appointment_id: uuid.UUID, checklist_in: ChecklistIn,
-                     actor: audit.Actor) -> ChecklistOut:  # fmt: skip
+def create_checklist(
+    *, session: Session, principal: Principal, appointment_id: uuid.UUID, checklist_in: ChecklistIn, actor: audit.Actor
+) -> ChecklistOut:
     """Start an inspection on an appointment from a template or from labels of its own."""
     appointment = appointment_or_raise(session, principal.tenant_id, appointment_id)
     title, labels = checklist_in.title, checklist_in.labels
     if checklist_in.template_id is not None:
-        template = session.scalars(select(InspectionTemplate).where(
-            InspectionTemplate.id == checklist_in.template_id,
-            InspectionTemplate.tenant_id == principal.tenant_id)).first()  # fmt: skip
+        template = session.scalars(
+            select(InspectionTemplate).where(
+                InspectionTemplate.id == checklist_in.template_id, InspectionTemplate.tenant_id == principal.tenant_id
+            )
+        ).first()
         if template is None:
             raise Unprocessable("template_id names no template of this business", code="unknown_template")
         title, labels = title or template.name, labels or list(template.labels)
-    checklist = InspectionChecklist(id=uuid.uuid4(), tenant_id=principal.tenant_id, appointment_id=appointment.id,
-                                    template_id=checklist_in.template_id, title=title)  # fmt: skip
+    checklist = InspectionChecklist(
+        id=uuid.uuid4(),
+        tenant_id=principal.tenant_id,
+        appointment_id=appointment.id,
+        template_id=checklist_in.template_id,
+        title=title,
+    )
     session.add(checklist)
     session.flush()
-    session.add_all([InspectionItem(id=uuid.uuid4(), tenant_id=principal.tenant_id, checklist_id=checklist.id,
-                                    position=i, label=label, status="ok", photo_paths=[], recommended=False)
-                     for i, label in enumerate(labels or [])])  # fmt: skip
+    session.add_all(
+        [
+            InspectionItem(
+                id=uuid.uuid4(),
+                tenant_id=principal.tenant_id,
+                checklist_id=checklist.id,
+                position=i,
+                label=label,
+                status="ok",
+                photo_paths=[],
+                recommended=False,
+            )
+            for i, label in enumerate(labels or [])
+        ]
+    )
     session.flush()
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="inspections.created",
-                 entity="appointment", entity_id=appointment.id, after={"checklist_id": str(checklist.id),
-                                                                       "title": title})  # fmt: skip
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="inspections.created",
+        entity="appointment",
+        entity_id=appointment.id,
+        after={"checklist_id": str(checklist.id), "title": title},
+    )
     return get_checklist(session=session, principal=principal, checklist_id=checklist.id)
 
 
@@ -95,12 +125,25 @@ def get_checklist(*, session: Session, principal: Principal, checklist_id: uuid.
     return ChecklistOut.model_validate(_checklist(session, principal.tenant_id, checklist_id))
 
 
-def update_item(*, session: Session, principal: Principal, checklist_id: uuid.UUID, item_id: uuid.UUID,
-                patch: ItemPatch, expected: frozenset[int] | None) -> tuple[ItemOut, int]:  # fmt: skip
+def update_item(
+    *,
+    session: Session,
+    principal: Principal,
+    checklist_id: uuid.UUID,
+    item_id: uuid.UUID,
+    patch: ItemPatch,
+    expected: frozenset[int] | None,
+) -> tuple[ItemOut, int]:
     """Record a finding: status, notes, photos, whether work is recommended and its estimate."""
-    item = session.scalars(select(InspectionItem).where(
-        InspectionItem.id == item_id, InspectionItem.checklist_id == checklist_id,
-        InspectionItem.tenant_id == principal.tenant_id).with_for_update()).first()  # fmt: skip
+    item = session.scalars(
+        select(InspectionItem)
+        .where(
+            InspectionItem.id == item_id,
+            InspectionItem.checklist_id == checklist_id,
+            InspectionItem.tenant_id == principal.tenant_id,
+        )
+        .with_for_update()
+    ).first()
     if item is None:
         raise NotFound("No such inspection item")
     check_version(item.version, expected)
@@ -113,15 +156,23 @@ def update_item(*, session: Session, principal: Principal, checklist_id: uuid.UU
     return ItemOut.model_validate(item), item.version
 
 
-def approval_link(*, session: Session, principal: Principal, checklist_id: uuid.UUID, ttl_hours: int,
-                  actor: audit.Actor) -> ApprovalLink:  # fmt: skip
+def approval_link(
+    *, session: Session, principal: Principal, checklist_id: uuid.UUID, ttl_hours: int, actor: audit.Actor
+) -> ApprovalLink:
     """A signed link for the customer to approve or decline the recommended items (at most 7 days)."""
     checklist = _checklist(session, principal.tenant_id, checklist_id)
-    token, expires_at = approval.sign(tenant_id=principal.tenant_id, checklist_id=checklist.id,
-                                      ttl=timedelta(hours=ttl_hours))  # fmt: skip
-    audit.record(session, tenant_id=principal.tenant_id, actor=actor, action="inspections.link_issued",
-                 entity="appointment", entity_id=checklist.appointment_id,
-                 after={"checklist_id": str(checklist.id), "expires_at": clock.iso_utc(expires_at)})  # fmt: skip
+    token, expires_at = approval.sign(
+        tenant_id=principal.tenant_id, checklist_id=checklist.id, ttl=timedelta(hours=ttl_hours)
+    )
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=actor,
+        action="inspections.link_issued",
+        entity="appointment",
+        entity_id=checklist.appointment_id,
+        after={"checklist_id": str(checklist.id), "expires_at": clock.iso_utc(expires_at)},
+    )
     base = get_settings().public_base_url.rstrip("/")
     return ApprovalLink(url=f"{base}/api/v1/shop/inspection-approvals/{token}", expires_at=expires_at)
 
@@ -139,8 +190,9 @@ def _open_link(session: Session, token: str) -> tuple[approval.LinkClaims, Inspe
 def _vehicle_label(session: Session, tenant_id: uuid.UUID, vehicle_id: uuid.UUID | None) -> str | None:
     if vehicle_id is None:
         return None
-    system = Principal(user_id=uuid.UUID(int=0), tenant_id=tenant_id, role="system",
-                       permissions=frozenset({"customers.read_all"}))  # fmt: skip
+    system = Principal(
+        user_id=uuid.UUID(int=0), tenant_id=tenant_id, role="system", permissions=frozenset({"customers.read_all"})
+    )
     try:
         vehicle, _ = crm.get_vehicle(session=session, principal=system, vehicle_id=vehicle_id)
     except NotFound:
@@ -153,9 +205,15 @@ def render_for_customer(*, session: Session, token: str, action: str, saved: boo
     claims, checklist, tenant = _open_link(session, token)
     appointment = appointment_or_raise(session, claims.tenant_id, checklist.appointment_id)
     items = [i for i in checklist.items if i.recommended]
-    return approval.approval_page(shop_name=tenant.name, title=checklist.title, items=items, action=action,
-                                  vehicle=_vehicle_label(session, claims.tenant_id, appointment.vehicle_id),
-                                  currency=appointment.currency, saved=saved)  # fmt: skip
+    return approval.approval_page(
+        shop_name=tenant.name,
+        title=checklist.title,
+        items=items,
+        action=action,
+        vehicle=_vehicle_label(session, claims.tenant_id, appointment.vehicle_id),
+        currency=appointment.currency,
+        saved=saved,
+    )
 
 
 def record_answers(*, session: Session, token: str, form: dict[str, str]) -> int:
@@ -169,10 +227,16 @@ def record_answers(*, session: Session, token: str, form: dict[str, str]) -> int
         before = item.decision
         item.decision, item.decided_at = answer, clock.now()
         changed += 1
-        audit.record(session, tenant_id=claims.tenant_id, actor=audit.Actor(), action="inspections.answered",
-                     entity="appointment", entity_id=checklist.appointment_id,
-                     before={"item_id": str(item.id), "decision": before},
-                     after={"item_id": str(item.id), "label": item.label, "decision": answer})  # fmt: skip
+        audit.record(
+            session,
+            tenant_id=claims.tenant_id,
+            actor=audit.Actor(),
+            action="inspections.answered",
+            entity="appointment",
+            entity_id=checklist.appointment_id,
+            before={"item_id": str(item.id), "decision": before},
+            after={"item_id": str(item.id), "label": item.label, "decision": answer},
+        )
     flush_versioned(session)
     if changed:
         bump_stats_version(session, claims.tenant_id)

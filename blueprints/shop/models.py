@@ -53,8 +53,10 @@ class Appointment(Base):
         # Plain GiST has no uuid equality (that needs btree_gist, which not every server offers), so the
         # technician becomes a one-point range of the uuid's 64-bit hash: ranges overlap exactly when equal.
         ExcludeConstraint(
-            (text(TECH_POINT), "&&"), (text("tstzrange(starts_at, ends_at)"), "&&"),
-            name="ex_appointments_tech_overlap", using="gist",
+            (text(TECH_POINT), "&&"),
+            (text("tstzrange(starts_at, ends_at)"), "&&"),
+            name="ex_appointments_tech_overlap",
+            using="gist",
             where=text(f"deleted_at IS NULL AND tech_id IS NOT NULL AND status IN {BOOKED}"),
         ),
         Index("ix_appointments_tenant_starts", "tenant_id", "starts_at"),
@@ -88,11 +90,14 @@ class Appointment(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     services: Mapped[list[AppointmentService]] = relationship(
-        lazy="raise", order_by="AppointmentService.created_at, AppointmentService.id", viewonly=True)
+        lazy="raise", order_by="AppointmentService.created_at, AppointmentService.id", viewonly=True
+    )
     payments: Mapped[list[Payment]] = relationship(
-        lazy="raise", order_by="Payment.created_at, Payment.id", viewonly=True)
+        lazy="raise", order_by="Payment.created_at, Payment.id", viewonly=True
+    )
     checklists: Mapped[list[InspectionChecklist]] = relationship(
-        lazy="raise", order_by="InspectionChecklist.created_at, InspectionChecklist.id", viewonly=True)
+        lazy="raise", order_by="InspectionChecklist.created_at, InspectionChecklist.id", viewonly=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -102,8 +107,11 @@ class AppointmentService(Base):
 
     __tablename__ = "appointment_services"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "appointment_id"], ["appointments.tenant_id", "appointments.id"],
-                             name="fk_appointment_services_appointment"),
+        ForeignKeyConstraint(
+            ["tenant_id", "appointment_id"],
+            ["appointments.tenant_id", "appointments.id"],
+            name="fk_appointment_services_appointment",
+        ),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         Index("ix_appointment_services_tenant_appointment", "tenant_id", "appointment_id"),
     )
@@ -120,7 +128,6 @@ class AppointmentService(Base):
     updated_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -131,13 +138,20 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id", name="uq_payments_tenant_id_id"),
         UniqueConstraint("voids_payment_id", name="uq_payments_voids_payment_id"),
-        ForeignKeyConstraint(["tenant_id", "appointment_id"], ["appointments.tenant_id", "appointments.id"],
-                             name="fk_payments_appointment"),
-        ForeignKeyConstraint(["tenant_id", "voids_payment_id"], ["payments.tenant_id", "payments.id"],
-                             name="fk_payments_voids"),
+        ForeignKeyConstraint(
+            ["tenant_id", "appointment_id"],
+            ["appointments.tenant_id", "appointments.id"],
+            name="fk_payments_appointment",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "voids_payment_id"], ["payments.tenant_id", "payments.id"], name="fk_payments_voids"
+        ),
         CheckConstraint("kind IN ('payment','void')", name="kind"),
-        CheckConstraint("(kind = 'payment' AND amount_cents > 0 AND voids_payment_id IS NULL) OR "
-                        "(kind = 'void' AND amount_cents < 0 AND voids_payment_id IS NOT NULL)", name="sign"),
+        CheckConstraint(
+            "(kind = 'payment' AND amount_cents > 0 AND voids_payment_id IS NULL) OR "
+            "(kind = 'void' AND amount_cents < 0 AND voids_payment_id IS NOT NULL)",
+            name="sign",
+        ),
         Index("ix_payments_tenant_appointment", "tenant_id", "appointment_id"),
         Index("ix_payments_tenant_created", "tenant_id", "created_at"),
     )
@@ -177,8 +191,11 @@ class InspectionChecklist(Base):
     __tablename__ = "inspection_checklists"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id", name="uq_inspection_checklists_tenant_id_id"),
-        ForeignKeyConstraint(["tenant_id", "appointment_id"], ["appointments.tenant_id", "appointments.id"],
-                             name="fk_inspection_checklists_appointment"),
+        ForeignKeyConstraint(
+            ["tenant_id", "appointment_id"],
+            ["appointments.tenant_id", "appointments.id"],
+            name="fk_inspection_checklists_appointment",
+        ),
         Index("ix_inspection_checklists_tenant_appointment", "tenant_id", "appointment_id"),
     )
 
@@ -190,7 +207,8 @@ class InspectionChecklist(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     items: Mapped[list[InspectionItem]] = relationship(
-        lazy="raise", order_by="InspectionItem.position, InspectionItem.id", viewonly=True)
+        lazy="raise", order_by="InspectionItem.position, InspectionItem.id", viewonly=True
+    )
 
 
 class InspectionItem(Base):
@@ -198,8 +216,11 @@ class InspectionItem(Base):
 
     __tablename__ = "inspection_items"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "checklist_id"], ["inspection_checklists.tenant_id",
-                             "inspection_checklists.id"], name="fk_inspection_items_checklist"),
+        ForeignKeyConstraint(
+            ["tenant_id", "checklist_id"],
+            ["inspection_checklists.tenant_id", "inspection_checklists.id"],
+            name="fk_inspection_items_checklist",
+        ),
         CheckConstraint(f"status IN {ITEM_STATUSES}", name="status"),
         CheckConstraint("decision IS NULL OR decision IN ('approved','declined')", name="decision"),
         Index("ix_inspection_items_tenant_checklist", "tenant_id", "checklist_id"),

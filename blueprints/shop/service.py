@@ -13,5 +13,18 @@ from blueprints.shop.payments import list_payments, record, void
 from blueprints.shop.stats import get_stats
 from blueprints.shop.texts import send_reminders
 
-__all__ = ["create", "delete", "get", "get_board", "get_drawer", "get_stats", "list_calendar", "list_payments",
-           "move", "record", "send_reminders", "update", "void"]  # fmt: skip
+__all__ = [
+    "create",
+    "delete",
+    "get",
+    "get_board",
+    "get_drawer",
+    "get_stats",
+    "list_calendar",
+    "list_payments",
+    "move",
+    "record",
+    "send_reminders",
+    "update",
+    "void",
+]

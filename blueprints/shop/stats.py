@@ -41,38 +41,62 @@ def stats_statement(tenant_id: uuid.UUID, today: date, zone: ZoneInfo) -> Select
     counted = Appointment.status.notin_([Status.CANCELED.value, Status.NO_SHOW.value])
 
     def revenue(since: datetime) -> Select:
-        return select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-            Payment.tenant_id == tenant_id, Payment.created_at >= since).scalar_subquery()  # fmt: skip
+        return (
+            select(func.coalesce(func.sum(Payment.amount_cents), 0))
+            .where(Payment.tenant_id == tenant_id, Payment.created_at >= since)
+            .scalar_subquery()
+        )
 
     cycle = extract("epoch", Appointment.check_out_at - Appointment.check_in_at) / 60.0
-    appointments = select(
-        func.count().filter(Appointment.status.in_([Status.IN_PROGRESS.value, Status.READY.value])),
-        func.count().filter(Appointment.starts_at >= day, Appointment.starts_at < day + timedelta(days=1),
-                            Appointment.status != Status.CANCELED.value),
-        func.count().filter(Appointment.status == Status.COMPLETED.value, Appointment.check_out_at >= week),
-        func.coalesce(func.sum(case((counted, func.greatest(Appointment.total_cents - Appointment.paid_cents, 0)),
-                                    else_=0)), 0),
-        func.avg(cycle).filter(Appointment.status == Status.COMPLETED.value,
-                               Appointment.check_in_at.isnot(None), Appointment.check_out_at.isnot(None)),
-    ).where(live).subquery()  # fmt: skip
+    appointments = (
+        select(
+            func.count().filter(Appointment.status.in_([Status.IN_PROGRESS.value, Status.READY.value])),
+            func.count().filter(
+                Appointment.starts_at >= day,
+                Appointment.starts_at < day + timedelta(days=1),
+                Appointment.status != Status.CANCELED.value,
+            ),
+            func.count().filter(Appointment.status == Status.COMPLETED.value, Appointment.check_out_at >= week),
+            func.coalesce(
+                func.sum(case((counted, func.greatest(Appointment.total_cents - Appointment.paid_cents, 0)), else_=0)),
+                0,
+            ),
+            func.avg(cycle).filter(
+                Appointment.status == Status.COMPLETED.value,
+                Appointment.check_in_at.isnot(None),
+                Appointment.check_out_at.isnot(None),
+            ),
+        )
+        .where(live)
+        .subquery()
+    )
     return select(appointments, revenue(day), revenue(week), revenue(month))
 
 
 def _compute(session: Session, tenant_id: uuid.UUID, today: date, zone: ZoneInfo, version: int) -> Stats:
     row = session.execute(stats_statement(tenant_id, today, zone)).one()
     on_lot, today_count, completed, unpaid, cycle, rev_day, rev_week, rev_month = row
-    return Stats(as_of=clock.now(), timezone=zone.key, cars_on_lot=on_lot, appointments_today=today_count,
-                 completed_this_week=completed, revenue_today_cents=int(rev_day), revenue_week_cents=int(rev_week),
-                 revenue_month_cents=int(rev_month), unpaid_total_cents=int(unpaid),
-                 average_cycle_minutes=round(float(cycle), 1) if cycle is not None else None,
-                 version=version)  # fmt: skip
+    return Stats(
+        as_of=clock.now(),
+        timezone=zone.key,
+        cars_on_lot=on_lot,
+        appointments_today=today_count,
+        completed_this_week=completed,
+        revenue_today_cents=int(rev_day),
+        revenue_week_cents=int(rev_week),
+        revenue_month_cents=int(rev_month),
+        unpaid_total_cents=int(unpaid),
+        average_cycle_minutes=round(float(cycle), 1) if cycle is not None else None,
+        version=version,
+    )
 
 
 def current_version(session: Session, tenant_id: uuid.UUID) -> tuple[int, str]:
     """The tenant's stats version (0 before its first shop change) and the id of the transaction that wrote it."""
     # xmin tells a committed version N from an N that a rolled-back transaction once showed to itself.
-    row = session.execute(select(StatsVersion.version, literal_column("xmin::text"))
-                          .where(StatsVersion.tenant_id == tenant_id)).first()  # fmt: skip
+    row = session.execute(
+        select(StatsVersion.version, literal_column("xmin::text")).where(StatsVersion.tenant_id == tenant_id)
+    ).first()
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 

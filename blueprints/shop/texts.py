@@ -29,15 +29,25 @@ def _system(tenant_id: uuid.UUID) -> Principal:
     return Principal(user_id=SYSTEM_USER, tenant_id=tenant_id, role="system")
 
 
-def _send(session: Session, appointment: Appointment, *, body: str, dedupe_key: str,
-          actor_user_id: uuid.UUID | None) -> bool:  # fmt: skip
+def _send(
+    session: Session, appointment: Appointment, *, body: str, dedupe_key: str, actor_user_id: uuid.UUID | None
+) -> bool:
     from blueprints.messaging import service as messaging
 
     try:
         with session.begin_nested():  # a customer we cannot text must not undo the move or the batch
-            messaging.send(session=session, tenant_id=appointment.tenant_id, customer_id=appointment.customer_id,
-                           channel="sms", body=body, purpose="transactional", related_type="appointment",
-                           related_id=appointment.id, actor_user_id=actor_user_id, dedupe_key=dedupe_key)  # fmt: skip
+            messaging.send(
+                session=session,
+                tenant_id=appointment.tenant_id,
+                customer_id=appointment.customer_id,
+                channel="sms",
+                body=body,
+                purpose="transactional",
+                related_type="appointment",
+                related_id=appointment.id,
+                actor_user_id=actor_user_id,
+                dedupe_key=dedupe_key,
+            )
     except AppError as error:
         log.info("shop text not sent: %s", error.code)
         return False
@@ -48,8 +58,13 @@ def car_ready(*, session: Session, principal: Principal, appointment: Appointmen
     """Text the customer that their car is ready (once per time it becomes ready)."""
     tenant, _ = identity.get_tenant(session=session, principal=principal)
     body = f"{tenant.name}: your car is ready for pickup."
-    return _send(session, appointment, body=body, dedupe_key=f"ready:{appointment.id}:{appointment.version}",
-                 actor_user_id=principal.user_id)  # fmt: skip
+    return _send(
+        session,
+        appointment,
+        body=body,
+        dedupe_key=f"ready:{appointment.id}:{appointment.version}",
+        actor_user_id=principal.user_id,
+    )
 
 
 def remind_tenant(*, session: Session, tenant_id: uuid.UUID, now: datetime | None = None) -> int:
@@ -60,17 +75,28 @@ def remind_tenant(*, session: Session, tenant_id: uuid.UUID, now: datetime | Non
     zone = ZoneInfo(tenant.timezone)
     tomorrow = (now or clock.now()).astimezone(zone).date() + timedelta(days=1)
     start = datetime.combine(tomorrow, datetime.min.time(), zone).astimezone(UTC)
-    stmt = select(Appointment).where(
-        Appointment.tenant_id == tenant_id, Appointment.deleted_at.is_(None),
-        Appointment.status == Status.SCHEDULED.value, Appointment.starts_at >= start,
-        Appointment.starts_at < start + timedelta(days=1),
-    ).order_by(Appointment.starts_at)  # fmt: skip
+    stmt = (
+        select(Appointment)
+        .where(
+            Appointment.tenant_id == tenant_id,
+            Appointment.deleted_at.is_(None),
+            Appointment.status == Status.SCHEDULED.value,
+            Appointment.starts_at >= start,
+            Appointment.starts_at < start + timedelta(days=1),
+        )
+        .order_by(Appointment.starts_at)
+    )
     sent = 0
     for appointment in session.scalars(stmt).all():
         local = appointment.starts_at.astimezone(zone).strftime("%H:%M")
         body = f"{tenant.name}: reminder of your appointment tomorrow at {local}."
-        sent += _send(session, appointment, body=body, dedupe_key=f"reminder:{appointment.id}:{tomorrow.isoformat()}",
-                      actor_user_id=None)  # fmt: skip
+        sent += _send(
+            session,
+            appointment,
+            body=body,
+            dedupe_key=f"reminder:{appointment.id}:{tomorrow.isoformat()}",
+            actor_user_id=None,
+        )
     return sent
 
 

@@ -89,11 +89,16 @@ def plan_move(state: MoveState, move: MoveRequest) -> MoveState:
             raise Forbidden("Your role may not reorder the board", code="move_forbidden")
         return state
     if (state.status, move.target) not in MOVES:
-        raise Conflict(f"An appointment cannot move from {state.status} to {move.target}", code="invalid_transition",
-                       source=state.status.value, target=move.target.value)  # fmt: skip
+        raise Conflict(
+            f"An appointment cannot move from {state.status} to {move.target}",
+            code="invalid_transition",
+            source=state.status.value,
+            target=move.target.value,
+        )
     if move.role not in MOVES[(state.status, move.target)]:
-        raise Forbidden(f"A {move.role} may not move an appointment from {state.status} to {move.target}",
-                        code="move_forbidden")  # fmt: skip
+        raise Forbidden(
+            f"A {move.role} may not move an appointment from {state.status} to {move.target}", code="move_forbidden"
+        )
     after = replace(state, status=move.target)
     if move.target == S.IN_PROGRESS and after.check_in_at is None:
         after = replace(after, check_in_at=move.now)
@@ -110,8 +115,11 @@ def _complete(state: MoveState, move: MoveRequest) -> MoveState:
     balance = state.total_cents - state.paid_cents
     if balance > 0:
         if not move.override:
-            raise Conflict(f"The balance of {balance} cents is unpaid; record the payment or override",
-                           code="balance_unpaid", balance_cents=balance)  # fmt: skip
+            raise Conflict(
+                f"The balance of {balance} cents is unpaid; record the payment or override",
+                code="balance_unpaid",
+                balance_cents=balance,
+            )
         if move.role not in OVERRIDE_ROLES:
             raise Forbidden("Only an owner may complete with a balance unpaid", code="override_forbidden")
         if not (move.reason or "").strip():

@@ -95,7 +95,7 @@ class DurableHttpApi:
 
     async def handle(self, request: web.Request, base: str) -> web.StreamResponse:
         """Dispatch one request by the extension's route templates."""
-        parts = [p for p in request.path[len(base):].split("/") if p]
+        parts = [p for p in request.path[len(base) :].split("/") if p]
         method = request.method
         if parts[:1] == ["orchestrators"] and len(parts) in (2, 3):
             if method != "POST":
@@ -130,10 +130,14 @@ class DurableHttpApi:
         function = self.engine.host.index.get(name)
         if function is None or function.trigger_type != "orchestrationTrigger":
             active = ", ".join(f"'{f.name}'" for f in self.engine.host.index.of("orchestrationTrigger"))
-            message = (f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. "
-                       f"Additional info: The following are the active orchestrator functions: {active}.")  # fmt: skip
-            return web.json_response({"Message": "One or more of the arguments submitted is incorrect",
-                                      "ExceptionMessage": message}, status=400)  # fmt: skip
+            message = (
+                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. "
+                f"Additional info: The following are the active orchestrator functions: {active}."
+            )
+            return web.json_response(
+                {"Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": message},
+                status=400,
+            )
         body = await request.text()
         if body:
             try:
@@ -228,8 +232,10 @@ class DurableHttpApi:
             if inst is None:
                 return web.Response(status=404)
             if not inst.is_terminal:
-                text = (f"Only orchestrations in a terminal state can be purged, but the orchestration with "
-                        f"instance ID {instance_id} has status {inst.runtime_status}")  # fmt: skip
+                text = (
+                    f"Only orchestrations in a terminal state can be purged, but the orchestration with "
+                    f"instance ID {instance_id} has status {inst.runtime_status}"
+                )
                 return web.json_response(text, status=412)
             deleted = await tx.delete_instance(instance_id)
         return web.json_response({"instancesDeleted": deleted})
@@ -298,12 +304,14 @@ class DurableHttpApi:
         async with self.engine.store.transaction() as tx:
             inst = await tx.instance(instance_id)
             if inst is None:
-                return web.json_response({"Message": "InstanceId does not match a valid orchestration instance."},
-                                         status=400)  # fmt: skip
+                return web.json_response(
+                    {"Message": "InstanceId does not match a valid orchestration instance."}, status=400
+                )
             target = await tx.instance(new_id, lock=True) if new_id != instance_id else None
             if (new_id == instance_id and not inst.is_terminal) or (target is not None and not target.is_terminal):
-                return web.json_response({"Message": "A non-terminal instance with this instance ID already exists."},
-                                         status=409)  # fmt: skip
+                return web.json_response(
+                    {"Message": "A non-terminal instance with this instance ID already exists."}, status=409
+                )
             await self.engine.create_instance(tx, inst.name, new_id, inst.input, inst.version or "", utcnow())
         self.engine.wake(new_id)
         return self.check_status_response(new_id)
@@ -315,8 +323,11 @@ class DurableHttpApi:
         if inst is None:
             return web.json_response(f'No orchestration with instance ID "{instance_id}" found.', status=404)
         if inst.runtime_status != "Failed":
-            return web.json_response(f"This orchestration has status {inst.runtime_status}, but only "
-                                     'orchestrations in the "Failed" state can be rewound.', status=412)  # fmt: skip
+            return web.json_response(
+                f"This orchestration has status {inst.runtime_status}, but only "
+                'orchestrations in the "Failed" state can be rewound.',
+                status=412,
+            )
         return web.json_response("Rewind is not supported by the underlying storage provider.", status=501)
 
 

@@ -19,16 +19,40 @@ from typing import Any
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "clock": (
-        "datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today", "datetime.date.today",
-        "time.time", "time.time_ns", "time.monotonic", "time.monotonic_ns", "time.perf_counter", "time.sleep",
-        "time.localtime", "time.gmtime", "shared.clock",
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.datetime.today",
+        "datetime.date.today",
+        "time.time",
+        "time.time_ns",
+        "time.monotonic",
+        "time.monotonic_ns",
+        "time.perf_counter",
+        "time.sleep",
+        "time.localtime",
+        "time.gmtime",
+        "shared.clock",
     ),
     "random": ("uuid.uuid1", "uuid.uuid4", "random", "secrets", "os.urandom"),
     "io": (
-        "builtins.open", "io.open", "requests", "httpx", "urllib", "aiohttp", "socket", "sqlalchemy", "psycopg",
-        "psycopg2", "azure.storage", "os.environ", "os.getenv", "subprocess", "shared.db", "shared.storage",
+        "builtins.open",
+        "io.open",
+        "requests",
+        "httpx",
+        "urllib",
+        "aiohttp",
+        "socket",
+        "sqlalchemy",
+        "psycopg",
+        "psycopg2",
+        "azure.storage",
+        "os.environ",
+        "os.getenv",
+        "subprocess",
+        "shared.db",
+        "shared.storage",
     ),
-}  # fmt: skip
+}
 # Method names that are I/O whatever the object (session.execute, connection.commit, ...).
 IO_METHODS = frozenset({"execute", "executemany", "commit", "scalars", "read_text", "write_text"})
 

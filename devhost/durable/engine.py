@@ -212,7 +212,13 @@ class DurableEngine:
         return len(live) > len(taken)
 
     async def _run_episode(
-        self, tx: Tx, inst: Instance, shim: ShimState, old: list[Event], taken: list[Event], now: datetime,
+        self,
+        tx: Tx,
+        inst: Instance,
+        shim: ShimState,
+        old: list[Event],
+        taken: list[Event],
+        now: datetime,
         followups: Followups,
     ) -> None:
         new = [event(EventType.ORCHESTRATOR_STARTED, now), *taken]
@@ -236,15 +242,23 @@ class DurableEngine:
         """Run the orchestrator on a worker thread (user code must not block the host's loop)."""
         function = self.host.index.get(inst.name)
         if function is None or function.trigger_type != "orchestrationTrigger":
-            return replay.Outcome(error=f"The function '{inst.name}' doesn't exist, is disabled, or is not an "
-                                        "orchestrator function.")  # fmt: skip
+            return replay.Outcome(
+                error=f"The function '{inst.name}' doesn't exist, is disabled, or is not an orchestrator function."
+            )
         context = replay.context_json(inst, old, new)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._orchestrator_pool, replay.invoke, function.user_function, context)
 
     async def _settle(
-        self, tx: Tx, inst: Instance, old: list[Event], new: list[Event], outcome: replay.Outcome,
-        decisions: list[Decision], now: datetime, followups: Followups,
+        self,
+        tx: Tx,
+        inst: Instance,
+        old: list[Event],
+        new: list[Event],
+        outcome: replay.Outcome,
+        decisions: list[Decision],
+        now: datetime,
+        followups: Followups,
     ) -> None:
         """Write the episode: failed, continued as new, completed, or still running."""
         continue_as_new = next((d for d in decisions if d.kind == "continue_as_new"), None)
@@ -266,8 +280,9 @@ class DurableEngine:
         events: list[Event] = []
         for decision in decisions:
             if decision.kind == "activity":
-                events.append(event(EventType.TASK_SCHEDULED, now, decision.task_id, Name=decision.name,
-                                    Input=decision.input))  # fmt: skip
+                events.append(
+                    event(EventType.TASK_SCHEDULED, now, decision.task_id, Name=decision.name, Input=decision.input)
+                )
                 item = WorkItem(inst.instance_id, inst.execution_id, decision.task_id, decision.name, decision.input)
                 await tx.add_work(item)
                 followups.activities.append(item)
@@ -290,14 +305,34 @@ class DurableEngine:
         child_id = decision.instance_id or f"{parent.execution_id}:{decision.task_id}"
         # The extension passes the action's input (JSON text) on as a JSON string.
         input_text = None if decision.input is None else json.dumps(decision.input)
-        await self.create_instance(tx, decision.name, child_id, input_text, decision.version or "", now,
-                                   parent=(parent.instance_id, decision.task_id))  # fmt: skip
+        await self.create_instance(
+            tx,
+            decision.name,
+            child_id,
+            input_text,
+            decision.version or "",
+            now,
+            parent=(parent.instance_id, decision.task_id),
+        )
         followups.wake.append(child_id)
-        return event(EventType.SUB_ORCHESTRATION_CREATED, now, decision.task_id, Name=decision.name,
-                     InstanceId=child_id, Input=decision.input)  # fmt: skip
+        return event(
+            EventType.SUB_ORCHESTRATION_CREATED,
+            now,
+            decision.task_id,
+            Name=decision.name,
+            InstanceId=child_id,
+            Input=decision.input,
+        )
 
     async def _finish(
-        self, tx: Tx, inst: Instance, old: list[Event], new: list[Event], status: str, output: str, now: datetime,
+        self,
+        tx: Tx,
+        inst: Instance,
+        old: list[Event],
+        new: list[Event],
+        status: str,
+        output: str,
+        now: datetime,
         followups: Followups,
     ) -> None:
         """End the execution: ExecutionCompleted, the final status, and the parent's notification."""
@@ -313,17 +348,25 @@ class DurableEngine:
         if inst.parent_instance_id is None or inst.parent_task_id is None:
             return
         if status == "Completed":
-            message = event(EventType.SUB_ORCHESTRATION_COMPLETED, now, TaskScheduledId=inst.parent_task_id,
-                            Result=inst.output)  # fmt: skip
+            message = event(
+                EventType.SUB_ORCHESTRATION_COMPLETED, now, TaskScheduledId=inst.parent_task_id, Result=inst.output
+            )
         else:
             reason = json.loads(inst.output) if inst.output else status
-            message = event(EventType.SUB_ORCHESTRATION_FAILED, now, TaskScheduledId=inst.parent_task_id,
-                            Reason=reason, Details="")  # fmt: skip
+            message = event(
+                EventType.SUB_ORCHESTRATION_FAILED, now, TaskScheduledId=inst.parent_task_id, Reason=reason, Details=""
+            )
         await tx.send(inst.parent_instance_id, None, message, now)
         followups.wake.append(inst.parent_instance_id)
 
     async def _continue_as_new(
-        self, tx: Tx, inst: Instance, old: list[Event], new: list[Event], input_text: str | None, now: datetime,
+        self,
+        tx: Tx,
+        inst: Instance,
+        old: list[Event],
+        new: list[Event],
+        input_text: str | None,
+        now: datetime,
         followups: Followups,
     ) -> None:
         """Close this execution with ContinueAsNew and start a fresh one; raised events carry over."""
@@ -342,17 +385,32 @@ class DurableEngine:
     # ---- operations the HTTP API uses ------------------------------------------------------
 
     async def create_instance(
-        self, tx: Tx, name: str, instance_id: str, input_text: str | None, version: str, now: datetime,
+        self,
+        tx: Tx,
+        name: str,
+        instance_id: str,
+        input_text: str | None,
+        version: str,
+        now: datetime,
         parent: tuple[str, int] | None = None,
     ) -> None:
         """(Re)create an instance in Pending with its ExecutionStarted message."""
         await tx.delete_instance(instance_id)
         inst = Instance(
-            instance_id=instance_id, execution_id=str(uuid.uuid4()), name=name, version=version,
-            runtime_status="Pending", input=input_text, output=None, custom_status=None,
-            parent_instance_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None,
-            shim={}, created_at=now, updated_at=now,
-        )  # fmt: skip
+            instance_id=instance_id,
+            execution_id=str(uuid.uuid4()),
+            name=name,
+            version=version,
+            runtime_status="Pending",
+            input=input_text,
+            output=None,
+            custom_status=None,
+            parent_instance_id=parent[0] if parent else None,
+            parent_task_id=parent[1] if parent else None,
+            shim={},
+            created_at=now,
+            updated_at=now,
+        )
         await tx.put_instance(inst)
         await tx.send(instance_id, inst.execution_id, execution_started(now, name, version, input_text), now)
 
@@ -408,10 +466,9 @@ class DurableEngine:
         try:
             value = replay.activity_input(item.input)
             result, _ = await self.host.invoker.call(function, {function.trigger.name: value})
-            return event(EventType.TASK_COMPLETED, utcnow(), TaskScheduledId=item.task_id,
-                         Result=replay.activity_result(result))  # fmt: skip
+            return event(
+                EventType.TASK_COMPLETED, utcnow(), TaskScheduledId=item.task_id, Result=replay.activity_result(result)
+            )
         except Exception as exc:
             log.warning("activity %s of %s failed: %s: %s", item.name, item.instance_id, type(exc).__name__, exc)
             return task_failed(utcnow(), item.task_id, item.name, exc)
-
-

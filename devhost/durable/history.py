@@ -92,8 +92,12 @@ def public_history(history: list[Event], *, with_output: bool) -> list[dict[str,
     shown: list[dict[str, Any]] = []
     for raw in history:
         kind = EventType(raw["EventType"])
-        if kind in (EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED, EventType.TASK_SCHEDULED,
-                    EventType.SUB_ORCHESTRATION_CREATED):  # fmt: skip
+        if kind in (
+            EventType.ORCHESTRATOR_STARTED,
+            EventType.ORCHESTRATOR_COMPLETED,
+            EventType.TASK_SCHEDULED,
+            EventType.SUB_ORCHESTRATION_CREATED,
+        ):
             continue
         item = {"EventType": _pascal(kind.name)}
         item.update({k: v for k, v in raw.items() if k not in _HIDDEN and k != "EventType"})
@@ -114,8 +118,10 @@ def public_history(history: list[Event], *, with_output: bool) -> list[dict[str,
 
 
 def _pascal(name: str) -> str:
-    special = {"SUB_ORCHESTRATION_COMPLETED": "SubOrchestrationInstanceCompleted",
-               "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed"}  # fmt: skip
+    special = {
+        "SUB_ORCHESTRATION_COMPLETED": "SubOrchestrationInstanceCompleted",
+        "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed",
+    }
     return special.get(name) or "".join(part.capitalize() for part in name.split("_"))
 
 

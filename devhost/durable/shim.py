@@ -51,9 +51,13 @@ class ShimState:
     def dump(self) -> dict[str, Any]:
         """To JSON for storage."""
         return {
-            "actions_seen": self.actions_seen, "next_id": self.next_id, "leaf_ids": self.leaf_ids,
-            "slots": self.slots, "retries": self.retries, "cancelled": self.cancelled,
-        }  # fmt: skip
+            "actions_seen": self.actions_seen,
+            "next_id": self.next_id,
+            "leaf_ids": self.leaf_ids,
+            "slots": self.slots,
+            "retries": self.retries,
+            "cancelled": self.cancelled,
+        }
 
     def _allocate(self, kind: str, retry: str | None = None) -> int:
         task_id = self.next_id
@@ -96,7 +100,7 @@ class ShimState:
     def on_actions(self, actions: list[dict[str, Any]]) -> list[Decision]:
         """Number the leaves of newly yielded actions and say what each needs; notice cancelled timers."""
         decisions: list[Decision] = []
-        for action in actions[self.actions_seen:]:
+        for action in actions[self.actions_seen :]:
             for leaf in _leaves(action):
                 decisions.extend(self._on_leaf(leaf))
         self.actions_seen = len(actions)
@@ -119,12 +123,13 @@ class ShimState:
             retry_key = str(self.next_id)
             options = leaf.get("retryOptions") or {}
             self.retries[retry_key] = {
-                "action": leaf, "attempts": 1,
+                "action": leaf,
+                "attempts": 1,
                 "max_attempts": int(options.get("maxNumberOfAttempts", 1)),
                 "first_ms": float(options.get("firstRetryIntervalInMilliseconds", 1000)),
                 "backoff": float(options.get("backoffCoefficient", 1.0)),
                 "max_ms": options.get("maxRetryIntervalInMilliseconds"),
-            }  # fmt: skip
+            }
         task_id = self._allocate("timer" if kind == CREATE_TIMER else "task", retry_key)
         self.leaf_ids.append(task_id)
         if kind == CREATE_TIMER:
@@ -154,9 +159,13 @@ def _leaves(action: dict[str, Any]) -> list[dict[str, Any]]:
 def _schedule(leaf: dict[str, Any], task_id: int) -> Decision:
     if leaf["actionType"] in (CALL_SUB, CALL_SUB_RETRY):
         return Decision(
-            "suborchestration", task_id, name=leaf["functionName"], input=leaf.get("input"),
-            instance_id=leaf.get("instanceId"), version=leaf.get("version"),
-        )  # fmt: skip
+            "suborchestration",
+            task_id,
+            name=leaf["functionName"],
+            input=leaf.get("input"),
+            instance_id=leaf.get("instanceId"),
+            version=leaf.get("version"),
+        )
     return Decision("activity", task_id, name=leaf["functionName"], input=leaf.get("input"))
 
 

@@ -236,10 +236,24 @@ class Tx:
                    parent_instance_id = EXCLUDED.parent_instance_id, parent_task_id = EXCLUDED.parent_task_id,
                    shim = EXCLUDED.shim, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
                    owner = EXCLUDED.owner""",
-            (self.hub, inst.instance_id, inst.execution_id, inst.name, inst.version, inst.runtime_status,
-             inst.input, inst.output, inst.custom_status, inst.parent_instance_id, inst.parent_task_id,
-             Jsonb(inst.shim), inst.created_at, inst.updated_at, self.owner),
-        )  # fmt: skip
+            (
+                self.hub,
+                inst.instance_id,
+                inst.execution_id,
+                inst.name,
+                inst.version,
+                inst.runtime_status,
+                inst.input,
+                inst.output,
+                inst.custom_status,
+                inst.parent_instance_id,
+                inst.parent_task_id,
+                Jsonb(inst.shim),
+                inst.created_at,
+                inst.updated_at,
+                self.owner,
+            ),
+        )
 
     async def delete_instance(self, instance_id: str) -> int:
         """Delete an instance with its history, messages and work; how many instances went."""

@@ -85,18 +85,30 @@ def _create_tables() -> None:
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
-                                name="fk_messages_customer"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], name="fk_messages_customer"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
-    )  # fmt: skip
+    )
     op.create_index("ix_messages_tenant_customer_created", "messages", ["tenant_id", "customer_id", "created_at"])
-    op.create_index("ix_messages_tenant_related_created", "messages",
-                    ["tenant_id", "related_type", "related_id", "created_at"])  # fmt: skip
+    op.create_index(
+        "ix_messages_tenant_related_created", "messages", ["tenant_id", "related_type", "related_id", "created_at"]
+    )
     op.create_index("ix_messages_tenant_counted", "messages", ["tenant_id", "counted_at"])
-    op.create_index("uq_messages_tenant_dedupe_key", "messages", ["tenant_id", "dedupe_key"], unique=True,
-                    postgresql_where=sa.text("dedupe_key IS NOT NULL"))  # fmt: skip
-    op.create_index("uq_messages_tenant_provider_sid", "messages", ["tenant_id", "provider_sid"], unique=True,
-                    postgresql_where=sa.text("provider_sid IS NOT NULL"))  # fmt: skip
+    op.create_index(
+        "uq_messages_tenant_dedupe_key",
+        "messages",
+        ["tenant_id", "dedupe_key"],
+        unique=True,
+        postgresql_where=sa.text("dedupe_key IS NOT NULL"),
+    )
+    op.create_index(
+        "uq_messages_tenant_provider_sid",
+        "messages",
+        ["tenant_id", "provider_sid"],
+        unique=True,
+        postgresql_where=sa.text("provider_sid IS NOT NULL"),
+    )
     op.create_table(
         "message_events",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -108,8 +120,9 @@ def _create_tables() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_message_events")),
     )
-    op.create_index("uq_message_events_tenant_sid_status", "message_events", ["tenant_id", "provider_sid", "status"],
-                    unique=True)  # fmt: skip
+    op.create_index(
+        "uq_message_events_tenant_sid_status", "message_events", ["tenant_id", "provider_sid", "status"], unique=True
+    )
     op.create_table(
         "consent_events",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -121,12 +134,14 @@ def _create_tables() -> None:
         sa.Column("source", sa.String(length=64), nullable=False),
         sa.Column("actor_user_id", sa.UUID(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
-                                name="fk_consent_events_customer"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], name="fk_consent_events_customer"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_events")),
-    )  # fmt: skip
-    op.create_index("ix_consent_events_lookup", "consent_events",
-                    ["tenant_id", "customer_id", "channel", "purpose", "created_at"])  # fmt: skip
+    )
+    op.create_index(
+        "ix_consent_events_lookup", "consent_events", ["tenant_id", "customer_id", "channel", "purpose", "created_at"]
+    )
     op.create_table(
         "message_templates",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -155,10 +170,20 @@ def _create_tables() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_messaging_settings")),
     )
-    op.create_index("uq_messaging_settings_sms_from", "messaging_settings", ["sms_from_number"], unique=True,
-                    postgresql_where=sa.text("sms_from_number IS NOT NULL"))  # fmt: skip
-    op.create_index("uq_messaging_settings_service_sid", "messaging_settings", ["messaging_service_sid"], unique=True,
-                    postgresql_where=sa.text("messaging_service_sid IS NOT NULL"))  # fmt: skip
+    op.create_index(
+        "uq_messaging_settings_sms_from",
+        "messaging_settings",
+        ["sms_from_number"],
+        unique=True,
+        postgresql_where=sa.text("sms_from_number IS NOT NULL"),
+    )
+    op.create_index(
+        "uq_messaging_settings_service_sid",
+        "messaging_settings",
+        ["messaging_service_sid"],
+        unique=True,
+        postgresql_where=sa.text("messaging_service_sid IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:

@@ -81,17 +81,27 @@ def _create_tables() -> None:
         sa.Column("share_code", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["tenant_id", "product_id"],
-                                ["configurator_products.tenant_id", "configurator_products.id"],
-                                name="fk_configurator_configurations_product"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "product_id"],
+            ["configurator_products.tenant_id", "configurator_products.id"],
+            name="fk_configurator_configurations_product",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_configurator_configurations")),
         sa.UniqueConstraint("share_code", name="uq_configurator_configurations_share_code"),
         sa.UniqueConstraint("tenant_id", "id", name="uq_configurator_configurations_tenant_id_id"),
     )
-    op.create_index("ix_configurator_configurations_tenant_created", "configurator_configurations",
-                    ["tenant_id", "created_at", "id"], unique=False)
-    op.create_index("ix_configurator_configurations_tenant_product", "configurator_configurations",
-                    ["tenant_id", "product_id"], unique=False)
+    op.create_index(
+        "ix_configurator_configurations_tenant_created",
+        "configurator_configurations",
+        ["tenant_id", "created_at", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_configurator_configurations_tenant_product",
+        "configurator_configurations",
+        ["tenant_id", "product_id"],
+        unique=False,
+    )
     _create_job_tables()
 
 
@@ -121,14 +131,20 @@ def _create_job_tables() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["tenant_id", "configuration_id"],
-                                ["configurator_configurations.tenant_id", "configurator_configurations.id"],
-                                name="fk_configurator_render_jobs_configuration"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "configuration_id"],
+            ["configurator_configurations.tenant_id", "configurator_configurations.id"],
+            name="fk_configurator_render_jobs_configuration",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_configurator_render_jobs")),
         sa.UniqueConstraint("tenant_id", "id", name="uq_configurator_render_jobs_tenant_id_id"),
     )
-    op.create_index("ix_configurator_render_jobs_tenant_output", "configurator_render_jobs",
-                    ["tenant_id", "output_blob_path"], unique=False)
+    op.create_index(
+        "ix_configurator_render_jobs_tenant_output",
+        "configurator_render_jobs",
+        ["tenant_id", "output_blob_path"],
+        unique=False,
+    )
     op.create_table(
         "configurator_render_job_results",
         sa.Column("tenant_id", sa.UUID(), nullable=False),
@@ -137,9 +153,12 @@ def _create_job_tables() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("applied", sa.Boolean(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id", "job_id"],
-                                ["configurator_render_jobs.tenant_id", "configurator_render_jobs.id"],
-                                ondelete="CASCADE", name="fk_configurator_render_job_results_job"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "job_id"],
+            ["configurator_render_jobs.tenant_id", "configurator_render_jobs.id"],
+            ondelete="CASCADE",
+            name="fk_configurator_render_job_results_job",
+        ),
         sa.PrimaryKeyConstraint("job_id", "message_id", name="pk_configurator_render_job_results"),
     )
 

@@ -17,8 +17,9 @@ def _context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
 
 
-def build(*, to: str, subject: str, body: str, sender: str, message_key: str,
-          headers: dict[str, str] | None = None) -> EmailMessage:  # fmt: skip
+def build(
+    *, to: str, subject: str, body: str, sender: str, message_key: str, headers: dict[str, str] | None = None
+) -> EmailMessage:
     """The email as sent: plain UTF-8 text with Date and a Message-ID derived from our message id."""
     email = EmailMessage()
     email["From"] = sender

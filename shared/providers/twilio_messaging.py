@@ -15,8 +15,30 @@ from shared.config import get_settings
 from shared.providers import Receipt, SendError
 
 # Twilio errors that will not go away by retrying the same message.
-PERMANENT_CODES = frozenset({21211, 21212, 21217, 21219, 21401, 21407, 21408, 21421, 21606, 21608, 21610, 21612,
-                             21614, 21617, 21635, 30003, 30004, 30005, 30006, 30007})  # fmt: skip
+PERMANENT_CODES = frozenset(
+    {
+        21211,
+        21212,
+        21217,
+        21219,
+        21401,
+        21407,
+        21408,
+        21421,
+        21606,
+        21608,
+        21610,
+        21612,
+        21614,
+        21617,
+        21635,
+        30003,
+        30004,
+        30005,
+        30006,
+        30007,
+    }
+)
 OPTED_OUT = 21610
 
 _lock = threading.Lock()
@@ -49,8 +71,9 @@ def reset_client() -> None:
         _client = None
 
 
-def send_sms(*, to: str, body: str, from_number: str | None, messaging_service_sid: str | None,
-             status_callback: str | None) -> Receipt:  # fmt: skip
+def send_sms(
+    *, to: str, body: str, from_number: str | None, messaging_service_sid: str | None, status_callback: str | None
+) -> Receipt:
     """Hand one text to Twilio; SendError(transient=...) when it does not take it."""
     if not (from_number or messaging_service_sid):
         raise SendError(code="no_sender", detail="No SMS number or Messaging Service is configured", transient=False)

@@ -62,8 +62,9 @@ def _translate(exc: Exception) -> Exception:
     code = getattr(exc, "code", None)
     if status == 429 or code in (MAX_CHECK_ATTEMPTS, MAX_SEND_ATTEMPTS):
         name = "too_many_checks" if code == MAX_CHECK_ATTEMPTS else "too_many_sends"
-        return RateLimited("Too many attempts for this code; request a new one later", code=name,
-                           retry_after=WINDOW_SECONDS)  # fmt: skip
+        return RateLimited(
+            "Too many attempts for this code; request a new one later", code=name, retry_after=WINDOW_SECONDS
+        )
     if status == 404 or code == NOT_FOUND:
         return VerificationNotFound()
     return BadGateway("The SMS code service did not answer as expected", code="verify_unavailable")

@@ -22,9 +22,19 @@ from typing import Any
 import aiohttp
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1")  # fmt: skip
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--remote-debugging-port=0",
+    "--remote-debugging-address=127.0.0.1",
+)
 
 
 def find_browser() -> str | None:
@@ -74,8 +84,9 @@ class Page:
     async def phone(self, width: int = 390, height: int = 844) -> None:
         """Emulate a phone screen, with page scripts switched off."""
         await self.send("Page.enable")
-        await self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=3,
-                        mobile=True)  # fmt: skip
+        await self.send(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=3, mobile=True
+        )
         await self.send("Emulation.setTouchEmulationEnabled", enabled=True)
         await self.send("Emulation.setScriptExecutionDisabled", value=True)
 
@@ -129,8 +140,9 @@ class Page:
 async def chromium(path: str) -> AsyncIterator[Page]:
     """A fresh headless Chromium with a throwaway profile, and one page of it."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    process = subprocess.Popen([path, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [path, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         port = await asyncio.get_running_loop().run_in_executor(None, _devtools_port, process)
         async with aiohttp.ClientSession() as http:

@@ -52,8 +52,11 @@ class World:
     def vehicle(self, target: str) -> str:
         """A vehicle of a fresh customer of the target business."""
         account = self.accounts["owner"] if target == OWN else self.other_owner
-        response = self.client.post(f"/api/v1/crm/customers/{self.customer(target)}/vehicles",
-                                    headers=account.headers, json={"year": 2018, "make": "Ford"})  # fmt: skip
+        response = self.client.post(
+            f"/api/v1/crm/customers/{self.customer(target)}/vehicles",
+            headers=account.headers,
+            json={"year": 2018, "make": "Ford"},
+        )
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
@@ -101,8 +104,12 @@ def _fresh_login(w: World, role: str) -> Account:
 
 
 # --- configurator helpers (configurator engineer's block) ---------------------------------------------
-_CFG_SCHEMA = {"type": "object", "properties": {"width": {"type": "number", "minimum": 300, "maximum": 1200}},
-               "required": ["width"], "additionalProperties": False}
+_CFG_SCHEMA = {
+    "type": "object",
+    "properties": {"width": {"type": "number", "minimum": 300, "maximum": 1200}},
+    "required": ["width"],
+    "additionalProperties": False,
+}
 
 
 def _cfg_owner(w: World, target: str) -> Account:
@@ -113,9 +120,16 @@ def _cfg_product(w: World, target: str) -> str:
     """One product per business, made on first use."""
     key = f"configurator-product-{target}"
     if key not in w.ids:
-        response = w.client.post("/api/v1/configurator/products", headers=_cfg_owner(w, target).headers, json={
-            "name": f"Matrix cabinet {uuid.uuid4().hex[:6]}", "config_schema": _CFG_SCHEMA,
-            "template_blob_path": "products/matrix/1.0.0.blend", "template_version": "1.0.0"})
+        response = w.client.post(
+            "/api/v1/configurator/products",
+            headers=_cfg_owner(w, target).headers,
+            json={
+                "name": f"Matrix cabinet {uuid.uuid4().hex[:6]}",
+                "config_schema": _CFG_SCHEMA,
+                "template_blob_path": "products/matrix/1.0.0.blend",
+                "template_version": "1.0.0",
+            },
+        )
         assert response.status_code == 201, response.text
         w.ids[key] = response.json()["id"]
     return w.ids[key]
@@ -131,10 +145,15 @@ def _cfg_configuration(w: World, target: str) -> dict[str, Any]:
 
 def _cfg_job(w: World, target: str) -> str:
     """A fresh render job of the target business (nobody renders it here; it stays queued)."""
-    response = w.client.post("/api/v1/configurator/jobs", headers=_cfg_owner(w, target).headers,
-                             json={"configuration_id": _cfg_configuration(w, target)["id"]})
+    response = w.client.post(
+        "/api/v1/configurator/jobs",
+        headers=_cfg_owner(w, target).headers,
+        json={"configuration_id": _cfg_configuration(w, target)["id"]},
+    )
     assert response.status_code == 202, response.text
     return response.json()["id"]
+
+
 # --- end of configurator helpers ---------------------------------------------------------------------------
 
 
@@ -145,22 +164,30 @@ def _msg_owner(w: World, target: str) -> Account:
 
 def _msg_message(w: World, target: str) -> str:
     """A fresh queued text to a fresh customer of the target business (no consent: the pipeline blocks it)."""
-    response = w.client.post("/api/v1/messages", headers=_msg_owner(w, target).headers, json={
-        "customer_id": w.customer(target), "channel": "sms", "body": "Matrix"})
+    response = w.client.post(
+        "/api/v1/messages",
+        headers=_msg_owner(w, target).headers,
+        json={"customer_id": w.customer(target), "channel": "sms", "body": "Matrix"},
+    )
     assert response.status_code == 202, response.text
     return response.json()["id"]
 
 
 def _msg_template(w: World, target: str) -> str:
     """A fresh template of the target business (calls may delete it)."""
-    response = w.client.post("/api/v1/messaging/templates", headers=_msg_owner(w, target).headers, json={
-        "name": f"Matrix {uuid.uuid4().hex[:8]}", "channel": "sms", "body": "Hi {first_name}"})
+    response = w.client.post(
+        "/api/v1/messaging/templates",
+        headers=_msg_owner(w, target).headers,
+        json={"name": f"Matrix {uuid.uuid4().hex[:8]}", "channel": "sms", "body": "Hi {first_name}"},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
 def _msg_template_body() -> dict[str, Any]:
     return {"name": f"Ready {uuid.uuid4().hex[:8]}", "channel": "sms", "body": "{first_name}, your car is ready"}
+
+
 # --- end of messaging helpers ------------------------------------------------------------------------------
 
 
@@ -182,8 +209,12 @@ def _shop_appointment(w: World, target: str) -> str:
     """A fresh appointment (no technician, so bookings never clash) of a fresh customer of the target business."""
     n = uuid.uuid4().int
     start = f"2027-{1 + n % 12:02d}-{1 + n // 12 % 28:02d}T{8 + n // 336 % 9:02d}:00:00Z"
-    return _shop_post(w, target, "v1/shop/appointments", {"customer_id": w.customer(target), "starts_at": start,
-                                                          "ends_at": start.replace(":00:00Z", ":45:00Z")})["id"]
+    return _shop_post(
+        w,
+        target,
+        "v1/shop/appointments",
+        {"customer_id": w.customer(target), "starts_at": start, "ends_at": start.replace(":00:00Z", ":45:00Z")},
+    )["id"]
 
 
 def _shop_service(w: World, target: str) -> tuple[str, str]:
@@ -206,6 +237,8 @@ def _shop_token(w: World) -> str:
     checklist = _shop_checklist(w, OWN)["id"]
     url = _shop_post(w, OWN, f"v1/shop/inspections/{checklist}/link", {"ttl_hours": 24})["url"]
     return url.rsplit("/", 1)[1]
+
+
 # --- end of shop helpers -----------------------------------------------------------------------------------
 
 
@@ -497,8 +530,9 @@ def test_every_route_answers_every_role_as_the_table_says(world: World) -> None:
         for role in ROLES:
             response = _send(world, method, role, case.call(world, role, OWN))
             if response.status_code != case.expect[role]:
-                mismatches.append(f"{method} {route} as {role}: {response.status_code} != {case.expect[role]} "
-                                  f"{response.text[:160]}")  # fmt: skip
+                mismatches.append(
+                    f"{method} {route} as {role}: {response.status_code} != {case.expect[role]} {response.text[:160]}"
+                )
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -511,8 +545,10 @@ def test_another_tenants_objects_answer_404_never_403_or_data(world: World) -> N
             expected = _other_expectation(case.expect[role])
             response = _send(world, method, role, case.call(world, role, OTHER))
             if response.status_code != expected:
-                mismatches.append(f"{method} {route} as {role} on another tenant: {response.status_code} != "
-                                  f"{expected} {response.text[:160]}")  # fmt: skip
+                mismatches.append(
+                    f"{method} {route} as {role} on another tenant: {response.status_code} != "
+                    f"{expected} {response.text[:160]}"
+                )
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -530,8 +566,11 @@ def test_lists_never_show_another_tenants_rows(world: World) -> None:
 def test_a_disabled_module_answers_403(world: World) -> None:
     owner = world.other_owner
     tenant = world.client.get("/api/v1/tenant", headers=owner.headers)
-    patched = world.client.patch("/api/v1/tenant", headers={**owner.headers, "If-Match": tenant.headers["ETag"]},
-                                 json={"enabled_modules": ["shop"]})  # fmt: skip
+    patched = world.client.patch(
+        "/api/v1/tenant",
+        headers={**owner.headers, "If-Match": tenant.headers["ETag"]},
+        json={"enabled_modules": ["shop"]},
+    )
     assert patched.status_code == 200, patched.text
     response = world.client.get("/api/v1/crm/customers", headers=owner.headers)
     assert response.status_code == 403

@@ -47,9 +47,12 @@ class Stack:
 
     def queue(self, name: str) -> QueueClient:
         """A queue client that speaks base64 JSON like the Functions host."""
-        return QueueClient.from_connection_string(self.connection_string, name,
-                                                  message_encode_policy=TextBase64EncodePolicy(),
-                                                  message_decode_policy=TextBase64DecodePolicy())  # fmt: skip
+        return QueueClient.from_connection_string(
+            self.connection_string,
+            name,
+            message_encode_policy=TextBase64EncodePolicy(),
+            message_decode_policy=TextBase64DecodePolicy(),
+        )
 
     def blob_exists(self, container: str, path: str) -> bool:
         """Whether a blob is there."""
@@ -68,8 +71,12 @@ def stack(database: Database) -> Iterator[Stack]:
         blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
         descriptors = {d["slug"]: d for d in upload_templates(blobs)}
         host = start_host("function_app:app", env={"AzureWebJobsStorage": azurite.connection_string})
-        yield Stack(host=host, connection_string=azurite.connection_string, descriptors=descriptors,
-                    work_dir=Path(tempfile.mkdtemp(prefix="configurator-e2e-")))  # fmt: skip
+        yield Stack(
+            host=host,
+            connection_string=azurite.connection_string,
+            descriptors=descriptors,
+            work_dir=Path(tempfile.mkdtemp(prefix="configurator-e2e-")),
+        )
     finally:
         if host is not None:
             host.stop()
@@ -80,11 +87,21 @@ def stack(database: Database) -> Iterator[Stack]:
 def render_worker(stack: Stack, *args: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m render_container` on the stack's storage, ready when it has imported bpy; SIGTERM after."""
     log_path = stack.work_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
-    full_env = dict(os.environ, AzureWebJobsStorage=stack.connection_string, PYTHONPATH=str(ROOT),
-                    TEMPLATE_CACHE_DIR=str(stack.work_dir / "template-cache"), **(env or {}))  # fmt: skip
+    full_env = dict(
+        os.environ,
+        AzureWebJobsStorage=stack.connection_string,
+        PYTHONPATH=str(ROOT),
+        TEMPLATE_CACHE_DIR=str(stack.work_dir / "template-cache"),
+        **(env or {}),
+    )
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "render_container", "--poll-interval", "0.1", *args],
-                                   cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "render_container", "--poll-interval", "0.1", *args],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while "render worker ready" not in log_path.read_text(errors="replace"):
@@ -114,9 +131,13 @@ def owner(client: httpx.Client) -> Account:
 
 
 def _product(client: httpx.Client, account: Account, descriptor: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    body = {"name": f"{descriptor['name']} {uuid.uuid4().hex[:6]}", "description": descriptor["description"],
-            "config_schema": descriptor["config_schema"], "template_blob_path": descriptor["template_blob_path"],
-            "template_version": descriptor["template_version"]} | fields  # fmt: skip
+    body = {
+        "name": f"{descriptor['name']} {uuid.uuid4().hex[:6]}",
+        "description": descriptor["description"],
+        "config_schema": descriptor["config_schema"],
+        "template_blob_path": descriptor["template_blob_path"],
+        "template_version": descriptor["template_version"],
+    } | fields
     response = client.post("/api/v1/configurator/products", headers=account.headers, json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -129,15 +150,19 @@ def products(client: httpx.Client, owner: Account, stack: Stack) -> dict[str, di
 
 def _configure(client: httpx.Client, account: Account, product: dict[str, Any], **options: Any) -> dict[str, Any]:
     defaults = next(p for p in PRODUCTS if product["name"].startswith(p.name)).default_config()
-    response = client.post("/api/v1/configurator/configurations", headers=account.headers, json={
-        "product_id": product["id"], "name": "Showroom", "config_data": defaults | options})  # fmt: skip
+    response = client.post(
+        "/api/v1/configurator/configurations",
+        headers=account.headers,
+        json={"product_id": product["id"], "name": "Showroom", "config_data": defaults | options},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def _start(client: httpx.Client, account: Account, configuration: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/api/v1/configurator/jobs", headers=account.headers,
-                           json={"configuration_id": configuration["id"]})  # fmt: skip
+    response = client.post(
+        "/api/v1/configurator/jobs", headers=account.headers, json={"configuration_id": configuration["id"]}
+    )
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -167,16 +192,22 @@ def _wait_for(client: httpx.Client, account: Account, job_id: str, check: Any, t
 
 
 def _output_path(owner: Account, product: dict[str, Any], configuration: dict[str, Any]) -> str:
-    return (f"tenants/{owner.tenant_id}/products/{product['id']}/{product['template_version']}/"
-            f"{configuration['config_hash']}.glb")  # fmt: skip
+    return (
+        f"tenants/{owner.tenant_id}/products/{product['id']}/{product['template_version']}/"
+        f"{configuration['config_hash']}.glb"
+    )
 
 
-def test_invalid_configurations_answer_422_with_every_path(client: httpx.Client, owner: Account,
-                                                           products: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+def test_invalid_configurations_answer_422_with_every_path(
+    client: httpx.Client, owner: Account, products: dict[str, dict[str, Any]]
+) -> None:
     # given the base cabinet's schema (width 300-1200 mm, 1-4 doors, three finishes, no other options)
-    body = {"product_id": products["base-cabinet"]["id"], "name": "Wrong",
-            "config_data": BASE_CABINET.default_config() | {"width": 5000, "door_count": "four", "finish": "teak",
-                                                            "glass_doors": True}}  # fmt: skip
+    body = {
+        "product_id": products["base-cabinet"]["id"],
+        "name": "Wrong",
+        "config_data": BASE_CABINET.default_config()
+        | {"width": 5000, "door_count": "four", "finish": "teak", "glass_doors": True},
+    }
     # when it is saved
     response = client.post("/api/v1/configurator/configurations", headers=owner.headers, json=body)
     # then one 422 names every violation by its JSON path
@@ -184,12 +215,16 @@ def test_invalid_configurations_answer_422_with_every_path(client: httpx.Client,
     assert response.headers["content-type"].startswith("application/problem+json")
     errors = response.json()["errors"]
     assert [(e["path"], e["type"]) for e in errors] == [
-        ("$.door_count", "schema.type"), ("$.finish", "schema.enum"),
-        ("$.glass_doors", "schema.unknown_option"), ("$.width", "schema.maximum")]  # fmt: skip
+        ("$.door_count", "schema.type"),
+        ("$.finish", "schema.enum"),
+        ("$.glass_doors", "schema.unknown_option"),
+        ("$.width", "schema.maximum"),
+    ]
 
 
-def test_cancelled_before_processing_is_never_rendered(stack: Stack, client: httpx.Client, owner: Account,
-                                                       products: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+def test_cancelled_before_processing_is_never_rendered(
+    stack: Stack, client: httpx.Client, owner: Account, products: dict[str, dict[str, Any]]
+) -> None:
     # given a queued job and no worker running
     product = products["range-hood"]
     configuration = _configure(client, owner, product, width=1234)
@@ -221,10 +256,18 @@ def test_recoverable_failures_retry_after_1_2_4_seconds_then_render(
         if failed_at:
             gaps.append(time.monotonic() - failed_at[-1])
         assert request.attempt == attempt
-        results.send_message(RenderResult(job_id=request.job_id, tenant_id=request.tenant_id,
-                                          status=RenderStatus.FAILED, progress=0, error_code="render_error",
-                                          error_message="Blender crashed", recoverable=True,
-                                          worker_attempt=1).model_dump_json())  # fmt: skip
+        results.send_message(
+            RenderResult(
+                job_id=request.job_id,
+                tenant_id=request.tenant_id,
+                status=RenderStatus.FAILED,
+                progress=0,
+                error_code="render_error",
+                error_message="Blender crashed",
+                recoverable=True,
+                worker_attempt=1,
+            ).model_dump_json()
+        )
         jobs_queue.delete_message(message)
         failed_at.append(time.monotonic())
     # the backoff doubles: 1 s then 2 s (plus at most the host's 2 s queue polling)
@@ -314,8 +357,9 @@ def _wait_until_drained(queue: QueueClient, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def test_another_tenant_cannot_read_the_job_or_its_glb(stack: Stack, client: httpx.Client, owner: Account,
-                                                       products: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+def test_another_tenant_cannot_read_the_job_or_its_glb(
+    stack: Stack, client: httpx.Client, owner: Account, products: dict[str, dict[str, Any]]
+) -> None:
     # given a completed job of ours (served from the cache of the render test, or rendered now)
     product = products["base-cabinet"]
     configuration = _configure(client, owner, product)

@@ -78,10 +78,16 @@ SESSION_ENDING = {"/v1/auth/logout", "/v1/auth/logout-all"}
 def _register(app_host: RunningHost, name: str) -> dict[str, str]:
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     registered = app_host.client().post(
-        "/api/v1/auth/register", headers=client_ip(),
-        json={"tenant_name": f"Fuzz {uuid.uuid4().hex[:8]}", "name": name, "email": email,
-              "password": FUZZ_PASSWORD, "timezone": "America/Chicago"},
-    )  # fmt: skip
+        "/api/v1/auth/register",
+        headers=client_ip(),
+        json={
+            "tenant_name": f"Fuzz {uuid.uuid4().hex[:8]}",
+            "name": name,
+            "email": email,
+            "password": FUZZ_PASSWORD,
+            "timezone": "America/Chicago",
+        },
+    )
     assert registered.status_code == 201, registered.text
     return {"email": email, "Authorization": f"Bearer {registered.json()['access_token']}"}
 
@@ -99,8 +105,9 @@ def leaver(app_host: RunningHost) -> dict[str, str]:
 
 
 def _fresh_session(app_host: RunningHost, email: str) -> dict[str, str]:
-    signed_in = app_host.client().post("/api/v1/auth/login", headers=client_ip(),
-                                       json={"email": email, "password": FUZZ_PASSWORD})  # fmt: skip
+    signed_in = app_host.client().post(
+        "/api/v1/auth/login", headers=client_ip(), json={"email": email, "password": FUZZ_PASSWORD}
+    )
     assert signed_in.status_code == 200, signed_in.text
     return {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
 
@@ -121,8 +128,11 @@ def test_api_answers_every_generated_request_within_its_contract(
     case: schemathesis.Case, owner: dict[str, str], leaver: dict[str, str], app_host: RunningHost
 ) -> None:
     if "authorization" not in {k.lower() for k in (case.headers or {})}:
-        signed_in = (_fresh_session(app_host, leaver["email"]) if case.path in SESSION_ENDING
-                     else {"Authorization": owner["Authorization"]})  # fmt: skip
+        signed_in = (
+            _fresh_session(app_host, leaver["email"])
+            if case.path in SESSION_ENDING
+            else {"Authorization": owner["Authorization"]}
+        )
         case.headers = {**(case.headers or {}), **signed_in}
     # What the contract promises: no 5xx, and every answer (status, type, headers, body) as documented.
     # Rules JSON Schema cannot state (IANA zones, reserved email domains) may refuse schema-valid input with 422.

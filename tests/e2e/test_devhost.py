@@ -60,8 +60,12 @@ def test_methods_query_and_body_reach_the_function(host: RunningHost) -> None:
     response = host.client().post("/api/items/roller?size=9", json={"qty": 3})
     assert response.status_code == 201
     assert response.json() == {
-        "route": "name", "params": {"name": "roller"}, "method": "POST", "query": {"size": "9"}, "echo": {"qty": 3},
-    }  # fmt: skip
+        "route": "name",
+        "params": {"name": "roller"},
+        "method": "POST",
+        "query": {"size": "9"},
+        "echo": {"qty": 3},
+    }
     assert host.client().delete("/api/items/roller").status_code == 404
 
 
@@ -99,17 +103,18 @@ def test_failing_queue_message_is_tried_five_times_then_poisoned(host: RunningHo
     work = QueueClient.from_connection_string(conn, "devhost-work", message_encode_policy=TextBase64EncodePolicy())
     work.send_message(json.dumps({"marker": marker, "fail": True}))
     tries = _wait_for(
-        lambda: (r := [x for x in _records(record_dir, "work") if x["payload"].get("marker") == marker])
-        and len(r) >= 5 and r,
+        lambda: (
+            (r := [x for x in _records(record_dir, "work") if x["payload"].get("marker") == marker])
+            and len(r) >= 5
+            and r
+        ),
         timeout=60,
     )
     assert [t["dequeue_count"] for t in tries] == [1, 2, 3, 4, 5]
     poison = QueueClient.from_connection_string(
         conn, "devhost-work-poison", message_decode_policy=TextBase64DecodePolicy()
     )
-    poisoned = _wait_for(
-        lambda: [m for m in poison.peek_messages(max_messages=32) if marker in m.content], timeout=10
-    )
+    poisoned = _wait_for(lambda: [m for m in poison.peek_messages(max_messages=32) if marker in m.content], timeout=10)
     assert json.loads(poisoned[0].content) == {"marker": marker, "fail": True}
     time.sleep(2.5)  # no sixth try after poisoning
     assert len([x for x in _records(record_dir, "work") if x["payload"].get("marker") == marker]) == 5

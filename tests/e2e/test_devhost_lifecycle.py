@@ -44,10 +44,23 @@ def test_devhost_starts_its_services_and_stops_every_child(tmp_path: Path, stop_
     log = tmp_path / "host.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--port", str(port), "--data-dir", str(data_dir),
-             "--settings", os.devnull, "--seed"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--settings",
+                os.devnull,
+                "--seed",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 90
         ready = None

@@ -64,10 +64,12 @@ def test_parallel_requests_with_one_key_have_one_effect(app_host: RunningHost, s
 
 def test_the_same_key_from_two_users_is_two_requests(app_host: RunningHost, shop: dict) -> None:
     client, key, name = app_host.client(), uuid.uuid4().hex, f"Two users {uuid.uuid4().hex[:8]}"
-    first = client.post("/api/v1/crm/customers", headers={**shop["owner"].headers, "Idempotency-Key": key},
-                        json={"name": name})  # fmt: skip
-    second = client.post("/api/v1/crm/customers", headers={**shop["advisor"].headers, "Idempotency-Key": key},
-                         json={"name": name})  # fmt: skip
+    first = client.post(
+        "/api/v1/crm/customers", headers={**shop["owner"].headers, "Idempotency-Key": key}, json={"name": name}
+    )
+    second = client.post(
+        "/api/v1/crm/customers", headers={**shop["advisor"].headers, "Idempotency-Key": key}, json={"name": name}
+    )
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] != second.json()["id"]
     assert "Idempotent-Replayed" not in second.headers

@@ -35,8 +35,10 @@ def env(database: Database) -> Iterator[Env]:
 
     azurite = free_azurite().start()
     smtp = FakeSmtp().start()
-    host = start_host("function_app:app", env={"AzureWebJobsStorage": azurite.connection_string,
-                                               "SMTP_FROM": "hello@tradeops.example.com", **smtp.env()})  # fmt: skip
+    host = start_host(
+        "function_app:app",
+        env={"AzureWebJobsStorage": azurite.connection_string, "SMTP_FROM": "hello@tradeops.example.com", **smtp.env()},
+    )
     client = host.client()
     try:
         yield Env(host=host, client=client, smtp=smtp, owner=register(client, tenant_name="Edgar's <Auto> & Paint"))
@@ -83,8 +85,9 @@ def test_an_invited_person_chooses_a_password_on_the_page_and_the_link_then_stop
     assert page.headers["Cache-Control"] == "no-store" and "<script" not in page.text
 
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    mismatch = env.client.post("/api/" + _path(link), headers=form,
-                               content=f"password={NEW_PASSWORD}&password_confirm=something+else")  # fmt: skip
+    mismatch = env.client.post(
+        "/api/" + _path(link), headers=form, content=f"password={NEW_PASSWORD}&password_confirm=something+else"
+    )
     assert mismatch.status_code == 422 and "not the same" in mismatch.text
     short = env.client.post("/api/" + _path(link), headers=form, content="password=short&password_confirm=short")
     assert short.status_code == 422 and "10 to 256 characters" in short.text
@@ -124,11 +127,15 @@ def test_a_resent_invitation_replaces_the_first_and_the_app_accepts_it_signed_in
 
     token = second.rsplit("/", 1)[1]
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    refused = env.client.post("/api/v1/auth/password-link-acceptances", headers=client_ip(),
-                              json={"token": tampered, "password": NEW_PASSWORD})  # fmt: skip
+    refused = env.client.post(
+        "/api/v1/auth/password-link-acceptances",
+        headers=client_ip(),
+        json={"token": tampered, "password": NEW_PASSWORD},
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "link_invalid"
-    accepted = env.client.post("/api/v1/auth/password-link-acceptances", headers=client_ip(),
-                               json={"token": token, "password": NEW_PASSWORD})  # fmt: skip
+    accepted = env.client.post(
+        "/api/v1/auth/password-link-acceptances", headers=client_ip(), json={"token": token, "password": NEW_PASSWORD}
+    )
     assert accepted.status_code == 200, accepted.text
     me = env.client.get("/api/v1/me", headers={"Authorization": f"Bearer {accepted.json()['access_token']}"})
     assert me.status_code == 200 and me.json()["user"]["id"] == user["id"]
@@ -156,14 +163,18 @@ def test_a_forgotten_password_is_reset_by_email_and_every_old_session_ends(env: 
     link = _link(env, email, subject="Reset your Tradeops password for Edgar's <Auto> & Paint")
     page = env.client.get("/api/" + _path(link))
     assert page.status_code == 200 and "New password for Edgar&#x27;s &lt;Auto&gt; &amp; Paint" in page.text
-    accepted = env.client.post("/api/v1/auth/password-link-acceptances", headers=client_ip(),
-                               json={"token": link.rsplit("/", 1)[1], "password": NEW_PASSWORD})  # fmt: skip
+    accepted = env.client.post(
+        "/api/v1/auth/password-link-acceptances",
+        headers=client_ip(),
+        json={"token": link.rsplit("/", 1)[1], "password": NEW_PASSWORD},
+    )
     assert accepted.status_code == 200, accepted.text
 
     old = env.client.post("/api/v1/auth/login", headers=client_ip(), json={"email": email, "password": PASSWORD})
     assert old.status_code == 401
     assert login(env.client, email=email, password=NEW_PASSWORD).role == "advisor"
-    old_session = env.client.post("/api/v1/auth/refresh", headers=client_ip(),
-                                  json={"refresh_token": before.refresh_token})  # fmt: skip
+    old_session = env.client.post(
+        "/api/v1/auth/refresh", headers=client_ip(), json={"refresh_token": before.refresh_token}
+    )
     assert old_session.status_code == 401 and env.client.get("/api/v1/me", headers=before.headers).status_code == 401
     assert env.client.get("/api/" + _path(link)).status_code == 410

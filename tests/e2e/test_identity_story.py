@@ -28,9 +28,15 @@ def verify() -> Iterator[FakeVerify]:
 
 @pytest.fixture(scope="module")
 def host(database: Database, verify: FakeVerify) -> Iterator[RunningHost]:
-    running = start_host("function_app:app", env={
-        "TWILIO_BASE_URL": verify.base_url, "TWILIO_ACCOUNT_SID": verify.account_sid,
-        "TWILIO_AUTH_TOKEN": "test-auth-token-not-a-secret", "TWILIO_VERIFY_SERVICE_SID": SERVICE_SID})  # fmt: skip
+    running = start_host(
+        "function_app:app",
+        env={
+            "TWILIO_BASE_URL": verify.base_url,
+            "TWILIO_ACCOUNT_SID": verify.account_sid,
+            "TWILIO_AUTH_TOKEN": "test-auth-token-not-a-secret",
+            "TWILIO_VERIFY_SERVICE_SID": SERVICE_SID,
+        },
+    )
     yield running
     running.stop()
 
@@ -61,15 +67,16 @@ def _ids(response: httpx.Response) -> set[str]:
     return {item["id"] for item in response.json()["items"]}
 
 
-def test_register_invite_sign_in_and_see_only_what_the_role_allows(client: httpx.Client,
-                                                                    verify: FakeVerify) -> None:
+def test_register_invite_sign_in_and_see_only_what_the_role_allows(client: httpx.Client, verify: FakeVerify) -> None:
     # given a new business whose owner invites an estimator and a tech, each with an email and a phone
     owner = register(client, tenant_name="Edgar's Auto & Paint")
     estimator_phone, tech_phone = unique_phone(), unique_phone()
-    estimator_email = invite(client, owner, role="estimator", name="Erin Estimator", email=unique_email("erin"),
-                             phone=estimator_phone)["email"]  # fmt: skip
-    tech_email = invite(client, owner, role="tech", name="Tom Tech", email=unique_email("tom"),
-                        phone=tech_phone)["email"]  # fmt: skip
+    estimator_email = invite(
+        client, owner, role="estimator", name="Erin Estimator", email=unique_email("erin"), phone=estimator_phone
+    )["email"]
+    tech_email = invite(client, owner, role="tech", name="Tom Tech", email=unique_email("tom"), phone=tech_phone)[
+        "email"
+    ]
     # when each signs in both ways: by password and by a texted code
     estimator = login(client, email=estimator_email)
     estimator_by_sms = _otp_sign_in(client, verify, estimator_phone)
@@ -82,26 +89,36 @@ def test_register_invite_sign_in_and_see_only_what_the_role_allows(client: httpx
     assert me["user"]["role"] == "tech" and me["tenant"]["name"] == "Edgar's Auto & Paint"
     assert "customers.update" not in me["permissions"] and "customers.read" in me["permissions"]
     # and the owner and the estimator each add a customer
-    owners_customer = client.post("/api/v1/crm/customers", headers=owner.headers,
-                                  json={"name": "Ada Lovelace", "phone": "512-555-0134"}).json()  # fmt: skip
+    owners_customer = client.post(
+        "/api/v1/crm/customers", headers=owner.headers, json={"name": "Ada Lovelace", "phone": "512-555-0134"}
+    ).json()
     assert owners_customer["phone"] == "+15125550134"
-    estimators_customer = client.post("/api/v1/crm/customers", headers=estimator.headers,
-                                      json={"name": "Bea Builder"}).json()  # fmt: skip
+    estimators_customer = client.post(
+        "/api/v1/crm/customers", headers=estimator.headers, json={"name": "Bea Builder"}
+    ).json()
     # then the estimator sees only their own customer, and the owner's answers 404
     assert _ids(client.get("/api/v1/crm/customers", headers=estimator.headers)) == {estimators_customer["id"]}
     hidden = client.get(f"/api/v1/crm/customers/{owners_customer['id']}", headers=estimator.headers)
     assert hidden.status_code == 404
     # until the owner shares it
-    shared = client.post(f"/api/v1/crm/customers/{owners_customer['id']}/shares", headers=owner.headers,
-                         json={"user_id": estimator.user_id})
+    shared = client.post(
+        f"/api/v1/crm/customers/{owners_customer['id']}/shares",
+        headers=owner.headers,
+        json={"user_id": estimator.user_id},
+    )
     assert shared.status_code == 200, shared.text
     assert _ids(client.get("/api/v1/crm/customers", headers=estimator.headers)) == {
-        owners_customer["id"], estimators_customer["id"]}  # fmt: skip
+        owners_customer["id"],
+        estimators_customer["id"],
+    }
     # the tech reads every customer but may not edit one, nor manage people
     assert _ids(client.get("/api/v1/crm/customers", headers=tech.headers)) == {
-        owners_customer["id"], estimators_customer["id"]}  # fmt: skip
-    edit = client.patch(f"/api/v1/crm/customers/{owners_customer['id']}", headers={**tech.headers, "If-Match": "*"},
-                        json={"notes": "x"})  # fmt: skip
+        owners_customer["id"],
+        estimators_customer["id"],
+    }
+    edit = client.patch(
+        f"/api/v1/crm/customers/{owners_customer['id']}", headers={**tech.headers, "If-Match": "*"}, json={"notes": "x"}
+    )
     assert edit.status_code == 403
     assert client.get("/api/v1/users", headers=tech.headers).status_code == 403
     assert client.get("/api/v1/users", headers=estimator.headers).status_code == 403
@@ -112,8 +129,11 @@ def test_register_invite_sign_in_and_see_only_what_the_role_allows(client: httpx
 
 def test_login_sets_a_strict_http_only_secure_refresh_cookie(client: httpx.Client) -> None:
     owner = register(client)
-    response = client.post("/api/v1/auth/login", headers=client_ip(),
-                           json={"email": owner.email, "password": "correct horse battery staple"})  # fmt: skip
+    response = client.post(
+        "/api/v1/auth/login",
+        headers=client_ip(),
+        json={"email": owner.email, "password": "correct horse battery staple"},
+    )
     cookie = response.headers["set-cookie"]
     assert f"tradeops_refresh={response.json()['refresh_token']}" in cookie
     assert all(flag in cookie for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"))
@@ -186,8 +206,7 @@ def test_an_expired_code_is_refused(client: httpx.Client, verify: FakeVerify) ->
     assert late.status_code == 401 and late.json()["code"] == "code_expired"
 
 
-def test_start_answers_the_same_for_unknown_numbers_and_texts_nobody(client: httpx.Client,
-                                                                     verify: FakeVerify) -> None:
+def test_start_answers_the_same_for_unknown_numbers_and_texts_nobody(client: httpx.Client, verify: FakeVerify) -> None:
     owner = register(client)
     known = unique_phone()
     invite(client, owner, role="tech", phone=known)
@@ -199,8 +218,7 @@ def test_start_answers_the_same_for_unknown_numbers_and_texts_nobody(client: htt
     assert [to for to, _ in verify.sent if to == known] == [known]
 
 
-def test_code_requests_per_phone_are_limited_tighter_than_twilio(client: httpx.Client,
-                                                                  verify: FakeVerify) -> None:
+def test_code_requests_per_phone_are_limited_tighter_than_twilio(client: httpx.Client, verify: FakeVerify) -> None:
     owner = register(client)
     phone = unique_phone()
     invite(client, owner, role="tech", phone=phone)
@@ -216,8 +234,11 @@ def test_five_wrong_passwords_then_even_the_right_one_waits(client: httpx.Client
         attempt = {"email": owner.email, "password": f"nope{n}"}
         wrong = client.post("/api/v1/auth/login", headers=client_ip(), json=attempt)
         assert wrong.status_code == 401
-    right = client.post("/api/v1/auth/login", headers=client_ip(),
-                        json={"email": owner.email, "password": "correct horse battery staple"})  # fmt: skip
+    right = client.post(
+        "/api/v1/auth/login",
+        headers=client_ip(),
+        json={"email": owner.email, "password": "correct horse battery staple"},
+    )
     assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
 
 
@@ -226,9 +247,17 @@ def test_sign_ups_from_one_address_are_limited_and_a_taken_email_counts_too(clie
     taken = register(client).email
 
     def sign_up(email: str) -> httpx.Response:
-        return client.post("/api/v1/auth/register", headers=ip, json={
-            "tenant_name": "Spam Paint Co", "name": "Sam Spammer", "email": email,
-            "password": "correct horse battery staple", "timezone": "America/Chicago"})  # fmt: skip
+        return client.post(
+            "/api/v1/auth/register",
+            headers=ip,
+            json={
+                "tenant_name": "Spam Paint Co",
+                "name": "Sam Spammer",
+                "email": email,
+                "password": "correct horse battery staple",
+                "timezone": "America/Chicago",
+            },
+        )
 
     answers = [sign_up(unique_email("spam")) for _ in range(4)] + [sign_up(taken)]
     assert [a.status_code for a in answers] == [201, 201, 201, 201, 409]
@@ -242,24 +271,39 @@ def test_changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     owner = register(client)
     phone_session, this_session = login(client, email=owner.email or ""), login(client, email=owner.email or "")
     new = "another long password 99"
-    wrong = client.post("/api/v1/me/password", headers=this_session.headers,
-                        json={"current_password": "not my password", "new_password": new})  # fmt: skip
+    wrong = client.post(
+        "/api/v1/me/password",
+        headers=this_session.headers,
+        json={"current_password": "not my password", "new_password": new},
+    )
     assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_password"
-    short = client.post("/api/v1/me/password", headers=this_session.headers,
-                        json={"current_password": "correct horse battery staple", "new_password": "short"})  # fmt: skip
+    short = client.post(
+        "/api/v1/me/password",
+        headers=this_session.headers,
+        json={"current_password": "correct horse battery staple", "new_password": "short"},
+    )
     assert short.status_code == 422
-    changed = client.post("/api/v1/me/password", headers=this_session.headers,
-                          json={"current_password": "correct horse battery staple", "new_password": new})  # fmt: skip
+    changed = client.post(
+        "/api/v1/me/password",
+        headers=this_session.headers,
+        json={"current_password": "correct horse battery staple", "new_password": new},
+    )
     assert changed.status_code == 204, changed.text
     assert client.get("/api/v1/me", headers=this_session.headers).status_code == 200  # this device stays signed in
     assert client.get("/api/v1/me", headers=phone_session.headers).status_code == 401  # every other one is out
     assert client.get("/api/v1/me", headers=owner.headers).status_code == 401
     assert login(client, email=owner.email or "", password=new).user_id == owner.user_id
     for n in range(4):  # with the wrong one: 5 misses in 15 minutes, then even the right one waits
-        client.post("/api/v1/me/password", headers=this_session.headers,
-                    json={"current_password": f"nope {n}", "new_password": new})  # fmt: skip
-    locked = client.post("/api/v1/me/password", headers=this_session.headers,
-                         json={"current_password": new, "new_password": "and yet another one 7"})  # fmt: skip
+        client.post(
+            "/api/v1/me/password",
+            headers=this_session.headers,
+            json={"current_password": f"nope {n}", "new_password": new},
+        )
+    locked = client.post(
+        "/api/v1/me/password",
+        headers=this_session.headers,
+        json={"current_password": new, "new_password": "and yet another one 7"},
+    )
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
 
 

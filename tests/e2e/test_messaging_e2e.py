@@ -48,21 +48,42 @@ def env(database: Database) -> Iterator[Env]:
 
     azurite = free_azurite().start()
     twilio, smtp = FakeTwilioMessaging().start(), FakeSmtp().start()
-    host = start_host("function_app:app", env={
-        "AzureWebJobsStorage": azurite.connection_string, "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE_URL": twilio.base_url,
-        "MESSAGING_RETRY_BASE_SECONDS": "1", "SMTP_FROM": "shop@example.com", **smtp.env()})  # fmt: skip
+    host = start_host(
+        "function_app:app",
+        env={
+            "AzureWebJobsStorage": azurite.connection_string,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": twilio.base_url,
+            "MESSAGING_RETRY_BASE_SECONDS": "1",
+            "SMTP_FROM": "shop@example.com",
+            **smtp.env(),
+        },
+    )
     client = host.client()
     try:
         owner = register(client, tenant_name="Edgar's Auto")
         _enable_messaging(client, owner)
         number = unique_phone()
-        settings = client.put("/api/v1/messaging/settings", headers=owner.headers, json={
-            "sms_from_number": number, "email_from": "service@edgars.example.com",
-            "help_text": "{business_name}: call 555-0100. Reply STOP to opt out."})  # fmt: skip
+        settings = client.put(
+            "/api/v1/messaging/settings",
+            headers=owner.headers,
+            json={
+                "sms_from_number": number,
+                "email_from": "service@edgars.example.com",
+                "help_text": "{business_name}: call 555-0100. Reply STOP to opt out.",
+            },
+        )
         assert settings.status_code == 200, settings.text
-        yield Env(host=host, client=client, twilio=twilio, smtp=smtp, owner=owner, number=number,
-                  azurite=azurite.connection_string)  # fmt: skip
+        yield Env(
+            host=host,
+            client=client,
+            twilio=twilio,
+            smtp=smtp,
+            owner=owner,
+            number=number,
+            azurite=azurite.connection_string,
+        )
     finally:
         client.close()
         host.stop()
@@ -72,8 +93,9 @@ def env(database: Database) -> Iterator[Env]:
 
 
 def _enable_messaging(client: httpx.Client, owner: Account) -> None:
-    response = client.patch("/api/v1/tenant", headers={**owner.headers, "If-Match": "*"},
-                            json={"enabled_modules": ["crm", "messaging"]})  # fmt: skip
+    response = client.patch(
+        "/api/v1/tenant", headers={**owner.headers, "If-Match": "*"}, json={"enabled_modules": ["crm", "messaging"]}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -85,9 +107,11 @@ def _customer(env: Env, *, timezone: str | None = "America/Chicago", consent: tu
     assert response.status_code == 201, response.text
     customer = response.json()
     for channel in consent:
-        granted = env.client.post(f"/api/v1/messaging/customers/{customer['id']}/consents", headers=env.owner.headers,
-                                  json={"channel": channel, "purpose": "transactional", "granted": True,
-                                        "source": "signed_form"})  # fmt: skip
+        granted = env.client.post(
+            f"/api/v1/messaging/customers/{customer['id']}/consents",
+            headers=env.owner.headers,
+            json={"channel": channel, "purpose": "transactional", "granted": True, "source": "signed_form"},
+        )
         assert granted.status_code == 201, granted.text
     return customer
 
@@ -123,16 +147,23 @@ def _wait(env: Env, message_id: str, *statuses: str, timeout: float = 30) -> dic
     raise AssertionError(f"message stayed {current.get('status')!r}, wanted {statuses}\n{env.host.log_tail(30)}")
 
 
-def _signed_post(env: Env, path: str, params: dict[str, str], *, token: str = AUTH_TOKEN,
-                 signature: str | None = None) -> httpx.Response:  # fmt: skip
+def _signed_post(
+    env: Env, path: str, params: dict[str, str], *, token: str = AUTH_TOKEN, signature: str | None = None
+) -> httpx.Response:
     url = f"{env.host.base_url}{path}"
     headers = {"X-Twilio-Signature": signature if signature is not None else compute(token, url, params.items())}
     return env.client.post(url, data=params, headers=headers)
 
 
 def _inbound(env: Env, customer: dict, body: str, sid: str | None = None) -> httpx.Response:
-    params = {"MessageSid": sid or "SM" + secrets.token_hex(16), "AccountSid": ACCOUNT_SID, "From": customer["phone"],
-              "To": env.number, "Body": body, "NumMedia": "0"}  # fmt: skip
+    params = {
+        "MessageSid": sid or "SM" + secrets.token_hex(16),
+        "AccountSid": ACCOUNT_SID,
+        "From": customer["phone"],
+        "To": env.number,
+        "Body": body,
+        "NumMedia": "0",
+    }
     return _signed_post(env, "/api/webhooks/twilio/inbound", params)
 
 
@@ -182,11 +213,15 @@ def test_stop_blocks_the_next_send_and_start_restores_it(env: Env) -> None:
     # and the thread shows both keywords inbound, newest last
     thread = env.client.get(f"/api/v1/messages?customer_id={customer['id']}", headers=env.owner.headers).json()
     assert [(m["direction"], m["body"].split("\n")[0]) for m in thread["items"]] == [
-        ("inbound", "Stop"), ("outbound", "Your car is ready."), ("inbound", "START"),
-        ("outbound", "Back on: your car is ready.")]  # fmt: skip
+        ("inbound", "Stop"),
+        ("outbound", "Your car is ready."),
+        ("inbound", "START"),
+        ("outbound", "Back on: your car is ready."),
+    ]
     consents = env.client.get(f"/api/v1/messaging/customers/{customer['id']}/consents", headers=env.owner.headers)
     assert [(c["purpose"], c["granted"], c["source"]) for c in consents.json()["items"]] == [
-        ("transactional", True, "sms_keyword:START")]  # fmt: skip
+        ("transactional", True, "sms_keyword:START")
+    ]
 
 
 def test_help_answers_with_the_business_help_text_and_a_replayed_inbound_has_one_effect(env: Env) -> None:
@@ -225,8 +260,11 @@ def test_the_twenty_first_message_in_a_day_is_deferred(env: Env) -> None:
     ids = [_post(env, customer, f"Update {n}")["id"] for n in range(21)]
     finals = [_wait(env, i, "sent", "deferred")["status"] for i in ids]
     assert finals.count("sent") == 20 and finals.count("deferred") == 1
-    deferred = next(m for m in (env.client.get(f"/api/v1/messages/{i}", headers=env.owner.headers).json()
-                                for i in ids) if m["status"] == "deferred")  # fmt: skip
+    deferred = next(
+        m
+        for m in (env.client.get(f"/api/v1/messages/{i}", headers=env.owner.headers).json() for i in ids)
+        if m["status"] == "deferred"
+    )
     assert deferred["reason"] == "rate_limited" and deferred["scheduled_for"]
     assert len(env.twilio.sent_to(customer["phone"])) == 20
     # and the thread pages backwards: the newest 15 oldest first, then the 6 before them
@@ -297,8 +335,9 @@ def test_forged_or_unsigned_webhooks_are_refused(env: Env) -> None:
 
 def test_email_goes_through_smtp_with_starttls_auth_and_the_right_headers(env: Env) -> None:
     customer = _customer(env, timezone=_daytime_zone(), consent=("email",))
-    message = _post(env, customer, "Your invoice is attached.\n\nThanks, Edgar", channel="email",
-                    subject="Invoice #1042")  # fmt: skip
+    message = _post(
+        env, customer, "Your invoice is attached.\n\nThanks, Edgar", channel="email", subject="Invoice #1042"
+    )
     _wait(env, message["id"], "sent")
     received = env.smtp.wait_for(customer["email"])
     assert received.tls and received.authenticated
@@ -315,12 +354,26 @@ def test_email_goes_through_smtp_with_starttls_auth_and_the_right_headers(env: E
 
 def test_templates_refuse_unknown_placeholders_and_missing_values(env: Env) -> None:
     headers = env.owner.headers
-    bad = env.client.post("/api/v1/messaging/templates", headers=headers, json={
-        "name": f"ready-{uuid.uuid4().hex[:6]}", "channel": "sms", "body": "Hi {first_name}, your {vehicle} is ready"})
+    bad = env.client.post(
+        "/api/v1/messaging/templates",
+        headers=headers,
+        json={
+            "name": f"ready-{uuid.uuid4().hex[:6]}",
+            "channel": "sms",
+            "body": "Hi {first_name}, your {vehicle} is ready",
+        },
+    )
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_placeholder"
-    good = env.client.post("/api/v1/messaging/templates", headers=headers, json={
-        "name": f"ready-{uuid.uuid4().hex[:6]}", "channel": "sms", "body": "Hi {first_name}, your {vehicle} is ready",
-        "placeholders": ["vehicle"]})  # fmt: skip
+    good = env.client.post(
+        "/api/v1/messaging/templates",
+        headers=headers,
+        json={
+            "name": f"ready-{uuid.uuid4().hex[:6]}",
+            "channel": "sms",
+            "body": "Hi {first_name}, your {vehicle} is ready",
+            "placeholders": ["vehicle"],
+        },
+    )
     assert good.status_code == 201, good.text
     customer = _customer(env, timezone=_daytime_zone())
     payload = {"customer_id": customer["id"], "channel": "sms", "template_id": good.json()["id"]}
@@ -357,6 +410,7 @@ def test_an_estimator_sees_only_threads_of_customers_they_see(env: Env) -> None:
     customer = _customer(env, timezone=_daytime_zone())
     hidden = env.client.get(f"/api/v1/messages?customer_id={customer['id']}", headers=estimator.headers)
     assert hidden.status_code == 404
-    unnamed = env.client.get(f"/api/v1/messages?related_type=appointment&related_id={uuid.uuid4()}",
-                             headers=estimator.headers)  # fmt: skip
+    unnamed = env.client.get(
+        f"/api/v1/messages?related_type=appointment&related_id={uuid.uuid4()}", headers=estimator.headers
+    )
     assert unnamed.status_code == 422 and unnamed.json()["code"] == "customer_required"

@@ -20,15 +20,28 @@ def _post(client, account, path: str, body: dict, headers: dict | None = None) -
 def _inspection(client, owner) -> tuple[str, str, list[dict]]:
     """An appointment with an inspection of three items, two of them recommended (one with markup in its notes)."""
     customer = _post(client, owner, "v1/crm/customers", {"name": "Rosa <Diaz>", "phone": unique_phone()})
-    appointment = _post(client, owner, "v1/shop/appointments", {
-        "customer_id": customer["id"], "starts_at": "2027-02-01T15:00:00Z", "ends_at": "2027-02-01T17:00:00Z"})
-    checklist = _post(client, owner, f"v1/shop/appointments/{appointment['id']}/inspections",
-                      {"title": "Multi-point check", "labels": ["Front brake pads", "Wiper blades", "Horn"]})
-    findings = [{"status": "urgent", "recommended": True, "estimate_cents": 18_000, "notes": "2 mm left <b>now</b>"},
-                {"status": "attention", "recommended": True, "estimate_cents": 4_500, "notes": "Streaking"}]
+    appointment = _post(
+        client,
+        owner,
+        "v1/shop/appointments",
+        {"customer_id": customer["id"], "starts_at": "2027-02-01T15:00:00Z", "ends_at": "2027-02-01T17:00:00Z"},
+    )
+    checklist = _post(
+        client,
+        owner,
+        f"v1/shop/appointments/{appointment['id']}/inspections",
+        {"title": "Multi-point check", "labels": ["Front brake pads", "Wiper blades", "Horn"]},
+    )
+    findings = [
+        {"status": "urgent", "recommended": True, "estimate_cents": 18_000, "notes": "2 mm left <b>now</b>"},
+        {"status": "attention", "recommended": True, "estimate_cents": 4_500, "notes": "Streaking"},
+    ]
     for item, finding in zip(checklist["items"], findings, strict=False):
-        response = client.patch(f"/api/v1/shop/inspections/{checklist['id']}/items/{item['id']}",
-                                headers={**owner.headers, "If-Match": "*"}, json=finding)
+        response = client.patch(
+            f"/api/v1/shop/inspections/{checklist['id']}/items/{item['id']}",
+            headers={**owner.headers, "If-Match": "*"},
+            json=finding,
+        )
         assert response.status_code == 200, response.text
     return appointment["id"], checklist["id"], checklist["items"]
 
@@ -78,6 +91,7 @@ def test_a_tampered_link_is_refused_with_a_plain_page(app_host: RunningHost) -> 
     response = client.get(f"/api/{forged}")
     assert response.status_code == 403 and response.headers["content-type"].startswith("text/html")
     assert "not valid" in response.text
-    answered = client.post(f"/api/{forged}", content=b"item-x=approve",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    answered = client.post(
+        f"/api/{forged}", content=b"item-x=approve", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert answered.status_code == 403

@@ -22,14 +22,18 @@ def _setup(client: httpx.Client) -> tuple[Account, Account, str, str]:
     owner = register(client, tenant_name="Flow Auto")
     tech_user = invite(client, owner, role="tech", name="Terry Tech")
     tech = login(client, email=tech_user["email"])
-    customer = _ok(client.post("/api/v1/crm/customers", headers=owner.headers,
-                               json={"name": "Flo", "phone": unique_phone()}), 201)  # fmt: skip
+    customer = _ok(
+        client.post("/api/v1/crm/customers", headers=owner.headers, json={"name": "Flo", "phone": unique_phone()}), 201
+    )
     return owner, tech, customer["id"], tech_user["id"]
 
 
 def _book(client, owner, customer_id, tech_id, start: str, end: str) -> httpx.Response:
-    return client.post("/api/v1/shop/appointments", headers=owner.headers, json={
-        "customer_id": customer_id, "tech_id": tech_id, "starts_at": start, "ends_at": end})
+    return client.post(
+        "/api/v1/shop/appointments",
+        headers=owner.headers,
+        json={"customer_id": customer_id, "tech_id": tech_id, "starts_at": start, "ends_at": end},
+    )
 
 
 def test_book_edit_move_pay_and_read_the_board_over_http(app_host: RunningHost) -> None:
@@ -49,8 +53,11 @@ def test_book_edit_move_pay_and_read_the_board_over_http(app_host: RunningHost) 
     changed = client.patch(path, headers={**owner.headers, "If-Match": booked.headers["ETag"]}, json={"notes": "Noise"})
     assert _ok(changed)["notes"] == "Noise" and changed.headers["ETag"] != booked.headers["ETag"]
     # bad input is a clear 422 with the field's path
-    bad = client.post("/api/v1/shop/appointments", headers=owner.headers, json={"customer_id": customer_id,
-                      "starts_at": "2027-04-05T10:00:00", "ends_at": "2027-04-05T09:00:00Z"})  # fmt: skip
+    bad = client.post(
+        "/api/v1/shop/appointments",
+        headers=owner.headers,
+        json={"customer_id": customer_id, "starts_at": "2027-04-05T10:00:00", "ends_at": "2027-04-05T09:00:00Z"},
+    )
     assert bad.status_code == 422 and any(e["loc"] == "body.starts_at" for e in bad.json()["errors"])
     # services set the total; the tech moves the card; the tech may not complete
     _ok(client.post(f"{path}/services", headers=tech.headers, json={"name": "Pads", "price_cents": 25_000}), 201)
@@ -60,8 +67,9 @@ def test_book_edit_move_pay_and_read_the_board_over_http(app_host: RunningHost) 
     assert denied.status_code == 403 and denied.json()["code"] == "move_forbidden"
     unpaid = client.patch(f"{path}/move", headers=owner.headers, json={"status": "COMPLETED"})
     assert unpaid.status_code == 409 and unpaid.json()["code"] == "balance_unpaid"
-    paid = _ok(client.post(f"{path}/payments", headers=owner.headers, json={"amount_cents": 25_000,
-                                                                             "method": "card"}), 201)  # fmt: skip
+    paid = _ok(
+        client.post(f"{path}/payments", headers=owner.headers, json={"amount_cents": 25_000, "method": "card"}), 201
+    )
     assert paid["balance_cents"] == 0
     board = _ok(client.get(f"/api/v1/shop/board?{DAY}", headers=tech.headers))
     assert (board["from"], board["to"]) == ("2027-04-05T00:00:00Z", "2027-04-06T00:00:00Z")
@@ -85,12 +93,17 @@ def test_stats_follow_a_payment_and_its_void(app_host: RunningHost) -> None:
     path = f"/api/v1/shop/appointments/{appointment['id']}"
     _ok(client.post(f"{path}/services", headers=owner.headers, json={"name": "Tyres", "price_cents": 80_000}), 201)
     assert _ok(client.get("/api/v1/shop/stats", headers=owner.headers))["unpaid_total_cents"] == 80_000
-    payment = _ok(client.post(f"{path}/payments", headers=owner.headers, json={"amount_cents": 30_000,
-                                                                                "method": "cash"}), 201)  # fmt: skip
+    payment = _ok(
+        client.post(f"{path}/payments", headers=owner.headers, json={"amount_cents": 30_000, "method": "cash"}), 201
+    )
     after = _ok(client.get("/api/v1/shop/stats", headers=owner.headers))
     assert (after["unpaid_total_cents"], after["revenue_today_cents"]) == (50_000, 30_000)
-    _ok(client.post(f"/api/v1/shop/payments/{payment['payment']['id']}/void", headers=owner.headers,
-                    json={"reason": "Refunded"}), 201)  # fmt: skip
+    _ok(
+        client.post(
+            f"/api/v1/shop/payments/{payment['payment']['id']}/void", headers=owner.headers, json={"reason": "Refunded"}
+        ),
+        201,
+    )
     voided = _ok(client.get("/api/v1/shop/stats", headers=owner.headers))
     assert (voided["unpaid_total_cents"], voided["revenue_today_cents"]) == (80_000, 0)
 
@@ -113,10 +126,19 @@ def test_a_business_without_the_shop_module_gets_403_everywhere(app_host: Runnin
     client = app_host.client()
     owner = register(client, tenant_name="Paint Only")
     tenant = client.get("/api/v1/tenant", headers=owner.headers)
-    _ok(client.patch("/api/v1/tenant", headers={**owner.headers, "If-Match": tenant.headers["ETag"]},
-                     json={"enabled_modules": ["crm"]}))  # fmt: skip
-    for method, path in (("GET", "v1/shop/board"), ("GET", "v1/shop/stats"), ("POST", "v1/shop/appointments"),
-                         ("GET", f"v1/shop/appointments?{DAY}")):  # fmt: skip
+    _ok(
+        client.patch(
+            "/api/v1/tenant",
+            headers={**owner.headers, "If-Match": tenant.headers["ETag"]},
+            json={"enabled_modules": ["crm"]},
+        )
+    )
+    for method, path in (
+        ("GET", "v1/shop/board"),
+        ("GET", "v1/shop/stats"),
+        ("POST", "v1/shop/appointments"),
+        ("GET", f"v1/shop/appointments?{DAY}"),
+    ):
         response = client.request(method, f"/api/{path}", headers=owner.headers, json={})
         assert response.status_code == 403 and response.json()["code"] == "module_disabled", (path, response.text)
 
@@ -129,8 +151,9 @@ def test_the_reminder_timer_sends_once_even_when_fired_twice(app_host: RunningHo
     owner, _, customer_id, _ = _setup(client)
     local = datetime.now(UTC).astimezone(ZoneInfo("America/Chicago")) + timedelta(days=1)
     start = local.replace(hour=10, minute=0, second=0, microsecond=0).astimezone(UTC)
-    booked = _ok(_book(client, owner, customer_id, None, start.isoformat(), (start + timedelta(hours=1)).isoformat()),
-                 201)  # fmt: skip
+    booked = _ok(
+        _book(client, owner, customer_id, None, start.isoformat(), (start + timedelta(hours=1)).isoformat()), 201
+    )
     for _ in range(2):
         fired = app_host.fire("shop_reminders")
         assert fired.status_code == 200, fired.text

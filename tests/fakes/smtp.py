@@ -46,18 +46,26 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     import ipaddress
 
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))  # fmt: skip
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = directory / "cert.pem", directory / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 
@@ -68,16 +76,24 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self.server.lock:
-            self.server.messages.append(Received(mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
-                                                 message=message,  # type: ignore[arg-type]
-                                                 authenticated=bool(session.authenticated),
-                                                 tls=session.ssl is not None))  # fmt: skip
+            self.server.messages.append(
+                Received(
+                    mail_from=envelope.mail_from,
+                    rcpt_tos=list(envelope.rcpt_tos),
+                    message=message,  # type: ignore[arg-type]
+                    authenticated=bool(session.authenticated),
+                    tls=session.ssl is not None,
+                )
+            )
         return "250 Message accepted for delivery"
 
 
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode() \
-        and auth_data.password == PASSWORD.encode()  # fmt: skip
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USERNAME.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
     return AuthResult(success=ok, handled=False)
 
 
@@ -97,9 +113,16 @@ class FakeSmtp:
         context.load_cert_chain(str(self.cert_file), str(self.key_file))
         from devhost.services import free_port
 
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=free_port(), tls_context=context,
-                                      require_starttls=True, authenticator=_authenticator, auth_require_tls=True,
-                                      server_hostname="127.0.0.1")  # fmt: skip
+        self._controller = Controller(
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=free_port(),
+            tls_context=context,
+            require_starttls=True,
+            authenticator=_authenticator,
+            auth_require_tls=True,
+            server_hostname="127.0.0.1",
+        )
         self._controller.start()
         return self
 
@@ -111,8 +134,14 @@ class FakeSmtp:
 
     def env(self) -> dict[str, str]:
         """Settings that point the app at this server."""
-        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_USERNAME": USERNAME,
-                "SMTP_PASSWORD": PASSWORD, "SMTP_TLS": "starttls", "SMTP_CA_FILE": str(self.cert_file)}  # fmt: skip
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.port),
+            "SMTP_USERNAME": USERNAME,
+            "SMTP_PASSWORD": PASSWORD,
+            "SMTP_TLS": "starttls",
+            "SMTP_CA_FILE": str(self.cert_file),
+        }
 
     def wait_for(self, to: str, timeout: float = 30) -> Received:
         """Block until an email to this address arrived."""

@@ -56,9 +56,6 @@ class FakeTwilioMessaging(LoopbackServer):
         self.lock = threading.Lock()
         self._failures: list[tuple[int, int | None]] = []
 
-
-
-
     def fail_next(self, count: int, *, status: int = 500, code: int | None = None) -> None:
         """Answer the next `count` sends with this HTTP status (and Twilio error code)."""
         with self.lock:
@@ -87,14 +84,22 @@ class FakeTwilioMessaging(LoopbackServer):
             time.sleep(0.05)
         raise AssertionError(f"expected {count} message(s), the fake accepted {len(self.sent_to(to))}")
 
-    def deliver(self, sid: str, status: str = "delivered", *, error_code: str | None = None,
-                auth_token: str | None = None) -> httpx.Response:  # fmt: skip
+    def deliver(
+        self, sid: str, status: str = "delivered", *, error_code: str | None = None, auth_token: str | None = None
+    ) -> httpx.Response:
         """POST a signed status callback for a message, as Twilio does."""
         message = next(m for m in self.sent if m.sid == sid)
         assert message.status_callback, "the message had no StatusCallback"
-        params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid, "MessageStatus": status,
-                  "SmsStatus": status, "To": message.to, "From": message.sender,
-                  "ApiVersion": "2010-04-01"}  # fmt: skip
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": self.account_sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "To": message.to,
+            "From": message.sender,
+            "ApiVersion": "2010-04-01",
+        }
         if error_code:
             params["ErrorCode"] = error_code
         signature = compute(auth_token or self.auth_token, message.status_callback, params.items())
@@ -116,9 +121,15 @@ class FakeTwilioMessaging(LoopbackServer):
                 return 400, _error(21603, "A 'From' or 'MessagingServiceSid' parameter is required", 400)
             if to in self.opted_out:
                 return 400, _error(21610, "Attempt to send to unsubscribed recipient", 400)
-            message = SentMessage(sid="SM" + secrets.token_hex(16), to=to, body=body, sender=sender,
-                                  status_callback=form.get("StatusCallback"), received_at=time.time(),
-                                  form=form)  # fmt: skip
+            message = SentMessage(
+                sid="SM" + secrets.token_hex(16),
+                to=to,
+                body=body,
+                sender=sender,
+                status_callback=form.get("StatusCallback"),
+                received_at=time.time(),
+                form=form,
+            )
             self.sent.append(message)
         return 201, self._resource(account_sid, message)
 
@@ -126,19 +137,36 @@ class FakeTwilioMessaging(LoopbackServer):
         stamp = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
         base = f"/2010-04-01/Accounts/{account_sid}/Messages/{m.sid}"
         return {
-            "account_sid": account_sid, "api_version": "2010-04-01", "body": m.body, "date_created": stamp,
-            "date_sent": None, "date_updated": stamp, "direction": "outbound-api", "error_code": None,
-            "error_message": None, "from": m.form.get("From"),
+            "account_sid": account_sid,
+            "api_version": "2010-04-01",
+            "body": m.body,
+            "date_created": stamp,
+            "date_sent": None,
+            "date_updated": stamp,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": m.form.get("From"),
             "messaging_service_sid": m.form.get("MessagingServiceSid"),
-            "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": m.sid,
-            "status": "queued", "subresource_uris": {"media": f"{base}/Media.json"},
-            "to": m.to, "uri": f"{base}.json",
-        }  # fmt: skip
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": m.sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{base}/Media.json"},
+            "to": m.to,
+            "uri": f"{base}.json",
+        }
 
 
 def _error(code: int, message: str, status: int) -> dict[str, Any]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}  # fmt: skip
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class _Handler(JsonHandler):

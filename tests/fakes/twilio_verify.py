@@ -65,9 +65,6 @@ class FakeVerify(LoopbackServer):
         """The last code texted to a number."""
         return next(code for number, code in reversed(self.sent) if number == to)
 
-
-
-
     # --- Verify's behaviour -------------------------------------------------------------------
 
     def create_verification(self, service_sid: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -83,8 +80,13 @@ class FakeVerify(LoopbackServer):
             self.send_log[to] = [*recent, now]
             current = self.verifications.get((service_sid, to))
             if current is None or current.status != "pending" or now - current.created >= CODE_TTL:
-                current = Verification(sid="VE" + secrets.token_hex(16), service_sid=service_sid, to=to,
-                                       code=f"{secrets.randbelow(10**6):06d}", created=now)  # fmt: skip
+                current = Verification(
+                    sid="VE" + secrets.token_hex(16),
+                    service_sid=service_sid,
+                    to=to,
+                    code=f"{secrets.randbelow(10**6):06d}",
+                    created=now,
+                )
                 self.verifications[(service_sid, to)] = current
             current.sends.append(now)
             self.sent.append((to, current.code))
@@ -114,19 +116,38 @@ class FakeVerify(LoopbackServer):
     def _resource(self, v: Verification, channel: str) -> dict[str, Any]:
         stamp = v.created.strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
-            "sid": v.sid, "service_sid": v.service_sid, "account_sid": self.account_sid, "to": v.to,
-            "channel": channel, "status": v.status, "valid": v.status == "approved", "amount": None,
-            "payee": None, "date_created": stamp, "date_updated": stamp, "lookup": {"carrier": None},
-            "send_code_attempts": [{"time": t.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "channel": channel,
-                                    "attempt_sid": "VL" + secrets.token_hex(16)} for t in v.sends],
+            "sid": v.sid,
+            "service_sid": v.service_sid,
+            "account_sid": self.account_sid,
+            "to": v.to,
+            "channel": channel,
+            "status": v.status,
+            "valid": v.status == "approved",
+            "amount": None,
+            "payee": None,
+            "date_created": stamp,
+            "date_updated": stamp,
+            "lookup": {"carrier": None},
+            "send_code_attempts": [
+                {
+                    "time": t.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "channel": channel,
+                    "attempt_sid": "VL" + secrets.token_hex(16),
+                }
+                for t in v.sends
+            ],
             "sna": None,
             "url": f"https://verify.twilio.com/v2/Services/{v.service_sid}/Verifications/{v.sid}",
-        }  # fmt: skip
+        }
 
 
 def _error(code: int, message: str, status: int) -> dict[str, Any]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}  # fmt: skip
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class _Handler(JsonHandler):

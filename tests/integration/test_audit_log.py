@@ -16,9 +16,16 @@ def test_app_role_may_insert_and_read_but_not_update_or_delete(db_session: Sessi
     # given an audit row written by the app
     tenant = create_tenant(db_session)
     user = create_user(db_session, tenant=tenant)
-    row = audit.record(db_session, tenant_id=tenant.id, actor=audit.Actor(user_id=user.id, ip="203.0.113.9"),
-                       action="users.role_changed", entity="user", entity_id=user.id,
-                       before={"role": "tech"}, after={"role": "advisor"})  # fmt: skip
+    row = audit.record(
+        db_session,
+        tenant_id=tenant.id,
+        actor=audit.Actor(user_id=user.id, ip="203.0.113.9"),
+        action="users.role_changed",
+        entity="user",
+        entity_id=user.id,
+        before={"role": "tech"},
+        after={"role": "advisor"},
+    )
     entries, _ = audit.list_entries(db_session, tenant_id=tenant.id, query=PageQuery(), entity="user")
     assert [e.id for e in entries] == [row.id]
     # when the app tries to rewrite or erase it, then the database refuses

@@ -24,8 +24,12 @@ from tests.builders import create_tenant, create_user, principal_of
 
 ACTOR = audit.Actor(request_id="test")
 _TENANTS: dict[uuid.UUID, uuid.UUID] = {}
-RULE = {"currency": "USD", "base_cents": 45_000, "option_adders": {"finish": {"walnut": 12_000}},
-        "dimension_rates": {"width": {"cents_per_unit": 2_500, "unit": 100, "included": 600}}}  # fmt: skip
+RULE = {
+    "currency": "USD",
+    "base_cents": 45_000,
+    "option_adders": {"finish": {"walnut": 12_000}},
+    "dimension_rates": {"width": {"cents_per_unit": 2_500, "unit": 100, "included": 600}},
+}
 
 
 def _owner(session: Session, name: str = "Cabinet Co") -> Principal:
@@ -34,27 +38,41 @@ def _owner(session: Session, name: str = "Cabinet Co") -> Principal:
 
 
 def _product(session: Session, principal: Principal, **fields: Any) -> Any:
-    values = {"name": f"Base cabinet {uuid.uuid4().hex[:6]}", "config_schema": BASE_CABINET.json_schema(),
-              "template_blob_path": "products/base-cabinet/1.0.0.blend", "template_version": "1.0.0",
-              "price_rule": RULE} | fields  # fmt: skip
+    values = {
+        "name": f"Base cabinet {uuid.uuid4().hex[:6]}",
+        "config_schema": BASE_CABINET.json_schema(),
+        "template_blob_path": "products/base-cabinet/1.0.0.blend",
+        "template_version": "1.0.0",
+        "price_rule": RULE,
+    } | fields
     return service.create_product(session=session, principal=principal, product_in=ProductIn(**values), actor=ACTOR)
 
 
 def _configuration(session: Session, principal: Principal, product_id: uuid.UUID, **options: Any) -> Any:
     data = BASE_CABINET.default_config() | options
-    return service.create_configuration(session=session, principal=principal, configuration_in=ConfigurationIn(
-        product_id=product_id, name="Kitchen island", config_data=data))  # fmt: skip
+    return service.create_configuration(
+        session=session,
+        principal=principal,
+        configuration_in=ConfigurationIn(product_id=product_id, name="Kitchen island", config_data=data),
+    )
 
 
 def _report(job: Any, status: RenderStatus, **fields: Any) -> RenderResult:
     tenant_id = _TENANTS[job.id]
-    return RenderResult(job_id=job.id, tenant_id=tenant_id, status=status, worker_attempt=1,
-                        progress=fields.pop("progress", 0), **fields)  # fmt: skip
+    return RenderResult(
+        job_id=job.id,
+        tenant_id=tenant_id,
+        status=status,
+        worker_attempt=1,
+        progress=fields.pop("progress", 0),
+        **fields,
+    )
 
 
 def _apply(session: Session, job: Any, status: RenderStatus, *, message_id: str | None = None, **fields: Any) -> str:
-    return jobs.apply_result(session=session, result=_report(job, status, **fields),
-                             message_id=message_id or uuid.uuid4().hex)  # fmt: skip
+    return jobs.apply_result(
+        session=session, result=_report(job, status, **fields), message_id=message_id or uuid.uuid4().hex
+    )
 
 
 def _job(session: Session, principal: Principal, configuration_id: uuid.UUID) -> Any:
@@ -64,13 +82,15 @@ def _job(session: Session, principal: Principal, configuration_id: uuid.UUID) ->
 
 
 def _row(session: Session, job_id: uuid.UUID) -> RenderJob:
-    return session.scalars(select(RenderJob).where(RenderJob.id == job_id).execution_options(populate_existing=True)
-                           ).one()  # fmt: skip
+    return session.scalars(
+        select(RenderJob).where(RenderJob.id == job_id).execution_options(populate_existing=True)
+    ).one()
 
 
 def _outbox_requests(session: Session) -> list[tuple[RenderRequest, int]]:
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.queue == "render-jobs")
-                           .order_by(OutboxMessage.created_at)).all()  # fmt: skip
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.queue == "render-jobs").order_by(OutboxMessage.created_at)
+    ).all()
     return [(RenderRequest.model_validate_json(r.body), r.delay_seconds) for r in rows]
 
 
@@ -89,13 +109,24 @@ def test_products_have_unique_names_and_honour_if_match(db_session: Session) -> 
     product = _product(db_session, owner, name="Range hood")
     with pytest.raises(Conflict):
         _product(db_session, owner, name="Range hood")
-    changed = service.update_product(session=db_session, principal=owner, product_id=product.id,
-                                     patch=ProductPatch(template_version="1.1.0"), expected=frozenset({1}),
-                                     actor=ACTOR)  # fmt: skip
+    changed = service.update_product(
+        session=db_session,
+        principal=owner,
+        product_id=product.id,
+        patch=ProductPatch(template_version="1.1.0"),
+        expected=frozenset({1}),
+        actor=ACTOR,
+    )
     assert (changed.version, changed.template_version) == (2, "1.1.0")
     with pytest.raises(PreconditionFailed):
-        service.update_product(session=db_session, principal=owner, product_id=product.id,
-                               patch=ProductPatch(description="stale"), expected=frozenset({1}), actor=ACTOR)
+        service.update_product(
+            session=db_session,
+            principal=owner,
+            product_id=product.id,
+            patch=ProductPatch(description="stale"),
+            expected=frozenset({1}),
+            actor=ACTOR,
+        )
 
 
 def test_a_configuration_is_validated_priced_and_shareable(db_session: Session) -> None:
@@ -122,16 +153,21 @@ def test_a_job_is_queued_through_the_outbox_with_its_cache_path(db_session: Sess
     assert (job.status, job.cached, job.glb_url) == ("PENDING", False, None)
     [(request, delay)] = _outbox_requests(db_session)
     assert delay == 0 and request.attempt == 1 and request.config == configuration.config_data
-    assert request.output_blob_path == (f"tenants/{owner.tenant_id}/products/{product.id}/1.0.0/"
-                                        f"{configuration.config_hash}.glb")  # fmt: skip
+    assert request.output_blob_path == (
+        f"tenants/{owner.tenant_id}/products/{product.id}/1.0.0/{configuration.config_hash}.glb"
+    )
 
 
 def test_an_existing_glb_completes_the_job_at_once(db_session: Session) -> None:
     owner = _owner(db_session)
     product = _product(db_session, owner)
     configuration = _configuration(db_session, owner, product.id)
-    path = blobs.glb_path(tenant_id=owner.tenant_id, product_id=product.id, template_version="1.0.0",
-                          config_hash=configuration.config_hash)  # fmt: skip
+    path = blobs.glb_path(
+        tenant_id=owner.tenant_id,
+        product_id=product.id,
+        template_version="1.0.0",
+        config_hash=configuration.config_hash,
+    )
     container = blob_service().get_container_client("renders")
     if not container.exists():
         container.create_container()
@@ -161,8 +197,14 @@ def test_recoverable_failures_are_sent_again_after_1_2_4_seconds(db_session: Ses
     configuration = _configuration(db_session, owner, _product(db_session, owner).id)
     job = _job(db_session, owner, configuration.id)
     for _ in range(4):
-        _apply(db_session, job, RenderStatus.FAILED, error_code="render_error", error_message="GPU hiccup",
-               recoverable=True)  # fmt: skip
+        _apply(
+            db_session,
+            job,
+            RenderStatus.FAILED,
+            error_code="render_error",
+            error_message="GPU hiccup",
+            recoverable=True,
+        )
     sent = _outbox_requests(db_session)
     assert [(r.attempt, delay) for r, delay in sent] == [(1, 0), (2, 1), (3, 2), (4, 4)]
     row = _row(db_session, job.id)
@@ -173,8 +215,9 @@ def test_invalid_input_fails_at_once(db_session: Session) -> None:
     owner = _owner(db_session)
     configuration = _configuration(db_session, owner, _product(db_session, owner).id)
     job = _job(db_session, owner, configuration.id)
-    _apply(db_session, job, RenderStatus.FAILED, error_code="invalid_config", error_message="door_count",
-           recoverable=False)  # fmt: skip
+    _apply(
+        db_session, job, RenderStatus.FAILED, error_code="invalid_config", error_message="door_count", recoverable=False
+    )
     row = _row(db_session, job.id)
     assert (row.status, row.retry_count) == ("FAILED", 0)
     assert len(_outbox_requests(db_session)) == 1

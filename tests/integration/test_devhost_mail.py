@@ -26,9 +26,13 @@ def catcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailCat
 
 
 def test_an_email_the_app_sends_is_saved_whole(catcher: MailCatcher) -> None:
-    message = outbound.build(to="tess@example.com", subject="Edgar's Auto invited you", sender="no-reply@example.com",
-                             body="Choose your password: http://127.0.0.1:7071/api/v1/auth/password-links/x.y\n",
-                             message_key="invitation-1")  # fmt: skip
+    message = outbound.build(
+        to="tess@example.com",
+        subject="Edgar's Auto invited you",
+        sender="no-reply@example.com",
+        body="Choose your password: http://127.0.0.1:7071/api/v1/auth/password-links/x.y\n",
+        message_key="invitation-1",
+    )
     receipt = outbound.send_email(message)
     saved = sorted(catcher.directory.glob("*.eml"))
     assert len(saved) == 1 and receipt.provider_id == "<invitation-1@example.com>"

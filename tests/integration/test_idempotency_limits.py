@@ -43,9 +43,18 @@ def test_expired_idempotency_records_are_purged_by_housekeeping(database: Databa
     now = clock.now()
     with session_scope(tenant_id=tenant_id) as session:
         for key, age in (("old", timedelta(hours=25)), ("fresh", timedelta(hours=1))):
-            session.add(IdempotencyRecord(tenant_id=tenant_id, user_id=user_id, key=key, request_hash="x" * 64,
-                                          status="completed", locked_until=now - age, created_at=now - age,
-                                          expires_at=now - age + idempotency.RETENTION))  # fmt: skip
+            session.add(
+                IdempotencyRecord(
+                    tenant_id=tenant_id,
+                    user_id=user_id,
+                    key=key,
+                    request_hash="x" * 64,
+                    status="completed",
+                    locked_until=now - age,
+                    created_at=now - age,
+                    expires_at=now - age + idempotency.RETENTION,
+                )
+            )
     assert identity.housekeeping() >= 1
     with session_scope(tenant_id=tenant_id) as session:
         keys = session.scalars(select(IdempotencyRecord.key).where(IdempotencyRecord.user_id == user_id)).all()

@@ -38,8 +38,9 @@ def no_smtp(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 
 def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
     with session_scope() as session:
-        links = session.scalars(select(PasswordLink).where(PasswordLink.user_id == user_id)
-                                .order_by(PasswordLink.created_at)).all()  # fmt: skip
+        links = session.scalars(
+            select(PasswordLink).where(PasswordLink.user_id == user_id).order_by(PasswordLink.created_at)
+        ).all()
         session.expunge_all()
         return list(links)
 
@@ -49,10 +50,15 @@ def _invited() -> tuple[uuid.UUID, uuid.UUID]:
     with session_scope() as session:
         tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
         owner = create_user(session, tenant=tenant, role="owner")
-        principal = Principal(user_id=owner.id, tenant_id=tenant.id, role="owner",
-                              permissions=ROLE_PERMISSIONS["owner"])  # fmt: skip
-        user = service.invite_user(session=session, principal=principal, actor=audit.Actor(),
-                                   invite=UserInvite(name="Tess", role="tech", email=unique_email("tess")))  # fmt: skip
+        principal = Principal(
+            user_id=owner.id, tenant_id=tenant.id, role="owner", permissions=ROLE_PERMISSIONS["owner"]
+        )
+        user = service.invite_user(
+            session=session,
+            principal=principal,
+            actor=audit.Actor(),
+            invite=UserInvite(name="Tess", role="tech", email=unique_email("tess")),
+        )
     [link] = _links_of(user.id)
     return link.id, user.id
 
@@ -64,8 +70,11 @@ def _member() -> User:
         user = create_user(session, tenant=tenant, role="advisor", email=unique_email("ada"))
         session.expunge(user)
     with session_scope() as session:
-        signed_in = sessions.login(session=session, login_in=LoginIn(email=user.email or "", password=PASSWORD),
-                                   actor=audit.Actor(ip="203.0.113.40"))  # fmt: skip
+        signed_in = sessions.login(
+            session=session,
+            login_in=LoginIn(email=user.email or "", password=PASSWORD),
+            actor=audit.Actor(ip="203.0.113.40"),
+        )
         assert isinstance(signed_in, TokenPair)
     return user
 
@@ -140,10 +149,16 @@ def test_a_reset_link_lasts_an_hour_sets_the_password_and_ends_every_session() -
     with session_scope() as session:
         open_sessions = session.scalars(select(AuthSession).where(AuthSession.user_id == user.id)).all()
         assert open_sessions and all(s.revoked_reason == "password_reset" for s in open_sessions)
-        old = sessions.login(session=session, login_in=LoginIn(email=user.email or "", password=PASSWORD),
-                             actor=audit.Actor(ip="203.0.113.42"))  # fmt: skip
-        new = sessions.login(session=session, login_in=LoginIn(email=user.email or "", password=NEW_PASSWORD),
-                             actor=audit.Actor(ip="203.0.113.43"))  # fmt: skip
+        old = sessions.login(
+            session=session,
+            login_in=LoginIn(email=user.email or "", password=PASSWORD),
+            actor=audit.Actor(ip="203.0.113.42"),
+        )
+        new = sessions.login(
+            session=session,
+            login_in=LoginIn(email=user.email or "", password=NEW_PASSWORD),
+            actor=audit.Actor(ip="203.0.113.43"),
+        )
     assert not isinstance(old, TokenPair) and isinstance(new, TokenPair)
 
 

@@ -44,8 +44,9 @@ def _refresh(session: Session, token: str) -> TokenPair | AppError:
 
 def test_register_creates_an_owner_signed_in(db_session: Session) -> None:
     email = unique_email()
-    register_in = RegisterIn(tenant_name="Pinpoint Painting", name="Pat", email=email, password=PASSWORD,
-                             timezone="America/Denver")  # fmt: skip
+    register_in = RegisterIn(
+        tenant_name="Pinpoint Painting", name="Pat", email=email, password=PASSWORD, timezone="America/Denver"
+    )
     pair = sessions.register(session=db_session, actor=_actor(), register_in=register_in)
     assert isinstance(pair, TokenPair), pair
     assert pair.token_type == "Bearer" and pair.expires_in == 900
@@ -111,12 +112,16 @@ def test_five_failed_logins_lock_the_account_even_for_the_right_password(db_sess
     tenant = create_tenant(db_session)
     user = create_user(db_session, tenant=tenant)
     for attempt in range(5):  # from five different addresses: the account's own limit applies
-        wrong = sessions.login(session=db_session, login_in=LoginIn(email=user.email, password="wrong-password"),
-                               actor=_actor(f"198.51.100.{attempt}"))  # fmt: skip
+        wrong = sessions.login(
+            session=db_session,
+            login_in=LoginIn(email=user.email, password="wrong-password"),
+            actor=_actor(f"198.51.100.{attempt}"),
+        )
         assert isinstance(wrong, AppError) and wrong.code == "invalid_credentials"
     with pytest.raises(RateLimited) as caught:
-        sessions.login(session=db_session, login_in=LoginIn(email=user.email, password=PASSWORD),
-                       actor=_actor("198.51.100.99"))  # fmt: skip
+        sessions.login(
+            session=db_session, login_in=LoginIn(email=user.email, password=PASSWORD), actor=_actor("198.51.100.99")
+        )
     assert 1 <= caught.value.retry_after <= 900
     assert caught.value.headers["Retry-After"] == str(caught.value.retry_after)
     # after the window the right password works again
@@ -129,19 +134,23 @@ def test_five_failures_from_one_address_block_that_address_for_every_account(db_
     tenant = create_tenant(db_session)
     victim = create_user(db_session, tenant=tenant)
     for _ in range(5):
-        sessions.login(session=db_session, login_in=LoginIn(email=unique_email(), password="guess-guess"),
-                       actor=_actor("192.0.2.77"))  # fmt: skip
+        sessions.login(
+            session=db_session,
+            login_in=LoginIn(email=unique_email(), password="guess-guess"),
+            actor=_actor("192.0.2.77"),
+        )
     with pytest.raises(RateLimited):
-        sessions.login(session=db_session, login_in=LoginIn(email=victim.email, password=PASSWORD),
-                       actor=_actor("192.0.2.77"))  # fmt: skip
-    ok = sessions.login(session=db_session, login_in=LoginIn(email=victim.email, password=PASSWORD),
-                        actor=_actor("192.0.2.78"))  # fmt: skip
+        sessions.login(
+            session=db_session, login_in=LoginIn(email=victim.email, password=PASSWORD), actor=_actor("192.0.2.77")
+        )
+    ok = sessions.login(
+        session=db_session, login_in=LoginIn(email=victim.email, password=PASSWORD), actor=_actor("192.0.2.78")
+    )
     assert isinstance(ok, TokenPair)
 
 
 def test_a_disabled_user_cannot_sign_in(db_session: Session) -> None:
     tenant = create_tenant(db_session)
     user = create_user(db_session, tenant=tenant, disabled=True)
-    outcome = sessions.login(session=db_session, login_in=LoginIn(email=user.email, password=PASSWORD),
-                             actor=_actor())  # fmt: skip
+    outcome = sessions.login(session=db_session, login_in=LoginIn(email=user.email, password=PASSWORD), actor=_actor())
     assert isinstance(outcome, AppError) and outcome.code == "invalid_credentials"

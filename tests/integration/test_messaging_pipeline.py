@@ -60,9 +60,13 @@ def private_storage(database: Database) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def settings(monkeypatch: pytest.MonkeyPatch, twilio: FakeTwilioMessaging, private_storage: str) -> Iterator[None]:
-    for name, value in {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                        "TWILIO_API_BASE_URL": twilio.base_url, "MESSAGING_RETRY_BASE_SECONDS": "1",
-                        "AzureWebJobsStorage": private_storage}.items():  # fmt: skip
+    for name, value in {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "MESSAGING_RETRY_BASE_SECONDS": "1",
+        "AzureWebJobsStorage": private_storage,
+    }.items():
         monkeypatch.setenv(name, value)
     reset_settings_cache()
     twilio_messaging.reset_client()
@@ -86,23 +90,49 @@ def _shop(*, zone: str | None = "America/Chicago", consent: bool = True, **limit
     phone = unique_phone()
     with session_scope() as session:
         tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
-        customer = create_customer(session, tenant=tenant, name="Ada Lovelace", phone=phone,
-                                   email=f"ada-{uuid.uuid4().hex[:8]}@example.com", timezone=zone)  # fmt: skip
-        session.add(MessagingSettings(tenant_id=tenant.id, sms_from_number=unique_phone(),
-                                      email_from="shop@example.com", sms_footer="Reply STOP to opt out.",
-                                      help_text="Call us.", **limits))  # fmt: skip
+        customer = create_customer(
+            session,
+            tenant=tenant,
+            name="Ada Lovelace",
+            phone=phone,
+            email=f"ada-{uuid.uuid4().hex[:8]}@example.com",
+            timezone=zone,
+        )
+        session.add(
+            MessagingSettings(
+                tenant_id=tenant.id,
+                sms_from_number=unique_phone(),
+                email_from="shop@example.com",
+                sms_footer="Reply STOP to opt out.",
+                help_text="Call us.",
+                **limits,
+            )
+        )
         session.flush()
         if consent:
-            service.record_consent(session=session, tenant_id=tenant.id, customer_id=customer.id, channel="sms",
-                                   purpose="transactional", granted=True, source="signed_form")  # fmt: skip
+            service.record_consent(
+                session=session,
+                tenant_id=tenant.id,
+                customer_id=customer.id,
+                channel="sms",
+                purpose="transactional",
+                granted=True,
+                source="signed_form",
+            )
         return Shop(tenant_id=tenant.id, customer_id=customer.id, phone=phone)
 
 
 def _send(shop: Shop, body: str = "Your car is ready.", **kwargs: object) -> schemas.OutboundTask:
     with session_scope(tenant_id=shop.tenant_id) as session:
-        message = service.send(session=session, tenant_id=shop.tenant_id, customer_id=shop.customer_id,
-                               channel=kwargs.pop("channel", "sms"), body=body,  # type: ignore[arg-type]
-                               purpose=kwargs.pop("purpose", "transactional"), **kwargs)  # type: ignore[arg-type]  # fmt: skip
+        message = service.send(
+            session=session,
+            tenant_id=shop.tenant_id,
+            customer_id=shop.customer_id,
+            channel=kwargs.pop("channel", "sms"),
+            body=body,  # type: ignore[arg-type]
+            purpose=kwargs.pop("purpose", "transactional"),
+            **kwargs,
+        )  # type: ignore[arg-type]
     return schemas.OutboundTask(tenant_id=shop.tenant_id, message_id=message.id, seq=0)
 
 
@@ -198,8 +228,9 @@ def test_opted_out_upstream_fails_with_twilios_code_and_no_retry(twilio: FakeTwi
     assert len([r for r in twilio.requests if r[1].get("To") == shop.phone]) == 1
 
 
-def test_transient_errors_until_the_last_try_leave_it_failed(twilio: FakeTwilioMessaging,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transient_errors_until_the_last_try_leave_it_failed(
+    twilio: FakeTwilioMessaging, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MESSAGING_MAX_ATTEMPTS", "2")
     reset_settings_cache()
     shop = _shop()
@@ -250,8 +281,15 @@ def test_no_consent_or_revoked_consent_blocks_and_is_audited(twilio: FakeTwilioM
     assert pipeline.process(task) == "blocked"
     assert (_row(task).status, _row(task).reason) == ("blocked", "no_consent")
     with session_scope(tenant_id=shop.tenant_id) as session:
-        service.record_consent(session=session, tenant_id=shop.tenant_id, customer_id=shop.customer_id,
-                               channel="sms", purpose="marketing", granted=False, source="phone_call")  # fmt: skip
+        service.record_consent(
+            session=session,
+            tenant_id=shop.tenant_id,
+            customer_id=shop.customer_id,
+            channel="sms",
+            purpose="marketing",
+            granted=False,
+            source="phone_call",
+        )
     marketing = _send(shop, purpose="marketing")
     assert pipeline.process(marketing) == "blocked"
     assert _row(marketing).reason == "consent_revoked"
@@ -306,11 +344,23 @@ def test_thread_is_newest_last_and_limited(twilio: FakeTwilioMessaging) -> None:
 def test_send_refuses_what_cannot_be_sent(twilio: FakeTwilioMessaging) -> None:
     shop = _shop()
     with pytest.raises(NotFound), session_scope(tenant_id=shop.tenant_id) as session:
-        service.send(session=session, tenant_id=shop.tenant_id, customer_id=uuid.uuid4(), channel="sms",
-                     body="Hi", purpose="transactional")  # fmt: skip
+        service.send(
+            session=session,
+            tenant_id=shop.tenant_id,
+            customer_id=uuid.uuid4(),
+            channel="sms",
+            body="Hi",
+            purpose="transactional",
+        )
     with pytest.raises(Unprocessable), session_scope(tenant_id=shop.tenant_id) as session:
-        service.send(session=session, tenant_id=shop.tenant_id, customer_id=shop.customer_id, channel="email",
-                     body="Hi", purpose="transactional")  # fmt: skip
+        service.send(
+            session=session,
+            tenant_id=shop.tenant_id,
+            customer_id=shop.customer_id,
+            channel="email",
+            body="Hi",
+            purpose="transactional",
+        )
 
 
 def test_the_poison_handler_fails_a_message_the_host_gave_up_on(twilio: FakeTwilioMessaging) -> None:

@@ -29,8 +29,13 @@ def two_tenants(db_session: Session) -> dict[str, object]:
     second_owner = create_user(db_session, tenant=second)
     second_customer = create_customer(db_session, tenant=second, owner=second_owner, name="Bea")
     create_vehicle(db_session, customer=second_customer)
-    return {"first": first, "second": second, "first_customer": first_customer,
-            "second_customer": second_customer, "second_owner": second_owner}  # fmt: skip
+    return {
+        "first": first,
+        "second": second,
+        "first_customer": first_customer,
+        "second_customer": second_customer,
+        "second_owner": second_owner,
+    }
 
 
 def test_a_query_without_a_tenant_filter_sees_only_its_tenant(db_session: Session, two_tenants: dict) -> None:
@@ -76,8 +81,9 @@ def test_a_service_asked_for_another_tenants_customer_answers_404(db_session: Se
     owner = create_user(db_session, tenant=two_tenants["first"], role="owner")
     set_tenant(db_session, two_tenants["first"].id)
     with pytest.raises(NotFound):
-        crm.get_customer(session=db_session, principal=principal_of(owner),
-                         customer_id=two_tenants["second_customer"].id)  # fmt: skip
+        crm.get_customer(
+            session=db_session, principal=principal_of(owner), customer_id=two_tenants["second_customer"].id
+        )
     # even a principal claiming the other tenant sees nothing while the transaction is bound to the first
     forged = principal_of(owner)
     object.__setattr__(forged, "tenant_id", two_tenants["second"].id)
@@ -90,10 +96,12 @@ def test_the_app_role_owns_no_table_and_rls_is_forced(db_session: Session) -> No
         text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = :role"), {"role": APP_ROLE}
     ).all()
     assert owned == []
-    rows = dict(db_session.execute(
-        text("SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = ANY(:names)"),
-        {"names": list(TENANT_TABLES)},
-    ).all())  # fmt: skip
+    rows = dict(
+        db_session.execute(
+            text("SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = ANY(:names)"),
+            {"names": list(TENANT_TABLES)},
+        ).all()
+    )
     assert rows == {name: True for name in TENANT_TABLES}
     assert db_session.execute(text("SELECT current_user")).scalar_one() == APP_ROLE
 

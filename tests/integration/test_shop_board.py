@@ -26,17 +26,35 @@ WINDOW = RangeQuery.model_validate({"from": DAY - timedelta(hours=12), "to": DAY
 
 def test_columns_count_and_sum_and_cards_come_in_order(db_session) -> None:
     world = create_shop_world(db_session)
-    specs = [("READY", 2, 30_000, 10_000), ("SCHEDULED", 3, 5_000, 0), ("SCHEDULED", 1, 7_000, 7_000),
-             ("IN_PROGRESS", 0, 9_000, 1_000), ("CANCELED", 4, 0, 0)]  # fmt: skip
+    specs = [
+        ("READY", 2, 30_000, 10_000),
+        ("SCHEDULED", 3, 5_000, 0),
+        ("SCHEDULED", 1, 7_000, 7_000),
+        ("IN_PROGRESS", 0, 9_000, 1_000),
+        ("CANCELED", 4, 0, 0),
+    ]
     for status, hour, total, paid in specs:
-        a = create_appointment(db_session, tenant=world.tenant, customer=world.customer, vehicle=world.vehicle,
-                               starts_at=DAY + timedelta(hours=hour), status=status, paid_cents=paid)  # fmt: skip
+        a = create_appointment(
+            db_session,
+            tenant=world.tenant,
+            customer=world.customer,
+            vehicle=world.vehicle,
+            starts_at=DAY + timedelta(hours=hour),
+            status=status,
+            paid_cents=paid,
+        )
         add_service(db_session, appointment=a, price_cents=total)
     create_appointment(db_session, tenant=world.tenant, customer=world.customer, starts_at=DAY + timedelta(days=2))
     result = board.get_board(session=db_session, principal=world.principal("tech"), query=WINDOW)
     columns = {c.status: (c.count, c.total_cents, c.paid_cents) for c in result.columns}
-    assert [c.status for c in result.columns] == ["SCHEDULED", "IN_PROGRESS", "READY", "COMPLETED", "NO_SHOW",
-                                                  "CANCELED"]  # fmt: skip
+    assert [c.status for c in result.columns] == [
+        "SCHEDULED",
+        "IN_PROGRESS",
+        "READY",
+        "COMPLETED",
+        "NO_SHOW",
+        "CANCELED",
+    ]
     assert columns["SCHEDULED"] == (2, 12_000, 7_000) and columns["READY"] == (1, 30_000, 10_000)
     assert columns["COMPLETED"] == (0, 0, 0)
     assert [c.status for c in result.cards] == ["SCHEDULED", "SCHEDULED", "IN_PROGRESS", "READY", "CANCELED"]
@@ -48,30 +66,58 @@ def test_columns_count_and_sum_and_cards_come_in_order(db_session) -> None:
 
 def test_moving_within_a_column_places_the_card_where_it_was_dropped(db_session) -> None:
     world = create_shop_world(db_session)
-    cards = [create_appointment(db_session, tenant=world.tenant, customer=world.customer,
-                                starts_at=DAY + timedelta(hours=h)) for h in range(4)]  # fmt: skip
-    board.move(session=db_session, principal=world.principal("advisor"), appointment_id=cards[3].id,
-               move_in=MoveIn(status="SCHEDULED", position=1), query=WINDOW, actor=ACTOR)  # fmt: skip
+    cards = [
+        create_appointment(db_session, tenant=world.tenant, customer=world.customer, starts_at=DAY + timedelta(hours=h))
+        for h in range(4)
+    ]
+    board.move(
+        session=db_session,
+        principal=world.principal("advisor"),
+        appointment_id=cards[3].id,
+        move_in=MoveIn(status="SCHEDULED", position=1),
+        query=WINDOW,
+        actor=ACTOR,
+    )
     order = [c.id for c in board.get_board(session=db_session, principal=world.principal(), query=WINDOW).cards]
     assert order == [cards[0].id, cards[3].id, cards[1].id, cards[2].id]
     # positions are fractions: nobody else's row was rewritten
     assert db_session.get(Appointment, cards[1].id).version == 1
     # an index past the end of the column puts the card last
-    board.move(session=db_session, principal=world.principal("advisor"), appointment_id=cards[0].id,
-               move_in=MoveIn(status="SCHEDULED", position=40), query=WINDOW, actor=ACTOR)  # fmt: skip
+    board.move(
+        session=db_session,
+        principal=world.principal("advisor"),
+        appointment_id=cards[0].id,
+        move_in=MoveIn(status="SCHEDULED", position=40),
+        query=WINDOW,
+        actor=ACTOR,
+    )
     order = [c.id for c in board.get_board(session=db_session, principal=world.principal(), query=WINDOW).cards]
     assert order == [cards[3].id, cards[1].id, cards[2].id, cards[0].id]
 
 
 def test_a_column_that_runs_out_of_room_is_renumbered_and_keeps_its_order(db_session) -> None:
     world = create_shop_world(db_session)
-    cards = [create_appointment(db_session, tenant=world.tenant, customer=world.customer,
-                                starts_at=DAY + timedelta(hours=h)) for h in range(3)]  # fmt: skip
+    cards = [
+        create_appointment(db_session, tenant=world.tenant, customer=world.customer, starts_at=DAY + timedelta(hours=h))
+        for h in range(3)
+    ]
     for _ in range(60):  # always between the first two: halves the gap each time
-        board.move(session=db_session, principal=world.principal("advisor"), appointment_id=cards[2].id,
-                   move_in=MoveIn(status="SCHEDULED", position=1), query=WINDOW, actor=ACTOR)  # fmt: skip
-        board.move(session=db_session, principal=world.principal("advisor"), appointment_id=cards[1].id,
-                   move_in=MoveIn(status="SCHEDULED", position=1), query=WINDOW, actor=ACTOR)  # fmt: skip
+        board.move(
+            session=db_session,
+            principal=world.principal("advisor"),
+            appointment_id=cards[2].id,
+            move_in=MoveIn(status="SCHEDULED", position=1),
+            query=WINDOW,
+            actor=ACTOR,
+        )
+        board.move(
+            session=db_session,
+            principal=world.principal("advisor"),
+            appointment_id=cards[1].id,
+            move_in=MoveIn(status="SCHEDULED", position=1),
+            query=WINDOW,
+            actor=ACTOR,
+        )
     order = [c.id for c in board.get_board(session=db_session, principal=world.principal(), query=WINDOW).cards]
     assert order == [cards[0].id, cards[1].id, cards[2].id]
 
@@ -81,9 +127,16 @@ def committed_column(database):
     """A committed tenant with 12 scheduled cards (threads need to see them from their own connections)."""
     with Session(bind=get_engine(), expire_on_commit=False) as session:
         world = create_shop_world(session, name=f"Race {uuid.uuid4().hex[:6]}")
-        cards = [create_appointment(session, tenant=world.tenant, customer=world.customer,
-                                    starts_at=DAY + timedelta(minutes=20 * i), hours=0.25).id
-                 for i in range(12)]  # fmt: skip
+        cards = [
+            create_appointment(
+                session,
+                tenant=world.tenant,
+                customer=world.customer,
+                starts_at=DAY + timedelta(minutes=20 * i),
+                hours=0.25,
+            ).id
+            for i in range(12)
+        ]
         session.commit()
     return world, cards
 
@@ -105,8 +158,14 @@ def test_concurrent_moves_land_as_if_applied_one_after_another(committed_column)
         try:
             barrier.wait(timeout=10)
             with session_scope(tenant_id=world.tenant.id) as session:
-                board.move(session=session, principal=world.principal("advisor"), appointment_id=card,
-                           move_in=MoveIn(status="IN_PROGRESS", position=index), query=WINDOW, actor=ACTOR)  # fmt: skip
+                board.move(
+                    session=session,
+                    principal=world.principal("advisor"),
+                    appointment_id=card,
+                    move_in=MoveIn(status="IN_PROGRESS", position=index),
+                    query=WINDOW,
+                    actor=ACTOR,
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -119,11 +178,19 @@ def test_concurrent_moves_land_as_if_applied_one_after_another(committed_column)
     assert not errors, errors
     # then the column equals the moves replayed one by one in the order they committed
     with session_scope(tenant_id=world.tenant.id) as session:
-        order = session.scalars(select(AuditLog.entity_id).where(
-            AuditLog.tenant_id == world.tenant.id, AuditLog.action == "appointments.moved",
-        ).order_by(AuditLog.created_at, AuditLog.id)).all()  # fmt: skip
-        positions = session.scalars(select(Appointment.position).where(
-            Appointment.tenant_id == world.tenant.id, Appointment.status == "IN_PROGRESS")).all()  # fmt: skip
+        order = session.scalars(
+            select(AuditLog.entity_id)
+            .where(
+                AuditLog.tenant_id == world.tenant.id,
+                AuditLog.action == "appointments.moved",
+            )
+            .order_by(AuditLog.created_at, AuditLog.id)
+        ).all()
+        positions = session.scalars(
+            select(Appointment.position).where(
+                Appointment.tenant_id == world.tenant.id, Appointment.status == "IN_PROGRESS"
+            )
+        ).all()
     assert len(order) == len(moves)
     index_of = {str(card): index for card, index in moves}
     replay: list[str] = []
@@ -143,8 +210,16 @@ def test_two_advisors_moving_the_same_card_never_lose_a_move(committed_column) -
         barrier.wait(timeout=10)
         try:
             with session_scope(tenant_id=world.tenant.id) as session:
-                results.append(board.move(session=session, principal=world.principal("advisor"), appointment_id=card,
-                                          move_in=MoveIn(status=status), query=WINDOW, actor=ACTOR).status)  # fmt: skip
+                results.append(
+                    board.move(
+                        session=session,
+                        principal=world.principal("advisor"),
+                        appointment_id=card,
+                        move_in=MoveIn(status=status),
+                        query=WINDOW,
+                        actor=ACTOR,
+                    ).status
+                )
         except Exception as exc:
             results.append(type(exc).__name__)
 

@@ -23,30 +23,56 @@ def checklist(db_session):
     safety = TemplateIn(name="Safety", labels=["Brakes", "Tyres", "Horn"])
     template = inspections.create_template(session=db_session, principal=world.principal(), template_in=safety)
     with pytest.raises(Conflict):
-        inspections.create_template(session=db_session, principal=world.principal(),
-                                    template_in=TemplateIn(name="Safety", labels=["Again"]))  # fmt: skip
-    made = inspections.create_checklist(session=db_session, principal=world.principal("tech"), actor=ACTOR,
-                                        appointment_id=appointment.id,
-                                        checklist_in=ChecklistIn(template_id=template.id))  # fmt: skip
-    for item, finding in zip(made.items, [ItemPatch(status="urgent", recommended=True, estimate_cents=9_000,
-                                                    photo_paths=["inspections/brakes-1.jpg"]),
-                                          ItemPatch(status="attention", recommended=True)], strict=False):  # fmt: skip
-        inspections.update_item(session=db_session, principal=world.principal("tech"), checklist_id=made.id,
-                                item_id=item.id, patch=finding, expected=None)  # fmt: skip
+        inspections.create_template(
+            session=db_session, principal=world.principal(), template_in=TemplateIn(name="Safety", labels=["Again"])
+        )
+    made = inspections.create_checklist(
+        session=db_session,
+        principal=world.principal("tech"),
+        actor=ACTOR,
+        appointment_id=appointment.id,
+        checklist_in=ChecklistIn(template_id=template.id),
+    )
+    for item, finding in zip(
+        made.items,
+        [
+            ItemPatch(
+                status="urgent", recommended=True, estimate_cents=9_000, photo_paths=["inspections/brakes-1.jpg"]
+            ),
+            ItemPatch(status="attention", recommended=True),
+        ],
+        strict=False,
+    ):
+        inspections.update_item(
+            session=db_session,
+            principal=world.principal("tech"),
+            checklist_id=made.id,
+            item_id=item.id,
+            patch=finding,
+            expected=None,
+        )
     return world, made
 
 
 def test_answers_come_back_onto_the_recommended_items(db_session, checklist) -> None:
     world, made = checklist
-    link = inspections.approval_link(session=db_session, principal=world.principal("advisor"), checklist_id=made.id,
-                                     ttl_hours=72, actor=ACTOR)  # fmt: skip
+    link = inspections.approval_link(
+        session=db_session, principal=world.principal("advisor"), checklist_id=made.id, ttl_hours=72, actor=ACTOR
+    )
     token = link.url.rsplit("/", 1)[1]
     page = inspections.render_for_customer(session=db_session, token=token, action="/x")
     assert "Brakes" in page and "Tyres" in page and "Horn" not in page and "Edgar&#x27;s Auto" in page
     brakes, tyres, horn = made.items
-    changed = inspections.record_answers(session=db_session, token=token, form={
-        f"item-{brakes.id}": "approve", f"item-{tyres.id}": "decline", f"item-{horn.id}": "approve",
-        "item-not-an-item": "approve"})  # fmt: skip
+    changed = inspections.record_answers(
+        session=db_session,
+        token=token,
+        form={
+            f"item-{brakes.id}": "approve",
+            f"item-{tyres.id}": "decline",
+            f"item-{horn.id}": "approve",
+            "item-not-an-item": "approve",
+        },
+    )
     assert changed == 2
     answered = inspections.get_checklist(session=db_session, principal=world.principal(), checklist_id=made.id)
     assert [i.decision for i in answered.items] == ["approved", "declined", None]
@@ -57,8 +83,9 @@ def test_an_expired_link_is_refused_by_page_and_form(db_session, checklist) -> N
     world, made = checklist
     clock.pin(clock.now())
     try:
-        link = inspections.approval_link(session=db_session, principal=world.principal(), checklist_id=made.id,
-                                         ttl_hours=168, actor=ACTOR)  # fmt: skip
+        link = inspections.approval_link(
+            session=db_session, principal=world.principal(), checklist_id=made.id, ttl_hours=168, actor=ACTOR
+        )
         clock.advance(timedelta(days=7, seconds=1))
         token = link.url.rsplit("/", 1)[1]
         with pytest.raises(Gone):
@@ -71,8 +98,9 @@ def test_an_expired_link_is_refused_by_page_and_form(db_session, checklist) -> N
 
 def test_a_business_that_switched_the_shop_off_refuses_its_links(db_session, checklist) -> None:
     world, made = checklist
-    link = inspections.approval_link(session=db_session, principal=world.principal(), checklist_id=made.id,
-                                     ttl_hours=1, actor=ACTOR)  # fmt: skip
+    link = inspections.approval_link(
+        session=db_session, principal=world.principal(), checklist_id=made.id, ttl_hours=1, actor=ACTOR
+    )
     db_session.get(Tenant, world.tenant.id).enabled_modules = ["crm"]
     db_session.flush()
     with pytest.raises(Forbidden):

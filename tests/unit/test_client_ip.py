@@ -14,8 +14,9 @@ SPEC = RouteSpec(name="t", module="t", route="v1/t", methods=["GET"], auth="anon
 
 
 def _ip(**headers: str) -> str | None:
-    raw = func.HttpRequest("GET", "http://h/api/v1/t", headers={k.replace("_", "-"): v for k, v in headers.items()},
-                           body=b"")  # fmt: skip
+    raw = func.HttpRequest(
+        "GET", "http://h/api/v1/t", headers={k.replace("_", "-"): v for k, v in headers.items()}, body=b""
+    )
     return Request(raw, SPEC, "req", ExitStack()).client_ip
 
 

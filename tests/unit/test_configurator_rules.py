@@ -35,7 +35,10 @@ def test_hash_changes_with_any_value() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
     max_leaves=10,
@@ -114,11 +117,14 @@ def test_odd_keys_get_bracketed_paths() -> None:
 # --- the price rule --------------------------------------------------------------------------------
 
 RULE = pricing.PriceRule(
-    currency="USD", base_cents=45_000,
+    currency="USD",
+    base_cents=45_000,
     option_adders={"finish": {"walnut": 12_000}, "door_style": {"raised": 4_500}},
-    dimension_rates={"width": pricing.DimensionRate(cents_per_unit=2_500, unit=100, included=600),
-                     "door_count": pricing.DimensionRate(cents_per_unit=3_000, unit=1, included=1)},
-)  # fmt: skip
+    dimension_rates={
+        "width": pricing.DimensionRate(cents_per_unit=2_500, unit=100, included=600),
+        "door_count": pricing.DimensionRate(cents_per_unit=3_000, unit=1, included=1),
+    },
+)
 
 
 def test_base_adders_and_rates_add_up_in_cents() -> None:
@@ -152,8 +158,14 @@ def test_price_never_falls_as_the_cabinet_grows(w1: float, w2: float, doors: int
 
 
 def _result(status: RenderStatus, **fields: object) -> RenderResult:
-    return RenderResult(job_id=uuid.uuid4(), tenant_id=uuid.uuid4(), status=status,
-                        progress=int(fields.pop("progress", 0)), worker_attempt=1, **fields)  # type: ignore[arg-type]
+    return RenderResult(
+        job_id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        status=status,
+        progress=int(fields.pop("progress", 0)),
+        worker_attempt=1,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def test_recoverable_failures_retry_after_1_2_4_seconds_then_fail() -> None:
@@ -178,19 +190,27 @@ def test_a_terminal_job_never_moves(terminal: JobStatus, report: RenderStatus) -
 
 
 def test_a_glb_for_a_cancelled_job_is_discarded_unless_it_was_already_cached() -> None:
-    assert decide(JobStatus.CANCELLED, _result(RenderStatus.COMPLETED, progress=100), retry_count=0,
-                  max_retries=3).discard_output  # fmt: skip
-    assert not decide(JobStatus.CANCELLED, _result(RenderStatus.COMPLETED, progress=100, cached=True),
-                      retry_count=0, max_retries=3).discard_output  # fmt: skip
+    assert decide(
+        JobStatus.CANCELLED, _result(RenderStatus.COMPLETED, progress=100), retry_count=0, max_retries=3
+    ).discard_output
+    assert not decide(
+        JobStatus.CANCELLED, _result(RenderStatus.COMPLETED, progress=100, cached=True), retry_count=0, max_retries=3
+    ).discard_output
 
 
 def test_worker_reports_move_an_active_job_forward() -> None:
-    assert decide(JobStatus.QUEUED, _result(RenderStatus.PROCESSING, progress=40), retry_count=0,
-                  max_retries=3).status is JobStatus.PROCESSING  # fmt: skip
-    assert decide(JobStatus.PROCESSING, _result(RenderStatus.COMPLETED, progress=100), retry_count=0,
-                  max_retries=3).status is JobStatus.COMPLETED  # fmt: skip
-    assert decide(JobStatus.PENDING, _result(RenderStatus.CANCELLED), retry_count=0,
-                  max_retries=3).status is JobStatus.CANCELLED  # fmt: skip
+    assert (
+        decide(JobStatus.QUEUED, _result(RenderStatus.PROCESSING, progress=40), retry_count=0, max_retries=3).status
+        is JobStatus.PROCESSING
+    )
+    assert (
+        decide(JobStatus.PROCESSING, _result(RenderStatus.COMPLETED, progress=100), retry_count=0, max_retries=3).status
+        is JobStatus.COMPLETED
+    )
+    assert (
+        decide(JobStatus.PENDING, _result(RenderStatus.CANCELLED), retry_count=0, max_retries=3).status
+        is JobStatus.CANCELLED
+    )
 
 
 def test_only_unfinished_jobs_can_be_cancelled() -> None:
@@ -199,11 +219,17 @@ def test_only_unfinished_jobs_can_be_cancelled() -> None:
 
 # --- properties ------------------------------------------------------------------------------------
 
-cabinets = st.fixed_dictionaries({
-    "width": st.floats(300, 1200), "height": st.floats(700, 1000), "depth": st.floats(300, 700),
-    "door_count": st.integers(1, 4), "door_style": st.sampled_from(["shaker", "slab", "raised"]),
-    "finish": st.sampled_from(["white", "walnut", "graphite"]), "hardware": st.sampled_from(["bar", "knob", "none"]),
-})  # fmt: skip
+cabinets = st.fixed_dictionaries(
+    {
+        "width": st.floats(300, 1200),
+        "height": st.floats(700, 1000),
+        "depth": st.floats(300, 700),
+        "door_count": st.integers(1, 4),
+        "door_style": st.sampled_from(["shaker", "slab", "raised"]),
+        "finish": st.sampled_from(["white", "walnut", "graphite"]),
+        "hardware": st.sampled_from(["bar", "knob", "none"]),
+    }
+)
 
 
 @given(cabinets, st.one_of(st.floats(-1e6, 299.99), st.floats(1200.01, 1e6)))
@@ -215,10 +241,13 @@ def test_in_range_cabinets_pass_and_an_out_of_range_width_is_named(config: dict,
 
 
 reports = st.builds(
-    lambda status, code, recoverable: _result(status, error_code=code, recoverable=recoverable,
-                                              progress=100 if status is RenderStatus.COMPLETED else 0),
-    st.sampled_from(list(RenderStatus)), st.sampled_from([None, "render_error", "invalid_config"]), st.booleans(),
-)  # fmt: skip
+    lambda status, code, recoverable: _result(
+        status, error_code=code, recoverable=recoverable, progress=100 if status is RenderStatus.COMPLETED else 0
+    ),
+    st.sampled_from(list(RenderStatus)),
+    st.sampled_from([None, "render_error", "invalid_config"]),
+    st.booleans(),
+)
 
 
 @given(st.lists(reports, max_size=12))

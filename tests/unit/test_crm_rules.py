@@ -32,9 +32,14 @@ def test_setting_the_computed_check_digit_always_makes_a_valid_vin(body: str) ->
 
 @pytest.mark.parametrize(
     ("raw", "e164"),
-    [("(512) 555-0134", "+15125550134"), ("512.555.0134", "+15125550134"), ("1 512 555 0134", "+15125550134"),
-     ("+44 20 7946 0958", "+442079460958"), ("0044 20 7946 0958", "+442079460958")],
-)  # fmt: skip
+    [
+        ("(512) 555-0134", "+15125550134"),
+        ("512.555.0134", "+15125550134"),
+        ("1 512 555 0134", "+15125550134"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("0044 20 7946 0958", "+442079460958"),
+    ],
+)
 def test_phones_are_normalised_to_e164(raw: str, e164: str) -> None:
     assert to_e164(raw) == e164
 
@@ -58,9 +63,11 @@ def test_the_permission_table_encodes_the_rules_of_the_issue() -> None:
 
 
 @given(
-    area=st.integers(200, 999), exchange=st.integers(200, 999), line=st.integers(0, 9999),
+    area=st.integers(200, 999),
+    exchange=st.integers(200, 999),
+    line=st.integers(0, 9999),
     style=st.sampled_from(["({a}) {e}-{l}", "{a}-{e}-{l}", "{a}.{e}.{l}", "1 {a} {e} {l}", "+1{a}{e}{l}", "{a}{e}{l}"]),
-)  # fmt: skip
+)
 def test_any_way_of_writing_a_nanp_number_gives_one_e164(area: int, exchange: int, line: int, style: str) -> None:
     typed = style.format(a=area, e=exchange, l=f"{line:04d}")
     assert to_e164(typed) == f"+1{area}{exchange}{line:04d}"

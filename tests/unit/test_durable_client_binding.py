@@ -67,8 +67,13 @@ def test_public_history_merges_scheduling_and_hides_replay_fields() -> None:
     shown = public_history(history, with_output=True)
     assert [e["EventType"] for e in shown] == ["ExecutionStarted", "TaskCompleted", "TaskFailed"]
     assert shown[0]["FunctionName"] == "flow"
-    assert shown[1] == {"EventType": "TaskCompleted", "Result": "done", "Timestamp": "2026-03-04T05:06:07.000000Z",
-                        "FunctionName": "step", "ScheduledTime": "2026-03-04T05:06:07.000000Z"}  # fmt: skip
+    assert shown[1] == {
+        "EventType": "TaskCompleted",
+        "Result": "done",
+        "Timestamp": "2026-03-04T05:06:07.000000Z",
+        "FunctionName": "step",
+        "ScheduledTime": "2026-03-04T05:06:07.000000Z",
+    }
     assert shown[2]["Reason"] == "Activity function 'other' failed: ValueError: bad"
     assert "Result" not in public_history(history, with_output=False)[1]
 

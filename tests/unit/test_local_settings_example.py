@@ -27,8 +27,12 @@ def test_every_setting_the_code_reads_is_in_the_example() -> None:
 
 def test_the_example_names_nothing_the_code_does_not_read() -> None:
     read = {_env_name(f) for f in Settings.model_fields}
-    host_settings = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsFeatureFlags", "DEVHOST_FUNCTION_KEY",
-                     "DEVHOST_MASTER_KEY"}  # fmt: skip
+    host_settings = {
+        "FUNCTIONS_WORKER_RUNTIME",
+        "AzureWebJobsFeatureFlags",
+        "DEVHOST_FUNCTION_KEY",
+        "DEVHOST_MASTER_KEY",
+    }
     render_worker = {name for name in EXAMPLE if name.startswith(("RENDER_", "TEMPLATE_CACHE"))}
     unknown = sorted(set(EXAMPLE) - read - host_settings - render_worker)
     assert unknown == [], f"local.settings.example.json names settings nothing reads: {unknown}"

@@ -23,8 +23,14 @@ def _request(body: bytes = b"", content_type: str = "application/json", **header
 
 
 def _spec(**kwargs: object) -> RouteSpec:
-    fields: dict = {"name": "t", "module": "t", "route": "v1/paints", "methods": ["POST"], "auth": "anonymous",
-                    "summary": "t"}
+    fields: dict = {
+        "name": "t",
+        "module": "t",
+        "route": "v1/paints",
+        "methods": ["POST"],
+        "auth": "anonymous",
+        "summary": "t",
+    }
     return RouteSpec(**{**fields, **kwargs})
 
 

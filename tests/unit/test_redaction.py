@@ -51,10 +51,18 @@ def test_the_request_line_never_shows_a_link_token() -> None:
     from shared.http import RouteSpec, dispatch
 
     token = "091a80ee09d04dafb65efd003ac157dc.6PkO2LCHr302J3bDJ0X6Nx2syN7UdH-17ujK6wOFP-4"
-    spec = RouteSpec(name="page", module="t", route="v1/auth/password-links/{token}", methods=["GET"], auth="anonymous",
-                     summary="t", content_type="text/html")  # fmt: skip
-    raw = func.HttpRequest("GET", f"http://h/api/v1/auth/password-links/{token}", headers={}, body=b"",
-                           route_params={"token": token})  # fmt: skip
+    spec = RouteSpec(
+        name="page",
+        module="t",
+        route="v1/auth/password-links/{token}",
+        methods=["GET"],
+        auth="anonymous",
+        summary="t",
+        content_type="text/html",
+    )
+    raw = func.HttpRequest(
+        "GET", f"http://h/api/v1/auth/password-links/{token}", headers={}, body=b"", route_params={"token": token}
+    )
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())

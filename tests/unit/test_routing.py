@@ -51,9 +51,7 @@ def test_constraints_optional_defaults_and_catch_all(template: str, path: str, e
 
 
 def test_methods_restrict_a_route_and_fall_through_to_others() -> None:
-    routes = RouteTable(
-        [Route("items/{id}", "get", frozenset({"GET"})), Route("items/{id}", "any", None)]
-    )
+    routes = RouteTable([Route("items/{id}", "get", frozenset({"GET"})), Route("items/{id}", "any", None)])
     assert routes.resolve("GET", "/items/1")[0].target == "get"  # type: ignore[index]
     assert routes.resolve("DELETE", "/items/1")[0].target == "any"  # type: ignore[index]
     only_get = table("x", methods=frozenset({"GET"}))

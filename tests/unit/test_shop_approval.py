@@ -55,10 +55,22 @@ def test_garbage_is_refused() -> None:
 
 
 def test_the_page_escapes_everything_it_shows() -> None:
-    item = SimpleNamespace(id=uuid.uuid4(), label="<script>alert(1)</script>", status="urgent", notes='"><img src=x>',
-                           estimate_cents=12_345, decision=None)  # fmt: skip
-    page = approval.approval_page(shop_name="Ed's <b>Shop</b>", title="Brakes & <i>more</i>", vehicle="<svg/>",
-                                  items=[item], currency="USD", action="/api/x?a=<b>")  # fmt: skip
+    item = SimpleNamespace(
+        id=uuid.uuid4(),
+        label="<script>alert(1)</script>",
+        status="urgent",
+        notes='"><img src=x>',
+        estimate_cents=12_345,
+        decision=None,
+    )
+    page = approval.approval_page(
+        shop_name="Ed's <b>Shop</b>",
+        title="Brakes & <i>more</i>",
+        vehicle="<svg/>",
+        items=[item],
+        currency="USD",
+        action="/api/x?a=<b>",
+    )
     assert "<script>" not in page and "<img" not in page and "<svg" not in page and "<b>" not in page
     assert "&lt;script&gt;" in page and "Ed&#x27;s" in page
     assert "<script" not in page.lower()  # no JavaScript at all

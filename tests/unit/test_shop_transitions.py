@@ -35,8 +35,12 @@ def test_no_sequence_of_moves_leaves_the_table_or_rewrites_a_timestamp(total: in
         before = state
         # when any role asks for any move
         try:
-            state = plan_move(state, MoveRequest(target=target, role=role, now=now, canceled_by=canceled_by,
-                                                 reason=reason, override=override))  # fmt: skip
+            state = plan_move(
+                state,
+                MoveRequest(
+                    target=target, role=role, now=now, canceled_by=canceled_by, reason=reason, override=override
+                ),
+            )
         except (Conflict, Forbidden, Unprocessable):
             assert state == before
             continue
@@ -74,8 +78,10 @@ def test_rbac_per_move_matches_the_table(role: str) -> None:
 
 def test_a_tech_cannot_complete_even_when_paid() -> None:
     with pytest.raises(Forbidden):
-        plan_move(MoveState(status=Status.READY, total_cents=100, paid_cents=100),
-                  MoveRequest(target=Status.COMPLETED, role="tech", now=T0))  # fmt: skip
+        plan_move(
+            MoveState(status=Status.READY, total_cents=100, paid_cents=100),
+            MoveRequest(target=Status.COMPLETED, role="tech", now=T0),
+        )
 
 
 def test_completing_needs_the_balance_paid_or_an_owners_override_with_a_reason() -> None:
@@ -87,10 +93,17 @@ def test_completing_needs_the_balance_paid_or_an_owners_override_with_a_reason()
         plan_move(ready, MoveRequest(target=Status.COMPLETED, role="advisor", now=T0, override=True, reason="ok"))
     with pytest.raises(Unprocessable):
         plan_move(ready, MoveRequest(target=Status.COMPLETED, role="owner", now=T0, override=True))
-    done = plan_move(ready, MoveRequest(target=Status.COMPLETED, role="owner", now=T0, override=True,
-                                        reason="Fleet account, invoiced monthly"))  # fmt: skip
-    assert (done.status, done.check_out_at, done.override_reason) == (Status.COMPLETED, T0,
-                                                                      "Fleet account, invoiced monthly")
+    done = plan_move(
+        ready,
+        MoveRequest(
+            target=Status.COMPLETED, role="owner", now=T0, override=True, reason="Fleet account, invoiced monthly"
+        ),
+    )
+    assert (done.status, done.check_out_at, done.override_reason) == (
+        Status.COMPLETED,
+        T0,
+        "Fleet account, invoiced monthly",
+    )
 
 
 def test_cancelling_says_who_and_why_and_going_back_clears_it() -> None:
@@ -99,8 +112,10 @@ def test_cancelling_says_who_and_why_and_going_back_clears_it() -> None:
         plan_move(scheduled, MoveRequest(target=Status.CANCELED, role="advisor", now=T0, reason="No parts"))
     with pytest.raises(Unprocessable):
         plan_move(scheduled, MoveRequest(target=Status.CANCELED, role="advisor", now=T0, canceled_by="shop"))
-    canceled = plan_move(scheduled, MoveRequest(target=Status.CANCELED, role="advisor", now=T0,
-                                                canceled_by="customer", reason="Sold the car"))  # fmt: skip
+    canceled = plan_move(
+        scheduled,
+        MoveRequest(target=Status.CANCELED, role="advisor", now=T0, canceled_by="customer", reason="Sold the car"),
+    )
     assert (canceled.canceled_by, canceled.cancel_reason) == ("customer", "Sold the car")
     back = plan_move(canceled, MoveRequest(target=Status.SCHEDULED, role="advisor", now=T0))
     assert (back.status, back.canceled_by, back.cancel_reason) == (Status.SCHEDULED, None, None)

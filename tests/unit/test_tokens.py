@@ -21,10 +21,16 @@ IDS = {"user_id": uuid.uuid4(), "tenant_id": uuid.uuid4(), "session_id": uuid.uu
 def _claims(**overrides: object) -> dict[str, object]:
     settings = get_settings()
     claims: dict[str, object] = {
-        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": str(IDS["user_id"]),
-        "tid": str(IDS["tenant_id"]), "sid": str(IDS["session_id"]), "role": "owner", "typ": "access",
-        "iat": int(NOW.timestamp()), "exp": int((NOW + timedelta(minutes=15)).timestamp()),
-    }  # fmt: skip
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": str(IDS["user_id"]),
+        "tid": str(IDS["tenant_id"]),
+        "sid": str(IDS["session_id"]),
+        "role": "owner",
+        "typ": "access",
+        "iat": int(NOW.timestamp()),
+        "exp": int((NOW + timedelta(minutes=15)).timestamp()),
+    }
     claims.update(overrides)
     return claims
 
@@ -38,7 +44,11 @@ def test_a_token_we_issued_verifies_and_lasts_15_minutes() -> None:
     claims = tokens.verify_access_token(token, now=NOW + timedelta(minutes=14, seconds=59))
     assert ttl == 900
     assert (claims.user_id, claims.tenant_id, claims.session_id, claims.role) == (
-        IDS["user_id"], IDS["tenant_id"], IDS["session_id"], "tech")  # fmt: skip
+        IDS["user_id"],
+        IDS["tenant_id"],
+        IDS["session_id"],
+        "tech",
+    )
 
 
 def test_alg_none_is_refused() -> None:

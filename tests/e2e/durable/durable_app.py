@@ -42,8 +42,9 @@ def record(kind: str, key: str) -> int:
                 conn.execute("SELECT pg_advisory_xact_lock(4242)")  # parallel activities create it once
                 conn.execute(SIDE_EFFECTS_DDL)
             conn.execute("INSERT INTO devhost_test.side_effects (kind, key) VALUES (%s, %s)", (kind, key))
-        row = conn.execute("SELECT count(*) FROM devhost_test.side_effects WHERE kind = %s AND key = %s",
-                           (kind, key)).fetchone()  # fmt: skip
+        row = conn.execute(
+            "SELECT count(*) FROM devhost_test.side_effects WHERE kind = %s AND key = %s", (kind, key)
+        ).fetchone()
         return int(row[0]) if row else 0
 
 
@@ -248,6 +249,8 @@ def waits_forever(context: df.DurableOrchestrationContext):  # type: ignore[no-u
 def parallel_sleeps(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     """A fan-out of slow activities (the bounded activity pool test)."""
     job = context.get_input()
-    tasks = [context.call_activity("slow_step", {"run": job["run"], "n": n, "seconds": job["seconds"]})
-             for n in range(job["count"])]  # fmt: skip
+    tasks = [
+        context.call_activity("slow_step", {"run": job["run"], "n": n, "seconds": job["seconds"]})
+        for n in range(job["count"])
+    ]
     return len((yield context.task_all(tasks)))

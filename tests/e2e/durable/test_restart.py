@@ -25,7 +25,7 @@ def wait_custom_status(host: RunningHost, status_url: str, expected: Any, timeou
 
 def on(host: RunningHost, url: str) -> str:
     """The same management URL served by another host (another port)."""
-    return host.base_url + url[url.index("/runtime/"):]
+    return host.base_url + url[url.index("/runtime/") :]
 
 
 def kill(host: RunningHost, sig: signal.Signals) -> None:
