@@ -17,18 +17,17 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared import clock
-from shared.db import Base, uuid_pk
+from shared.db import Base
+from shared.models import IdPk, TenantOwned
 from shared.pagination import PageQuery, paginate
 
 
-class AuditLog(Base):
+class AuditLog(IdPk, TenantOwned, Base):
     """One audited action inside a tenant."""
 
     __tablename__ = "audit_logs"
     __table_args__ = (Index("ix_audit_logs_tenant_entity", "tenant_id", "entity", "entity_id"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     entity: Mapped[str] = mapped_column(String(64), nullable=False)

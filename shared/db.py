@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.telemetry import tenant_id_var
@@ -43,11 +43,6 @@ class Base(DeclarativeBase):
     """Declarative base of every table; Alembic compares against its metadata."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def uuid_pk() -> Mapped[uuid.UUID]:
-    """A UUID primary key known before the row is flushed."""
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
 
 
 def created_at_column() -> Mapped[datetime]:

@@ -20,10 +20,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, created_at_column, uuid_pk
+from shared.db import Base, created_at_column
+from shared.models import SoftDeleted, TenantOwned, TenantRecord, Timestamped, Versioned
 
 
-class Product(Base):
+class Product(TenantRecord, Timestamped, Versioned, Base):
     """A configurable product: its options as JSON Schema, its Blender template and an optional price rule."""
 
     __tablename__ = "configurator_products"
@@ -32,8 +33,6 @@ class Product(Base):
         UniqueConstraint("tenant_id", "name", name="uq_configurator_products_tenant_name"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     config_schema: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
@@ -41,14 +40,9 @@ class Product(Base):
     template_version: Mapped[str] = mapped_column(String(64), nullable=False)
     price_rule: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
-class Configuration(Base):
+class Configuration(TenantRecord, SoftDeleted, Base):
     """A saved set of option values for one product, valid against the product version it was made with."""
 
     __tablename__ = "configurator_configurations"
@@ -64,8 +58,6 @@ class Configuration(Base):
         Index("ix_configurator_configurations_tenant_product", "tenant_id", "product_id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     product_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -74,11 +66,9 @@ class Configuration(Base):
     product_version: Mapped[int] = mapped_column(Integer, nullable=False)
     template_version: Mapped[str] = mapped_column(String(64), nullable=False)
     share_code: Mapped[str] = mapped_column(String(16), nullable=False)
-    created_at: Mapped[datetime] = created_at_column()
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class RenderJob(Base):
+class RenderJob(TenantRecord, Timestamped, Base):
     """One request to turn a configuration into a GLB, and where it stands."""
 
     __tablename__ = "configurator_render_jobs"
@@ -92,8 +82,6 @@ class RenderJob(Base):
         Index("ix_configurator_render_jobs_tenant_output", "tenant_id", "output_blob_path"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     configuration_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     product_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -111,13 +99,11 @@ class RenderJob(Base):
     max_retries: Mapped[int] = mapped_column(Integer, nullable=False)
     retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     render_ms: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class RenderJobResult(Base):
+class RenderJobResult(TenantOwned, Base):
     """A results-queue message already applied to its job: a redelivered message has no second effect."""
 
     __tablename__ = "configurator_render_job_results"
@@ -131,7 +117,6 @@ class RenderJobResult(Base):
         ),
     )
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     message_id: Mapped[str] = mapped_column(String(128), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

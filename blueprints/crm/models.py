@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import (
-    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -18,10 +16,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, created_at_column, uuid_pk
+from shared.db import Base
+from shared.models import Created, SoftDeleted, TenantOwned, TenantRecord, Timestamped, Versioned
 
 
-class Customer(Base):
+class Customer(TenantRecord, Timestamped, Versioned, SoftDeleted, Base):
     """A person or company the business works for; owned by one user, soft-deleted."""
 
     __tablename__ = "customers"
@@ -35,8 +34,6 @@ class Customer(Base):
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     phone: Mapped[str | None] = mapped_column(String(16))
@@ -44,15 +41,9 @@ class Customer(Base):
     address: Mapped[str | None] = mapped_column(String(500))
     timezone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
-class CustomerShare(Base):
+class CustomerShare(TenantOwned, Created, Base):
     """A customer shared by its owner with a peer, who then sees it too."""
 
     __tablename__ = "customer_shares"
@@ -73,14 +64,12 @@ class CustomerShare(Base):
         Index("ix_customer_shares_tenant_user", "tenant_id", "user_id"),
     )
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[datetime] = created_at_column()
 
 
-class Vehicle(Base):
+class Vehicle(TenantRecord, Timestamped, Versioned, SoftDeleted, Base):
     """A customer's vehicle; soft-deleted."""
 
     __tablename__ = "vehicles"
@@ -92,17 +81,9 @@ class Vehicle(Base):
         Index("ix_vehicles_tenant_vin", "tenant_id", "vin"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     year: Mapped[int | None] = mapped_column(Integer)
     make: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(64))
     vin: Mapped[str | None] = mapped_column(String(17))
     mileage: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}

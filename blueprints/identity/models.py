@@ -15,7 +15,6 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
-    Integer,
     String,
     Text,
     Time,
@@ -29,15 +28,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 import shared.audit
 import shared.idempotency
 import shared.ratelimit  # noqa: F401
-from shared.db import Base, created_at_column, uuid_pk
+from shared.db import Base
+from shared.models import IdPk, TenantOwned, Timestamped, Versioned
 
 
-class Tenant(Base):
+class Tenant(IdPk, Timestamped, Versioned, Base):
     """One business using Tradeops, with its settings."""
 
     __tablename__ = "tenants"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     locale: Mapped[str] = mapped_column(String(35), nullable=False, default="en-US")
@@ -45,20 +44,14 @@ class Tenant(Base):
     quiet_hours_start: Mapped[time | None] = mapped_column(Time)
     quiet_hours_end: Mapped[time | None] = mapped_column(Time)
     enabled_modules: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
-class User(Base):
+class User(IdPk, Timestamped, Versioned, Base):
     """A person who signs in to one tenant with one role."""
 
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("tenant_id", "id", name="uq_users_tenant_id_id"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True
     )
@@ -70,11 +63,6 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     invited_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
     @property
     def password_set(self) -> bool:
@@ -82,31 +70,27 @@ class User(Base):
         return self.password_hash is not None
 
 
-class UserLogin(Base):
+class UserLogin(IdPk, TenantOwned, Base):
     """A sign-in identifier (hashed email or phone) pointing at its user and tenant; global by design."""
 
     __tablename__ = "user_logins"
     __table_args__ = (UniqueConstraint("kind", "login_hash", name="uq_user_logins_kind_login_hash"),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
     login_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
 
 
-class AuthSession(Base):
+class AuthSession(IdPk, TenantOwned, Base):
     """One signed-in session (a refresh-token family): sliding idle limit and absolute limit."""
 
     __tablename__ = "auth_sessions"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -115,12 +99,11 @@ class AuthSession(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
 
-class RefreshToken(Base):
+class RefreshToken(IdPk, Base):
     """One refresh token of a session, stored as its SHA-256; used once, then replaced."""
 
     __tablename__ = "refresh_tokens"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
     session_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False, index=True
     )
@@ -129,7 +112,7 @@ class RefreshToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class PasswordLink(Base):
+class PasswordLink(IdPk, TenantOwned, Base):
     """An emailed link to set a password (an invitation or a reset); global (used before any tenant is
     known), ids only. The link's token is derived from the id (HMAC, see password_links.py), so neither the
     table nor the queue message that sends the email holds it.
@@ -137,11 +120,9 @@ class PasswordLink(Base):
 
     __tablename__ = "password_links"
 
-    id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     purpose: Mapped[str] = mapped_column(String(16), nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

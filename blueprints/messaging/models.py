@@ -14,10 +14,11 @@ from sqlalchemy import Boolean, DateTime, ForeignKeyConstraint, Index, Integer, 
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, created_at_column, uuid_pk
+from shared.db import Base, created_at_column
+from shared.models import IdPk, TenantOwned, TenantRecord, Timestamped
 
 
-class Message(Base):
+class Message(TenantRecord, Timestamped, Base):
     """One SMS or email to or from a customer, with where it is in the send pipeline."""
 
     __tablename__ = "messages"
@@ -44,8 +45,6 @@ class Message(Base):
         ),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     direction: Mapped[str] = mapped_column(String(8), nullable=False)
     channel: Mapped[str] = mapped_column(String(8), nullable=False)
@@ -71,26 +70,21 @@ class Message(Base):
     counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
 
 
-class MessageEvent(Base):
+class MessageEvent(TenantRecord, Base):
     """A provider status report received for a message; the key makes a replayed webhook a no-op."""
 
     __tablename__ = "message_events"
     __table_args__ = (Index("uq_message_events_tenant_sid_status", "tenant_id", "provider_sid", "status", unique=True),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     provider_sid: Mapped[str] = mapped_column(String(255), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     error_code: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = created_at_column()
 
 
-class ConsentEvent(Base):
+class ConsentEvent(IdPk, TenantOwned, Base):
     """One grant or revocation of consent for a customer, channel and purpose (append-only ledger)."""
 
     __tablename__ = "consent_events"
@@ -101,8 +95,6 @@ class ConsentEvent(Base):
         Index("ix_consent_events_lookup", "tenant_id", "customer_id", "channel", "purpose", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     channel: Mapped[str] = mapped_column(String(8), nullable=False)
     purpose: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -112,22 +104,18 @@ class ConsentEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
-class MessageTemplate(Base):
+class MessageTemplate(TenantRecord, Timestamped, Base):
     """A tenant's reusable message text with named {placeholders}."""
 
     __tablename__ = "message_templates"
     __table_args__ = (Index("uq_message_templates_tenant_name", "tenant_id", "name", unique=True),)
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     channel: Mapped[str] = mapped_column(String(8), nullable=False)
     purpose: Mapped[str] = mapped_column(String(16), nullable=False)
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, nullable=False)
     placeholders: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
 
 
 class MessagingSettings(Base):

@@ -25,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base, created_at_column, uuid_pk
+from shared.db import Base, created_at_column
+from shared.models import IdPk, SoftDeleted, TenantOwned, TenantRecord, Timestamped, Versioned
 
 STATUSES = "('SCHEDULED','IN_PROGRESS','READY','COMPLETED','NO_SHOW','CANCELED')"
 BOOKED = "('SCHEDULED','IN_PROGRESS','READY','COMPLETED')"
@@ -37,7 +38,7 @@ def _tenant_fk(columns: list[str], target: str, name: str, **kwargs: Any) -> For
     return ForeignKeyConstraint(["tenant_id", *columns], [f"{target}.tenant_id", f"{target}.id"], name=name, **kwargs)
 
 
-class Appointment(Base):
+class Appointment(TenantRecord, Timestamped, Versioned, SoftDeleted, Base):
     """A car booked into the shop: who, which vehicle, which technician, when, where on the board, totals."""
 
     __tablename__ = "appointments"
@@ -64,8 +65,6 @@ class Appointment(Base):
         Index("ix_appointments_tenant_customer", "tenant_id", "customer_id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     vehicle_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     tech_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -84,10 +83,6 @@ class Appointment(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     override_reason: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     services: Mapped[list[AppointmentService]] = relationship(
         lazy="raise", order_by="AppointmentService.created_at, AppointmentService.id", viewonly=True
@@ -99,10 +94,8 @@ class Appointment(Base):
         lazy="raise", order_by="InspectionChecklist.created_at, InspectionChecklist.id", viewonly=True
     )
 
-    __mapper_args__ = {"version_id_col": version}
 
-
-class AppointmentService(Base):
+class AppointmentService(TenantRecord, Timestamped, Versioned, Base):
     """A line item of work on an appointment; the appointment's total is the sum of their prices."""
 
     __tablename__ = "appointment_services"
@@ -116,22 +109,15 @@ class AppointmentService(Base):
         Index("ix_appointment_services_tenant_appointment", "tenant_id", "appointment_id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     appointment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     category: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
     estimated_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
     price_cents: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
-class Payment(Base):
+class Payment(TenantRecord, Base):
     """An immutable money movement on an appointment: a payment (positive) or the void of one (negative)."""
 
     __tablename__ = "payments"
@@ -156,8 +142,6 @@ class Payment(Base):
         Index("ix_payments_tenant_created", "tenant_id", "created_at"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     appointment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="payment")
     amount_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -166,10 +150,9 @@ class Payment(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     voids_payment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[datetime] = created_at_column()
 
 
-class InspectionTemplate(Base):
+class InspectionTemplate(TenantRecord, Base):
     """A tenant's reusable checklist: a title and the labels of its items."""
 
     __tablename__ = "inspection_templates"
@@ -178,14 +161,11 @@ class InspectionTemplate(Base):
         UniqueConstraint("tenant_id", "name", name="uq_inspection_templates_tenant_id_name"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     labels: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
-    created_at: Mapped[datetime] = created_at_column()
 
 
-class InspectionChecklist(Base):
+class InspectionChecklist(TenantRecord, Base):
     """One inspection of the car on an appointment."""
 
     __tablename__ = "inspection_checklists"
@@ -199,19 +179,16 @@ class InspectionChecklist(Base):
         Index("ix_inspection_checklists_tenant_appointment", "tenant_id", "appointment_id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     appointment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     template_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    created_at: Mapped[datetime] = created_at_column()
 
     items: Mapped[list[InspectionItem]] = relationship(
         lazy="raise", order_by="InspectionItem.position, InspectionItem.id", viewonly=True
     )
 
 
-class InspectionItem(Base):
+class InspectionItem(IdPk, TenantOwned, Versioned, Base):
     """One checked point: its finding, notes, photos, and whether the customer approved the recommended work."""
 
     __tablename__ = "inspection_items"
@@ -226,8 +203,6 @@ class InspectionItem(Base):
         Index("ix_inspection_items_tenant_checklist", "tenant_id", "checklist_id"),
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     checklist_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     label: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -239,9 +214,6 @@ class InspectionItem(Base):
     decision: Mapped[str | None] = mapped_column(String(8))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = created_at_column()
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class StatsVersion(Base):
