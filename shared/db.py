@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    CursorResult,
     DateTime,
     Engine,
     MetaData,
@@ -43,6 +44,12 @@ class Base(DeclarativeBase):
     """Declarative base of every table; Alembic compares against its metadata."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def affected(session: Session, statement: Any) -> int:
+    """Run an UPDATE or DELETE and answer how many rows it changed."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 def created_at_column() -> Mapped[datetime]:

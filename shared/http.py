@@ -10,13 +10,17 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypedDict, cast
 from urllib.parse import parse_qsl, quote
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+from typing_extensions import TypeVar
 
-from shared import auth
+from shared import audit, auth
+from shared.config import get_settings
+from shared.db import session_scope
 from shared.errors import (
     AppError,
     BadRequest,
@@ -29,6 +33,8 @@ from shared.errors import (
 from shared.telemetry import REDACTED, invocation, sensitive_key, tenant_id_var
 
 log = logging.getLogger("tradeops.http")
+BodyT = TypeVar("BodyT", default=None)
+QueryT = TypeVar("QueryT", default=None)
 
 PROBLEM_JSON = "application/problem+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -77,19 +83,27 @@ class Response:
     content_type: str | None = None
 
 
-class Request:
-    """What a handler receives: the validated input, the principal and a trigger-owned database session."""
+class Request(Generic[BodyT, QueryT]):
+    """What a handler receives: the validated input and a trigger-owned database session.
+
+    Anonymous and webhook routes take `Request[Body, Query]`; signed-in routes take `UserRequest`.
+    """
 
     def __init__(self, raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: ExitStack) -> None:
         self.raw = raw
         self.spec = spec
         self.request_id = request_id
         self.route_params: dict[str, str] = dict(raw.route_params or {})
-        self.query: Any = None
-        self.body: Any = None
-        self.principal: auth.Principal | None = None
+        self.query: QueryT = cast(QueryT, None)
+        self.body: BodyT = cast(BodyT, None)
+        self._principal: auth.Principal | None = None
         self._stack = stack
-        self._session: Any = None
+        self._session: Session | None = None
+
+    @property
+    def principal(self) -> auth.Principal | None:
+        """The signed-in caller, on routes that have one."""
+        return self._principal
 
     @property
     def headers(self) -> Any:
@@ -104,8 +118,6 @@ class Request:
         without it, the entry of X-Forwarded-For FORWARDED_FOR_HOPS from the right is the one our nearest
         proxy appended (entries further left are whatever the caller claimed).
         """
-        from shared.config import get_settings
-
         settings = get_settings()
         given = (self.raw.headers.get(settings.client_ip_header) or "").strip() if settings.client_ip_header else ""
         if given:
@@ -122,14 +134,17 @@ class Request:
         return self.raw.headers.get("user-agent")
 
     @property
-    def session(self) -> Any:
+    def session(self) -> Session:
         """The request's database session, opened on first use and committed when the handler succeeds."""
         if self._session is None:
-            from shared.db import session_scope
-
-            tenant = self.principal.tenant_id if self.principal else None
+            tenant = self._principal.tenant_id if self._principal else None
             self._session = self._stack.enter_context(session_scope(tenant_id=tenant))
         return self._session
+
+    @property
+    def actor(self) -> audit.Actor:
+        """Who did it, for audit rows: the principal (if any), address, agent and request id."""
+        return audit.actor_of(self)
 
     def uuid_param(self, name: str) -> uuid.UUID:
         """A route parameter that must be a UUID; anything else names no resource (404)."""
@@ -139,7 +154,51 @@ class Request:
             raise NotFound(f"No such {name.removesuffix('_id') or 'resource'}") from exc
 
 
-Handler = Callable[[Request], Any]
+class Reads(TypedDict):
+    """The keywords a read of the caller's business takes: `service.get(**req.reads, ...)`."""
+
+    session: Session
+    principal: auth.Principal
+
+
+class Writes(Reads):
+    """The keywords an audited change takes: `service.create(**req.writes, ...)`."""
+
+    actor: audit.Actor
+
+
+class UserRequest(Request[BodyT, QueryT]):
+    """A signed-in route's request: its principal is always there, and typed."""
+
+    def __init__(
+        self,
+        raw: func.HttpRequest,
+        spec: RouteSpec,
+        request_id: str,
+        stack: ExitStack,
+        principal: auth.Principal,
+    ) -> None:
+        super().__init__(raw, spec, request_id, stack)
+        self._principal = principal
+        self._signed_in = principal
+
+    @property
+    def principal(self) -> auth.Principal:
+        """The signed-in caller."""
+        return self._signed_in
+
+    @property
+    def reads(self) -> Reads:
+        """session and principal, as keywords for a service read."""
+        return Reads(session=self.session, principal=self._signed_in)
+
+    @property
+    def writes(self) -> Writes:
+        """session, principal and actor, as keywords for an audited service change."""
+        return Writes(session=self.session, principal=self._signed_in, actor=self.actor)
+
+
+Handler = Callable[[Any], Any]
 
 
 def _without_port(address: str) -> str:
@@ -239,7 +298,7 @@ def _render(spec: RouteSpec, result: Any, request_id: str) -> func.HttpResponse:
     return func.HttpResponse(data, status_code=response.status, headers=headers, mimetype=content_type)
 
 
-def _run(spec: RouteSpec, handler: Handler, request: Request, stack: ExitStack) -> func.HttpResponse:
+def _run(spec: RouteSpec, handler: Handler, request: Request[Any, Any], stack: ExitStack) -> func.HttpResponse:
     """Call the handler, or replay the stored response of an earlier request with the same Idempotency-Key."""
     if not spec.idempotent:
         return _render(spec, handler(request), request.request_id)
@@ -263,6 +322,16 @@ def _run(spec: RouteSpec, handler: Handler, request: Request, stack: ExitStack) 
     return response
 
 
+def _request(raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: ExitStack) -> Request[Any, Any]:
+    """The handler's request: signed-in routes authenticate and authorise first."""
+    if spec.auth != "user":
+        return Request(raw, spec, request_id, stack)
+    principal = auth.authenticate(raw)
+    tenant_id_var.set(str(principal.tenant_id))
+    auth.authorize(principal, permission=spec.permission, feature=spec.feature)
+    return UserRequest(raw, spec, request_id, stack, principal)
+
+
 def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.HttpResponse:
     """Run one handler inside the conventions: ids, limits, auth, validation, transaction, problem+json."""
     from shared.runtime import ensure_started
@@ -273,12 +342,8 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
         try:
             settings = ensure_started()
             with ExitStack() as stack:
-                request = Request(raw, spec, request_id, stack)
                 _check_size(raw, spec.max_body_bytes or settings.max_body_bytes)
-                if spec.auth == "user":
-                    request.principal = auth.authenticate(raw)
-                    tenant_id_var.set(str(request.principal.tenant_id))
-                    auth.authorize(request.principal, permission=spec.permission, feature=spec.feature)
+                request = _request(raw, spec, request_id, stack)
                 if spec.query_model is not None:
                     request.query = _parse_query(raw, spec)
                 if spec.body_model is not None:

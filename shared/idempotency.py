@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared import clock
-from shared.db import Base, session_scope
+from shared.db import Base, affected, session_scope
 from shared.errors import BadRequest, Conflict, Unprocessable
 
 RETENTION = timedelta(hours=24)
@@ -173,5 +173,4 @@ def release(mine: Claim) -> None:
 
 def purge_expired(session: Session) -> int:
     """Delete the session's tenant's records past their 24 h retention; returns how many."""
-    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now()))
-    return int(result.rowcount or 0)
+    return affected(session, delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now()))

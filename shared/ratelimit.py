@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, DateTime, Identity, String, delete, func, sel
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared import clock
-from shared.db import Base
+from shared.db import Base, affected
 from shared.errors import RateLimited
 
 
@@ -99,4 +99,4 @@ def consume(session: Session, *, limit: Limit, subject: str, detail: str | None 
 
 def purge_older_than(session: Session, moment: datetime) -> int:
     """Forget hits older than every window (housekeeping); returns how many."""
-    return int(session.execute(delete(RateLimitHit).where(RateLimitHit.hit_at < moment)).rowcount or 0)
+    return affected(session, delete(RateLimitHit).where(RateLimitHit.hit_at < moment))

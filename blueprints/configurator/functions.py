@@ -10,9 +10,8 @@ import azure.functions as func
 
 from blueprints.configurator import jobs, schemas, service
 from render_container.contract import RESULTS_QUEUE, RenderResult
-from shared import audit
 from shared.etag import if_match, with_etag
-from shared.http import Request, Response, Router
+from shared.http import Request, Response, Router, UserRequest
 from shared.pagination import PageQuery
 from shared.runtime import ensure_started
 from shared.telemetry import invocation
@@ -34,10 +33,9 @@ def _product(product: schemas.ProductOut, *, status: int = 200) -> Response:
     response=schemas.ProductPage,
     summary="The business's configurable products",
 )
-def list_products(req: Request) -> schemas.ProductPage:
+def list_products(req: UserRequest[None, PageQuery]) -> schemas.ProductPage:
     """List products."""
-    assert req.principal is not None
-    return service.list_products(session=req.session, principal=req.principal, query=req.query)
+    return service.list_products(**req.reads, query=req.query)
 
 
 @api.post(
@@ -47,12 +45,9 @@ def list_products(req: Request) -> schemas.ProductPage:
     response=schemas.ProductOut,
     summary="Add a product (its JSON Schema is checked)",
 )
-def create_product(req: Request) -> Response:
+def create_product(req: UserRequest[schemas.ProductIn, None]) -> Response:
     """Create a product."""
-    assert req.principal is not None
-    product = service.create_product(
-        session=req.session, principal=req.principal, product_in=req.body, actor=audit.actor_of(req)
-    )
+    product = service.create_product(**req.writes, product_in=req.body)
     return _product(product, status=201)
 
 
@@ -62,12 +57,9 @@ def create_product(req: Request) -> Response:
     response=schemas.ProductOut,
     summary="One product with its options schema",
 )
-def get_product(req: Request) -> Response:
+def get_product(req: UserRequest) -> Response:
     """Read a product with its ETag."""
-    assert req.principal is not None
-    return _product(
-        service.get_product(session=req.session, principal=req.principal, product_id=req.uuid_param("product_id"))
-    )
+    return _product(service.get_product(**req.reads, product_id=req.uuid_param("product_id")))
 
 
 @api.patch(
@@ -77,21 +69,11 @@ def get_product(req: Request) -> Response:
     response=schemas.ProductOut,
     summary="Change a product (If-Match required)",
 )
-def update_product(req: Request) -> Response:
+def update_product(req: UserRequest[schemas.ProductPatch, None]) -> Response:
     """Change a product."""
-    assert req.principal is not None
     product_id = req.uuid_param("product_id")
     expected = if_match(req)
-    return _product(
-        service.update_product(
-            session=req.session,
-            principal=req.principal,
-            product_id=product_id,
-            patch=req.body,
-            expected=expected,
-            actor=audit.actor_of(req),
-        )
-    )
+    return _product(service.update_product(**req.writes, product_id=product_id, patch=req.body, expected=expected))
 
 
 @api.get(
@@ -101,10 +83,9 @@ def update_product(req: Request) -> Response:
     response=schemas.ConfigurationPage,
     summary="Saved configurations, newest first",
 )
-def list_configurations(req: Request) -> schemas.ConfigurationPage:
+def list_configurations(req: UserRequest[None, schemas.ConfigurationQuery]) -> schemas.ConfigurationPage:
     """List configurations."""
-    assert req.principal is not None
-    return service.list_configurations(session=req.session, principal=req.principal, query=req.query)
+    return service.list_configurations(**req.reads, query=req.query)
 
 
 @api.post(
@@ -114,10 +95,9 @@ def list_configurations(req: Request) -> schemas.ConfigurationPage:
     response=schemas.ConfigurationOut,
     summary="Save a configuration (422 lists every violation)",
 )
-def create_configuration(req: Request) -> schemas.ConfigurationOut:
+def create_configuration(req: UserRequest[schemas.ConfigurationIn, None]) -> schemas.ConfigurationOut:
     """Save a configuration."""
-    assert req.principal is not None
-    return service.create_configuration(session=req.session, principal=req.principal, configuration_in=req.body)
+    return service.create_configuration(**req.reads, configuration_in=req.body)
 
 
 @api.get(
@@ -126,12 +106,9 @@ def create_configuration(req: Request) -> schemas.ConfigurationOut:
     response=schemas.ConfigurationOut,
     summary="One saved configuration with its price",
 )
-def get_configuration(req: Request) -> schemas.ConfigurationOut:
+def get_configuration(req: UserRequest) -> schemas.ConfigurationOut:
     """Read a configuration."""
-    assert req.principal is not None
-    return service.get_configuration(
-        session=req.session, principal=req.principal, configuration_id=req.uuid_param("configuration_id")
-    )
+    return service.get_configuration(**req.reads, configuration_id=req.uuid_param("configuration_id"))
 
 
 @api.delete(
@@ -139,15 +116,9 @@ def get_configuration(req: Request) -> schemas.ConfigurationOut:
     permission="configurations.write",
     summary="Delete a configuration (its share code stops working)",
 )
-def delete_configuration(req: Request) -> None:
+def delete_configuration(req: UserRequest) -> None:
     """Soft-delete a configuration."""
-    assert req.principal is not None
-    service.delete_configuration(
-        session=req.session,
-        principal=req.principal,
-        configuration_id=req.uuid_param("configuration_id"),
-        actor=audit.actor_of(req),
-    )
+    service.delete_configuration(**req.writes, configuration_id=req.uuid_param("configuration_id"))
 
 
 @api.get(
@@ -170,10 +141,9 @@ def get_shared(req: Request) -> schemas.SharedConfiguration:
     response=schemas.RenderJobOut,
     summary="Render a configuration to GLB (a cached one completes at once)",
 )
-def create_job(req: Request) -> schemas.RenderJobOut:
+def create_job(req: UserRequest[schemas.RenderJobIn, None]) -> schemas.RenderJobOut:
     """Start a render job."""
-    assert req.principal is not None
-    return jobs.create_job(session=req.session, principal=req.principal, job_in=req.body)
+    return jobs.create_job(**req.reads, job_in=req.body)
 
 
 @api.get(
@@ -182,10 +152,9 @@ def create_job(req: Request) -> schemas.RenderJobOut:
     response=schemas.RenderJobOut,
     summary="A render job: status, progress, GLB read URL (15 min) once completed",
 )
-def get_job(req: Request) -> schemas.RenderJobOut:
+def get_job(req: UserRequest) -> schemas.RenderJobOut:
     """Read a render job."""
-    assert req.principal is not None
-    return jobs.get_job(session=req.session, principal=req.principal, job_id=req.uuid_param("job_id"))
+    return jobs.get_job(**req.reads, job_id=req.uuid_param("job_id"))
 
 
 @api.post(
@@ -195,12 +164,9 @@ def get_job(req: Request) -> schemas.RenderJobOut:
     response=schemas.RenderJobOut,
     summary="Cancel a render job that has not finished",
 )
-def cancel_job(req: Request) -> schemas.RenderJobOut:
+def cancel_job(req: UserRequest) -> schemas.RenderJobOut:
     """Cancel a render job."""
-    assert req.principal is not None
-    return jobs.cancel_job(
-        session=req.session, principal=req.principal, job_id=req.uuid_param("job_id"), actor=audit.actor_of(req)
-    )
+    return jobs.cancel_job(**req.writes, job_id=req.uuid_param("job_id"))
 
 
 @bp.function_name(name="configurator_render_results")

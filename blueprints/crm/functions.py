@@ -5,9 +5,8 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from blueprints.crm import schemas, service
-from shared import audit
 from shared.etag import if_match, with_etag
-from shared.http import Request, Response, Router
+from shared.http import Response, Router, UserRequest
 from shared.pagination import PageQuery
 
 bp = df.Blueprint()
@@ -21,10 +20,9 @@ api = Router(bp, module="crm", feature="crm")
     response=schemas.CustomerPage,
     summary="Customers you may see; search by name, phone or email",
 )
-def list_customers(req: Request) -> schemas.CustomerPage:
+def list_customers(req: UserRequest[None, schemas.CustomerQuery]) -> schemas.CustomerPage:
     """List customers."""
-    assert req.principal is not None
-    return service.list_customers(session=req.session, principal=req.principal, query=req.query)
+    return service.list_customers(**req.reads, query=req.query)
 
 
 @api.post(
@@ -34,22 +32,18 @@ def list_customers(req: Request) -> schemas.CustomerPage:
     response=schemas.CustomerOut,
     summary="Add a customer (you own it)",
 )
-def create_customer(req: Request) -> Response:
+def create_customer(req: UserRequest[schemas.CustomerIn, None]) -> Response:
     """Create a customer."""
-    assert req.principal is not None
-    customer, version = service.create_customer(session=req.session, principal=req.principal, customer_in=req.body)
+    customer, version = service.create_customer(**req.reads, customer_in=req.body)
     return with_etag(customer, version, status=201)
 
 
 @api.get(
     "v1/crm/customers/{customer_id}", permission="customers.read", response=schemas.CustomerOut, summary="One customer"
 )
-def get_customer(req: Request) -> Response:
+def get_customer(req: UserRequest) -> Response:
     """Read a customer with its ETag."""
-    assert req.principal is not None
-    customer, version = service.get_customer(
-        session=req.session, principal=req.principal, customer_id=req.uuid_param("customer_id")
-    )
+    customer, version = service.get_customer(**req.reads, customer_id=req.uuid_param("customer_id"))
     return with_etag(customer, version)
 
 
@@ -60,32 +54,20 @@ def get_customer(req: Request) -> Response:
     response=schemas.CustomerOut,
     summary="Change a customer (If-Match required)",
 )
-def update_customer(req: Request) -> Response:
+def update_customer(req: UserRequest[schemas.CustomerPatch, None]) -> Response:
     """Change a customer."""
-    assert req.principal is not None
     customer_id = req.uuid_param("customer_id")
     expected = if_match(req)
     customer, version = service.update_customer(
-        session=req.session,
-        principal=req.principal,
-        customer_id=customer_id,
-        patch=req.body,
-        expected=expected,
-        actor=audit.actor_of(req),
+        **req.writes, customer_id=customer_id, patch=req.body, expected=expected
     )
     return with_etag(customer, version)
 
 
 @api.delete("v1/crm/customers/{customer_id}", permission="customers.delete", summary="Delete a customer (soft)")
-def delete_customer(req: Request) -> None:
+def delete_customer(req: UserRequest) -> None:
     """Soft-delete a customer."""
-    assert req.principal is not None
-    service.delete_customer(
-        session=req.session,
-        principal=req.principal,
-        customer_id=req.uuid_param("customer_id"),
-        actor=audit.actor_of(req),
-    )
+    service.delete_customer(**req.writes, customer_id=req.uuid_param("customer_id"))
 
 
 @api.post(
@@ -96,16 +78,9 @@ def delete_customer(req: Request) -> None:
     response=schemas.Shares,
     summary="Share a customer with a peer",
 )
-def share_customer(req: Request) -> schemas.Shares:
+def share_customer(req: UserRequest[schemas.ShareIn, None]) -> schemas.Shares:
     """Share a customer."""
-    assert req.principal is not None
-    return service.share_customer(
-        session=req.session,
-        principal=req.principal,
-        customer_id=req.uuid_param("customer_id"),
-        share_in=req.body,
-        actor=audit.actor_of(req),
-    )
+    return service.share_customer(**req.writes, customer_id=req.uuid_param("customer_id"), share_in=req.body)
 
 
 @api.delete(
@@ -113,16 +88,9 @@ def share_customer(req: Request) -> schemas.Shares:
     permission="customers.share",
     summary="Stop sharing a customer with a peer",
 )
-def unshare_customer(req: Request) -> None:
+def unshare_customer(req: UserRequest) -> None:
     """Unshare a customer."""
-    assert req.principal is not None
-    service.unshare_customer(
-        session=req.session,
-        principal=req.principal,
-        customer_id=req.uuid_param("customer_id"),
-        user_id=req.uuid_param("user_id"),
-        actor=audit.actor_of(req),
-    )
+    service.unshare_customer(**req.writes, customer_id=req.uuid_param("customer_id"), user_id=req.uuid_param("user_id"))
 
 
 @api.get(
@@ -132,12 +100,9 @@ def unshare_customer(req: Request) -> None:
     response=schemas.VehiclePage,
     summary="A customer's vehicles",
 )
-def list_vehicles(req: Request) -> schemas.VehiclePage:
+def list_vehicles(req: UserRequest[None, PageQuery]) -> schemas.VehiclePage:
     """List a customer's vehicles."""
-    assert req.principal is not None
-    return service.list_vehicles(
-        session=req.session, principal=req.principal, customer_id=req.uuid_param("customer_id"), query=req.query
-    )
+    return service.list_vehicles(**req.reads, customer_id=req.uuid_param("customer_id"), query=req.query)
 
 
 @api.post(
@@ -147,23 +112,17 @@ def list_vehicles(req: Request) -> schemas.VehiclePage:
     response=schemas.VehicleOut,
     summary="Add a vehicle to a customer",
 )
-def create_vehicle(req: Request) -> Response:
+def create_vehicle(req: UserRequest[schemas.VehicleIn, None]) -> Response:
     """Create a vehicle."""
-    assert req.principal is not None
     customer_id = req.uuid_param("customer_id")
-    vehicle, version = service.create_vehicle(
-        session=req.session, principal=req.principal, customer_id=customer_id, vehicle_in=req.body
-    )
+    vehicle, version = service.create_vehicle(**req.reads, customer_id=customer_id, vehicle_in=req.body)
     return with_etag(vehicle, version, status=201)
 
 
 @api.get("v1/crm/vehicles/{vehicle_id}", permission="vehicles.read", response=schemas.VehicleOut, summary="One vehicle")
-def get_vehicle(req: Request) -> Response:
+def get_vehicle(req: UserRequest) -> Response:
     """Read a vehicle with its ETag."""
-    assert req.principal is not None
-    vehicle, version = service.get_vehicle(
-        session=req.session, principal=req.principal, vehicle_id=req.uuid_param("vehicle_id")
-    )
+    vehicle, version = service.get_vehicle(**req.reads, vehicle_id=req.uuid_param("vehicle_id"))
     return with_etag(vehicle, version)
 
 
@@ -174,21 +133,15 @@ def get_vehicle(req: Request) -> Response:
     response=schemas.VehicleOut,
     summary="Change a vehicle (If-Match required)",
 )
-def update_vehicle(req: Request) -> Response:
+def update_vehicle(req: UserRequest[schemas.VehiclePatch, None]) -> Response:
     """Change a vehicle."""
-    assert req.principal is not None
     vehicle_id = req.uuid_param("vehicle_id")
     expected = if_match(req)
-    vehicle, version = service.update_vehicle(
-        session=req.session, principal=req.principal, vehicle_id=vehicle_id, patch=req.body, expected=expected
-    )
+    vehicle, version = service.update_vehicle(**req.reads, vehicle_id=vehicle_id, patch=req.body, expected=expected)
     return with_etag(vehicle, version)
 
 
 @api.delete("v1/crm/vehicles/{vehicle_id}", permission="vehicles.write", summary="Delete a vehicle (soft)")
-def delete_vehicle(req: Request) -> None:
+def delete_vehicle(req: UserRequest) -> None:
     """Soft-delete a vehicle."""
-    assert req.principal is not None
-    service.delete_vehicle(
-        session=req.session, principal=req.principal, vehicle_id=req.uuid_param("vehicle_id"), actor=audit.actor_of(req)
-    )
+    service.delete_vehicle(**req.writes, vehicle_id=req.uuid_param("vehicle_id"))

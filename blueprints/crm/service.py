@@ -30,6 +30,7 @@ from blueprints.crm.schemas import (
 from blueprints.identity import service as identity
 from shared import audit, clock
 from shared.auth import Principal
+from shared.db import affected
 from shared.errors import Forbidden, NotFound
 from shared.etag import check_version, flush_versioned
 from shared.pagination import PageQuery, paginate
@@ -193,9 +194,9 @@ def unshare_customer(
     """Stop sharing a customer with a peer (no error when it was not shared)."""
     customer = _customer_or_raise(session, principal, customer_id, lock=True)
     _may_share(principal, customer)
-    removed = session.execute(
-        delete(CustomerShare).where(CustomerShare.customer_id == customer.id, CustomerShare.user_id == user_id)
-    ).rowcount
+    removed = affected(
+        session, delete(CustomerShare).where(CustomerShare.customer_id == customer.id, CustomerShare.user_id == user_id)
+    )
     if removed:
         audit.record(
             session,

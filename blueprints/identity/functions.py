@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from http.cookies import SimpleCookie
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import TypeAdapter, ValidationError
 
 from blueprints.identity import schemas, service, sessions
-from shared import audit, auth, html
+from shared import auth, html
 from shared.errors import AppError, Unprocessable, validation_errors
 from shared.etag import if_match, with_etag
-from shared.http import PROBLEM_JSON, Request, Response, Router
+from shared.http import PROBLEM_JSON, Request, Response, Router, UserRequest
 from shared.pagination import PageQuery
 from shared.runtime import ensure_started
 from shared.telemetry import invocation
@@ -42,13 +43,13 @@ def _tokens(pair: schemas.TokenPair, *, status: int = 200) -> Response:
     return Response(pair, status=status, headers=headers)
 
 
-def _problem(req: Request, error: AppError) -> Response:
+def _problem(req: Request[Any, Any], error: AppError) -> Response:
     """An error answered without raising, so what the request recorded (rate-limit hits, audit) commits."""
     body = error.to_problem(instance=f"/api/{req.spec.route}", request_id=req.request_id)
     return Response(json.dumps(body).encode(), status=error.status, headers=error.headers, content_type=PROBLEM_JSON)
 
 
-def _sign_in(req: Request, outcome: sessions.SignIn) -> Response:
+def _sign_in(req: Request[Any, Any], outcome: sessions.SignIn) -> Response:
     return _problem(req, outcome) if isinstance(outcome, AppError) else _tokens(outcome)
 
 
@@ -59,9 +60,9 @@ def _sign_in(req: Request, outcome: sessions.SignIn) -> Response:
     response=schemas.TokenPair,
     summary="Create a business with you as its owner, signed in",
 )
-def register(req: Request) -> Response:
+def register(req: Request[schemas.RegisterIn, None]) -> Response:
     """Sign-up: a tenant, its owner and their first session."""
-    outcome = sessions.register(session=req.session, register_in=req.body, actor=audit.actor_of(req))
+    outcome = sessions.register(session=req.session, register_in=req.body, actor=req.actor)
     return _problem(req, outcome) if isinstance(outcome, AppError) else _tokens(outcome, status=201)
 
 
@@ -73,9 +74,9 @@ def register(req: Request) -> Response:
     response=schemas.TokenPair,
     summary="Sign in with email and password",
 )
-def login(req: Request) -> Response:
+def login(req: Request[schemas.LoginIn, None]) -> Response:
     """Password sign-in."""
-    return _sign_in(req, sessions.login(session=req.session, login_in=req.body, actor=audit.actor_of(req)))
+    return _sign_in(req, sessions.login(session=req.session, login_in=req.body, actor=req.actor))
 
 
 @api.post(
@@ -86,9 +87,9 @@ def login(req: Request) -> Response:
     response=schemas.OtpStarted,
     summary="Text a sign-in code to a phone (same answer for any number)",
 )
-def otp_start(req: Request) -> schemas.OtpStarted:
+def otp_start(req: Request[schemas.OtpStartIn, None]) -> schemas.OtpStarted:
     """Ask Twilio Verify for an SMS code."""
-    return sessions.start_otp(session=req.session, otp_in=req.body, actor=audit.actor_of(req))
+    return sessions.start_otp(session=req.session, otp_in=req.body, actor=req.actor)
 
 
 @api.post(
@@ -99,12 +100,12 @@ def otp_start(req: Request) -> schemas.OtpStarted:
     response=schemas.TokenPair,
     summary="Sign in with the texted code",
 )
-def otp_verify(req: Request) -> Response:
+def otp_verify(req: Request[schemas.OtpVerifyIn, None]) -> Response:
     """SMS-code sign-in."""
-    return _sign_in(req, sessions.verify_otp(session=req.session, otp_in=req.body, actor=audit.actor_of(req)))
+    return _sign_in(req, sessions.verify_otp(session=req.session, otp_in=req.body, actor=req.actor))
 
 
-def _refresh_token_of(req: Request) -> str | None:
+def _refresh_token_of(req: Request[Any, Any]) -> str | None:
     data = req.raw.get_body() or b""
     if data.strip():
         try:
@@ -132,30 +133,27 @@ def _refresh_token_of(req: Request) -> str | None:
 def refresh(req: Request) -> Response:
     """Rotate the refresh token."""
     token = _refresh_token_of(req)
-    return _sign_in(req, sessions.refresh(session=req.session, refresh_token=token, actor=audit.actor_of(req)))
+    return _sign_in(req, sessions.refresh(session=req.session, refresh_token=token, actor=req.actor))
 
 
 @api.post("v1/auth/logout", status=204, idempotent=False, summary="End this session")
-def logout(req: Request) -> Response:
+def logout(req: UserRequest) -> Response:
     """Sign out: the session's tokens stop working and the cookie is cleared."""
-    assert req.principal is not None
-    sessions.logout(session=req.session, principal=req.principal, actor=audit.actor_of(req))
+    sessions.logout(**req.writes)
     return Response(status=204, headers={"Set-Cookie": _refresh_cookie("", max_age=0)})
 
 
 @api.post("v1/auth/logout-all", status=204, idempotent=False, summary="End every session of yours, this one too")
-def logout_all(req: Request) -> Response:
+def logout_all(req: UserRequest) -> Response:
     """Sign out everywhere: every session's tokens stop working and this cookie is cleared."""
-    assert req.principal is not None
-    sessions.logout_everywhere(session=req.session, principal=req.principal, actor=audit.actor_of(req))
+    sessions.logout_everywhere(**req.writes)
     return Response(status=204, headers={"Set-Cookie": _refresh_cookie("", max_age=0)})
 
 
 @api.get("v1/me", response=schemas.Me, summary="The signed-in user, their business and permissions")
-def me(req: Request) -> schemas.Me:
+def me(req: UserRequest) -> schemas.Me:
     """Who am I."""
-    assert req.principal is not None
-    return service.me(session=req.session, principal=req.principal)
+    return service.me(**req.reads)
 
 
 @api.post(
@@ -165,20 +163,16 @@ def me(req: Request) -> schemas.Me:
     body=schemas.PasswordChange,
     summary="Change your password (send the current one); your other sessions end",
 )
-def change_password(req: Request) -> Response:
+def change_password(req: UserRequest[schemas.PasswordChange, None]) -> Response:
     """Change my password."""
-    assert req.principal is not None
-    refused = sessions.change_password(
-        session=req.session, principal=req.principal, change=req.body, actor=audit.actor_of(req)
-    )
+    refused = sessions.change_password(**req.writes, change=req.body)
     return _problem(req, refused) if refused is not None else Response(status=204)
 
 
 @api.get("v1/tenant", permission="tenant.read", response=schemas.TenantOut, summary="The business's settings")
-def get_tenant(req: Request) -> Response:
+def get_tenant(req: UserRequest) -> Response:
     """Read the settings, with their ETag."""
-    assert req.principal is not None
-    tenant, version = service.get_tenant(session=req.session, principal=req.principal)
+    tenant, version = service.get_tenant(**req.reads)
     return with_etag(tenant, version)
 
 
@@ -189,23 +183,19 @@ def get_tenant(req: Request) -> Response:
     response=schemas.TenantOut,
     summary="Change the business's settings (If-Match required)",
 )
-def update_tenant(req: Request) -> Response:
+def update_tenant(req: UserRequest[schemas.TenantPatch, None]) -> Response:
     """Change settings."""
-    assert req.principal is not None
     expected = if_match(req)
-    tenant, version = service.update_tenant(
-        session=req.session, principal=req.principal, patch=req.body, expected=expected, actor=audit.actor_of(req)
-    )
+    tenant, version = service.update_tenant(**req.writes, patch=req.body, expected=expected)
     return with_etag(tenant, version)
 
 
 @api.get(
     "v1/users", permission="users.read", query=PageQuery, response=schemas.UserPage, summary="The business's people"
 )
-def list_users(req: Request) -> schemas.UserPage:
+def list_users(req: UserRequest[None, PageQuery]) -> schemas.UserPage:
     """List users."""
-    assert req.principal is not None
-    return service.list_users(session=req.session, principal=req.principal, query=req.query)
+    return service.list_users(**req.reads, query=req.query)
 
 
 @api.post(
@@ -215,20 +205,16 @@ def list_users(req: Request) -> schemas.UserPage:
     response=schemas.UserOut,
     summary="Invite someone by email or phone with a role",
 )
-def invite_user(req: Request) -> Response:
+def invite_user(req: UserRequest[schemas.UserInvite, None]) -> Response:
     """Invite a user."""
-    assert req.principal is not None
-    user = service.invite_user(session=req.session, principal=req.principal, invite=req.body, actor=audit.actor_of(req))
+    user = service.invite_user(**req.writes, invite=req.body)
     return with_etag(user, 1, status=201)
 
 
 @api.get("v1/users/{user_id}", permission="users.read", response=schemas.UserOut, summary="One person, with its ETag")
-def get_user(req: Request) -> Response:
+def get_user(req: UserRequest) -> Response:
     """Read a user."""
-    assert req.principal is not None
-    user, version = service.get_user_or_raise(
-        session=req.session, principal=req.principal, user_id=req.uuid_param("user_id")
-    )
+    user, version = service.get_user_or_raise(**req.reads, user_id=req.uuid_param("user_id"))
     return with_etag(user, version)
 
 
@@ -239,19 +225,11 @@ def get_user(req: Request) -> Response:
     response=schemas.UserOut,
     summary="Change a person's role, name or access (If-Match required)",
 )
-def update_user(req: Request) -> Response:
+def update_user(req: UserRequest[schemas.UserPatch, None]) -> Response:
     """Change a user."""
-    assert req.principal is not None
     user_id = req.uuid_param("user_id")
     expected = if_match(req)
-    user, version = service.update_user(
-        session=req.session,
-        principal=req.principal,
-        user_id=user_id,
-        patch=req.body,
-        expected=expected,
-        actor=audit.actor_of(req),
-    )
+    user, version = service.update_user(**req.writes, user_id=user_id, patch=req.body, expected=expected)
     return with_etag(user, version)
 
 
@@ -262,10 +240,9 @@ def update_user(req: Request) -> Response:
     response=schemas.AuditPage,
     summary="The audit log, newest first, filtered by entity",
 )
-def list_audit(req: Request) -> schemas.AuditPage:
+def list_audit(req: UserRequest[None, schemas.AuditQuery]) -> schemas.AuditPage:
     """Read the audit log."""
-    assert req.principal is not None
-    return service.list_audit(session=req.session, principal=req.principal, query=req.query)
+    return service.list_audit(**req.reads, query=req.query)
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
@@ -297,14 +274,11 @@ _PASSWORD = TypeAdapter(schemas.Password)
     response=schemas.InvitationOut,
     summary="Email a new invitation link to someone who has not chosen a password yet",
 )
-def resend_invitation(req: Request) -> schemas.InvitationOut:
+def resend_invitation(req: UserRequest) -> schemas.InvitationOut:
     """Resend an invitation (older links stop working)."""
     from blueprints.identity import password_links
 
-    assert req.principal is not None
-    return password_links.resend(
-        session=req.session, principal=req.principal, user_id=req.uuid_param("user_id"), actor=audit.actor_of(req)
-    )
+    return password_links.resend(**req.writes, user_id=req.uuid_param("user_id"))
 
 
 @api.post(
@@ -315,11 +289,11 @@ def resend_invitation(req: Request) -> schemas.InvitationOut:
     response=schemas.ResetRequested,
     summary="Email a password reset link (same answer for any email)",
 )
-def request_password_reset(req: Request) -> schemas.ResetRequested:
+def request_password_reset(req: Request[schemas.ResetIn, None]) -> schemas.ResetRequested:
     """Forgot password."""
     from blueprints.identity import password_links
 
-    return password_links.request_reset(session=req.session, email=req.body.email, actor=audit.actor_of(req))
+    return password_links.request_reset(session=req.session, email=req.body.email, actor=req.actor)
 
 
 @api.post(
@@ -330,17 +304,15 @@ def request_password_reset(req: Request) -> schemas.ResetRequested:
     response=schemas.TokenPair,
     summary="Set a password with an emailed link's token, signed in",
 )
-def accept_password_link(req: Request) -> Response:
+def accept_password_link(req: Request[schemas.PasswordLinkAccept, None]) -> Response:
     """The PWA's way to use an invitation or reset link."""
     from blueprints.identity import password_links
 
-    pair = password_links.accept(
-        session=req.session, token=req.body.token, password=req.body.password, actor=audit.actor_of(req)
-    )
+    pair = password_links.accept(session=req.session, token=req.body.token, password=req.body.password, actor=req.actor)
     return _tokens(pair)
 
 
-def _link_path(req: Request) -> str:
+def _link_path(req: Request[Any, Any]) -> str:
     return f"/api/v1/auth/password-links/{req.route_params.get('token', '')}"
 
 
@@ -381,7 +353,7 @@ def password_link_page(req: Request) -> Response:
     responses=PAGE_ERRORS,
     summary="An emailed link's form: set the password",
 )
-def password_link_form(req: Request) -> Response:
+def password_link_form(req: Request[schemas.PasswordLinkForm, None]) -> Response:
     """Set the password from the page, or show the form again saying what is wrong."""
     from blueprints.identity import password_links
 
@@ -392,7 +364,7 @@ def password_link_form(req: Request) -> Response:
         if problem:
             page = password_links.form_page(opened, action=_link_path(req), error=problem)
             return Response(page, status=422, content_type=HTML, headers=PAGE_HEADERS)
-        password_links.set_password(req.session, opened, password=req.body.password, actor=audit.actor_of(req))
+        password_links.set_password(req.session, opened, password=req.body.password, actor=req.actor)
     except AppError as error:
         return _page_error(error)
     return Response(password_links.done_page(opened), content_type=HTML, headers=PAGE_HEADERS)

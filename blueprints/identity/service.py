@@ -30,7 +30,7 @@ from blueprints.identity.schemas import (
 )
 from shared import audit, clock, idempotency, ratelimit
 from shared.auth import Principal
-from shared.db import session_scope
+from shared.db import affected, session_scope
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.etag import check_version, flush_versioned
 from shared.pagination import PageQuery, paginate
@@ -274,13 +274,9 @@ def housekeeping() -> int:
     with session_scope() as session:
         ids = tenant_ids(session=session)
         cutoff = clock.now() - timedelta(days=30)
-        removed = (
-            session.execute(
-                delete(AuthSession).where(
-                    (AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff)
-                )
-            ).rowcount
-            or 0
+        removed = affected(
+            session,
+            delete(AuthSession).where((AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff)),
         )
         removed += ratelimit.purge_older_than(session, clock.now() - timedelta(days=1))
     for tenant_id in ids:

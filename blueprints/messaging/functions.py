@@ -8,8 +8,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints.messaging import schemas, service
-from shared import audit
-from shared.http import Request, Response, Router
+from shared.http import Request, Response, Router, UserRequest
 from shared.runtime import ensure_started
 from shared.telemetry import invocation
 
@@ -28,10 +27,9 @@ TWIML = "text/xml"
     response=schemas.MessageOut,
     summary="Queue an SMS or email to a customer (Idempotency-Key)",
 )
-def send_message(req: Request) -> Response:
+def send_message(req: UserRequest[schemas.MessageIn, None]) -> Response:
     """Queue a message; the pipeline checks consent, quiet hours and limits before it goes out."""
-    assert req.principal is not None
-    message = service.send_for_user(session=req.session, principal=req.principal, message_in=req.body)
+    message = service.send_for_user(**req.reads, message_in=req.body)
     return Response(message, status=202)
 
 
@@ -42,10 +40,9 @@ def send_message(req: Request) -> Response:
     response=schemas.Thread,
     summary="A customer's or a record's thread, inbound and outbound, newest last",
 )
-def list_messages(req: Request) -> schemas.Thread:
+def list_messages(req: UserRequest[None, schemas.ThreadQuery]) -> schemas.Thread:
     """Read a thread."""
-    assert req.principal is not None
-    return service.thread_for_user(session=req.session, principal=req.principal, query=req.query)
+    return service.thread_for_user(**req.reads, query=req.query)
 
 
 @api.get(
@@ -54,10 +51,9 @@ def list_messages(req: Request) -> schemas.Thread:
     response=schemas.MessageOut,
     summary="One message and where it is in the pipeline",
 )
-def get_message(req: Request) -> schemas.MessageOut:
+def get_message(req: UserRequest) -> schemas.MessageOut:
     """Read one message."""
-    assert req.principal is not None
-    return service.get_message(session=req.session, principal=req.principal, message_id=req.uuid_param("message_id"))
+    return service.get_message(**req.reads, message_id=req.uuid_param("message_id"))
 
 
 @api.get(
@@ -66,10 +62,9 @@ def get_message(req: Request) -> schemas.MessageOut:
     response=schemas.Templates,
     summary="The business's message templates",
 )
-def list_templates(req: Request) -> schemas.Templates:
+def list_templates(req: UserRequest) -> schemas.Templates:
     """List templates."""
-    assert req.principal is not None
-    return service.list_templates(session=req.session, principal=req.principal)
+    return service.list_templates(**req.reads)
 
 
 @api.post(
@@ -79,10 +74,9 @@ def list_templates(req: Request) -> schemas.Templates:
     response=schemas.TemplateOut,
     summary="Save a template (422: a placeholder cannot be filled)",
 )
-def create_template(req: Request) -> Response:
+def create_template(req: UserRequest[schemas.TemplateIn, None]) -> Response:
     """Create a template."""
-    assert req.principal is not None
-    template = service.save_template(session=req.session, principal=req.principal, template_in=req.body)
+    template = service.save_template(**req.reads, template_in=req.body)
     return Response(template, status=201)
 
 
@@ -93,19 +87,15 @@ def create_template(req: Request) -> Response:
     response=schemas.TemplateOut,
     summary="Replace a template",
 )
-def replace_template(req: Request) -> schemas.TemplateOut:
+def replace_template(req: UserRequest[schemas.TemplateIn, None]) -> schemas.TemplateOut:
     """Replace a template."""
-    assert req.principal is not None
-    return service.save_template(
-        session=req.session, principal=req.principal, template_in=req.body, template_id=req.uuid_param("template_id")
-    )
+    return service.save_template(**req.reads, template_in=req.body, template_id=req.uuid_param("template_id"))
 
 
 @api.delete("v1/messaging/templates/{template_id}", permission="templates.manage", summary="Delete a template")
-def delete_template(req: Request) -> None:
+def delete_template(req: UserRequest) -> None:
     """Delete a template."""
-    assert req.principal is not None
-    service.delete_template(session=req.session, principal=req.principal, template_id=req.uuid_param("template_id"))
+    service.delete_template(**req.reads, template_id=req.uuid_param("template_id"))
 
 
 @api.get(
@@ -114,12 +104,9 @@ def delete_template(req: Request) -> None:
     response=schemas.Consents,
     summary="A customer's current consent per channel and purpose",
 )
-def list_consents(req: Request) -> schemas.Consents:
+def list_consents(req: UserRequest) -> schemas.Consents:
     """Read a customer's consents."""
-    assert req.principal is not None
-    return service.list_consents(
-        session=req.session, principal=req.principal, customer_id=req.uuid_param("customer_id")
-    )
+    return service.list_consents(**req.reads, customer_id=req.uuid_param("customer_id"))
 
 
 @api.post(
@@ -129,12 +116,9 @@ def list_consents(req: Request) -> schemas.Consents:
     response=schemas.ConsentOut,
     summary="Record consent given or withdrawn (source and time kept)",
 )
-def record_consent(req: Request) -> Response:
+def record_consent(req: UserRequest[schemas.ConsentIn, None]) -> Response:
     """Append to a customer's consent ledger."""
-    assert req.principal is not None
-    consent = service.change_consent(
-        session=req.session, principal=req.principal, customer_id=req.uuid_param("customer_id"), consent_in=req.body
-    )
+    consent = service.change_consent(**req.reads, customer_id=req.uuid_param("customer_id"), consent_in=req.body)
     return Response(consent, status=201)
 
 
@@ -144,9 +128,8 @@ def record_consent(req: Request) -> Response:
     response=schemas.SettingsOut,
     summary="The business's sender number, footer, HELP text and limits",
 )
-def get_settings(req: Request) -> schemas.SettingsOut:
+def get_settings(req: UserRequest) -> schemas.SettingsOut:
     """Read messaging settings."""
-    assert req.principal is not None
     return service.get_settings(session=req.session, tenant_id=req.principal.tenant_id)
 
 
@@ -157,12 +140,9 @@ def get_settings(req: Request) -> schemas.SettingsOut:
     response=schemas.SettingsOut,
     summary="Replace the business's messaging settings",
 )
-def save_settings(req: Request) -> schemas.SettingsOut:
+def save_settings(req: UserRequest[schemas.SettingsIn, None]) -> schemas.SettingsOut:
     """Replace messaging settings."""
-    assert req.principal is not None
-    return service.save_settings(
-        session=req.session, principal=req.principal, settings_in=req.body, actor=audit.actor_of(req)
-    )
+    return service.save_settings(**req.writes, settings_in=req.body)
 
 
 @api.post(
@@ -174,7 +154,7 @@ def save_settings(req: Request) -> schemas.SettingsOut:
     summary="Twilio delivery status reports (signed; replays have one effect)",
     responses={403: "Unsigned or forged"},
 )
-def twilio_status(req: Request) -> None:
+def twilio_status(req: Request[None, schemas.StatusCallbackQuery]) -> None:
     """Apply a signed delivery report."""
     from blueprints.messaging import webhooks
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -21,10 +22,10 @@ from blueprints.shop import (
     texts,
 )
 from blueprints.shop.approval import error_page
-from shared import audit, html
+from shared import html
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
-from shared.http import Request, Response, Router
+from shared.http import Request, Response, Router, UserRequest
 from shared.runtime import ensure_started
 from shared.telemetry import invocation
 
@@ -47,10 +48,9 @@ PAGE_ERRORS = {
     response=schemas.AppointmentList,
     summary="The calendar: appointments overlapping from..to",
 )
-def list_appointments(req: Request) -> schemas.AppointmentList:
+def list_appointments(req: UserRequest[None, schemas.CalendarQuery]) -> schemas.AppointmentList:
     """List a window of the calendar."""
-    assert req.principal is not None
-    return appointments.list_calendar(session=req.session, principal=req.principal, query=req.query)
+    return appointments.list_calendar(**req.reads, query=req.query)
 
 
 @api.post(
@@ -61,12 +61,9 @@ def list_appointments(req: Request) -> schemas.AppointmentList:
     responses={409: "The technician is already booked then"},
     summary="Book an appointment",
 )
-def create_appointment(req: Request) -> Response:
+def create_appointment(req: UserRequest[schemas.AppointmentIn, None]) -> Response:
     """Create an appointment."""
-    assert req.principal is not None
-    out, version = appointments.create(
-        session=req.session, principal=req.principal, appointment_in=req.body, actor=audit.actor_of(req)
-    )
+    out, version = appointments.create(**req.writes, appointment_in=req.body)
     return with_etag(out, version, status=201)
 
 
@@ -76,12 +73,9 @@ def create_appointment(req: Request) -> Response:
     response=schemas.Drawer,
     summary="The drawer: the appointment with everything about it in one answer",
 )
-def get_appointment(req: Request) -> Response:
+def get_appointment(req: UserRequest) -> Response:
     """Open the drawer."""
-    assert req.principal is not None
-    out, version = drawer.get_drawer(
-        session=req.session, principal=req.principal, appointment_id=req.uuid_param("appointment_id")
-    )
+    out, version = drawer.get_drawer(**req.reads, appointment_id=req.uuid_param("appointment_id"))
     return with_etag(out, version)
 
 
@@ -92,32 +86,18 @@ def get_appointment(req: Request) -> Response:
     response=schemas.AppointmentOut,
     summary="Change an appointment (If-Match required)",
 )
-def update_appointment(req: Request) -> Response:
+def update_appointment(req: UserRequest[schemas.AppointmentPatch, None]) -> Response:
     """Change an appointment."""
-    assert req.principal is not None
     appointment_id = req.uuid_param("appointment_id")
     expected = if_match(req)
-    out, version = appointments.update(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=appointment_id,
-        patch=req.body,
-        expected=expected,
-        actor=audit.actor_of(req),
-    )
+    out, version = appointments.update(**req.writes, appointment_id=appointment_id, patch=req.body, expected=expected)
     return with_etag(out, version)
 
 
 @api.delete(A, permission="appointments.delete", summary="Delete an appointment (soft)")
-def delete_appointment(req: Request) -> None:
+def delete_appointment(req: UserRequest) -> None:
     """Soft-delete an appointment."""
-    assert req.principal is not None
-    appointments.delete(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=req.uuid_param("appointment_id"),
-        actor=audit.actor_of(req),
-    )
+    appointments.delete(**req.writes, appointment_id=req.uuid_param("appointment_id"))
 
 
 @api.patch(
@@ -128,17 +108,9 @@ def delete_appointment(req: Request) -> None:
     response=schemas.AppointmentOut,
     summary="Move a card: new status and/or place in its column",
 )
-def move_appointment(req: Request) -> schemas.AppointmentOut:
+def move_appointment(req: UserRequest[schemas.MoveIn, schemas.RangeQuery]) -> schemas.AppointmentOut:
     """Move a card on the board."""
-    assert req.principal is not None
-    return board.move(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=req.uuid_param("appointment_id"),
-        move_in=req.body,
-        query=req.query,
-        actor=audit.actor_of(req),
-    )
+    return board.move(**req.writes, appointment_id=req.uuid_param("appointment_id"), move_in=req.body, query=req.query)
 
 
 @api.get(
@@ -148,10 +120,9 @@ def move_appointment(req: Request) -> schemas.AppointmentOut:
     response=schemas.Board,
     summary="The status board: columns with counts and sums, cards in order",
 )
-def get_board(req: Request) -> schemas.Board:
+def get_board(req: UserRequest[None, schemas.RangeQuery]) -> schemas.Board:
     """Read the board."""
-    assert req.principal is not None
-    return board.get_board(session=req.session, principal=req.principal, query=req.query)
+    return board.get_board(**req.reads, query=req.query)
 
 
 class ServiceList(BaseModel):
@@ -161,14 +132,9 @@ class ServiceList(BaseModel):
 
 
 @api.get(A + "/services", permission="appointments.read", response=ServiceList, summary="An appointment's services")
-def list_services(req: Request) -> ServiceList:
+def list_services(req: UserRequest) -> ServiceList:
     """List line items."""
-    assert req.principal is not None
-    return ServiceList(
-        items=line_items.list_services(
-            session=req.session, principal=req.principal, appointment_id=req.uuid_param("appointment_id")
-        )
-    )
+    return ServiceList(items=line_items.list_services(**req.reads, appointment_id=req.uuid_param("appointment_id")))
 
 
 @api.post(
@@ -178,15 +144,10 @@ def list_services(req: Request) -> ServiceList:
     response=schemas.ServiceOut,
     summary="Add a service; the total follows",
 )
-def create_service(req: Request) -> Response:
+def create_service(req: UserRequest[schemas.ServiceIn, None]) -> Response:
     """Add a line item."""
-    assert req.principal is not None
     out, version = line_items.create_service(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=req.uuid_param("appointment_id"),
-        service_in=req.body,
-        actor=audit.actor_of(req),
+        **req.writes, appointment_id=req.uuid_param("appointment_id"), service_in=req.body
     )
     return with_etag(out, version, status=201)
 
@@ -198,19 +159,12 @@ def create_service(req: Request) -> Response:
     response=schemas.ServiceOut,
     summary="Change a service (If-Match required); the total follows",
 )
-def update_service(req: Request) -> Response:
+def update_service(req: UserRequest[schemas.ServicePatch, None]) -> Response:
     """Change a line item."""
-    assert req.principal is not None
     appointment_id, service_id = req.uuid_param("appointment_id"), req.uuid_param("service_id")
     expected = if_match(req)
     out, version = line_items.update_service(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=appointment_id,
-        service_id=service_id,
-        patch=req.body,
-        expected=expected,
-        actor=audit.actor_of(req),
+        **req.writes, appointment_id=appointment_id, service_id=service_id, patch=req.body, expected=expected
     )
     return with_etag(out, version)
 
@@ -218,15 +172,10 @@ def update_service(req: Request) -> Response:
 @api.delete(
     A + "/services/{service_id}", permission="appointment_services.write", summary="Remove a service; the total follows"
 )
-def delete_service(req: Request) -> None:
+def delete_service(req: UserRequest) -> None:
     """Remove a line item."""
-    assert req.principal is not None
     line_items.delete_service(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=req.uuid_param("appointment_id"),
-        service_id=req.uuid_param("service_id"),
-        actor=audit.actor_of(req),
+        **req.writes, appointment_id=req.uuid_param("appointment_id"), service_id=req.uuid_param("service_id")
     )
 
 
@@ -237,14 +186,9 @@ class PaymentList(BaseModel):
 
 
 @api.get(A + "/payments", permission="payments.read", response=PaymentList, summary="An appointment's payments")
-def list_payments(req: Request) -> PaymentList:
+def list_payments(req: UserRequest) -> PaymentList:
     """List payments."""
-    assert req.principal is not None
-    return PaymentList(
-        items=payments.list_payments(
-            session=req.session, principal=req.principal, appointment_id=req.uuid_param("appointment_id")
-        )
-    )
+    return PaymentList(items=payments.list_payments(**req.reads, appointment_id=req.uuid_param("appointment_id")))
 
 
 @api.post(
@@ -254,16 +198,9 @@ def list_payments(req: Request) -> PaymentList:
     response=schemas.PaymentResult,
     summary="Record a payment (immutable); overpaying needs allow_overpayment",
 )
-def record_payment(req: Request) -> schemas.PaymentResult:
+def record_payment(req: UserRequest[schemas.PaymentIn, None]) -> schemas.PaymentResult:
     """Record a payment."""
-    assert req.principal is not None
-    return payments.record(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=req.uuid_param("appointment_id"),
-        payment_in=req.body,
-        actor=audit.actor_of(req),
-    )
+    return payments.record(**req.writes, appointment_id=req.uuid_param("appointment_id"), payment_in=req.body)
 
 
 @api.post(
@@ -273,16 +210,9 @@ def record_payment(req: Request) -> schemas.PaymentResult:
     response=schemas.PaymentResult,
     summary="Void a payment with a reversing entry",
 )
-def void_payment(req: Request) -> schemas.PaymentResult:
+def void_payment(req: UserRequest[schemas.VoidIn, None]) -> schemas.PaymentResult:
     """Void a payment."""
-    assert req.principal is not None
-    return payments.void(
-        session=req.session,
-        principal=req.principal,
-        payment_id=req.uuid_param("payment_id"),
-        void_in=req.body,
-        actor=audit.actor_of(req),
-    )
+    return payments.void(**req.writes, payment_id=req.uuid_param("payment_id"), void_in=req.body)
 
 
 @api.get(
@@ -291,10 +221,9 @@ def void_payment(req: Request) -> schemas.PaymentResult:
     response=schemas.TemplateList,
     summary="Inspection templates",
 )
-def list_templates(req: Request) -> schemas.TemplateList:
+def list_templates(req: UserRequest) -> schemas.TemplateList:
     """List templates."""
-    assert req.principal is not None
-    return inspections.list_templates(session=req.session, principal=req.principal)
+    return inspections.list_templates(**req.reads)
 
 
 @api.post(
@@ -304,10 +233,9 @@ def list_templates(req: Request) -> schemas.TemplateList:
     response=schemas.TemplateOut,
     summary="Add an inspection template",
 )
-def create_template(req: Request) -> schemas.TemplateOut:
+def create_template(req: UserRequest[schemas.TemplateIn, None]) -> schemas.TemplateOut:
     """Create a template."""
-    assert req.principal is not None
-    return inspections.create_template(session=req.session, principal=req.principal, template_in=req.body)
+    return inspections.create_template(**req.reads, template_in=req.body)
 
 
 @api.post(
@@ -317,15 +245,10 @@ def create_template(req: Request) -> schemas.TemplateOut:
     response=schemas.ChecklistOut,
     summary="Start an inspection on an appointment",
 )
-def create_inspection(req: Request) -> schemas.ChecklistOut:
+def create_inspection(req: UserRequest[schemas.ChecklistIn, None]) -> schemas.ChecklistOut:
     """Start an inspection."""
-    assert req.principal is not None
     return inspections.create_checklist(
-        session=req.session,
-        principal=req.principal,
-        appointment_id=req.uuid_param("appointment_id"),
-        checklist_in=req.body,
-        actor=audit.actor_of(req),
+        **req.writes, appointment_id=req.uuid_param("appointment_id"), checklist_in=req.body
     )
 
 
@@ -335,12 +258,9 @@ def create_inspection(req: Request) -> schemas.ChecklistOut:
     response=schemas.ChecklistOut,
     summary="An inspection with its items",
 )
-def get_inspection(req: Request) -> schemas.ChecklistOut:
+def get_inspection(req: UserRequest) -> schemas.ChecklistOut:
     """Read an inspection."""
-    assert req.principal is not None
-    return inspections.get_checklist(
-        session=req.session, principal=req.principal, checklist_id=req.uuid_param("checklist_id")
-    )
+    return inspections.get_checklist(**req.reads, checklist_id=req.uuid_param("checklist_id"))
 
 
 @api.patch(
@@ -350,18 +270,12 @@ def get_inspection(req: Request) -> schemas.ChecklistOut:
     response=schemas.ItemOut,
     summary="Record a finding (If-Match)",
 )
-def update_inspection_item(req: Request) -> Response:
+def update_inspection_item(req: UserRequest[schemas.ItemPatch, None]) -> Response:
     """Record a finding."""
-    assert req.principal is not None
     checklist_id, item_id = req.uuid_param("checklist_id"), req.uuid_param("item_id")
     expected = if_match(req)
     out, version = inspections.update_item(
-        session=req.session,
-        principal=req.principal,
-        checklist_id=checklist_id,
-        item_id=item_id,
-        patch=req.body,
-        expected=expected,
+        **req.reads, checklist_id=checklist_id, item_id=item_id, patch=req.body, expected=expected
     )
     return with_etag(out, version)
 
@@ -374,15 +288,10 @@ def update_inspection_item(req: Request) -> Response:
     response=schemas.ApprovalLink,
     summary="A signed customer link to approve or decline the recommended items",
 )
-def inspection_link(req: Request) -> schemas.ApprovalLink:
+def inspection_link(req: UserRequest[schemas.LinkIn, None]) -> schemas.ApprovalLink:
     """Issue an approval link."""
-    assert req.principal is not None
     return inspections.approval_link(
-        session=req.session,
-        principal=req.principal,
-        checklist_id=req.uuid_param("checklist_id"),
-        ttl_hours=req.body.ttl_hours,
-        actor=audit.actor_of(req),
+        **req.writes, checklist_id=req.uuid_param("checklist_id"), ttl_hours=req.body.ttl_hours
     )
 
 
@@ -399,7 +308,7 @@ class ApprovalForm(RootModel[dict[str, str]]):
 APPROVAL = "v1/shop/inspection-approvals/{token}"
 
 
-def _approval_path(req: Request) -> str:
+def _approval_path(req: Request[Any, Any]) -> str:
     return f"/api/v1/shop/inspection-approvals/{req.route_params.get('token', '')}"
 
 
@@ -415,7 +324,7 @@ def _html_error(error: AppError) -> Response:
     responses=PAGE_ERRORS,
     summary="The customer's inspection approval page (signed link; HTML, no JavaScript)",
 )
-def approval_page(req: Request) -> Response:
+def approval_page(req: Request[None, ApprovalPageQuery]) -> Response:
     """Show the approval page."""
     try:
         page = inspections.render_for_customer(
@@ -440,7 +349,7 @@ def approval_page(req: Request) -> Response:
     responses=PAGE_ERRORS,
     summary="The customer's answers from the approval page",
 )
-def approval_answers(req: Request) -> Response:
+def approval_answers(req: Request[ApprovalForm, None]) -> Response:
     """Take the customer's answers, then show the page again."""
     try:
         inspections.record_answers(session=req.session, token=req.route_params.get("token", ""), form=req.body.root)
@@ -450,10 +359,9 @@ def approval_answers(req: Request) -> Response:
 
 
 @api.get("v1/shop/stats", permission="stats.read", response=schemas.Stats, summary="Dashboard figures (cached)")
-def get_stats(req: Request) -> schemas.Stats:
+def get_stats(req: UserRequest) -> schemas.Stats:
     """Read the dashboard stats."""
-    assert req.principal is not None
-    return stats.get_stats(session=req.session, principal=req.principal)
+    return stats.get_stats(**req.reads)
 
 
 def _csv(body: str, name: str) -> Response:
@@ -470,10 +378,9 @@ def _csv(body: str, name: str) -> Response:
     responses={429: "More than 5 exports this hour"},
     summary="Appointments of a date range as CSV (5 exports per user per hour)",
 )
-def export_appointments(req: Request) -> Response:
+def export_appointments(req: UserRequest[None, schemas.ExportQuery]) -> Response:
     """Export appointments."""
-    assert req.principal is not None
-    return _csv(exports.appointments_csv(session=req.session, principal=req.principal, query=req.query), "appointments")
+    return _csv(exports.appointments_csv(**req.reads, query=req.query), "appointments")
 
 
 @api.get(
@@ -484,10 +391,9 @@ def export_appointments(req: Request) -> Response:
     responses={429: "More than 5 exports this hour"},
     summary="Payments of a date range as CSV (5 exports per user per hour)",
 )
-def export_payments(req: Request) -> Response:
+def export_payments(req: UserRequest[None, schemas.ExportQuery]) -> Response:
     """Export payments."""
-    assert req.principal is not None
-    return _csv(exports.payments_csv(session=req.session, principal=req.principal, query=req.query), "payments")
+    return _csv(exports.payments_csv(**req.reads, query=req.query), "payments")
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 0 16 * * *", run_on_startup=False)
