@@ -43,6 +43,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pyright
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache

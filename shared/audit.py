@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from pydantic import BaseModel
 from sqlalchemy import DateTime, Index, Select, String, Text, select
@@ -50,6 +50,10 @@ class Actor:
     request_id: str | None = None
 
 
+# Audit rows of work nobody signed in to do (queues, webhooks, timers) name no user.
+SYSTEM = Actor()
+
+
 def actor_of(request: Any) -> Actor:
     """The Actor of a shared.http.Request (its principal, address, agent and request id)."""
     principal = getattr(request, "principal", None)
@@ -61,6 +65,10 @@ def actor_of(request: Any) -> Actor:
     )
 
 
+@overload
+def snapshot(model: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]: ...
+@overload
+def snapshot(model: None, *, exclude: set[str] | None = None) -> None: ...
 def snapshot(model: BaseModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
     """A JSON-ready copy of a record's public fields for before/after."""
     return None if model is None else model.model_dump(mode="json", exclude=exclude)

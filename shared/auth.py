@@ -35,6 +35,15 @@ class Principal:
             raise Forbidden(f"Your role may not {permission}", code="permission_denied")
 
 
+# The user id of work nobody signed in to do (queues, webhooks, timers, customer pages); no user has it.
+SYSTEM_USER_ID = uuid.UUID(int=0)
+
+
+def system_principal(tenant_id: uuid.UUID, *, permissions: frozenset[str] = frozenset()) -> Principal:
+    """The platform acting for a business without a user, with just the permissions the job needs."""
+    return Principal(user_id=SYSTEM_USER_ID, tenant_id=tenant_id, role="system", permissions=permissions)
+
+
 Authenticator = Callable[[Any], Principal]
 _authenticator: Authenticator | None = None
 

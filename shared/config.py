@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.secrets import load_secret_overrides
 
 # Values that only ever stand in for a real secret; outside development they refuse to start.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "dev-only-change-me", "secret", "placeholder"})
@@ -231,9 +233,9 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, with Key Vault secrets applied when KEY_VAULT_URL is set."""
-    from shared.secrets import load_secret_overrides
-
-    return Settings(**load_secret_overrides())
+    vault_url = BootstrapSettings().key_vault_url  # pyright: ignore[reportCallIssue] - read from the environment
+    overrides: dict[str, Any] = load_secret_overrides(vault_url, fields=SECRET_FIELDS)
+    return Settings(**overrides)
 
 
 def reset_settings_cache() -> None:

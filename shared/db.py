@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from shared.config import get_settings
 from shared.telemetry import tenant_id_var
 
 # The login role the app runs as. It owns no table, so row-level security binds it.
@@ -80,8 +81,6 @@ def get_engine() -> Engine:
     """The process-wide engine for the app role, created on first use."""
     global _engine
     if _engine is None:
-        from shared.config import get_settings
-
         settings = get_settings()
         _engine = make_engine(
             settings.database_url,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from shared.errors import PreconditionFailed, PreconditionRequired
+from shared.http import Response
 
 
 def etag(version: int) -> str:
@@ -18,8 +21,6 @@ def etag(version: int) -> str:
 
 def with_etag(body: Any, version: int, *, status: int = 200) -> Any:
     """A handler's answer carrying the record's ETag."""
-    from shared.http import Response
-
     return Response(body, status=status, headers={"ETag": etag(version)})
 
 
@@ -47,8 +48,6 @@ def check_version(current: int, expected: frozenset[int] | None) -> None:
 
 def flush_versioned(session: Any) -> None:
     """Flush a versioned update; 412 when another request changed the row between our read and write."""
-    from sqlalchemy.orm.exc import StaleDataError
-
     try:
         session.flush()
     except StaleDataError:

@@ -6,6 +6,7 @@ No `from __future__ import annotations` here: the Functions worker reads the wra
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from typing_extensions import TypeVar
 
-from shared import audit, auth
+from shared import audit, auth, idempotency
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import (
@@ -30,6 +31,7 @@ from shared.errors import (
     UnsupportedMediaType,
     validation_errors,
 )
+from shared.runtime import ensure_started
 from shared.telemetry import REDACTED, invocation, sensitive_key, tenant_id_var
 
 log = logging.getLogger("tradeops.http")
@@ -302,8 +304,6 @@ def _run(spec: RouteSpec, handler: Handler, request: Request[Any, Any], stack: E
     """Call the handler, or replay the stored response of an earlier request with the same Idempotency-Key."""
     if not spec.idempotent:
         return _render(spec, handler(request), request.request_id)
-    from shared import idempotency
-
     claim = idempotency.claim(request)
     if isinstance(claim, func.HttpResponse):
         return _render(spec, claim, request.request_id)
@@ -334,8 +334,6 @@ def _request(raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: Exi
 
 def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.HttpResponse:
     """Run one handler inside the conventions: ids, limits, auth, validation, transaction, problem+json."""
-    from shared.runtime import ensure_started
-
     request_id = _request_id(raw)
     with invocation(spec.name, request_id) as timing:
         status = 500
@@ -369,8 +367,6 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
 
 def timing_ms(timing: dict[str, Any]) -> float:
     """Milliseconds since the invocation started."""
-    import time
-
     return round((time.perf_counter() - timing["started"]) * 1000, 2)
 
 

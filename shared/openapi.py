@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.http import PROBLEM_JSON, REGISTRY, RouteSpec
 
@@ -100,7 +100,7 @@ def _problem_schema() -> dict[str, Any]:
     }
 
 
-def _operation(spec: RouteSpec, schemas: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
+def _operation(spec: RouteSpec, schemas: dict[Any, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": spec.name,
         "summary": spec.summary,
@@ -147,7 +147,7 @@ def _operation(spec: RouteSpec, schemas: dict[tuple[type[BaseModel], str], Any])
 
 def build_document(*, title: str = "Tradeops API", version: str = "1.0.0") -> dict[str, Any]:
     """The whole OpenAPI 3.1 document for every registered route."""
-    models: list[tuple[type[BaseModel], str]] = []
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     for spec in REGISTRY:
         if spec.body_model is not None:
             models.append((spec.body_model, "validation"))

@@ -24,7 +24,7 @@ class PageQuery(BaseModel):
     """The query parameters every list accepts."""
 
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Items per page, at most {MAX_LIMIT}")
-    cursor: str | None = Field(None, max_length=512, description="next_cursor of the previous page")
+    cursor: str | None = Field(default=None, max_length=512, description="next_cursor of the previous page")
 
 
 class Page(BaseModel, Generic[T]):

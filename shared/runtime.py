@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from shared import db, telemetry
 from shared.config import Settings, get_settings
 
 _lock = threading.Lock()
@@ -17,8 +18,6 @@ def ensure_started() -> Settings:
         return _started
     with _lock:
         if _started is None:
-            from shared import db, telemetry
-
             settings = get_settings()  # secrets from Key Vault first, when KEY_VAULT_URL is set
             telemetry.configure_logging(settings.log_level)
             telemetry.configure_azure_monitor(settings.applicationinsights_connection_string)

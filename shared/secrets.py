@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.config import SECRET_FIELDS, BootstrapSettings
+from collections.abc import Iterable
 
 
 def vault_secret_name(field: str) -> str:
@@ -10,9 +10,10 @@ def vault_secret_name(field: str) -> str:
     return field.upper().replace("_", "-")
 
 
-def load_secret_overrides(vault_url: str | None = None, client: object | None = None) -> dict[str, str]:
-    """Read every secret setting from Key Vault when KEY_VAULT_URL is set; {} otherwise."""
-    vault_url = vault_url or BootstrapSettings().key_vault_url
+def load_secret_overrides(
+    vault_url: str | None, *, fields: Iterable[str], client: object | None = None
+) -> dict[str, str]:
+    """Read each of these secret settings from the Key Vault at vault_url; {} without a vault."""
     if not vault_url:
         return {}
     if client is None:
@@ -23,7 +24,7 @@ def load_secret_overrides(vault_url: str | None = None, client: object | None = 
     from azure.core.exceptions import ResourceNotFoundError
 
     overrides: dict[str, str] = {}
-    for field in SECRET_FIELDS:
+    for field in fields:
         try:
             secret = client.get_secret(vault_secret_name(field))  # type: ignore[attr-defined]
         except ResourceNotFoundError:

@@ -10,10 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from shared.config import get_settings
 from shared.db import on_commit, session_scope
 from shared.models import OutboxMessage
 
@@ -32,8 +33,6 @@ _blob_service: BlobServiceClient | None = None
 
 
 def _credential_kwargs(service: str) -> dict[str, Any]:
-    from shared.config import get_settings
-
     settings = get_settings()
     if settings.storage_connection_string:
         return {"conn_str": settings.storage_connection_string}
@@ -113,8 +112,6 @@ def send_message(queue: str, payload: BaseModel | dict[str, Any] | str, *, delay
 def read_task(body: bytes, model: type[Task], *, queue: str, poison: bool = True) -> Task | None:
     """A queue message as its model, or None when malformed: logged, and moved to `<queue>-poison` unless
     it is already being read from there (poison=False), so retrying it can never help and nothing is lost."""
-    from pydantic import ValidationError
-
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

@@ -83,7 +83,7 @@ def read_url(container: str, path: str, *, ttl_seconds: int) -> tuple[str, datet
         {"account_key": account_key} if account_key else {"user_delegation_key": _user_delegation_key(service, now)}
     )
     sas = generate_blob_sas(
-        account_name=service.account_name,
+        account_name=str(service.account_name),
         container_name=container,
         blob_name=path,
         permission=BlobSasPermissions(read=True),

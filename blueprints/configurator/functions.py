@@ -6,15 +6,14 @@ import logging
 import uuid
 
 import azure.durable_functions as df
-import azure.functions as func
 
 from blueprints.configurator import jobs, schemas, service
 from render_container.contract import RESULTS_QUEUE, RenderResult
+from shared.db import session_scope
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.pagination import PageQuery
-from shared.runtime import ensure_started
-from shared.telemetry import invocation
+from shared.triggers import Delivery, queue_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="configurator", feature="configurator")
@@ -169,20 +168,10 @@ def cancel_job(req: UserRequest) -> schemas.RenderJobOut:
     return jobs.cancel_job(**req.writes, job_id=req.uuid_param("job_id"))
 
 
-@bp.function_name(name="configurator_render_results")
-@bp.queue_trigger(arg_name="msg", queue_name=RESULTS_QUEUE, connection="AzureWebJobsStorage")
-def render_results(msg: func.QueueMessage) -> None:
+@queue_handler(bp, queue=RESULTS_QUEUE, model=RenderResult, name="configurator_render_results")
+def render_results(result: RenderResult, delivery: Delivery) -> None:
     """Apply one render worker report to its job; a malformed report goes straight to the poison queue."""
-    with invocation("configurator_render_results"):
-        ensure_started()
-        from shared.db import session_scope
-        from shared.storage import read_task
-
-        result = read_task(msg.get_body(), RenderResult, queue=RESULTS_QUEUE)
-        if result is None:
-            return
-
-        with session_scope(tenant_id=result.tenant_id) as session:
-            outcome = jobs.apply_result(session=session, result=result, message_id=msg.id or uuid.uuid4().hex)
-        level = logging.WARNING if outcome == "unknown job" else logging.INFO
-        log.log(level, "render result for job %s: %s", result.job_id, outcome)
+    with session_scope(tenant_id=result.tenant_id) as session:
+        outcome = jobs.apply_result(session=session, result=result, message_id=delivery.message_id or uuid.uuid4().hex)
+    level = logging.WARNING if outcome == "unknown job" else logging.INFO
+    log.log(level, "render result for job %s: %s", result.job_id, outcome)

@@ -8,17 +8,16 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import azure.durable_functions as df
-import azure.functions as func
 from pydantic import TypeAdapter, ValidationError
 
-from blueprints.identity import schemas, service, sessions
+from blueprints.identity import password_links, schemas, service, sessions
 from shared import auth, html
+from shared.config import get_settings
 from shared.errors import AppError, Unprocessable, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import PROBLEM_JSON, Request, Response, Router, UserRequest
 from shared.pagination import PageQuery
-from shared.runtime import ensure_started
-from shared.telemetry import invocation
+from shared.triggers import Delivery, poison_queue, queue_handler, timer_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="identity")
@@ -36,8 +35,6 @@ def _refresh_cookie(token: str, *, max_age: int) -> str:
 
 
 def _tokens(pair: schemas.TokenPair, *, status: int = 200) -> Response:
-    from shared.config import get_settings
-
     max_age = get_settings().session_max_days * 86400
     headers = {"Set-Cookie": _refresh_cookie(pair.refresh_token, max_age=max_age), "Cache-Control": "no-store"}
     return Response(pair, status=status, headers=headers)
@@ -245,19 +242,15 @@ def list_audit(req: UserRequest[None, schemas.AuditQuery]) -> schemas.AuditPage:
     return service.list_audit(**req.reads, query=req.query)
 
 
-@bp.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
-def identity_housekeeping(timer: func.TimerRequest) -> None:
+@timer_handler(bp, schedule="0 17 * * * *")
+def identity_housekeeping() -> str:
     """Hourly: forget idempotency records past 24 h and sessions long ended, tenant by tenant."""
-    with invocation("identity_housekeeping"):
-        ensure_started()
-        purged = service.housekeeping()
-        log.info("housekeeping purged %d rows", purged)
+    return f"purged {service.housekeeping()} rows"
 
 
 # --- password links: the emailed link to choose a first password (invitation) or a new one (reset) -----
 HTML = html.CONTENT_TYPE
 PASSWORD_LINK_PAGE = "v1/auth/password-links/{token}"
-PASSWORD_LINK_POISON_QUEUE = f"{schemas.PASSWORD_LINK_QUEUE}-poison"
 PAGE_ERRORS = {
     403: "Forged link (HTML page)",
     410: "Used, replaced or expired link (HTML page)",
@@ -276,8 +269,6 @@ _PASSWORD = TypeAdapter(schemas.Password)
 )
 def resend_invitation(req: UserRequest) -> schemas.InvitationOut:
     """Resend an invitation (older links stop working)."""
-    from blueprints.identity import password_links
-
     return password_links.resend(**req.writes, user_id=req.uuid_param("user_id"))
 
 
@@ -291,8 +282,6 @@ def resend_invitation(req: UserRequest) -> schemas.InvitationOut:
 )
 def request_password_reset(req: Request[schemas.ResetIn, None]) -> schemas.ResetRequested:
     """Forgot password."""
-    from blueprints.identity import password_links
-
     return password_links.request_reset(session=req.session, email=req.body.email, actor=req.actor)
 
 
@@ -306,8 +295,6 @@ def request_password_reset(req: Request[schemas.ResetIn, None]) -> schemas.Reset
 )
 def accept_password_link(req: Request[schemas.PasswordLinkAccept, None]) -> Response:
     """The PWA's way to use an invitation or reset link."""
-    from blueprints.identity import password_links
-
     pair = password_links.accept(session=req.session, token=req.body.token, password=req.body.password, actor=req.actor)
     return _tokens(pair)
 
@@ -317,8 +304,6 @@ def _link_path(req: Request[Any, Any]) -> str:
 
 
 def _page_error(error: AppError) -> Response:
-    from blueprints.identity import password_links
-
     return Response(
         password_links.error_page(error.detail), status=error.status, content_type=HTML, headers=PAGE_HEADERS
     )
@@ -333,8 +318,6 @@ def _page_error(error: AppError) -> Response:
 )
 def password_link_page(req: Request) -> Response:
     """Show the link's form."""
-    from blueprints.identity import password_links
-
     try:
         opened = password_links.open_link(req.session, req.route_params.get("token", ""))
     except AppError as error:
@@ -355,8 +338,6 @@ def password_link_page(req: Request) -> Response:
 )
 def password_link_form(req: Request[schemas.PasswordLinkForm, None]) -> Response:
     """Set the password from the page, or show the form again saying what is wrong."""
-    from blueprints.identity import password_links
-
     token = req.route_params.get("token", "")
     try:
         opened = password_links.open_link(req.session, token, lock=True)
@@ -380,30 +361,13 @@ def _password_problem(form: schemas.PasswordLinkForm) -> str | None:
     return None
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=schemas.PASSWORD_LINK_QUEUE, connection="AzureWebJobsStorage")
-def identity_password_link_email(msg: func.QueueMessage) -> None:
+@queue_handler(bp, queue=schemas.PASSWORD_LINK_QUEUE, model=password_links.LinkTask)
+def identity_password_link_email(task: password_links.LinkTask, delivery: Delivery) -> str:
     """Email one password link (transient SMTP errors retry through the queue)."""
-    from blueprints.identity import password_links
-    from shared import storage
-
-    with invocation("identity_password_link_email"):
-        ensure_started()
-        task = storage.read_task(msg.get_body(), password_links.LinkTask, queue=schemas.PASSWORD_LINK_QUEUE)
-        if task is not None:
-            outcome = password_links.deliver(task)
-            log.info("password link email: %s", outcome, extra={"outcome": outcome})
+    return password_links.deliver(task)
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=PASSWORD_LINK_POISON_QUEUE, connection="AzureWebJobsStorage")
-def identity_password_link_email_poison(msg: func.QueueMessage) -> None:
+@queue_handler(bp, queue=poison_queue(schemas.PASSWORD_LINK_QUEUE), model=password_links.LinkTask)
+def identity_password_link_email_poison(task: password_links.LinkTask, delivery: Delivery) -> None:
     """A link email the queue gave up on: the link shows it failed."""
-    from blueprints.identity import password_links
-    from shared import storage
-
-    with invocation("identity_password_link_email_poison"):
-        ensure_started()
-        task = storage.read_task(
-            msg.get_body(), password_links.LinkTask, queue=PASSWORD_LINK_POISON_QUEUE, poison=False
-        )
-        if task is not None:
-            password_links.give_up(task)
+    password_links.give_up(task)

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from blueprints.identity import passwords, service, sessions
+from blueprints.identity import passwords, sessions
+from blueprints.identity.lookups import locked_user
 from blueprints.identity.models import PasswordLink, Tenant, User
 from blueprints.identity.schemas import PASSWORD_LINK_QUEUE, InvitationOut, ResetRequested, TokenPair
 from shared import audit, clock, html, ratelimit
@@ -37,7 +38,6 @@ from shared.errors import Conflict, Forbidden, Gone
 from shared.storage import enqueue
 
 QUEUE = PASSWORD_LINK_QUEUE
-SYSTEM = audit.Actor()
 Purpose = Literal["invitation", "reset"]
 
 
@@ -134,7 +134,7 @@ def invite(session: Session, *, user: User, created_by: uuid.UUID | None, actor:
 
 def resend(*, session: Session, principal: Principal, user_id: uuid.UUID, actor: audit.Actor) -> InvitationOut:
     """A fresh invitation for someone who has not set a password yet (409 otherwise)."""
-    user = service.locked_user(session, principal, user_id)
+    user = locked_user(session, principal, user_id)
     if user.role == "owner":
         principal.require("users.grant_owner")
     if user.disabled:
@@ -283,7 +283,7 @@ def _record(link_id: uuid.UUID, *, status: str, error: str | None = None) -> Non
         audit.record(
             session,
             tenant_id=link.tenant_id,
-            actor=SYSTEM,
+            actor=audit.SYSTEM,
             action=action,
             entity="user",
             entity_id=link.user_id,

@@ -9,10 +9,11 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Subquery, delete, func, select, text
+from sqlalchemy import Subquery, delete, func, select
 from sqlalchemy.orm import Session
 
-from blueprints.identity import passwords, sessions
+from blueprints.identity import password_links, passwords, sessions
+from blueprints.identity.lookups import locked_user
 from blueprints.identity.models import AuthSession, Tenant, User
 from blueprints.identity.permissions import ROLE_PERMISSIONS
 from blueprints.identity.schemas import (
@@ -33,6 +34,7 @@ from shared.auth import Principal
 from shared.db import affected, session_scope
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.etag import check_version, flush_versioned
+from shared.jobs import for_each_tenant
 from shared.pagination import PageQuery, paginate
 
 log = logging.getLogger(__name__)
@@ -131,14 +133,6 @@ def get_user_or_raise(*, session: Session, principal: Principal, user_id: uuid.U
     return UserOut.model_validate(user), user.version
 
 
-def locked_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
-    """A person of the caller's business, locked for a change (404 otherwise)."""
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None or user.tenant_id != principal.tenant_id:
-        raise NotFound("No such user")
-    return user
-
-
 def invite_user(*, session: Session, principal: Principal, invite: UserInvite, actor: audit.Actor) -> UserOut:
     """Add a person with a role; they sign in by email and password, or by a code texted to their phone.
 
@@ -175,8 +169,6 @@ def invite_user(*, session: Session, principal: Principal, invite: UserInvite, a
         after=audit.snapshot(out, exclude={"email", "phone"}),
     )
     if email and not invite.password:
-        from blueprints.identity import password_links
-
         password_links.invite(session, user=user, created_by=principal.user_id, actor=actor)
     return out
 
@@ -264,28 +256,21 @@ def user_ids_in_tenant(*, session: Session, principal: Principal, user_ids: list
     return set(session.scalars(stmt).all())
 
 
-def tenant_ids(*, session: Session) -> list[uuid.UUID]:
-    """Every tenant's id, for jobs that visit each tenant in turn (a SECURITY DEFINER function: RLS hides them)."""
-    return list(session.scalars(text("SELECT tenant_id FROM app_tenant_ids()")).all())
-
-
 def housekeeping() -> int:
     """Purge expired idempotency records (per tenant), sessions ended 30 days ago and old rate-limit hits."""
     with session_scope() as session:
-        ids = tenant_ids(session=session)
         cutoff = clock.now() - timedelta(days=30)
         removed = affected(
             session,
             delete(AuthSession).where((AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff)),
         )
         removed += ratelimit.purge_older_than(session, clock.now() - timedelta(days=1))
-    for tenant_id in ids:
-        try:
-            with session_scope(tenant_id=tenant_id) as session:
-                removed += idempotency.purge_expired(session)
-        except Exception:  # one tenant's failure never stops the others
-            log.exception("housekeeping failed for a tenant")
-    return int(removed)
+
+    def purge_idempotency_records(tenant_id: uuid.UUID) -> int:
+        with session_scope(tenant_id=tenant_id) as session:
+            return idempotency.purge_expired(session)
+
+    return removed + for_each_tenant(purge_idempotency_records, name="identity housekeeping").total()
 
 
 def principal_for_user(*, session: Session, user_id: uuid.UUID) -> Principal | None:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import logging
 
 import azure.durable_functions as df
-import azure.functions as func
 
-from blueprints.messaging import schemas, service
+from blueprints.messaging import pipeline, schemas, service, webhooks
 from shared.http import Request, Response, Router, UserRequest
-from shared.runtime import ensure_started
-from shared.telemetry import invocation
+from shared.triggers import Delivery, poison_queue, queue_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="messaging", feature=service.MODULE)
 log = logging.getLogger(__name__)
-POISON_QUEUE = f"{schemas.OUTBOUND_QUEUE}-poison"
 TWIML = "text/xml"
 
 
@@ -156,8 +153,6 @@ def save_settings(req: UserRequest[schemas.SettingsIn, None]) -> schemas.Setting
 )
 def twilio_status(req: Request[None, schemas.StatusCallbackQuery]) -> None:
     """Apply a signed delivery report."""
-    from blueprints.messaging import webhooks
-
     params = webhooks.verified_params(
         url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
     )
@@ -175,37 +170,19 @@ def twilio_status(req: Request[None, schemas.StatusCallbackQuery]) -> None:
 )
 def twilio_inbound(req: Request) -> Response:
     """Take a signed inbound text and answer with TwiML."""
-    from blueprints.messaging import webhooks
-
     params = webhooks.verified_params(
         url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
     )
     return Response(webhooks.receive_inbound(params=params), status=200, content_type=TWIML)
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=schemas.OUTBOUND_QUEUE, connection="AzureWebJobsStorage")
-def messaging_outbound(msg: func.QueueMessage) -> None:
+@queue_handler(bp, queue=schemas.OUTBOUND_QUEUE, model=schemas.OutboundTask)
+def messaging_outbound(task: schemas.OutboundTask, delivery: Delivery) -> str:
     """Send one queued message through consent, quiet hours, limits and the provider."""
-    from blueprints.messaging import pipeline
-    from shared import storage
-
-    with invocation("messaging_outbound"):
-        ensure_started()
-        task = storage.read_task(msg.get_body(), schemas.OutboundTask, queue=schemas.OUTBOUND_QUEUE)
-        if task is None:
-            return
-        outcome = pipeline.process(task)
-        log.info("outbound message %s: %s", task.message_id, outcome, extra={"outcome": outcome})
+    return pipeline.process(task)
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")
-def messaging_outbound_poison(msg: func.QueueMessage) -> None:
+@queue_handler(bp, queue=poison_queue(schemas.OUTBOUND_QUEUE), model=schemas.OutboundTask)
+def messaging_outbound_poison(task: schemas.OutboundTask, delivery: Delivery) -> None:
     """A task the host gave up on: its message becomes failed, never silently lost."""
-    from blueprints.messaging import pipeline
-    from shared import storage
-
-    with invocation("messaging_outbound_poison"):
-        ensure_started()
-        task = storage.read_task(msg.get_body(), schemas.OutboundTask, queue=POISON_QUEUE, poison=False)
-        if task is not None:
-            log.error("outbound message %s gave up: %s", task.message_id, pipeline.give_up(task))
+    log.error("outbound message %s gave up: %s", task.message_id, pipeline.give_up(task))

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 FINAL = frozenset({"sent", "delivered", "undelivered", "failed", "blocked", "received"})
 CUSTOMER_LIMIT, CUSTOMER_WINDOW = 20, timedelta(hours=24)
 TENANT_LIMIT, TENANT_WINDOW = 200, timedelta(hours=1)
-SYSTEM = audit.Actor()
 
 
 @dataclass(frozen=True)
@@ -247,7 +246,7 @@ def _record(session: Session, job: Job, outcome: Receipt | SendError) -> str:
         audit.record(
             session,
             tenant_id=job.tenant_id,
-            actor=SYSTEM,
+            actor=audit.SYSTEM,
             action="messages.sent",
             entity="message",
             entity_id=message.id,
@@ -289,7 +288,7 @@ def _block(session: Session, message: Message, reason: str) -> str:
     audit.record(
         session,
         tenant_id=message.tenant_id,
-        actor=SYSTEM,
+        actor=audit.SYSTEM,
         action="messages.blocked",
         entity="message",
         entity_id=message.id,
@@ -307,7 +306,7 @@ def _fail(session: Session, message: Message, *, code: str, detail: str) -> None
     audit.record(
         session,
         tenant_id=message.tenant_id,
-        actor=SYSTEM,
+        actor=audit.SYSTEM,
         action="messages.failed",
         entity="message",
         entity_id=message.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +20,7 @@ from blueprints.crm import service as crm
 from blueprints.identity import service as identity
 from blueprints.messaging import rules, schemas
 from blueprints.messaging.models import ConsentEvent, Message, MessageTemplate, MessagingSettings
-from shared import audit, clock
+from shared import audit, auth, clock
 from shared.auth import Principal
 from shared.db import set_tenant
 from shared.errors import Forbidden, NotFound, Unprocessable
@@ -31,18 +31,12 @@ DEFAULT_FOOTER = "Reply STOP to opt out."
 DEFAULT_HELP = "{business_name}: reply STOP to opt out, START to opt back in. Msg&data rates may apply."
 # A transactional thread repeats the opt-out footer when the customer has not seen it for this long.
 FOOTER_INTERVAL = timedelta(days=30)
-SYSTEM_USER = uuid.UUID(int=0)
 MODULE = "messaging"  # the feature flag a business switches messaging on and off with
 
 
 def system_principal(tenant_id: uuid.UUID) -> Principal:
     """The messaging module acting for a tenant without a user (queue, webhooks): sees every customer."""
-    return Principal(
-        user_id=SYSTEM_USER,
-        tenant_id=tenant_id,
-        role="system",
-        permissions=frozenset({"customers.read", "customers.read_all"}),
-    )
+    return auth.system_principal(tenant_id, permissions=frozenset({"customers.read", "customers.read_all"}))
 
 
 def _bind(session: Session, tenant_id: uuid.UUID) -> None:
@@ -97,8 +91,9 @@ def send(
     if channel == "sms" and _needs_footer(session, tenant_id, customer_id, purpose):
         body = rules.with_footer(body, get_settings(session=session, tenant_id=tenant_id).sms_footer)
     now = clock.now()
+    message_id = uuid.uuid4()
     values = dict(
-        id=uuid.uuid4(),
+        id=message_id,
         tenant_id=tenant_id,
         customer_id=customer_id,
         direction="outbound",
@@ -117,26 +112,26 @@ def send(
         created_at=now,
         updated_at=now,
     )
-    stmt = insert(Message).values(**values).returning(Message.id)
+    stmt = insert(Message).values(**values)
     if dedupe_key is not None:
         stmt = stmt.on_conflict_do_nothing(
             index_elements=["tenant_id", "dedupe_key"], index_where=Message.dedupe_key.isnot(None)
         )
-    if session.execute(stmt).scalar() is None:  # another caller won the dedupe race
+    if session.execute(stmt.returning(Message.id)).scalar() is None:  # another caller won the dedupe race
         found = _by_dedupe_key(session, tenant_id, dedupe_key or "")
         assert found is not None
         return schemas.MessageOut.model_validate(found)
-    enqueue(session, schemas.OUTBOUND_QUEUE, schemas.OutboundTask(tenant_id=tenant_id, message_id=values["id"], seq=0))
+    enqueue(session, schemas.OUTBOUND_QUEUE, schemas.OutboundTask(tenant_id=tenant_id, message_id=message_id, seq=0))
     audit.record(
         session,
         tenant_id=tenant_id,
         actor=audit.Actor(user_id=actor_user_id),
         action="messages.queued",
         entity="message",
-        entity_id=values["id"],
+        entity_id=message_id,
         after={"channel": channel, "purpose": purpose, "customer_id": str(customer_id)},
     )
-    message = session.get(Message, values["id"])
+    message = session.get(Message, message_id)
     assert message is not None
     return schemas.MessageOut.model_validate(message)
 
@@ -320,7 +315,7 @@ def send_for_user(*, session: Session, principal: Principal, message_in: schemas
             **message_in.values,
         }
         body, subject = _render(template.body, values), _render(template.subject, values) or subject
-        purpose = template.purpose  # type: ignore[assignment]
+        purpose = cast(schemas.Purpose, template.purpose)
     related = message_in.related
     return send(
         session=session,

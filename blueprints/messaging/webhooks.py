@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from blueprints.crm import schemas as crm_schemas
 from blueprints.crm import service as crm
 from blueprints.identity import service as identity
-from blueprints.messaging import rules
+from blueprints.messaging import rules, schemas
 from blueprints.messaging import service as messaging
 from blueprints.messaging.models import Message, MessageEvent
 from shared import clock, twilio_signature
@@ -212,7 +212,7 @@ def _act_on_keyword(session: Session, tenant_id: uuid.UUID, customers: list[Any]
                 )
 
 
-def _to_revoke(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[str]:
+def _to_revoke(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[schemas.Purpose]:
     """STOP withdraws every granted purpose; with none granted it still records the opt-out (transactional)."""
     granted = []
     for purpose in ("transactional", "marketing"):
@@ -224,7 +224,7 @@ def _to_revoke(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -
     return granted or ["transactional"]
 
 
-def _to_restore(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[str]:
+def _to_restore(session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID) -> list[schemas.Purpose]:
     """START undoes a keyword opt-out; with nothing to undo it opts in to transactional texts."""
     restore = []
     for purpose in ("transactional", "marketing"):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import azure.durable_functions as df
-import azure.functions as func
 
 from blueprints.ops import schemas, service
 from shared.http import Request, Response, Router
-from shared.runtime import ensure_started
-from shared.telemetry import invocation
+from shared.openapi import build_document
+from shared.triggers import timer_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="ops")
@@ -43,10 +43,6 @@ def openapi(req: Request) -> Response:
     """The generated OpenAPI document."""
     global _openapi_cache
     if _openapi_cache is None:
-        import json
-
-        from shared.openapi import build_document
-
         _openapi_cache = json.dumps(build_document()).encode()
     return Response(_openapi_cache, content_type="application/json")
 
@@ -63,11 +59,9 @@ def sweep_outbox_now(req: Request) -> schemas.OutboxSweep:
     return schemas.OutboxSweep(delivered=service.sweep_outbox(older_than_seconds=0))
 
 
-@bp.timer_trigger(arg_name="timer", schedule="0 */1 * * * *", run_on_startup=False)
-def ops_outbox_sweeper(timer: func.TimerRequest) -> None:
+@timer_handler(bp, schedule="0 */1 * * * *")
+def ops_outbox_sweeper() -> None:
     """Every minute, deliver outbox messages older than 30 s whose after-commit send failed."""
-    with invocation("ops_outbox_sweeper"):
-        ensure_started()
-        delivered = service.sweep_outbox(older_than_seconds=30)
-        if delivered:
-            log.warning("outbox sweeper delivered %d stranded messages", delivered)
+    delivered = service.sweep_outbox(older_than_seconds=30)
+    if delivered:
+        log.warning("outbox sweeper delivered %d stranded messages", delivered)

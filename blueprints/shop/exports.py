@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,7 +52,7 @@ PAYMENT_COLUMNS = (
 def _cell(value: object) -> str:
     if value is None:
         return ""
-    text = clock.iso_utc(value) if hasattr(value, "astimezone") else str(value)
+    text = clock.iso_utc(value) if isinstance(value, datetime) else str(value)
     # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("-").isdigit() else text
 
@@ -110,7 +112,9 @@ def appointments_csv(*, session: Session, principal: Principal, query: ExportQue
     rows = []
     for r in session.execute(stmt):
         vehicle = " ".join(str(p) for p in (r[5], r[6], r[7]) if p) or None
-        rows.append((r[0], r[1], r[2], r[3], r[4], vehicle, r[8], r[9], r[10], r[9] - r[10], *r[11:]))
+        rows.append(
+            (r[0], r[1], r[2], r[3], r[4], vehicle, r[8], r[9], r[10], cast(int, r[9]) - cast(int, r[10]), *r[11:])
+        )
     return _csv(APPOINTMENT_COLUMNS, rows)
 
 

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import azure.durable_functions as df
-import azure.functions as func
 from pydantic import BaseModel, RootModel
 
 from blueprints.shop import (
@@ -26,8 +25,7 @@ from shared import html
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
-from shared.runtime import ensure_started
-from shared.telemetry import invocation
+from shared.triggers import timer_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="shop", feature="shop")
@@ -396,10 +394,7 @@ def export_payments(req: UserRequest[None, schemas.ExportQuery]) -> Response:
     return _csv(exports.payments_csv(**req.reads, query=req.query), "payments")
 
 
-@bp.timer_trigger(arg_name="timer", schedule="0 0 16 * * *", run_on_startup=False)
-def shop_reminders(timer: func.TimerRequest) -> None:
+@timer_handler(bp, schedule="0 0 16 * * *")
+def shop_reminders() -> str:
     """Every afternoon (UTC): queue a text for each appointment tomorrow, once each however often this runs."""
-    with invocation("shop_reminders"):
-        ensure_started()
-        count = texts.send_reminders()
-        log.info("shop reminders queued: %d", count)
+    return f"queued {texts.send_reminders()} reminders"

@@ -26,7 +26,7 @@ from blueprints.shop.schemas import (
     TemplateOut,
 )
 from shared import audit, clock
-from shared.auth import Principal
+from shared.auth import Principal, system_principal
 from shared.config import get_settings
 from shared.db import set_tenant
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -180,8 +180,7 @@ def approval_link(
 def _open_link(session: Session, token: str) -> tuple[approval.LinkClaims, InspectionChecklist, Any]:
     claims = approval.verify(token)
     set_tenant(session, claims.tenant_id)
-    system = Principal(user_id=uuid.UUID(int=0), tenant_id=claims.tenant_id, role="system")
-    tenant, _ = identity.get_tenant(session=session, principal=system)
+    tenant, _ = identity.get_tenant(session=session, principal=system_principal(claims.tenant_id))
     if "shop" not in tenant.enabled_modules:
         raise Forbidden("The shop module is not enabled for this business", code="module_disabled")
     return claims, _checklist(session, claims.tenant_id, claims.checklist_id), tenant
@@ -190,9 +189,7 @@ def _open_link(session: Session, token: str) -> tuple[approval.LinkClaims, Inspe
 def _vehicle_label(session: Session, tenant_id: uuid.UUID, vehicle_id: uuid.UUID | None) -> str | None:
     if vehicle_id is None:
         return None
-    system = Principal(
-        user_id=uuid.UUID(int=0), tenant_id=tenant_id, role="system", permissions=frozenset({"customers.read_all"})
-    )
+    system = system_principal(tenant_id, permissions=frozenset({"customers.read_all"}))
     try:
         vehicle, _ = crm.get_vehicle(session=session, principal=system, vehicle_id=vehicle_id)
     except NotFound:

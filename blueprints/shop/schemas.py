@@ -123,8 +123,9 @@ class RangeQuery(BaseModel):
 class CalendarQuery(RangeQuery):
     """The calendar's window: both ends required."""
 
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    # pyright cannot see that a pydantic field may become required in a subclass; pydantic allows it.
+    from_: AwareDatetime = Field(alias="from")  # pyright: ignore[reportIncompatibleVariableOverride]
+    to: AwareDatetime  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
 
 
 class AppointmentList(BaseModel):

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, extract, func, literal_column, select
+from sqlalchemy import ScalarSelect, Select, and_, case, extract, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from blueprints.identity import service as identity
@@ -40,7 +40,7 @@ def stats_statement(tenant_id: uuid.UUID, today: date, zone: ZoneInfo) -> Select
     live = and_(Appointment.tenant_id == tenant_id, Appointment.deleted_at.is_(None))
     counted = Appointment.status.notin_([Status.CANCELED.value, Status.NO_SHOW.value])
 
-    def revenue(since: datetime) -> Select:
+    def revenue(since: datetime) -> ScalarSelect[int]:
         return (
             select(func.coalesce(func.sum(Payment.amount_cents), 0))
             .where(Payment.tenant_id == tenant_id, Payment.created_at >= since)

@@ -17,16 +17,12 @@ from blueprints.identity import service as identity
 from blueprints.shop.models import Appointment
 from blueprints.shop.transitions import Status
 from shared import clock
-from shared.auth import Principal
+from shared.auth import Principal, system_principal
 from shared.db import session_scope
 from shared.errors import AppError
+from shared.jobs import for_each_tenant
 
 log = logging.getLogger("tradeops.shop.texts")
-SYSTEM_USER = uuid.UUID(int=0)
-
-
-def _system(tenant_id: uuid.UUID) -> Principal:
-    return Principal(user_id=SYSTEM_USER, tenant_id=tenant_id, role="system")
 
 
 def _send(
@@ -69,7 +65,7 @@ def car_ready(*, session: Session, principal: Principal, appointment: Appointmen
 
 def remind_tenant(*, session: Session, tenant_id: uuid.UUID, now: datetime | None = None) -> int:
     """Queue a reminder for each of the tenant's appointments starting tomorrow (local); returns how many."""
-    tenant, _ = identity.get_tenant(session=session, principal=_system(tenant_id))
+    tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
     if "shop" not in tenant.enabled_modules or "messaging" not in tenant.enabled_modules:
         return 0
     zone = ZoneInfo(tenant.timezone)
@@ -102,13 +98,9 @@ def remind_tenant(*, session: Session, tenant_id: uuid.UUID, now: datetime | Non
 
 def send_reminders(*, now: datetime | None = None) -> int:
     """Visit every tenant and queue tomorrow's reminders; one tenant's failure never stops the others."""
-    with session_scope() as session:
-        tenant_ids = identity.tenant_ids(session=session)
-    total = 0
-    for tenant_id in tenant_ids:
-        try:
-            with session_scope(tenant_id=tenant_id) as session:
-                total += remind_tenant(session=session, tenant_id=tenant_id, now=now)
-        except Exception:
-            log.exception("shop reminders failed for a tenant")
-    return total
+
+    def remind(tenant_id: uuid.UUID) -> int:
+        with session_scope(tenant_id=tenant_id) as session:
+            return remind_tenant(session=session, tenant_id=tenant_id, now=now)
+
+    return for_each_tenant(remind, name="shop reminders").total()

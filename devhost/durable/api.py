@@ -15,7 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from devhost.durable.history import EventType, event, iso_seconds, parse_time, public_history, utcnow
-from devhost.durable.store import TERMINAL, Instance, dumps
+from devhost.durable.store import TERMINAL, Followups, Instance, dumps
 
 if TYPE_CHECKING:
     from devhost.durable.engine import DurableEngine
@@ -278,8 +278,6 @@ class DurableHttpApi:
 
     async def control(self, request: web.Request, instance_id: str, operation: str) -> web.Response:
         """Terminate, suspend or resume: 202, 404 unknown, 410 already finished."""
-        from devhost.durable.engine import Followups
-
         followups = Followups()
         reason = request.query.get("reason")
         async with self.engine.store.transaction() as tx:

@@ -9,7 +9,6 @@ import logging
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,20 +19,11 @@ from devhost.durable.api import DurableHttpApi
 from devhost.durable.client import ClientBindingInvoker
 from devhost.durable.history import Event, EventType, event, execution_started, iso, task_failed, utcnow
 from devhost.durable.shim import Decision, ShimState, batch
-from devhost.durable.store import Instance, Store, Tx, WorkItem, database_url, dumps
+from devhost.durable.store import Followups, Instance, Store, Tx, WorkItem, database_url, dumps
 
 log = logging.getLogger("devhost.durable")
 EPISODE_WORKERS = 4
 _ONE_SECOND = timedelta(seconds=1)
-
-
-@dataclass
-class Followups:
-    """What to do once an episode's transaction has committed."""
-
-    activities: list[WorkItem] = field(default_factory=list)
-    timers: list[tuple[str, datetime]] = field(default_factory=list)
-    wake: list[str] = field(default_factory=list)
 
 
 class DurableEngine:

@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -375,3 +375,12 @@ def _instance(row: dict[str, Any]) -> Instance:
 def dumps(value: Any) -> str:
     """Compact JSON text."""
     return json.dumps(value, separators=(",", ":"))
+
+
+@dataclass
+class Followups:
+    """What to do once an episode's transaction has committed."""
+
+    activities: list[WorkItem] = field(default_factory=list)
+    timers: list[tuple[str, datetime]] = field(default_factory=list)
+    wake: list[str] = field(default_factory=list)

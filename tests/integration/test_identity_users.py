@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from blueprints.identity import service, sessions
 from blueprints.identity.models import AuthSession
 from blueprints.identity.schemas import LoginIn, TenantPatch, TokenPair, UserInvite, UserPatch
-from shared import audit
+from shared import audit, jobs
 from shared.audit import AuditLog
 from shared.errors import Conflict, Forbidden, PreconditionFailed
 from tests.builders import PASSWORD, create_tenant, create_user, principal_of, unique_email, unique_phone
@@ -141,4 +141,4 @@ def test_tenant_settings_change_with_audit(db_session: Session) -> None:
     assert out.quiet_hours is not None and out.quiet_hours.start.hour == 21
     assert out.enabled_modules == ["crm", "shop"] and version == 2
     assert db_session.scalars(select(AuditLog.action).where(AuditLog.entity == "tenant")).all() == ["tenant.updated"]
-    assert tenant.id in service.tenant_ids(session=db_session)
+    assert tenant.id in jobs.tenant_ids(db_session)

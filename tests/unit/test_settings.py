@@ -6,7 +6,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from pydantic import ValidationError
 
-from shared.config import Settings
+from shared.config import SECRET_FIELDS, Settings
 from shared.secrets import load_secret_overrides, vault_secret_name
 
 
@@ -64,7 +64,7 @@ class _Vault:
 
 def test_key_vault_secrets_override_and_missing_ones_are_skipped() -> None:
     vault = _Vault({"JWT-SIGNING-KEY": "from-the-vault", "INSPECTION-LINK-SIGNING-KEY": "link-key-from-the-vault"})
-    overrides = load_secret_overrides(vault_url="https://kv.example.invalid", client=vault)
+    overrides = load_secret_overrides("https://kv.example.invalid", fields=SECRET_FIELDS, client=vault)
     assert overrides == {"jwt_signing_key": "from-the-vault", "inspection_link_signing_key": "link-key-from-the-vault"}
     assert "TWILIO-AUTH-TOKEN" in vault.asked
     settings = Settings(environment="production", **overrides)
@@ -78,5 +78,5 @@ def test_production_refuses_to_start_without_every_required_secret() -> None:
 
 
 def test_no_vault_url_means_no_vault_call() -> None:
-    assert load_secret_overrides(vault_url=None, client=_Vault({})) == {}
+    assert load_secret_overrides(None, fields=SECRET_FIELDS, client=_Vault({})) == {}
     assert vault_secret_name("smtp_password") == "SMTP-PASSWORD"

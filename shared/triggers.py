@@ -1,0 +1,98 @@
+"""Queue and timer triggers, as the route decorator in shared.http is for HTTP: one place for the plumbing.
+
+A queue handler receives its message already parsed into its pydantic model and the delivery facts:
+
+    @queue_handler(bp, queue=OUTBOUND_QUEUE, model=OutboundTask)
+    def messaging_outbound(task: OutboundTask, delivery: Delivery) -> str: ...
+
+The wrapper binds telemetry, runs start-up once, parses the body (a malformed message is logged and moved
+to `<queue>-poison`, or dropped when it is read from the poison queue), passes the dequeue count and logs
+the handler's outcome. Handlers stay idempotent: delivery is at-least-once.
+
+No `from __future__ import annotations` here: the Functions worker reads the wrappers' real annotations.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import azure.functions as func
+from pydantic import BaseModel
+
+from shared import storage
+from shared.runtime import ensure_started
+from shared.telemetry import invocation
+
+log = logging.getLogger("tradeops.triggers")
+CONNECTION = "AzureWebJobsStorage"
+Task = TypeVar("Task", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the host says about one delivery of a queue message."""
+
+    queue: str
+    message_id: str
+    dequeue_count: int
+
+
+def poison_queue(queue: str) -> str:
+    """The queue the host moves a message to after maxDequeueCount failed deliveries."""
+    return f"{queue}-poison"
+
+
+def queue_handler(
+    blueprint: Any, *, queue: str, model: type[Task], name: str | None = None
+) -> Callable[[Callable[[Task, Delivery], Any]], Callable[[Task, Delivery], Any]]:
+    """Register handler as the queue trigger of queue; a `-poison` queue's malformed messages are dropped."""
+    from_poison = queue.endswith("-poison")
+
+    def decorate(handler: Callable[[Task, Delivery], Any]) -> Callable[[Task, Delivery], Any]:
+        function_name = name or handler.__name__
+
+        def queue_trigger(msg: func.QueueMessage) -> None:
+            with invocation(function_name):
+                ensure_started()
+                task = storage.read_task(msg.get_body(), model, queue=queue, poison=not from_poison)
+                if task is None:
+                    return
+                delivery = Delivery(queue=queue, message_id=msg.id or "", dequeue_count=msg.dequeue_count or 1)
+                outcome = handler(task, delivery)
+                if outcome is not None:
+                    log.info("%s: %s", function_name, outcome, extra={"outcome": str(outcome)})
+
+        queue_trigger.__name__ = queue_trigger.__qualname__ = function_name
+        queue_trigger.__doc__ = handler.__doc__
+        blueprint.function_name(name=function_name)(
+            blueprint.queue_trigger(arg_name="msg", queue_name=queue, connection=CONNECTION)(queue_trigger)
+        )
+        return handler
+
+    return decorate
+
+
+def timer_handler(
+    blueprint: Any, *, schedule: str, name: str | None = None, run_on_startup: bool = False
+) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register handler as a timer trigger on a six-field NCRONTAB schedule (UTC)."""
+
+    def decorate(handler: Callable[[], Any]) -> Callable[[], Any]:
+        function_name = name or handler.__name__
+
+        def timer_trigger(timer: func.TimerRequest) -> None:
+            with invocation(function_name):
+                ensure_started()
+                outcome = handler()
+                if outcome:
+                    log.info("%s: %s", function_name, outcome, extra={"outcome": str(outcome)})
+
+        timer_trigger.__name__ = timer_trigger.__qualname__ = function_name
+        timer_trigger.__doc__ = handler.__doc__
+        blueprint.function_name(name=function_name)(
+            blueprint.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=run_on_startup)(timer_trigger)
+        )
+        return handler
+
+    return decorate
