@@ -143,7 +143,14 @@ def _run_committed_callbacks(session: Session) -> None:
 
 @contextmanager
 def session_scope(*, tenant_id: uuid.UUID | str | None = None, bind: Any = None) -> Iterator[Session]:
-    """One transaction owned by the trigger: commit on success, roll back on error, then run after-commit work."""
+    """One transaction owned by the trigger: commit on success, roll back on error, then run after-commit work.
+
+    Who may open one (ARCHITECTURE rule 2): the trigger boundaries (shared.http.dispatch for HTTP, queue
+    handlers, shared.jobs.for_each_tenant and the job a timer runs); and a queue pipeline that calls an outside
+    provider between two short transactions of its own (claim, call, record the outcome: blueprints/messaging
+    pipeline, password-link emails, the render job's after-commit mark), which says so in its docstring. Every
+    other service takes the caller's session: webhooks, texts and reminders run on their trigger's transaction.
+    """
     session = Session(bind=bind or get_engine(), expire_on_commit=False, autoflush=True)
     try:
         if tenant_id:

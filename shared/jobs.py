@@ -35,15 +35,17 @@ def tenant_ids(session: Session) -> list[uuid.UUID]:
     return list(session.scalars(text("SELECT tenant_id FROM app_tenant_ids()")).all())
 
 
-def for_each_tenant(job: Callable[[uuid.UUID], Result], *, name: str) -> TenantRun:
-    """Run job once per business; one business's failure is logged and never stops the others."""
+def for_each_tenant(job: Callable[[Session, uuid.UUID], Result], *, name: str) -> TenantRun:
+    """Run job once per business in a transaction of its own, bound to that business (the job's trigger
+    boundary: it commits when the job returns); one business's failure is logged and never stops the others."""
     run = TenantRun()
     with session_scope() as session:
         ids = tenant_ids(session)
     for tenant_id in ids:
         token = tenant_id_var.set(str(tenant_id))
         try:
-            run.results[tenant_id] = job(tenant_id)
+            with session_scope(tenant_id=tenant_id) as session:
+                run.results[tenant_id] = job(session, tenant_id)
         except Exception:
             log.exception("%s failed for a tenant", name)
             run.failed.append(tenant_id)

@@ -17,11 +17,11 @@ def load_secret_overrides(
     if not vault_url:
         return {}
     if client is None:
-        from azure.identity import DefaultAzureCredential
-        from azure.keyvault.secrets import SecretClient
+        from azure.identity import DefaultAzureCredential  # heavy SDK: loaded on first use (cold start)
+        from azure.keyvault.secrets import SecretClient  # heavy SDK: loaded on first use (cold start)
 
         client = SecretClient(vault_url=vault_url, credential=DefaultAzureCredential())
-    from azure.core.exceptions import ResourceNotFoundError
+    from azure.core.exceptions import ResourceNotFoundError  # heavy SDK: loaded on first use (cold start)
 
     overrides: dict[str, str] = {}
     for field in fields:

@@ -19,8 +19,8 @@ from shared.db import on_commit, session_scope
 from shared.models import OutboxMessage
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobServiceClient
-    from azure.storage.queue import QueueClient
+    from azure.storage.blob import BlobServiceClient  # heavy SDK: loaded on first use (cold start)
+    from azure.storage.queue import QueueClient  # heavy SDK: loaded on first use (cold start)
 
 log = logging.getLogger(__name__)
 Task = TypeVar("Task", bound=BaseModel)
@@ -37,7 +37,7 @@ def _credential_kwargs(service: str) -> dict[str, Any]:
     if settings.storage_connection_string:
         return {"conn_str": settings.storage_connection_string}
     if settings.storage_account_name:
-        from azure.identity import DefaultAzureCredential
+        from azure.identity import DefaultAzureCredential  # heavy SDK: loaded on first use (cold start)
 
         return {
             "account_url": f"https://{settings.storage_account_name}.{service}.core.windows.net",

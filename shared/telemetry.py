@@ -115,7 +115,9 @@ def configure_azure_monitor(connection_string: str | None) -> bool:
     """Switch on the Azure Monitor OpenTelemetry distro when a connection string is set."""
     if not connection_string:
         return False
-    from azure.monitor.opentelemetry import configure_azure_monitor as _configure
+    from azure.monitor.opentelemetry import (
+        configure_azure_monitor as _configure,
+    )  # heavy SDK: loaded on first use (cold start)
 
     _configure(connection_string=connection_string, logger_name="tradeops")
     return True

@@ -31,7 +31,7 @@ def exists(container: str, path: str) -> bool:
 
 def delete(container: str, path: str) -> None:
     """Remove a blob if it is there."""
-    from azure.core.exceptions import ResourceNotFoundError
+    from azure.core.exceptions import ResourceNotFoundError  # heavy SDK: loaded on first use (cold start)
 
     try:
         blob_service().get_blob_client(container, path).delete_blob()
@@ -43,7 +43,7 @@ def ensure_container(name: str) -> None:
     """Create a container once per process if it is not there yet."""
     if name in _containers:
         return
-    from azure.core.exceptions import ResourceExistsError
+    from azure.core.exceptions import ResourceExistsError  # heavy SDK: loaded on first use (cold start)
 
     try:
         blob_service().create_container(name)
@@ -73,7 +73,7 @@ def _user_delegation_key(service: Any, now: datetime) -> Any:
 
 def read_url(container: str, path: str, *, ttl_seconds: int) -> tuple[str, datetime]:
     """A read-only SAS URL for one blob and when it expires (account key when known, else user delegation)."""
-    from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+    from azure.storage.blob import BlobSasPermissions, generate_blob_sas  # heavy SDK: loaded on first use (cold start)
 
     service = blob_service()
     now = clock.now()

@@ -90,7 +90,7 @@ def _sorted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def schema_errors(schema: Any, *, prefix: str = "body.config_schema") -> list[dict[str, Any]]:
     """Every reason schema is not a usable JSON Schema 2020-12 for an object of options (empty when fine)."""
-    from jsonschema import Draft202012Validator, SchemaError
+    from jsonschema import Draft202012Validator, SchemaError  # heavy SDK: loaded on first use (cold start)
 
     if not isinstance(schema, dict):
         return [_entry("$", prefix, "The schema must be a JSON object", "schema.type")]
@@ -175,7 +175,7 @@ def check_schema(schema: Any) -> None:
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Any:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # heavy SDK: loaded on first use (cold start)
 
     return Draft202012Validator(json.loads(schema_json))
 

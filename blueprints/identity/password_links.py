@@ -35,6 +35,7 @@ from shared.auth import Principal
 from shared.config import get_settings
 from shared.db import session_scope, set_tenant
 from shared.errors import Conflict, Forbidden, Gone
+from shared.providers import SendError, email
 from shared.storage import enqueue
 
 QUEUE = PASSWORD_LINK_QUEUE
@@ -211,7 +212,6 @@ def accept(*, session: Session, token: str, password: str, actor: audit.Actor) -
 
 
 def _email(link: PasswordLink, user: User, tenant: Tenant) -> EmailMessage:
-    from shared.providers import email
 
     minutes = max(1, round((link.expires_at - clock.now()).total_seconds() / 60))
     lasts = f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
@@ -241,7 +241,6 @@ def _email(link: PasswordLink, user: User, tenant: Tenant) -> EmailMessage:
 
 def deliver(task: LinkTask) -> str:
     """Email one link; a transient SMTP error raises (the queue retries), a permanent one is recorded."""
-    from shared.providers import SendError, email
 
     with session_scope() as session:
         link = session.get(PasswordLink, task.link_id)

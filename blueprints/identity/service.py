@@ -265,12 +265,8 @@ def housekeeping() -> int:
             delete(AuthSession).where((AuthSession.revoked_at < cutoff) | (AuthSession.absolute_expires_at < cutoff)),
         )
         removed += ratelimit.purge_older_than(session, clock.now() - timedelta(days=1))
-
-    def purge_idempotency_records(tenant_id: uuid.UUID) -> int:
-        with session_scope(tenant_id=tenant_id) as session:
-            return idempotency.purge_expired(session)
-
-    return removed + for_each_tenant(purge_idempotency_records, name="identity housekeeping").total()
+    purged = for_each_tenant(lambda session, _: idempotency.purge_expired(session), name="identity housekeeping")
+    return removed + purged.total()
 
 
 def principal_for_user(*, session: Session, user_id: uuid.UUID) -> Principal | None:

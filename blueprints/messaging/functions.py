@@ -156,7 +156,9 @@ def twilio_status(req: Request[None, schemas.StatusCallbackQuery]) -> None:
     params = webhooks.verified_params(
         url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
     )
-    webhooks.apply_status(tenant_id=req.query.tenant_id, message_id=req.query.message_id, params=params)
+    webhooks.apply_status(
+        session=req.session, tenant_id=req.query.tenant_id, message_id=req.query.message_id, params=params
+    )
 
 
 @api.post(
@@ -173,7 +175,7 @@ def twilio_inbound(req: Request) -> Response:
     params = webhooks.verified_params(
         url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
     )
-    return Response(webhooks.receive_inbound(params=params), status=200, content_type=TWIML)
+    return Response(webhooks.receive_inbound(session=req.session, params=params), status=200, content_type=TWIML)
 
 
 @queue_handler(bp, queue=schemas.OUTBOUND_QUEUE, model=schemas.OutboundTask)

@@ -37,7 +37,7 @@ from shared import audit, clock
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import NotFound
-from shared.providers import Receipt, SendError
+from shared.providers import Receipt, SendError, email, twilio_messaging
 from shared.storage import MAX_VISIBILITY_SECONDS, enqueue
 
 log = logging.getLogger(__name__)
@@ -198,8 +198,6 @@ def _claim(session: Session, message: Message, settings: schemas.SettingsOut, no
 def _deliver(job: Job) -> Receipt:
     """Hand the message to its provider (outside any transaction)."""
     if job.channel == "sms":
-        from shared.providers import twilio_messaging
-
         return twilio_messaging.send_sms(
             to=job.to,
             body=job.body,
@@ -207,8 +205,6 @@ def _deliver(job: Job) -> Receipt:
             messaging_service_sid=job.messaging_service_sid,
             status_callback=status_callback_url(job),
         )
-    from shared.providers import email
-
     if not job.email_from:
         raise SendError(code="no_sender", detail="No sender address is configured", transient=False)
     headers = {"X-Tradeops-Message-Id": str(job.message_id)}

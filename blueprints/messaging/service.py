@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from blueprints.crm import schemas as crm_schemas
@@ -23,7 +24,7 @@ from blueprints.messaging.models import ConsentEvent, Message, MessageTemplate, 
 from shared import audit, auth, clock
 from shared.auth import Principal
 from shared.db import set_tenant
-from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.pagination import PageQuery, paginate
 from shared.storage import enqueue
 
@@ -40,8 +41,13 @@ def system_principal(tenant_id: uuid.UUID) -> Principal:
 
 
 def _bind(session: Session, tenant_id: uuid.UUID) -> None:
-    if session.info.get("tenant_id") != str(tenant_id):
-        set_tenant(session, tenant_id)
+    """Bind an unbound transaction to the business; one bound to another business is a programming error."""
+    bound = session.info.get("tenant_id")
+    if bound == str(tenant_id):
+        return
+    if bound is not None:
+        raise RuntimeError("this transaction belongs to another business; messaging will not switch it")
+    set_tenant(session, tenant_id)
 
 
 def messaging_enabled(*, session: Session, tenant_id: uuid.UUID) -> bool:
@@ -437,10 +443,6 @@ def delete_template(*, session: Session, principal: Principal, template_id: uuid
 
 
 def _flush_unique(session: Session, detail: str, *, code: str) -> None:
-    from sqlalchemy.exc import IntegrityError
-
-    from shared.errors import Conflict
-
     try:
         with session.begin_nested():
             session.flush()

@@ -25,7 +25,7 @@ from blueprints.messaging import service as messaging
 from blueprints.messaging.models import Message, MessageEvent
 from shared import clock, twilio_signature
 from shared.config import get_settings
-from shared.db import session_scope
+from shared.db import set_tenant
 from shared.errors import Forbidden
 
 log = logging.getLogger(__name__)
@@ -72,29 +72,29 @@ def verified_params(*, url: str, body: bytes, signature: str | None) -> dict[str
 # --- status callbacks ---------------------------------------------------------------------------------
 
 
-def apply_status(*, tenant_id: uuid.UUID, message_id: uuid.UUID, params: dict[str, str]) -> str:
+def apply_status(*, session: Session, tenant_id: uuid.UUID, message_id: uuid.UUID, params: dict[str, str]) -> str:
     """Record a delivery report once and move the message forward (never backwards)."""
     sid, reported = params.get("MessageSid") or params.get("SmsSid") or "", (params.get("MessageStatus") or "").lower()
     if not sid or reported not in TWILIO_STATUS:
         return "ignored"
-    with session_scope(tenant_id=tenant_id) as session:
-        inserted = session.execute(
-            insert(MessageEvent)
-            .values(
-                id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                message_id=message_id,
-                provider_sid=sid,
-                status=reported,
-                error_code=params.get("ErrorCode") or None,
-                created_at=clock.now(),
-            )
-            .on_conflict_do_nothing()
-            .returning(MessageEvent.id)
-        ).scalar()
-        if inserted is None:
-            return "replayed"
-        return _advance(session, tenant_id, message_id, sid, reported, params.get("ErrorCode"))
+    set_tenant(session, tenant_id)
+    inserted = session.execute(
+        insert(MessageEvent)
+        .values(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            message_id=message_id,
+            provider_sid=sid,
+            status=reported,
+            error_code=params.get("ErrorCode") or None,
+            created_at=clock.now(),
+        )
+        .on_conflict_do_nothing()
+        .returning(MessageEvent.id)
+    ).scalar()
+    if inserted is None:
+        return "replayed"
+    return _advance(session, tenant_id, message_id, sid, reported, params.get("ErrorCode"))
 
 
 def _advance(
@@ -127,18 +127,17 @@ def _advance(
 # --- inbound texts -----------------------------------------------------------------------------------------
 
 
-def receive_inbound(*, params: dict[str, str]) -> str:
+def receive_inbound(*, session: Session, params: dict[str, str]) -> str:
     """Store an inbound text on the customer's thread, act on STOP/START/HELP; returns the TwiML answer."""
     number, service_sid = params.get("To") or None, params.get("MessagingServiceSid") or None
-    with session_scope() as session:
-        tenant_id = session.scalar(
-            text("SELECT messaging_tenant_for(:number, :sid)"), {"number": number, "sid": service_sid}
-        )
+    tenant_id = session.scalar(
+        text("SELECT messaging_tenant_for(:number, :sid)"), {"number": number, "sid": service_sid}
+    )
     if tenant_id is None:
         log.warning("inbound text for a number no business owns")
         return EMPTY_TWIML
-    with session_scope(tenant_id=tenant_id) as session:
-        return _inbound(session, tenant_id, params)
+    set_tenant(session, tenant_id)  # the lookup crossed tenants on purpose; the rest of the transaction is theirs
+    return _inbound(session, tenant_id, params)
 
 
 def _customers_with(session: Session, tenant_id: uuid.UUID, phone: str) -> list[crm_schemas.CustomerOut]:

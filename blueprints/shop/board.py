@@ -17,7 +17,7 @@ from sqlalchemy import Select, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from blueprints.identity import service as identity
-from blueprints.shop import directory
+from blueprints.shop import directory, texts
 from blueprints.shop.common import appointment_or_raise, bump_stats_version, check_tech_free, flush_booking
 from blueprints.shop.models import Appointment, AppointmentService
 from blueprints.shop.schemas import AppointmentOut, Board, BoardCard, BoardColumn, MoveIn, RangeQuery
@@ -247,6 +247,4 @@ def move(
 
 
 def _on_ready(session: Session, principal: Principal, appointment: Appointment) -> None:
-    from blueprints.shop import texts
-
     texts.car_ready(session=session, principal=principal, appointment=appointment)

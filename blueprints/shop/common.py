@@ -14,6 +14,7 @@ from blueprints.shop.models import Appointment, StatsVersion
 from blueprints.shop.transitions import BOOKED
 from shared.clock import iso_utc
 from shared.errors import Conflict, NotFound
+from shared.etag import flush_versioned
 
 OVERLAP_CONSTRAINT = "ex_appointments_tech_overlap"
 
@@ -89,8 +90,6 @@ def _clash(clash_id: uuid.UUID | None, starts_at: datetime | None, ends_at: date
 
 def flush_booking(session: Session) -> None:
     """Flush; a concurrent booking that won the race surfaces as the same 409 as the up-front check."""
-    from shared.etag import flush_versioned
-
     try:
         flush_versioned(session)
     except IntegrityError as exc:

@@ -20,6 +20,8 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.orm import Session
 
 from blueprints.crm.schemas import CustomerOut, VehicleOut
+from blueprints.messaging import service as messaging
+from blueprints.messaging.schemas import MessageOut
 from blueprints.shop import directory
 from blueprints.shop.models import Appointment, AppointmentService, InspectionChecklist, InspectionItem, Payment
 from blueprints.shop.schemas import (
@@ -56,8 +58,6 @@ def drawer_statement() -> Select:
     Built once (composing seven subqueries costs more Python than the database spends answering them);
     run with the parameters tenant_id and appointment_id.
     """
-    from blueprints.messaging import service as messaging
-
     tenant_id = bindparam("tenant_id", type_=PgUUID(as_uuid=True))
     appointment_id = bindparam("appointment_id", type_=PgUUID(as_uuid=True))
     entity_id = bindparam("entity_id", type_=String)
@@ -106,8 +106,6 @@ def _part(row: Any, prefix: str, model: type[BaseModel]) -> dict[str, Any] | Non
 
 def get_drawer(*, session: Session, principal: Principal, appointment_id: uuid.UUID) -> tuple[Drawer, int]:
     """One answer for the drawer, and the appointment's version for its ETag."""
-    from blueprints.messaging.schemas import MessageOut
-
     params = {"tenant_id": principal.tenant_id, "appointment_id": appointment_id, "entity_id": str(appointment_id)}
     found = session.execute(drawer_statement(), params).first()
     if found is None:

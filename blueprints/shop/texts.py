@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.identity import service as identity
+from blueprints.messaging import service as messaging
 from blueprints.shop.models import Appointment
 from blueprints.shop.transitions import Status
 from shared import clock
 from shared.auth import Principal, system_principal
-from shared.db import session_scope
 from shared.errors import AppError
 from shared.jobs import for_each_tenant
 
@@ -28,8 +28,6 @@ log = logging.getLogger("tradeops.shop.texts")
 def _send(
     session: Session, appointment: Appointment, *, body: str, dedupe_key: str, actor_user_id: uuid.UUID | None
 ) -> bool:
-    from blueprints.messaging import service as messaging
-
     try:
         with session.begin_nested():  # a customer we cannot text must not undo the move or the batch
             messaging.send(
@@ -98,9 +96,7 @@ def remind_tenant(*, session: Session, tenant_id: uuid.UUID, now: datetime | Non
 
 def send_reminders(*, now: datetime | None = None) -> int:
     """Visit every tenant and queue tomorrow's reminders; one tenant's failure never stops the others."""
-
-    def remind(tenant_id: uuid.UUID) -> int:
-        with session_scope(tenant_id=tenant_id) as session:
-            return remind_tenant(session=session, tenant_id=tenant_id, now=now)
-
-    return for_each_tenant(remind, name="shop reminders").total()
+    run = for_each_tenant(
+        lambda session, tenant_id: remind_tenant(session=session, tenant_id=tenant_id, now=now), name="shop reminders"
+    )
+    return run.total()

@@ -49,8 +49,8 @@ def _twilio() -> Any:
     global _client
     with _lock:
         if _client is None:
-            from twilio.http.http_client import TwilioHttpClient
-            from twilio.rest import Client
+            from twilio.http.http_client import TwilioHttpClient  # heavy SDK: loaded on first use (cold start)
+            from twilio.rest import Client  # heavy SDK: loaded on first use (cold start)
 
             settings = get_settings()
             # The library logs each request's parameters (numbers, bodies) at INFO; ours must not.
@@ -92,7 +92,7 @@ def send_sms(
 
 
 def _translate(exc: Exception) -> SendError:
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioRestException  # heavy SDK: loaded on first use (cold start)
 
     if isinstance(exc, TwilioRestException):
         status, code = int(exc.status or 0), exc.code

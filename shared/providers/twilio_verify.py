@@ -41,7 +41,7 @@ def _verify_service() -> Any:
     settings = get_settings()
     with _lock:
         if _client is None:
-            from twilio.rest import Client
+            from twilio.rest import Client  # heavy SDK: loaded on first use (cold start)
 
             client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
             if settings.twilio_base_url:

@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("twilio", "azure.identity", "azure.keyvault", "azure.monitor", "opentelemetry.sdk", "jsonschema", "bpy")
+HEAVY = (
+    "twilio",
+    "azure.identity",
+    "azure.keyvault",
+    "azure.monitor",
+    "azure.storage",
+    "azure.core",
+    "opentelemetry.sdk",
+    "jsonschema",
+    "bpy",
+)
 
 
 def test_import_indexes_without_loading_heavy_libraries() -> None:
