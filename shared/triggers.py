@@ -43,6 +43,18 @@ def poison_queue(queue: str) -> str:
     return f"{queue}-poison"
 
 
+def _log_outcome(function_name: str, outcome: Any) -> None:
+    if outcome:
+        log.info("%s: %s", function_name, outcome, extra={"outcome": str(outcome)})
+
+
+def _register(blueprint: Any, binding: Any, trigger: Callable[..., None], function_name: str, handler: Any) -> None:
+    """Give the wrapper the function's name and docstring and register it with its trigger binding."""
+    trigger.__name__ = trigger.__qualname__ = function_name
+    trigger.__doc__ = handler.__doc__
+    blueprint.function_name(name=function_name)(binding(trigger))
+
+
 def queue_handler(
     blueprint: Any, *, queue: str, model: type[Task], name: str | None = None
 ) -> Callable[[Callable[[Task, Delivery], Any]], Callable[[Task, Delivery], Any]]:
@@ -59,15 +71,10 @@ def queue_handler(
                 if task is None:
                     return
                 delivery = Delivery(queue=queue, message_id=msg.id or "", dequeue_count=msg.dequeue_count or 1)
-                outcome = handler(task, delivery)
-                if outcome is not None:
-                    log.info("%s: %s", function_name, outcome, extra={"outcome": str(outcome)})
+                _log_outcome(function_name, handler(task, delivery))
 
-        queue_trigger.__name__ = queue_trigger.__qualname__ = function_name
-        queue_trigger.__doc__ = handler.__doc__
-        blueprint.function_name(name=function_name)(
-            blueprint.queue_trigger(arg_name="msg", queue_name=queue, connection=CONNECTION)(queue_trigger)
-        )
+        binding = blueprint.queue_trigger(arg_name="msg", queue_name=queue, connection=CONNECTION)
+        _register(blueprint, binding, queue_trigger, function_name, handler)
         return handler
 
     return decorate
@@ -84,15 +91,10 @@ def timer_handler(
         def timer_trigger(timer: func.TimerRequest) -> None:
             with invocation(function_name):
                 ensure_started()
-                outcome = handler()
-                if outcome:
-                    log.info("%s: %s", function_name, outcome, extra={"outcome": str(outcome)})
+                _log_outcome(function_name, handler())
 
-        timer_trigger.__name__ = timer_trigger.__qualname__ = function_name
-        timer_trigger.__doc__ = handler.__doc__
-        blueprint.function_name(name=function_name)(
-            blueprint.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=run_on_startup)(timer_trigger)
-        )
+        binding = blueprint.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=run_on_startup)
+        _register(blueprint, binding, timer_trigger, function_name, handler)
         return handler
 
     return decorate
