@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     from render_container.settings import RenderSettings
 
     settings = RenderSettings()  # fail fast on bad configuration, before the slow bpy import
+    if settings.applicationinsights_connection_string:
+        from azure.monitor.opentelemetry import configure_azure_monitor  # only deployments that export pay for it
+
+        configure_azure_monitor(connection_string=settings.applicationinsights_connection_string)
     from render_container.worker import RenderWorker
 
     stop = threading.Event()

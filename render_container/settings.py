@@ -43,6 +43,12 @@ class RenderSettings(BaseSettings):
     min_render_seconds: float = Field(
         default=0.0, ge=0, le=3600, validation_alias=_alias("RENDER_MIN_SECONDS", "min_render_seconds")
     )
+    # Set in Azure (identity-authenticated): the worker's spans and render durations go to Application Insights.
+    applicationinsights_connection_string: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=_alias("APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"),
+    )
     max_dequeue_count: int = Field(
         default=5, ge=1, validation_alias=_alias("RENDER_MAX_DEQUEUE_COUNT", "max_dequeue_count")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -11,8 +12,10 @@ from pathlib import Path
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContentSettings
 from azure.storage.queue import QueueClient, QueueMessage
+from opentelemetry import metrics
+from opentelemetry.trace import SpanKind
 
-from render_container import blender
+from render_container import blender, trace_context
 from render_container.contract import RenderErrorCode, RenderRequest, RenderResult, RenderStatus, cancel_blob_name
 from render_container.lease import MessageLease
 from render_container.settings import RenderSettings
@@ -22,6 +25,9 @@ from render_container.template_cache import TemplateCache, TemplateMissingError
 log = logging.getLogger(__name__)
 GLB_CONTENT_TYPE = "model/gltf-binary"
 _MAX_ERROR_MESSAGE = 1000
+render_duration = metrics.get_meter("tradeops.render").create_histogram(
+    "tradeops.render.duration", unit="ms", description="Render jobs from pick-up to terminal result"
+)
 
 
 class JobReporter:
@@ -44,7 +50,7 @@ class JobReporter:
             worker_peak_rss_kb=blender.peak_rss_kb(),
             **fields,
         )
-        self._results.send_message(result.model_dump_json())
+        self._results.send_message(trace_context.with_traceparent(result.model_dump_json()))
         self.last_status = status
         return result
 
@@ -82,9 +88,11 @@ class JobReporter:
         self.post(RenderStatus.CANCELLED, 0)
 
 
-def parse_request(content: str) -> RenderRequest:
-    """Decode a base64 JSON queue message; raises ValueError when it is not a valid RenderRequest."""
-    return RenderRequest.model_validate_json(decode_message_text(content))
+def parse_request(content: str) -> tuple[RenderRequest, str | None]:
+    """Decode a base64 JSON queue message into its request and the traceparent it carried; raises ValueError
+    when it is not a valid RenderRequest."""
+    fields, traceparent = trace_context.split_traceparent(json.loads(decode_message_text(content)))
+    return RenderRequest.model_validate(fields), traceparent
 
 
 class RenderWorker:
@@ -136,12 +144,17 @@ class RenderWorker:
     def handle(self, message: QueueMessage) -> None:
         """Handle one job message end to end; the message is deleted once a terminal result is posted."""
         try:
-            request = parse_request(message.content)
+            request, traceparent = parse_request(message.content)
         except ValueError as exc:
             # No job id to report against; the message is kept in the poison queue for inspection.
             log.error("malformed render message %s moved to poison: %s", message.id, str(exc)[:300])
             self._poison(message)
             return
+        attributes = {"tradeops.job_id": str(request.job_id), "messaging.delivery.count": message.dequeue_count or 1}
+        with trace_context.span("render_job", traceparent=traceparent, kind=SpanKind.CONSUMER, attributes=attributes):
+            self._handle(message, request)
+
+    def _handle(self, message: QueueMessage, request: RenderRequest) -> None:
         job = JobReporter(self.clients.results, request, worker_attempt=message.dequeue_count or 1)
         if (message.dequeue_count or 1) > self.settings.max_dequeue_count:
             log.error("render job %s dequeued %s times; moved to poison", request.job_id, message.dequeue_count)
@@ -151,14 +164,17 @@ class RenderWorker:
         started = time.monotonic()
         with MessageLease(self.clients.jobs, message, self.settings.visibility_seconds) as lease:
             self.execute(request, job)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        status = job.last_status.value if job.last_status else None
+        render_duration.record(duration_ms, {"status": status or "none"})
         log.info(
             "render job finished",
             extra={
                 "job_id": str(request.job_id),
                 "tenant_id": str(request.tenant_id),
-                "status": job.last_status.value if job.last_status else None,
+                "status": status,
                 "attempt": job.attempt,
-                "duration_ms": round((time.monotonic() - started) * 1000),
+                "duration_ms": duration_ms,
             },
         )
         try:

@@ -15,11 +15,12 @@ from typing import Any, Generic, TypedDict, cast
 from urllib.parse import parse_qsl, quote
 
 import azure.functions as func
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from typing_extensions import TypeVar
 
-from shared import audit, auth, idempotency
+from shared import audit, auth, idempotency, tracing
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import (
@@ -335,7 +336,13 @@ def _request(raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: Exi
 def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.HttpResponse:
     """Run one handler inside the conventions: ids, limits, auth, validation, transaction, problem+json."""
     request_id = _request_id(raw)
-    with invocation(spec.name, request_id) as timing:
+    traced = {"http.route": spec.route, "http.request.method": raw.method}
+    with (
+        invocation(spec.name, request_id) as timing,
+        tracing.span(
+            spec.name, traceparent=raw.headers.get("traceparent"), kind=SpanKind.SERVER, attributes=traced
+        ) as span,
+    ):
         status = 500
         try:
             settings = ensure_started()
@@ -356,6 +363,7 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
             log.exception("unhandled error in %s", spec.name)
             return problem_response(AppError("An unexpected error occurred"), request_id=request_id)
         finally:
+            span.set_attribute("http.response.status_code", status)
             log.info(
                 "%s %s -> %s",
                 raw.method,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.config import get_settings
 from shared.db import on_commit, session_scope
 from shared.models import OutboxMessage
@@ -86,6 +87,22 @@ def blob_service() -> BlobServiceClient:
     return _blob_service
 
 
+def queue_depths() -> dict[str, int]:
+    """Every queue of the account with its approximate message count (for the queue-depth metric)."""
+    from azure.storage.queue import QueueServiceClient  # heavy SDK: loaded on first use (cold start)
+
+    kwargs = _credential_kwargs("queue")
+    if "conn_str" in kwargs:
+        service = QueueServiceClient.from_connection_string(kwargs["conn_str"])
+    else:
+        service = QueueServiceClient(kwargs["account_url"], credential=kwargs["credential"])
+    with service:
+        return {
+            queue.name: service.get_queue_client(queue.name).get_queue_properties().approximate_message_count or 0
+            for queue in service.list_queues()
+        }
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch accounts)."""
     global _blob_service
@@ -95,12 +112,11 @@ def reset_clients() -> None:
 
 
 def encode_payload(payload: BaseModel | dict[str, Any] | str) -> str:
-    """The JSON text of a queue message."""
-    if isinstance(payload, BaseModel):
-        return payload.model_dump_json()
+    """The JSON text of a queue message, carrying the active trace's traceparent (text is sent as it is)."""
     if isinstance(payload, str):
         return payload
-    return json.dumps(payload, default=str)
+    text = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload, default=str)
+    return tracing.with_traceparent(text)
 
 
 def send_message(queue: str, payload: BaseModel | dict[str, Any] | str, *, delay_seconds: int = 0) -> None:
@@ -109,18 +125,15 @@ def send_message(queue: str, payload: BaseModel | dict[str, Any] | str, *, delay
     queue_client(queue).send_message(encode_payload(payload), visibility_timeout=delay or None)
 
 
-def read_task(body: bytes, model: type[Task], *, queue: str, poison: bool = True) -> Task | None:
-    """A queue message as its model, or None when malformed: logged, and moved to `<queue>-poison` unless
-    it is already being read from there (poison=False), so retrying it can never help and nothing is lost."""
+def read_task(body: bytes, model: type[Task], *, queue: str, poison: bool = True) -> tuple[Task, str | None] | None:
+    """A queue message as its model with the traceparent it carried, or None when malformed: logged, and moved
+    to `<queue>-poison` unless it is already read from there (poison=False): retrying it can never help."""
     try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        log.error(
-            "malformed %s message%s: %s",
-            queue,
-            " moved to poison" if poison else " dropped",
-            exc.errors(include_input=False)[:3],
-        )
+        fields, traceparent = tracing.split_traceparent(json.loads(body))
+        return model.model_validate(fields), traceparent
+    except (ValueError, ValidationError) as exc:
+        problems = exc.errors(include_input=False)[:3] if isinstance(exc, ValidationError) else "not JSON"
+        log.error("malformed %s message%s: %s", queue, " moved to poison" if poison else " dropped", problems)
         if poison:
             send_message(f"{queue}-poison", body.decode("utf-8", "replace"))
         return None

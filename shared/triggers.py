@@ -18,15 +18,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import azure.functions as func
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
-from shared import storage
+from shared import storage, tracing
 from shared.runtime import ensure_started
 from shared.telemetry import invocation
 
 log = logging.getLogger("tradeops.triggers")
 CONNECTION = "AzureWebJobsStorage"
 Task = TypeVar("Task", bound=BaseModel)
+# Every queue a trigger reads, in registration order (ops reports their depth).
+QUEUES: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ def queue_handler(
 ) -> Callable[[Callable[[Task, Delivery], Any]], Callable[[Task, Delivery], Any]]:
     """Register handler as the queue trigger of queue; a `-poison` queue's malformed messages are dropped."""
     from_poison = queue.endswith("-poison")
+    QUEUES.append(queue)
 
     def decorate(handler: Callable[[Task, Delivery], Any]) -> Callable[[Task, Delivery], Any]:
         function_name = name or handler.__name__
@@ -67,11 +71,16 @@ def queue_handler(
         def queue_trigger(msg: func.QueueMessage) -> None:
             with invocation(function_name):
                 ensure_started()
-                task = storage.read_task(msg.get_body(), model, queue=queue, poison=not from_poison)
-                if task is None:
+                received = storage.read_task(msg.get_body(), model, queue=queue, poison=not from_poison)
+                if received is None:
                     return
+                task, traceparent = received
                 delivery = Delivery(queue=queue, message_id=msg.id or "", dequeue_count=msg.dequeue_count or 1)
-                _log_outcome(function_name, handler(task, delivery))
+                attributes = {"messaging.destination.name": queue, "messaging.delivery.count": delivery.dequeue_count}
+                with tracing.span(
+                    function_name, traceparent=traceparent, kind=SpanKind.CONSUMER, attributes=attributes
+                ):
+                    _log_outcome(function_name, handler(task, delivery))
 
         binding = blueprint.queue_trigger(arg_name="msg", queue_name=queue, connection=CONNECTION)
         _register(blueprint, binding, queue_trigger, function_name, handler)

@@ -33,7 +33,7 @@ from blueprints.identity import service as identity
 from blueprints.messaging import rules, schemas
 from blueprints.messaging import service as messaging
 from blueprints.messaging.models import Message
-from shared import audit, clock
+from shared import audit, clock, tracing
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import NotFound
@@ -74,6 +74,8 @@ def process(task: schemas.OutboundTask) -> str:
         receipt: Receipt | SendError = _deliver(job)
     except SendError as exc:
         receipt = exc
+        provider = "twilio" if job.channel == "sms" else "smtp"
+        tracing.provider_errors.add(1, {"provider": provider, "code": exc.code, "transient": exc.transient})
     with session_scope(tenant_id=task.tenant_id) as session:
         return _record(session, job, receipt)
 

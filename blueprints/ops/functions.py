@@ -65,3 +65,9 @@ def ops_outbox_sweeper() -> None:
     delivered = service.sweep_outbox(older_than_seconds=30)
     if delivered:
         log.warning("outbox sweeper delivered %d stranded messages", delivered)
+
+
+@timer_handler(bp, schedule="30 */1 * * * *")
+def ops_queue_depth() -> None:
+    """Every minute, report each queue's approximate depth (the tradeops.queue.depth gauge)."""
+    service.record_queue_depths()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import text
 
 from blueprints.ops.schemas import DependencyCheck, Readiness
-from shared import storage
+from shared import storage, tracing
 from shared.db import get_engine
 
 
@@ -40,6 +40,14 @@ def readiness() -> Readiness:
     """Check that the database and storage answer."""
     checks = [_check("database", _database), _check("storage", _storage)]
     return Readiness(status="ready" if all(c.ok for c in checks) else "unavailable", checks=checks)
+
+
+def record_queue_depths() -> dict[str, int]:
+    """Report every queue's approximate depth as the tradeops.queue.depth gauge; returns what it saw."""
+    depths = storage.queue_depths()
+    for queue, depth in depths.items():
+        tracing.queue_depth.set(depth, {"queue": queue})
+    return depths
 
 
 def sweep_outbox(*, older_than_seconds: int = 30) -> int:
