@@ -29,7 +29,11 @@ def _service_clients(settings: RenderSettings) -> tuple[QueueServiceClient, Blob
         return QueueServiceClient.from_connection_string(conn), BlobServiceClient.from_connection_string(conn)
     from azure.identity import DefaultAzureCredential  # only managed-identity deployments pay for the import
 
-    credential = DefaultAzureCredential()
+    credential = (
+        DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+        if settings.azure_client_id
+        else DefaultAzureCredential()
+    )
     account = settings.storage_account_name
     return (
         QueueServiceClient(f"https://{account}.queue.core.windows.net", credential=credential),

@@ -26,6 +26,7 @@ class BootstrapSettings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
 
     key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+    azure_client_id: str | None = Field(None, validation_alias=AliasChoices("AZURE_CLIENT_ID", "azure_client_id"))
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     database_migration_url: str | None = Field(
         None, validation_alias=AliasChoices("DATABASE_MIGRATION_URL", "database_migration_url")
     )
+    # "entra": sign in with a Microsoft Entra token of the app's identity instead of a password (Azure).
+    database_auth: Literal["password", "entra"] = Field(
+        "password", validation_alias=AliasChoices("DATABASE_AUTH", "database_auth")
+    )
     db_pool_size: int = Field(3, ge=1, le=50, validation_alias=AliasChoices("DB_POOL_SIZE", "db_pool_size"))
     db_max_overflow: int = Field(2, ge=0, le=50, validation_alias=AliasChoices("DB_MAX_OVERFLOW", "db_max_overflow"))
     db_statement_timeout_ms: int = Field(
@@ -59,6 +64,8 @@ class Settings(BaseSettings):
     )
 
     key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+    # Client id of the user-assigned managed identity every Azure client signs in as (unset: az login, locally).
+    azure_client_id: str | None = Field(None, validation_alias=AliasChoices("AZURE_CLIENT_ID", "azure_client_id"))
     applicationinsights_connection_string: str | None = Field(
         None,
         validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"),

@@ -12,14 +12,16 @@ def vault_secret_name(field: str) -> str:
 
 def load_secret_overrides(vault_url: str | None = None, client: object | None = None) -> dict[str, str]:
     """Read every secret setting from Key Vault when KEY_VAULT_URL is set; {} otherwise."""
-    vault_url = vault_url or BootstrapSettings().key_vault_url
+    bootstrap = BootstrapSettings()
+    vault_url = vault_url or bootstrap.key_vault_url
     if not vault_url:
         return {}
     if client is None:
-        from azure.identity import DefaultAzureCredential
         from azure.keyvault.secrets import SecretClient
 
-        client = SecretClient(vault_url=vault_url, credential=DefaultAzureCredential())
+        from shared.credentials import azure_credential
+
+        client = SecretClient(vault_url=vault_url, credential=azure_credential(bootstrap.azure_client_id))
     from azure.core.exceptions import ResourceNotFoundError
 
     overrides: dict[str, str] = {}

@@ -38,11 +38,12 @@ def _credential_kwargs(service: str) -> dict[str, Any]:
     if settings.storage_connection_string:
         return {"conn_str": settings.storage_connection_string}
     if settings.storage_account_name:
-        from azure.identity import DefaultAzureCredential
+        # The app's managed identity (AZURE_CLIENT_ID); blob SAS URLs are then signed with user delegation keys.
+        from shared.credentials import azure_credential
 
         return {
             "account_url": f"https://{settings.storage_account_name}.{service}.core.windows.net",
-            "credential": DefaultAzureCredential(),
+            "credential": azure_credential(settings.azure_client_id),
         }
     raise RuntimeError("Storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__accountName")
 
