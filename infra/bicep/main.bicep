@@ -24,8 +24,8 @@ param principalName string
 ])
 param principalType string = 'User'
 
-@description('Origins of the PWA allowed to upload to and read from blob storage with SAS URLs (CORS).')
-param corsAllowedOrigins array = []
+@description('Comma-separated origins of the PWA allowed to upload to and read from blob storage with SAS URLs (CORS).')
+param corsAllowedOrigins string = ''
 
 @description('Public origin of the API used in links; the function app host name when empty.')
 param publicBaseUrl string = ''
@@ -139,7 +139,7 @@ module storage 'modules/storage.bicep' = {
     name: 'st${resourceToken}'
     containers: containers
     queues: queues
-    corsAllowedOrigins: corsAllowedOrigins
+    corsAllowedOrigins: empty(corsAllowedOrigins) ? [] : split(corsAllowedOrigins, ',')
     functionPrincipalId: identities.outputs.functionPrincipalId
     renderPrincipalId: identities.outputs.renderPrincipalId
     renderContainers: [
