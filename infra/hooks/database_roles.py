@@ -11,11 +11,16 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 APP_ROLE = "tradeops_app"  # shared.db.APP_ROLE; this script runs without the app's dependencies
 MIGRATION_ROLE = "tradeops_migrator"
 TOKEN_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
+# What the names this script writes into SQL may look like (they are quoted, and checked first).
+SIGN_IN_NAME = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
+DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+OBJECT_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def server_statements(app_principal_id: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -53,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-principal-id", required=True, help="object id of the function app's identity")
     parser.add_argument("--print", action="store_true", help="print the statements, connect to nothing")
     args = parser.parse_args(argv)
+    for value, shape, what in (
+        (args.admin, SIGN_IN_NAME, "--admin"),
+        (args.database, DATABASE_NAME, "--database"),
+        (args.app_principal_id, OBJECT_ID, "--app-principal-id"),
+    ):
+        if not shape.fullmatch(value):
+            parser.error(f"{what} {value!r} does not look like one")
     steps = [
         ("postgres", server_statements(args.app_principal_id)),
         (args.database, database_statements(args.database, args.admin)),
