@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# checkov (tests/infra/test_checkov.py) lives in its own venv: its pins clash with requirements-dev.txt.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 PORT ?= 7071
 
@@ -16,7 +19,12 @@ $(STAMP): requirements.txt requirements-dev.txt render_container/requirements.tx
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+install: $(STAMP) $(CHECKOV_STAMP)
 
 local.settings.json: local.settings.example.json
 	@test -f $@ || cp local.settings.example.json $@
@@ -46,4 +54,4 @@ lint: install
 	$(VENV)/bin/pyright
 
 clean:
-	rm -rf .data .pytest_cache .ruff_cache
+	rm -rf .data .pytest_cache .ruff_cache $(CHECKOV_VENV)

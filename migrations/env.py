@@ -5,10 +5,10 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Engine
 
 import migrations.env_models  # noqa: F401  (every module's tables)
-from shared.db import Base
+from shared.db import Base, engine_for_settings, make_engine
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):
@@ -26,6 +26,17 @@ def _url() -> str:
     return get_settings().migration_url
 
 
+def _engine() -> Engine:
+    url = config.get_main_option("sqlalchemy.url")
+    if url:  # an explicit URL (tests, tools) carries its own password, if any
+        return make_engine(url, pooled=False)
+    from shared.config import get_settings
+
+    # DATABASE_AUTH=entra: the migration role signs in with an Entra token too (infra/hooks/postprovision.sh).
+    settings = get_settings()
+    return engine_for_settings(settings.migration_url, settings, pooled=False)
+
+
 def run_migrations_offline() -> None:
     """Emit SQL without a database connection."""
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, include_schemas=True)
@@ -35,7 +46,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     """Run migrations on a live connection."""
-    engine = create_engine(_url(), poolclass=pool.NullPool)
+    engine = _engine()
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, include_schemas=True)
         with context.begin_transaction():

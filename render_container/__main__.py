@@ -57,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     if settings.applicationinsights_connection_string:
         from azure.monitor.opentelemetry import configure_azure_monitor  # only deployments that export pay for it
 
-        configure_azure_monitor(connection_string=settings.applicationinsights_connection_string)
+        from render_container.storage import identity_credential
+
+        # Application Insights takes Entra-authenticated telemetry only (local auth is off).
+        configure_azure_monitor(
+            connection_string=settings.applicationinsights_connection_string, credential=identity_credential(settings)
+        )
     from render_container.worker import RenderWorker
 
     stop = threading.Event()

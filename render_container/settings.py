@@ -27,6 +27,8 @@ class RenderSettings(BaseSettings):
     storage_account_name: str | None = Field(
         default=None, validation_alias=_alias("AzureWebJobsStorage__accountName", "storage_account_name")
     )
+    # Client id of the job's user-assigned managed identity (unset: az login or another DefaultAzureCredential source).
+    azure_client_id: str | None = Field(default=None, validation_alias=_alias("AZURE_CLIENT_ID", "azure_client_id"))
     jobs_queue: str = Field(default=JOBS_QUEUE, validation_alias=_alias("RENDER_JOBS_QUEUE", "jobs_queue"))
     results_queue: str = Field(default=RESULTS_QUEUE, validation_alias=_alias("RENDER_RESULTS_QUEUE", "results_queue"))
     control_container: str = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
@@ -23,13 +24,20 @@ class StorageClients:
     results: QueueClient  # base64 JSON, as the Functions queue trigger expects
 
 
+def identity_credential(settings: RenderSettings) -> Any:
+    """The worker's managed identity (AZURE_CLIENT_ID) for Storage and Application Insights."""
+    from azure.identity import DefaultAzureCredential  # only managed-identity deployments pay for the import
+
+    if settings.azure_client_id:
+        return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    return DefaultAzureCredential()
+
+
 def _service_clients(settings: RenderSettings) -> tuple[QueueServiceClient, BlobServiceClient]:
     if settings.storage_connection_string:
         conn = settings.storage_connection_string
         return QueueServiceClient.from_connection_string(conn), BlobServiceClient.from_connection_string(conn)
-    from azure.identity import DefaultAzureCredential  # only managed-identity deployments pay for the import
-
-    credential = DefaultAzureCredential()
+    credential = identity_credential(settings)
     account = settings.storage_account_name
     return (
         QueueServiceClient(f"https://{account}.queue.core.windows.net", credential=credential),

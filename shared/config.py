@@ -28,6 +28,7 @@ class BootstrapSettings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
 
     key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+    azure_client_id: str | None = Field(None, validation_alias=AliasChoices("AZURE_CLIENT_ID", "azure_client_id"))
 
 
 class Settings(BaseSettings):
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     database_migration_url: str | None = Field(
         None, validation_alias=AliasChoices("DATABASE_MIGRATION_URL", "database_migration_url")
     )
+    # "entra": sign in with a Microsoft Entra token of the app's identity instead of a password (Azure).
+    database_auth: Literal["password", "entra"] = Field(
+        "password", validation_alias=AliasChoices("DATABASE_AUTH", "database_auth")
+    )
     db_pool_size: int = Field(3, ge=1, le=50, validation_alias=AliasChoices("DB_POOL_SIZE", "db_pool_size"))
     db_max_overflow: int = Field(2, ge=0, le=50, validation_alias=AliasChoices("DB_MAX_OVERFLOW", "db_max_overflow"))
     db_statement_timeout_ms: int = Field(
@@ -61,6 +66,8 @@ class Settings(BaseSettings):
     )
 
     key_vault_url: str | None = Field(None, validation_alias=AliasChoices("KEY_VAULT_URL", "key_vault_url"))
+    # Client id of the user-assigned managed identity every Azure client signs in as (unset: az login, locally).
+    azure_client_id: str | None = Field(None, validation_alias=AliasChoices("AZURE_CLIENT_ID", "azure_client_id"))
     applicationinsights_connection_string: str | None = Field(
         None,
         validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING", "applicationinsights_connection_string"),
@@ -233,8 +240,10 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, with Key Vault secrets applied when KEY_VAULT_URL is set."""
-    vault_url = BootstrapSettings().key_vault_url  # pyright: ignore[reportCallIssue] - read from the environment
-    overrides: dict[str, Any] = load_secret_overrides(vault_url, fields=SECRET_FIELDS)
+    bootstrap = BootstrapSettings()  # pyright: ignore[reportCallIssue] - read from the environment
+    overrides: dict[str, Any] = load_secret_overrides(
+        bootstrap.key_vault_url, fields=SECRET_FIELDS, client_id=bootstrap.azure_client_id
+    )
     return Settings(**overrides)
 
 

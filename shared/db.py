@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -19,13 +19,16 @@ from sqlalchemy import (
     event,
     func,
     literal_column,
+    make_url,
     select,
     text,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
 
 from shared.config import get_settings
+from shared.credentials import azure_credential
 from shared.telemetry import tenant_id_var
 
 # The login role the app runs as. It owns no table, so row-level security binds it.
@@ -60,21 +63,77 @@ def created_at_column() -> Mapped[datetime]:
 
 _engine: Engine | None = None
 
+# Azure Database for PostgreSQL accepts a Microsoft Entra access token for this scope as the password.
+ENTRA_TOKEN_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
+# Entra access tokens live at least an hour (a managed identity's up to a day). A token is checked only
+# when a connection opens, so a pooled connection is closed and reopened, with a fresh token, well before
+# the shortest-lived one it could have been opened with expires.
+POOL_RECYCLE_SECONDS = 600
 
-def make_engine(url: str, *, pool_size: int = 3, max_overflow: int = 2, statement_timeout_ms: int = 0) -> Engine:
-    """An engine sized for serverless: a small pool, pre-ping, recycled connections."""
+DatabaseAuth = Literal["password", "entra"]
+
+
+class TokenCredential(Protocol):
+    """What azure-identity credentials offer: get_token(scope) -> an object with .token and .expires_on."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any: ...
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 3,
+    max_overflow: int = 2,
+    statement_timeout_ms: int = 0,
+    auth: DatabaseAuth = "password",
+    credential: TokenCredential | None = None,
+    pooled: bool = True,
+    recycle_seconds: int = POOL_RECYCLE_SECONDS,
+) -> Engine:
+    """An engine sized for serverless: a small pool, pre-ping, recycled connections.
+
+    auth="entra" signs every new connection in with a fresh Entra token from `credential` (the app's
+    managed identity in Azure) over TLS; the URL then names the role and no password.
+    """
     connect_args: dict[str, Any] = {"connect_timeout": 5}
     if statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_pre_ping=True,
-        pool_recycle=600,
-        pool_timeout=10,
-        connect_args=connect_args,
+    if auth == "entra":
+        if credential is None:
+            raise ValueError("DATABASE_AUTH=entra needs a token credential")
+        if make_url(url).password:
+            raise ValueError("DATABASE_AUTH=entra takes the password from Entra ID: remove it from the URL")
+        connect_args["sslmode"] = "require"
+    pool_args: dict[str, Any] = (
+        {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_pre_ping": True,
+            "pool_recycle": recycle_seconds,
+            "pool_timeout": 10,
+        }
+        if pooled
+        else {"poolclass": NullPool}
     )
+    engine = create_engine(url, connect_args=connect_args, **pool_args)
+    if auth == "entra":
+        _sign_in_with_entra_tokens(engine, credential)  # type: ignore[arg-type]
+    return engine
+
+
+def _sign_in_with_entra_tokens(engine: Engine, credential: TokenCredential) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _fresh_token(dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        # Asked for every new DBAPI connection; azure-identity serves its cached token until it nears expiry.
+        cparams["password"] = credential.get_token(ENTRA_TOKEN_SCOPE).token
+
+
+def engine_for_settings(url: str, settings: Any, **kwargs: Any) -> Engine:
+    """make_engine with the authentication the settings ask for (DATABASE_AUTH, AZURE_CLIENT_ID)."""
+    credential = None
+    if settings.database_auth == "entra":
+        credential = azure_credential(settings.azure_client_id)
+    return make_engine(url, auth=settings.database_auth, credential=credential, **kwargs)
 
 
 def get_engine() -> Engine:
@@ -82,8 +141,9 @@ def get_engine() -> Engine:
     global _engine
     if _engine is None:
         settings = get_settings()
-        _engine = make_engine(
+        _engine = engine_for_settings(
             settings.database_url,
+            settings,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,

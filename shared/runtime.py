@@ -6,6 +6,7 @@ import threading
 
 from shared import db, telemetry
 from shared.config import Settings, get_settings
+from shared.credentials import azure_credential
 
 _lock = threading.Lock()
 _started: Settings | None = None
@@ -20,7 +21,12 @@ def ensure_started() -> Settings:
         if _started is None:
             settings = get_settings()  # secrets from Key Vault first, when KEY_VAULT_URL is set
             telemetry.configure_logging(settings.log_level)
-            telemetry.configure_azure_monitor(settings.applicationinsights_connection_string)
+            telemetry.configure_azure_monitor(
+                settings.applicationinsights_connection_string,
+                credential=azure_credential(settings.azure_client_id)
+                if settings.applicationinsights_connection_string
+                else None,
+            )
             db.get_engine()
             _started = settings
     return _started

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared import tracing
 from shared.config import get_settings
+from shared.credentials import azure_credential
 from shared.db import on_commit, session_scope
 from shared.models import OutboxMessage
 
@@ -38,11 +39,10 @@ def _credential_kwargs(service: str) -> dict[str, Any]:
     if settings.storage_connection_string:
         return {"conn_str": settings.storage_connection_string}
     if settings.storage_account_name:
-        from azure.identity import DefaultAzureCredential  # heavy SDK: loaded on first use (cold start)
-
+        # The app's managed identity (AZURE_CLIENT_ID); blob SAS URLs are then signed with user delegation keys.
         return {
             "account_url": f"https://{settings.storage_account_name}.{service}.core.windows.net",
-            "credential": DefaultAzureCredential(),
+            "credential": azure_credential(settings.azure_client_id),
         }
     raise RuntimeError("Storage is not configured: set AzureWebJobsStorage or AzureWebJobsStorage__accountName")
 

@@ -111,15 +111,16 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     _configured = True
 
 
-def configure_azure_monitor(connection_string: str | None) -> bool:
-    """Switch on the Azure Monitor OpenTelemetry distro when a connection string is set."""
+def configure_azure_monitor(connection_string: str | None, credential: Any = None) -> bool:
+    """Switch on the Azure Monitor OpenTelemetry distro when a connection string is set; it signs in with
+    credential (the app's managed identity: Application Insights takes Entra-authenticated telemetry only)."""
     if not connection_string:
         return False
     from azure.monitor.opentelemetry import (
         configure_azure_monitor as _configure,
     )  # heavy SDK: loaded on first use (cold start)
 
-    _configure(connection_string=connection_string, logger_name="tradeops")
+    _configure(connection_string=connection_string, credential=credential, logger_name="tradeops")
     return True
 
 

@@ -12,12 +12,18 @@ ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @cache
-def http_routes() -> frozenset[tuple[str, str]]:
-    """(METHOD, route without a leading slash) for every HTTP trigger of function_app."""
+def functions() -> tuple:
+    """function_app's functions, indexed once."""
     import function_app
 
+    return tuple(function_app.app.get_functions())
+
+
+@cache
+def http_routes() -> frozenset[tuple[str, str]]:
+    """(METHOD, route without a leading slash) for every HTTP trigger of function_app."""
     found = set()
-    for function in function_app.app.get_functions():
+    for function in functions():
         trigger = function.get_trigger()
         if trigger.type != "httpTrigger":
             continue
@@ -25,3 +31,13 @@ def http_routes() -> frozenset[tuple[str, str]]:
         methods = [str(getattr(m, "value", m)).upper() for m in trigger.methods or []]
         found.update((method, route) for method in methods or ALL_METHODS)
     return frozenset(found)
+
+
+@cache
+def queue_trigger_names() -> frozenset[str]:
+    """The queue every queue trigger of function_app reads."""
+    return frozenset(
+        str(function.get_trigger().queue_name)
+        for function in functions()
+        if function.get_trigger().type == "queueTrigger"
+    )
