@@ -7,6 +7,7 @@ The Functions SDK lets `app.get_functions()` run only once per app object (a sec
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -41,3 +42,11 @@ def queue_trigger_names() -> frozenset[str]:
         for function in functions()
         if function.get_trigger().type == "queueTrigger"
     )
+
+
+def user_function(name: str) -> Any:
+    """The Python function the host would invoke for function `name` (keyword arguments named after bindings)."""
+    for function in functions():
+        if function.get_function_name() == name:
+            return function.get_user_function()
+    raise KeyError(name)
