@@ -165,9 +165,19 @@ def save_settings(req: Request) -> schemas.SettingsOut:
     )
 
 
+def _signed_by_twilio(req: Request) -> dict[str, str]:
+    """The POST parameters of a request Twilio signed (403 otherwise): every Twilio webhook's verify hook."""
+    from blueprints.messaging import webhooks
+
+    return webhooks.verified_params(
+        url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
+    )
+
+
 @api.post(
     "webhooks/twilio/status",
     auth="webhook",
+    verify=_signed_by_twilio,
     status=204,
     idempotent=False,
     query=schemas.StatusCallbackQuery,
@@ -178,15 +188,13 @@ def twilio_status(req: Request) -> None:
     """Apply a signed delivery report."""
     from blueprints.messaging import webhooks
 
-    params = webhooks.verified_params(
-        url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
-    )
-    webhooks.apply_status(tenant_id=req.query.tenant_id, message_id=req.query.message_id, params=params)
+    webhooks.apply_status(tenant_id=req.query.tenant_id, message_id=req.query.message_id, params=req.verified)
 
 
 @api.post(
     "webhooks/twilio/inbound",
     auth="webhook",
+    verify=_signed_by_twilio,
     status=200,
     idempotent=False,
     content_type=TWIML,
@@ -197,10 +205,7 @@ def twilio_inbound(req: Request) -> Response:
     """Take a signed inbound text and answer with TwiML."""
     from blueprints.messaging import webhooks
 
-    params = webhooks.verified_params(
-        url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
-    )
-    return Response(webhooks.receive_inbound(params=params), status=200, content_type=TWIML)
+    return Response(webhooks.receive_inbound(params=req.verified), status=200, content_type=TWIML)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=schemas.OUTBOUND_QUEUE, connection="AzureWebJobsStorage")
