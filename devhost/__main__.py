@@ -8,6 +8,7 @@ import contextvars
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +34,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_local_settings(path: Path) -> None:
-    """Put the Values of local.settings.json into the environment, as Core Tools does (env wins)."""
+    """Put the Values of local.settings.json into the environment, as Core Tools does (env wins).
+
+    A missing file is first copied from local.settings.example.json, as `make dev` does.
+    """
+    example = Path.cwd() / "local.settings.example.json"
+    if not path.exists() and example.exists():
+        shutil.copyfile(example, path)
+        log.info("no %s: copied %s to it (harmless local values)", path, example.name)
     text = path.read_text() if path.exists() else ""
     if not text.strip():
         return
@@ -105,6 +113,25 @@ class Services:
             self.postgres.stop()
 
 
+def check_app_settings() -> str | None:
+    """Why the app's settings refuse to load (a placeholder secret, a bad value), or None when they load.
+
+    The app reads them on its first request; the host checks them at start so it fails there, not with a
+    500 for every request. Apps without a `shared.config` settings object are not checked.
+    """
+    try:
+        from shared.config import get_settings, reset_settings_cache
+    except ImportError:
+        return None
+    try:
+        get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        return str(exc)
+    finally:
+        reset_settings_cache()  # the app loads its own, once every service has set its part of the environment
+    return None
+
+
 def try_it(base_url: str, seed_lines: list[str]) -> str:
     """What to paste first, printed once the host answers."""
     lines = [
@@ -146,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     services = Services()
     seed_lines: list[str] = []
     try:
+        refused = check_app_settings()
+        if refused:
+            print(f"The app's settings are refused, so the host does not start:\n{refused}", file=sys.stderr)
+            return 2
         if not args.no_services:
             services.start(Path(args.data_dir))
         if not args.no_migrate and (Path.cwd() / "alembic.ini").exists():

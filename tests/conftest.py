@@ -157,13 +157,24 @@ class RunningHost:
                 self.process.wait(timeout=5)
 
 
-def start_host(app: str, *, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 60) -> RunningHost:
-    """Start `python -m devhost --app app` on a free port and wait until it answers."""
+def start_host(
+    app: str,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 60,
+    settings: Path | str = os.devnull,
+    unset: tuple[str, ...] = (),
+) -> RunningHost:
+    """Start `python -m devhost --app app` on a free port and wait until it answers.
+
+    `settings` is the local settings file it reads; `unset` names variables of this process it does not inherit.
+    """
     from devhost.services import free_port
 
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="devhost-")) / "host.log"
-    full_env = dict(os.environ)
+    full_env = {name: value for name, value in os.environ.items() if name not in unset}
     full_env.update(
         {
             "DEVHOST_FUNCTION_KEY": TEST_FUNCTION_KEY,
@@ -186,7 +197,7 @@ def start_host(app: str, *, env: dict[str, str] | None = None, cwd: Path = ROOT,
                 "--no-services",
                 "--no-migrate",
                 "--settings",
-                os.devnull,
+                str(settings),
             ],
             cwd=cwd,
             env=full_env,
