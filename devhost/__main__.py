@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from devhost.services import ROOT, Azurite, EmbeddedPostgres, MailCatcher, run_migrations
+from devhost.sms import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TextCatcher
 
 log = logging.getLogger("devhost")
 
@@ -67,11 +68,12 @@ class Services:
         self.postgres: EmbeddedPostgres | None = None
         self.azurite: Azurite | None = None
         self.mail: MailCatcher | None = None
+        self.texts: TextCatcher | None = None
         self.sidecars: list[subprocess.Popen[bytes]] = []
 
     def start(self, data_dir: Path) -> None:
-        """Start PostgreSQL, Azurite and a mail catcher unless DATABASE_URL / AzureWebJobsStorage / SMTP_HOST
-        point elsewhere."""
+        """Start PostgreSQL, Azurite, a mail catcher and a text catcher unless DATABASE_URL / AzureWebJobsStorage /
+        SMTP_HOST / TWILIO_BASE_URL and TWILIO_API_BASE_URL point elsewhere."""
         if not os.environ.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres(data_dir / "pg").start()
             os.environ["DATABASE_URL"] = self.postgres.url(role="tradeops_app")
@@ -88,6 +90,20 @@ class Services:
             if not os.environ.get("SMTP_FROM"):
                 os.environ["SMTP_FROM"] = "no-reply@dev.tradeops.dev"
             log.info("emails are caught on 127.0.0.1:%d and saved under %s", self.mail.port, self.mail.directory)
+        if not os.environ.get("TWILIO_BASE_URL") or not os.environ.get("TWILIO_API_BASE_URL"):
+            self.start_text_catcher(data_dir / "sms")
+
+    def start_text_catcher(self, directory: Path) -> None:
+        """Twilio Verify and Messages on loopback for whichever of the two names no real host."""
+        self.texts = TextCatcher(
+            directory,
+            account_sid=os.environ.get("TWILIO_ACCOUNT_SID") or DEV_ACCOUNT_SID,
+            auth_token=os.environ.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+        ).start()
+        for name, value in self.texts.env().items():
+            if not os.environ.get(name):
+                os.environ[name] = value
+        log.info("texts (sign-in codes too) are caught at %s and saved under %s", self.texts.base_url, directory)
 
     def start_sidecar(self, command: str) -> None:
         """Run a command beside the host with the same environment."""
@@ -105,6 +121,8 @@ class Services:
                     os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        if self.texts is not None:
+            self.texts.stop()
         if self.mail is not None:
             self.mail.stop()
         if self.azurite is not None:

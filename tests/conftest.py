@@ -165,10 +165,13 @@ def start_host(
     timeout: float = 60,
     settings: Path | str = os.devnull,
     unset: tuple[str, ...] = (),
+    data_dir: Path | None = None,
 ) -> RunningHost:
     """Start `python -m devhost --app app` on a free port and wait until it answers.
 
     `settings` is the local settings file it reads; `unset` names variables of this process it does not inherit.
+    With `data_dir` it starts the services the environment does not name (the catchers of mail and texts:
+    the tests' database and storage are named) and keeps their data there.
     """
     from devhost.services import free_port
 
@@ -194,7 +197,7 @@ def start_host(
                 app,
                 "--port",
                 str(port),
-                "--no-services",
+                *(["--data-dir", str(data_dir)] if data_dir else ["--no-services"]),
                 "--no-migrate",
                 "--settings",
                 str(settings),
