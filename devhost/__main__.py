@@ -8,12 +8,14 @@ import contextvars
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from devhost.services import ROOT, Azurite, EmbeddedPostgres, MailCatcher, run_migrations
+from devhost.sms import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TextCatcher
 
 log = logging.getLogger("devhost")
 
@@ -33,7 +35,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_local_settings(path: Path) -> None:
-    """Put the Values of local.settings.json into the environment, as Core Tools does (env wins)."""
+    """Put the Values of local.settings.json into the environment, as Core Tools does (env wins).
+
+    A missing file is first copied from local.settings.example.json, as `make dev` does.
+    """
+    example = Path.cwd() / "local.settings.example.json"
+    if not path.exists() and example.exists():
+        shutil.copyfile(example, path)
+        log.info("no %s: copied %s to it (harmless local values)", path, example.name)
     text = path.read_text() if path.exists() else ""
     if not text.strip():
         return
@@ -59,11 +68,12 @@ class Services:
         self.postgres: EmbeddedPostgres | None = None
         self.azurite: Azurite | None = None
         self.mail: MailCatcher | None = None
+        self.texts: TextCatcher | None = None
         self.sidecars: list[subprocess.Popen[bytes]] = []
 
     def start(self, data_dir: Path) -> None:
-        """Start PostgreSQL, Azurite and a mail catcher unless DATABASE_URL / AzureWebJobsStorage / SMTP_HOST
-        point elsewhere."""
+        """Start PostgreSQL, Azurite, a mail catcher and a text catcher unless DATABASE_URL / AzureWebJobsStorage /
+        SMTP_HOST / TWILIO_BASE_URL and TWILIO_API_BASE_URL point elsewhere."""
         if not os.environ.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres(data_dir / "pg").start()
             os.environ["DATABASE_URL"] = self.postgres.url(role="tradeops_app")
@@ -80,6 +90,20 @@ class Services:
             if not os.environ.get("SMTP_FROM"):
                 os.environ["SMTP_FROM"] = "no-reply@dev.tradeops.dev"
             log.info("emails are caught on 127.0.0.1:%d and saved under %s", self.mail.port, self.mail.directory)
+        if not os.environ.get("TWILIO_BASE_URL") or not os.environ.get("TWILIO_API_BASE_URL"):
+            self.start_text_catcher(data_dir / "sms")
+
+    def start_text_catcher(self, directory: Path) -> None:
+        """Twilio Verify and Messages on loopback for whichever of the two names no real host."""
+        self.texts = TextCatcher(
+            directory,
+            account_sid=os.environ.get("TWILIO_ACCOUNT_SID") or DEV_ACCOUNT_SID,
+            auth_token=os.environ.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+        ).start()
+        for name, value in self.texts.env().items():
+            if not os.environ.get(name):
+                os.environ[name] = value
+        log.info("texts (sign-in codes too) are caught at %s and saved under %s", self.texts.base_url, directory)
 
     def start_sidecar(self, command: str) -> None:
         """Run a command beside the host with the same environment."""
@@ -97,12 +121,33 @@ class Services:
                     os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        if self.texts is not None:
+            self.texts.stop()
         if self.mail is not None:
             self.mail.stop()
         if self.azurite is not None:
             self.azurite.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+
+def check_app_settings() -> str | None:
+    """Why the app's settings refuse to load (a placeholder secret, a bad value), or None when they load.
+
+    The app reads them on its first request; the host checks them at start so it fails there, not with a
+    500 for every request. Apps without a `shared.config` settings object are not checked.
+    """
+    try:
+        from shared.config import get_settings, reset_settings_cache
+    except ImportError:
+        return None
+    try:
+        get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        return str(exc)
+    finally:
+        reset_settings_cache()  # the app loads its own, once every service has set its part of the environment
+    return None
 
 
 def try_it(base_url: str, seed_lines: list[str]) -> str:
@@ -146,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     services = Services()
     seed_lines: list[str] = []
     try:
+        refused = check_app_settings()
+        if refused:
+            print(f"The app's settings are refused, so the host does not start:\n{refused}", file=sys.stderr)
+            return 2
         if not args.no_services:
             services.start(Path(args.data_dir))
         if not args.no_migrate and (Path.cwd() / "alembic.ini").exists():

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
+
+class FieldError(BaseModel):
+    """One entry of a problem's `errors` (what the OpenAPI document promises): where the input is wrong and why."""
+
+    loc: str  # dotted path from where the input came: body.items.0.name, query.limit, path.name
+    msg: str
+    type: str
+    path: str | None = None  # a JSON path inside a free-form document (configurations, options schemas)
+
 
 class AppError(Exception):
     """An error the caller can act on: an HTTP status, a stable code and a human detail."""

@@ -41,6 +41,12 @@ QueryT = TypeVar("QueryT", default=None)
 
 PROBLEM_JSON = "application/problem+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# JSON bodies nest at most this deep: deeper ones are refused before parsing, not left to the recursion limit.
+MAX_JSON_DEPTH = 64
+# NUL (PostgreSQL refuses it in text) and lone UTF-16 surrogates (not encodable as UTF-8): never storable.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _HOST_AUTH = {
     "anonymous": func.AuthLevel.ANONYMOUS,
     "user": func.AuthLevel.ANONYMOUS,
@@ -68,12 +74,15 @@ class RouteSpec:
     response_model: type[BaseModel] | None = None
     body_format: str = "json"
     max_body_bytes: int | None = None
+    verify: "Callable[[Request], Any] | None" = None
+    starts_app: bool = True
     idempotent: bool = False
     responses: dict[int, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
 
 REGISTRY: list[RouteSpec] = []
+_DEFAULT_BODY_LIMIT = 1024  # routes with starts_app=False take no body worth the name
 
 
 @dataclass
@@ -99,6 +108,7 @@ class Request(Generic[BodyT, QueryT]):
         self.route_params: dict[str, str] = dict(raw.route_params or {})
         self.query: QueryT = cast(QueryT, None)
         self.body: BodyT = cast(BodyT, None)
+        self.verified: Any = None  # what a webhook route's verify hook returned (e.g. the signed parameters)
         self._principal: auth.Principal | None = None
         self._stack = stack
         self._session: Session | None = None
@@ -250,18 +260,58 @@ def _parse_body(raw: func.HttpRequest, spec: RouteSpec) -> Any:
     else:
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise UnsupportedMediaType("Send the body as application/json", code="unsupported_media_type")
+        if _json_depth(data) > MAX_JSON_DEPTH:
+            raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels", code="json_too_deep")
         try:
             payload = json.loads(data) if data else None
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
         if payload is None:
             missing = [{"loc": "body", "msg": "Field required", "type": "missing"}]
             raise Unprocessable("A JSON body is required", errors=missing)
+    _refuse_unstorable([("body", payload)])
     assert spec.body_model is not None
     try:
         return spec.body_model.model_validate(payload)
     except ValidationError as exc:
         raise Unprocessable("The body is not valid", errors=validation_errors(exc, location="body")) from exc
+
+
+def _json_depth(data: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_JSON_DEPTH:
+                break
+    return deepest
+
+
+def _refuse_unstorable(inputs: list[tuple[str, Any]]) -> None:
+    """422 naming every string (or key) of the input with a NUL or a lone surrogate, which no column can store."""
+    errors = []
+    pending = list(inputs)
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                msg = "String should not contain NUL characters or unpaired surrogates"
+                errors.append({"loc": path, "msg": msg, "type": "string_unstorable_character"})
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending.append((f"{path}.{key}", key))
+                pending.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            pending += [(f"{path}.{index}", item) for index, item in enumerate(value)]
+    if errors:
+        unique = list({error["loc"]: error for error in errors}.values())
+        raise Unprocessable("The request holds characters no text can store", errors=sorted(unique, key=_loc))
+
+
+def _loc(error: dict[str, Any]) -> str:
+    return str(error["loc"])
 
 
 def _parse_query(raw: func.HttpRequest, spec: RouteSpec) -> Any:
@@ -345,10 +395,15 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
     ):
         status = 500
         try:
-            settings = ensure_started()
+            # A route that starts nothing (liveness) answers even when the settings refuse to load.
+            app_limit = ensure_started().max_body_bytes if spec.starts_app else _DEFAULT_BODY_LIMIT
+            limit = spec.max_body_bytes or app_limit
             with ExitStack() as stack:
-                _check_size(raw, spec.max_body_bytes or settings.max_body_bytes)
+                _check_size(raw, limit)
                 request = _request(raw, spec, request_id, stack)
+                if spec.verify is not None:  # a webhook proves who sent it before anything it sent is read
+                    request.verified = spec.verify(request)
+                _refuse_unstorable([("path", dict(raw.route_params or {})), ("query", dict(raw.params or {}))])
                 if spec.query_model is not None:
                     request.query = _parse_query(raw, spec)
                 if spec.body_model is not None:
@@ -417,10 +472,19 @@ class Router:
         idempotent: bool = False,
         responses: dict[int, str] | None = None,
         content_type: str = "application/json",
+        verify: Callable[[Request], Any] | None = None,
+        starts_app: bool = True,
     ) -> Callable[[Handler], Handler]:
-        """Register handler as an HTTP trigger for route (no leading slash, no `api/` prefix)."""
+        """Register handler as an HTTP trigger for route (no leading slash, no `api/` prefix).
+
+        A webhook (auth="webhook") names its `verify` hook: it runs before the query and body are read and
+        raises Forbidden for a request its sender did not sign; what it returns is `request.verified`.
+        `starts_app=False` answers without loading settings or opening the database (liveness).
+        """
         if auth not in _HOST_AUTH:
             raise ValueError(f"unknown auth kind {auth!r}")
+        if (auth == "webhook") != (verify is not None):
+            raise ValueError("a webhook route needs a verify hook, and only a webhook route takes one")
 
         def decorate(handler: Handler) -> Handler:
             spec = RouteSpec(
@@ -441,6 +505,8 @@ class Router:
                 idempotent=idempotent,
                 responses=dict(responses or {}),
                 content_type=content_type,
+                verify=verify,
+                starts_app=starts_app,
             )
 
             def http_trigger(req: func.HttpRequest) -> func.HttpResponse:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from shared.errors import FieldError
 from shared.http import PROBLEM_JSON, REGISTRY, RouteSpec
 
 _PARAM = re.compile(r"\{([^}:?]+)(?::([^}?]+))?(\?)?\}")
@@ -18,6 +19,7 @@ _CONSTRAINT_SCHEMA = {
     "bool": {"type": "boolean"},
     "alpha": {"type": "string", "pattern": "^[A-Za-z]+$"},
 }
+_FIELD_ERROR = FieldError.model_json_schema()
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _PROBLEMS = {
     400: "Malformed request",
@@ -95,7 +97,7 @@ def _problem_schema() -> dict[str, Any]:
             "code": {"type": "string"},
             "instance": {"type": "string"},
             "request_id": {"type": "string"},
-            "errors": {"type": "array", "items": {"type": "object"}},
+            "errors": {"type": "array", "items": _FIELD_ERROR},
         },
     }
 

@@ -157,13 +157,27 @@ class RunningHost:
                 self.process.wait(timeout=5)
 
 
-def start_host(app: str, *, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 60) -> RunningHost:
-    """Start `python -m devhost --app app` on a free port and wait until it answers."""
+def start_host(
+    app: str,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 60,
+    settings: Path | str = os.devnull,
+    unset: tuple[str, ...] = (),
+    data_dir: Path | None = None,
+) -> RunningHost:
+    """Start `python -m devhost --app app` on a free port and wait until it answers.
+
+    `settings` is the local settings file it reads; `unset` names variables of this process it does not inherit.
+    With `data_dir` it starts the services the environment does not name (the catchers of mail and texts:
+    the tests' database and storage are named) and keeps their data there.
+    """
     from devhost.services import free_port
 
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="devhost-")) / "host.log"
-    full_env = dict(os.environ)
+    full_env = {name: value for name, value in os.environ.items() if name not in unset}
     full_env.update(
         {
             "DEVHOST_FUNCTION_KEY": TEST_FUNCTION_KEY,
@@ -183,10 +197,10 @@ def start_host(app: str, *, env: dict[str, str] | None = None, cwd: Path = ROOT,
                 app,
                 "--port",
                 str(port),
-                "--no-services",
+                *(["--data-dir", str(data_dir)] if data_dir else ["--no-services"]),
                 "--no-migrate",
                 "--settings",
-                os.devnull,
+                str(settings),
             ],
             cwd=cwd,
             env=full_env,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import azure.durable_functions as df
 
@@ -142,9 +143,17 @@ def save_settings(req: UserRequest[schemas.SettingsIn, None]) -> schemas.Setting
     return service.save_settings(**req.writes, settings_in=req.body)
 
 
+def _signed_by_twilio(req: Request[Any, Any]) -> dict[str, str]:
+    """The POST parameters of a request Twilio signed (403 otherwise): every Twilio webhook's verify hook."""
+    return webhooks.verified_params(
+        url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
+    )
+
+
 @api.post(
     "webhooks/twilio/status",
     auth="webhook",
+    verify=_signed_by_twilio,
     status=204,
     idempotent=False,
     query=schemas.StatusCallbackQuery,
@@ -153,17 +162,15 @@ def save_settings(req: UserRequest[schemas.SettingsIn, None]) -> schemas.Setting
 )
 def twilio_status(req: Request[None, schemas.StatusCallbackQuery]) -> None:
     """Apply a signed delivery report."""
-    params = webhooks.verified_params(
-        url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
-    )
     webhooks.apply_status(
-        session=req.session, tenant_id=req.query.tenant_id, message_id=req.query.message_id, params=params
+        session=req.session, tenant_id=req.query.tenant_id, message_id=req.query.message_id, params=req.verified
     )
 
 
 @api.post(
     "webhooks/twilio/inbound",
     auth="webhook",
+    verify=_signed_by_twilio,
     status=200,
     idempotent=False,
     content_type=TWIML,
@@ -172,10 +179,7 @@ def twilio_status(req: Request[None, schemas.StatusCallbackQuery]) -> None:
 )
 def twilio_inbound(req: Request) -> Response:
     """Take a signed inbound text and answer with TwiML."""
-    params = webhooks.verified_params(
-        url=req.raw.url, body=req.raw.get_body() or b"", signature=req.headers.get("x-twilio-signature")
-    )
-    return Response(webhooks.receive_inbound(session=req.session, params=params), status=200, content_type=TWIML)
+    return Response(webhooks.receive_inbound(session=req.session, params=req.verified), status=200, content_type=TWIML)
 
 
 @queue_handler(bp, queue=schemas.OUTBOUND_QUEUE, model=schemas.OutboundTask)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 _openapi_cache: bytes | None = None
 
 
-@api.get("health", auth="anonymous", response=schemas.Health, summary="The process is up (no I/O)")
+@api.get("health", auth="anonymous", starts_app=False, response=schemas.Health, summary="The process is up (no I/O)")
 def health(req: Request) -> schemas.Health:
     """Liveness: answers without touching any dependency."""
     return schemas.Health()

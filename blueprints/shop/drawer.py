@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Select, String, and_, bindparam, select
@@ -99,9 +99,12 @@ def drawer_statement() -> Select:
     )
 
 
-def _part(row: Any, prefix: str, model: type[BaseModel]) -> dict[str, Any] | None:
+PartT = TypeVar("PartT", bound=BaseModel)
+
+
+def _part(row: Any, prefix: str, model: type[PartT]) -> PartT | None:
     values = {k.removeprefix(prefix): v for k, v in row.items() if isinstance(k, str) and k.startswith(prefix)}
-    return None if values.get("id") is None else model.model_validate(values).model_dump(mode="json")
+    return None if values.get("id") is None else model.model_validate(values)
 
 
 def get_drawer(*, session: Session, principal: Principal, appointment_id: uuid.UUID) -> tuple[Drawer, int]:
@@ -123,7 +126,7 @@ def get_drawer(*, session: Session, principal: Principal, appointment_id: uuid.U
         services=[ServiceOut.model_validate(r) for r in row["services"]],
         payments=[PaymentOut.model_validate(r) for r in row["payments"]],
         inspections=[ChecklistOut.model_validate({**c, "items": by_checklist.get(c["id"], [])}) for c in checklists],
-        messages=[MessageOut.model_validate(m).model_dump(mode="json") for m in row["messages"]],
+        messages=[MessageOut.model_validate(m) for m in row["messages"]],
         history=[HistoryEntry.model_validate(h) for h in row["history"]],
     )
     return drawer, row["version"]

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from blueprints.crm.schemas import CustomerOut, VehicleOut
+from blueprints.messaging.schemas import MessageOut
 from blueprints.shop.transitions import Status
 from shared.clock import UtcDateTime
 
@@ -380,13 +382,13 @@ class Drawer(BaseModel):
     """Everything about one appointment in one answer."""
 
     appointment: AppointmentOut
-    customer: dict[str, Any] | None
-    vehicle: dict[str, Any] | None
+    customer: CustomerOut | None
+    vehicle: VehicleOut | None
     tech: Person | None
     services: list[ServiceOut]
     payments: list[PaymentOut]
     inspections: list[ChecklistOut]
-    messages: list[dict[str, Any]]
+    messages: list[MessageOut]
     history: list[HistoryEntry]
 
 

@@ -333,6 +333,16 @@ def test_forged_or_unsigned_webhooks_are_refused(env: Env) -> None:
     assert later["status"] == "sent"
 
 
+@pytest.mark.parametrize("path", ["/api/webhooks/twilio/status", "/api/webhooks/twilio/inbound"])
+def test_an_unsigned_webhook_is_403_whatever_its_query_and_body(env: Env, path: str) -> None:
+    # a webhook authenticates before it validates: no query, a body that is no form, a NUL, all unsigned
+    client = env.host.client()
+    for body in (b"", b"\x00\xff not a form", b"MessageSid=&MessageStatus=%00"):
+        response = client.post(path, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "invalid_signature"
+
+
 def test_email_goes_through_smtp_with_starttls_auth_and_the_right_headers(env: Env) -> None:
     customer = _customer(env, timezone=_daytime_zone(), consent=("email",))
     message = _post(

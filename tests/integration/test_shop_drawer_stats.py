@@ -120,17 +120,17 @@ def test_the_drawer_takes_the_same_few_statements_whatever_it_holds(db_session) 
     assert [len(c.items) for c in large_drawer.inspections] == [8, 8, 8]
     assert sorted(c.title for c in large_drawer.inspections) == ["Check 0", "Check 1", "Check 2"]
     assert [i.label for i in large_drawer.inspections[0].items] == [f"Item {i}" for i in range(8)]
-    assert len(large_drawer.messages) == 20 and large_drawer.messages[-1]["body"].startswith("Hello 24")
+    assert len(large_drawer.messages) == 20 and large_drawer.messages[-1].body.startswith("Hello 24")
     # The drawer's messages and history are exactly what the messaging thread and the audit log answer.
     thread = messaging.list_thread(session=db_session, tenant_id=world.tenant.id, customer_id=world.customer.id)
-    assert large_drawer.messages == [m.model_dump(mode="json") for m in thread]
+    assert [m.model_dump(mode="json") for m in large_drawer.messages] == [m.model_dump(mode="json") for m in thread]
     entries, _ = audit.list_entries(
         db_session, tenant_id=world.tenant.id, query=PageQuery(limit=20), entity="appointment", entity_id=str(large.id)
     )
     assert [h.model_dump(mode="json") for h in large_drawer.history] == [
         HistoryEntry.model_validate(e).model_dump(mode="json") for e in entries
     ]
-    assert large_drawer.customer["name"] == "Ada Lovelace" and large_drawer.vehicle["make"] == "Honda"
+    assert large_drawer.customer.name == "Ada Lovelace" and large_drawer.vehicle.make == "Honda"
     assert large_drawer.tech.name == "Tech" and len(large_drawer.history) == 20
     assert small_drawer.appointment.balance_cents == 10_000
 
