@@ -33,7 +33,7 @@ def host(database: Database, verify: FakeVerify) -> Iterator[RunningHost]:
         env={
             "TWILIO_BASE_URL": verify.base_url,
             "TWILIO_ACCOUNT_SID": verify.account_sid,
-            "TWILIO_AUTH_TOKEN": "test-auth-token-not-a-secret",
+            "TWILIO_AUTH_TOKEN": verify.auth_token,
             "TWILIO_VERIFY_SERVICE_SID": SERVICE_SID,
         },
     )

@@ -7,6 +7,9 @@
   200 status=pending; the 6th check of one verification is 429 error 60202; an approved, expired or
   unknown verification is 404 error 20404.
 
+Every call needs HTTP Basic auth with the account SID and the auth token (both halves), as Twilio does;
+anything else is answered 401 with Twilio's error 20003 and recorded in `refused`.
+
 Tests read the texted codes from `sent` (the "phone") and move the fake's clock with `advance`.
 """
 
@@ -25,6 +28,8 @@ CODE_TTL = timedelta(minutes=10)
 MAX_CHECKS = 5
 MAX_SENDS = 5
 SEND_WINDOW = timedelta(minutes=10)
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "test-auth-token-not-a-secret"
 
 
 @dataclass
@@ -44,8 +49,10 @@ class Verification:
 class FakeVerify(LoopbackServer):
     """The fake server: start(), base_url, sent codes, a movable clock, stop()."""
 
-    def __init__(self, account_sid: str = "AC" + "0" * 32) -> None:
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
         self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.refused: list[str] = []  # paths of calls answered 401 (wrong or missing credentials)
         self.verifications: dict[tuple[str, str], Verification] = {}
         self.send_log: dict[str, list[datetime]] = {}
         self.sent: list[tuple[str, str]] = []  # (to, code), the SMS a real phone would receive
@@ -159,6 +166,8 @@ class _Handler(JsonHandler):
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         parts = self.path.split("?")[0].strip("/").split("/")
         if not self._authorised():
+            with self.verify.lock:
+                self.verify.refused.append(self.path)
             return self.send_json(401, _error(20003, "Authenticate", 401))
         self.verify.requests.append((self.path, form))
         if len(parts) == 4 and parts[:2] == ["v2", "Services"] and parts[3] == "Verifications":
@@ -168,8 +177,7 @@ class _Handler(JsonHandler):
         return self.send_json(404, _error(20404, f"The requested resource {self.path} was not found", 404))
 
     def _authorised(self) -> bool:
-        credentials = self.basic_auth()
-        return credentials is not None and credentials[0] == self.verify.account_sid
+        return self.basic_auth() == (self.verify.account_sid, self.verify.auth_token)
 
 
 FakeVerify.handler_class = _Handler
