@@ -31,17 +31,23 @@ def unique_email(prefix: str = "person") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def unique_phone() -> str:
-    """A random valid US number (area code 512), practically unique within the run."""
-    return f"+1512{uuid.uuid4().int % 8_000_000 + 2_000_000:07d}"
+def unique_phone(area_code: str = "512") -> str:
+    """A random valid NANP number (area code 512, Austin, unless told), practically unique within the run."""
+    return f"+1{area_code}{uuid.uuid4().int % 8_000_000 + 2_000_000:07d}"
 
 
-def create_tenant(session: Session, *, name: str = "Acme Auto", modules: list[str] | None = None) -> Tenant:
+def create_tenant(
+    session: Session,
+    *,
+    name: str = "Acme Auto",
+    modules: list[str] | None = None,
+    timezone: str = "America/Chicago",
+) -> Tenant:
     """A business with every module enabled unless told otherwise; the session is bound to it."""
     tenant = Tenant(
         id=uuid.uuid4(),
         name=name,
-        timezone="America/Chicago",
+        timezone=timezone,
         locale="en-US",
         enabled_modules=list(MODULES if modules is None else modules),
     )

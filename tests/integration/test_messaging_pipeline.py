@@ -86,10 +86,17 @@ class Shop:
     phone: str
 
 
-def _shop(*, zone: str | None = "America/Chicago", consent: bool = True, **limits: int) -> Shop:
-    phone = unique_phone()
+def _shop(
+    *,
+    zone: str | None = "America/Chicago",
+    consent: bool = True,
+    tenant_zone: str = "America/Chicago",
+    phone: str | None = None,
+    **limits: int,
+) -> Shop:
+    phone = phone or unique_phone()
     with session_scope() as session:
-        tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
+        tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}", timezone=tenant_zone)
         customer = create_customer(
             session,
             tenant=tenant,
@@ -170,13 +177,33 @@ def test_a_message_at_half_past_ten_at_night_is_scheduled_and_sent_at_eight(twil
     assert _row(task).status == "sent" and _row(task).provider_sid == sent.sid
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+LOS_ANGELES = "America/Los_Angeles"
+
+
 def test_area_code_decides_quiet_hours_when_the_customer_has_no_zone(twilio: FakeTwilioMessaging) -> None:
-    # given a 512 (Austin, Central) number, no customer zone, and 06:30 in Chicago (but 12:30 UTC)
-    shop = _shop(zone=None)
-    clock.pin(datetime(2026, 11, 24, 6, 30, tzinfo=CHICAGO))
+    # given a business in Los Angeles and a customer with no zone whose number is a 212 (New York)
+    shop = _shop(zone=None, tenant_zone=LOS_ANGELES, phone=unique_phone("212"))
+    # when a text is sent at 07:30 in New York (04:30 in Los Angeles)
+    clock.pin(datetime(2026, 11, 24, 7, 30, tzinfo=NEW_YORK))
+    early = _send(shop)
+    # then it waits for 08:00 New York, not 08:00 Los Angeles (the business's zone)
+    assert pipeline.process(early) == "scheduled"
+    assert _row(early).scheduled_for == datetime(2026, 11, 24, 8, 0, tzinfo=NEW_YORK)
+    # and at 08:30 in New York (05:30 in Los Angeles, still night for the business) it goes out
+    clock.pin(datetime(2026, 11, 24, 8, 30, tzinfo=NEW_YORK))
+    assert pipeline.process(_send(shop, body="Open now")) == "sent"
+
+
+def test_without_a_zone_or_a_known_area_code_the_business_zone_decides(twilio: FakeTwilioMessaging) -> None:
+    # given a business in Los Angeles and a toll-free customer number (no area-code zone), no customer zone
+    shop = _shop(zone=None, tenant_zone=LOS_ANGELES, phone=unique_phone("833"))
+    # when a text is sent at 08:30 in New York, 05:30 in Los Angeles
+    clock.pin(datetime(2026, 11, 24, 8, 30, tzinfo=NEW_YORK))
     task = _send(shop)
+    # then the business's zone keeps it until 08:00 there
     assert pipeline.process(task) == "scheduled"
-    assert _row(task).scheduled_for == datetime(2026, 11, 24, 8, 0, tzinfo=CHICAGO)
+    assert _row(task).scheduled_for == datetime(2026, 11, 24, 8, 0, tzinfo=ZoneInfo(LOS_ANGELES))
 
 
 def test_the_same_task_delivered_twice_sends_once(twilio: FakeTwilioMessaging) -> None:
