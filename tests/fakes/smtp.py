@@ -2,6 +2,10 @@
 
 `cert_file` is the self-signed certificate to trust (SMTP_CA_FILE); `messages` holds every email
 received as parsed `email.message.EmailMessage` objects with the envelope alongside.
+
+Knobs: `refuse(address, permanent=True)` answers RCPT TO for that address with 550 (a permanent refusal,
+5xx), `refuse(address, permanent=False)` with 451 (transient, 4xx: try again later). `attempts[address]`
+counts every RCPT TO for an address, refused or not, so a test sees how often the sender tried.
 """
 
 from __future__ import annotations
@@ -69,9 +73,22 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+PERMANENT_REFUSAL = "550 5.1.1 Mailbox unavailable"
+TRANSIENT_REFUSAL = "451 4.3.0 Mailbox busy, try again later"
+
+
 class _Handler:
     def __init__(self, server: FakeSmtp) -> None:
         self.server = server
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        with self.server.lock:
+            self.server.attempts[address] = self.server.attempts.get(address, 0) + 1
+            refusal = self.server.refusals.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
@@ -104,6 +121,8 @@ class FakeSmtp:
         self.directory = Path(tempfile.mkdtemp(prefix="fake-smtp-"))
         self.cert_file, self.key_file = _self_signed(self.directory)
         self.messages: list[Received] = []
+        self.refusals: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -142,6 +161,11 @@ class FakeSmtp:
             "SMTP_TLS": "starttls",
             "SMTP_CA_FILE": str(self.cert_file),
         }
+
+    def refuse(self, address: str, *, permanent: bool = True) -> None:
+        """Refuse mail to address at RCPT TO: 550 when permanent, else 451."""
+        with self.lock:
+            self.refusals[address] = PERMANENT_REFUSAL if permanent else TRANSIENT_REFUSAL
 
     def wait_for(self, to: str, timeout: float = 30) -> Received:
         """Block until an email to this address arrived."""

@@ -19,8 +19,10 @@ from shared.auth import Principal
 from shared.config import reset_settings_cache
 from shared.db import session_scope
 from shared.errors import Forbidden, Gone, RateLimited
+from shared.providers import SendError
 from tests.builders import PASSWORD, create_tenant, create_user, unique_email
 from tests.conftest import Database
+from tests.fakes.smtp import FakeSmtp
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 NEW_PASSWORD = "a brand new password 42"
@@ -45,7 +47,7 @@ def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
         return list(links)
 
 
-def _invited() -> tuple[uuid.UUID, uuid.UUID]:
+def _invited(email: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
     """A committed invitation for a new tech; returns (link id, user id)."""
     with session_scope() as session:
         tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
@@ -57,7 +59,7 @@ def _invited() -> tuple[uuid.UUID, uuid.UUID]:
             session=session,
             principal=principal,
             actor=audit.Actor(),
-            invite=UserInvite(name="Tess", role="tech", email=unique_email("tess")),
+            invite=UserInvite(name="Tess", role="tech", email=email or unique_email("tess")),
         )
     [link] = _links_of(user.id)
     return link.id, user.id
@@ -106,15 +108,77 @@ def test_a_forged_or_unknown_link_is_refused() -> None:
             password_links.open_link(session, token)
 
 
-def test_an_email_the_relay_refuses_for_good_is_recorded_on_the_link() -> None:
-    link_id, _ = _invited()
-    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "failed"
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSmtp]:
+    """A real SMTP relay on loopback (STARTTLS, AUTH) instead of the module's no-SMTP default."""
+    server = FakeSmtp().start()
+    for name, value in {**server.env(), "SMTP_FROM": "hello@tradeops.example.com"}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings_cache()
+    yield server
+    server.stop()
+
+
+def _email_state(link_id: uuid.UUID) -> tuple[str, str | None]:
     with session_scope() as session:
         link = session.get(PasswordLink, link_id)
-        assert link is not None and link.email_status == "failed"
-        assert link.email_error and link.email_error.startswith("no_smtp")
-    # The queue delivering the same task again changes nothing (no second attempt, no second audit row).
+        assert link is not None
+        return link.email_status, link.email_error
+
+
+def _audited(link_id: uuid.UUID, user_id: uuid.UUID) -> list[str]:
+    with session_scope() as session:
+        tenant_id = session.scalars(select(PasswordLink.tenant_id).where(PasswordLink.id == link_id)).one()
+    with session_scope(tenant_id=tenant_id) as session:
+        return list(
+            session.scalars(
+                select(audit.AuditLog.action)
+                .where(audit.AuditLog.entity_id == str(user_id))
+                .order_by(audit.AuditLog.created_at)
+            )
+        )
+
+
+def test_an_email_the_relay_refuses_for_good_fails_the_link_at_once(smtp: FakeSmtp) -> None:
+    # given a relay that answers 550 for the invited address
+    address = unique_email("gone")
+    smtp.refuse(address, permanent=True)
+    link_id, user_id = _invited(address)
+    # when the queue delivers the task, the refusal is recorded on the link, with no retry asked for
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "failed"
+    status, error = _email_state(link_id)
+    assert status == "failed" and error and error.startswith("smtp_550")
+    assert smtp.attempts[address] == 1 and smtp.messages == []
+    # and the queue delivering the same task again changes nothing (no second attempt, no second audit row)
     assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "done"
+    assert smtp.attempts[address] == 1
+    assert _audited(link_id, user_id).count("users.password_link_email_failed") == 1
+
+
+def test_a_transient_refusal_raises_for_the_queue_to_retry_and_the_give_up_fails_the_link(smtp: FakeSmtp) -> None:
+    # given a relay that answers 451 (try later) for the invited address
+    address = unique_email("busy")
+    smtp.refuse(address, permanent=False)
+    link_id, user_id = _invited(address)
+    # when the queue delivers the task, the error goes back to the queue (which retries), the link still queued
+    for attempt in (1, 2):
+        with pytest.raises(SendError) as caught:
+            password_links.deliver(password_links.LinkTask(link_id=link_id))
+        assert caught.value.transient and caught.value.code == "smtp_451"
+        assert _email_state(link_id) == ("queued", None) and smtp.attempts[address] == attempt
+    # when the host gives up (the poison queue's handler), the link shows it failed
+    password_links.give_up(password_links.LinkTask(link_id=link_id))
+    status, error = _email_state(link_id)
+    assert status == "failed" and error and "gave up" in error
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "done"
+    assert smtp.attempts[address] == 2 and "users.password_link_email_failed" in _audited(link_id, user_id)
+
+
+def test_without_an_smtp_relay_the_link_fails_as_no_smtp() -> None:
+    link_id, _ = _invited()
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "failed"
+    status, error = _email_state(link_id)
+    assert status == "failed" and error and error.startswith("no_smtp")
 
 
 def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
