@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, text, update
 
 from blueprints.identity import password_links, service, sessions
-from blueprints.identity.models import AuthSession, PasswordLink, User
+from blueprints.identity.models import AuthSession, PasswordLink, User, UserLogin
 from blueprints.identity.permissions import ROLE_PERMISSIONS
 from blueprints.identity.schemas import LoginIn, TokenPair, UserInvite
 from shared import audit, clock
@@ -38,8 +38,18 @@ def no_smtp(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     reset_settings_cache()
 
 
-def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
+def _tenant_of_user(user_id: uuid.UUID) -> uuid.UUID:
+    with session_scope() as session:  # user_logins is a global lookup table (no RLS)
+        return session.scalars(select(UserLogin.tenant_id).where(UserLogin.user_id == user_id)).first()
+
+
+def _tenant_of_link(link_id: uuid.UUID) -> uuid.UUID:
     with session_scope() as session:
+        return session.execute(text("SELECT app_password_link_tenant(:id)"), {"id": link_id}).scalar_one()
+
+
+def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
+    with session_scope(tenant_id=_tenant_of_user(user_id)) as session:
         links = session.scalars(
             select(PasswordLink).where(PasswordLink.user_id == user_id).order_by(PasswordLink.created_at)
         ).all()
@@ -120,16 +130,14 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSmtp]:
 
 
 def _email_state(link_id: uuid.UUID) -> tuple[str, str | None]:
-    with session_scope() as session:
+    with session_scope(tenant_id=_tenant_of_link(link_id)) as session:
         link = session.get(PasswordLink, link_id)
         assert link is not None
         return link.email_status, link.email_error
 
 
 def _audited(link_id: uuid.UUID, user_id: uuid.UUID) -> list[str]:
-    with session_scope() as session:
-        tenant_id = session.scalars(select(PasswordLink.tenant_id).where(PasswordLink.id == link_id)).one()
-    with session_scope(tenant_id=tenant_id) as session:
+    with session_scope(tenant_id=_tenant_of_link(link_id)) as session:
         return list(
             session.scalars(
                 select(audit.AuditLog.action)
@@ -183,9 +191,7 @@ def test_without_an_smtp_relay_the_link_fails_as_no_smtp() -> None:
 
 def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
     link_id, user_id = _invited()
-    with session_scope() as session:
-        tenant_id = session.get(PasswordLink, link_id).tenant_id  # type: ignore[union-attr]
-    with session_scope(tenant_id=tenant_id) as session:
+    with session_scope(tenant_id=_tenant_of_link(link_id)) as session:
         session.execute(update(User).where(User.id == user_id).values(disabled=True))
     with pytest.raises(Gone) as refused, session_scope() as session:
         opened = password_links.open_link(session, password_links.token_for(link_id), lock=True)
@@ -193,12 +199,18 @@ def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
     assert refused.value.code == "user_disabled"
 
 
-def test_a_reset_answers_the_same_for_unknown_emails_and_makes_nothing() -> None:
+def test_a_reset_answers_the_same_for_unknown_emails_and_makes_nothing(database: Database) -> None:
     moment = START + timedelta(days=17, minutes=3, microseconds=4711)  # a time no other test makes links at
     clock.pin(moment)
     _reset(unique_email("nobody"))
-    with session_scope() as session:
-        assert session.scalars(select(PasswordLink.id).where(PasswordLink.created_at == moment)).all() == []
+    # read as the owner role, which RLS does not limit: no link of any business was made at that moment
+    engine = create_engine(database.owner_url)
+    try:
+        with engine.connect() as owner:
+            made = owner.execute(text("SELECT id FROM password_links WHERE created_at = :at"), {"at": moment}).all()
+    finally:
+        engine.dispose()
+    assert made == []
 
 
 def test_a_reset_link_lasts_an_hour_sets_the_password_and_ends_every_session() -> None:
