@@ -99,7 +99,8 @@ class _Handler:
                     rcpt_tos=list(envelope.rcpt_tos),
                     message=message,  # type: ignore[arg-type]
                     authenticated=bool(session.authenticated),
-                    tls=session.ssl is not None,
+                    # STARTTLS sets session.ssl; implicit TLS shows on the transport itself
+                    tls=session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None,
                 )
             )
         return "250 Message accepted for delivery"
@@ -115,9 +116,15 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 
 class FakeSmtp:
-    """aiosmtpd on 127.0.0.1 with STARTTLS required and AUTH PLAIN/LOGIN."""
+    """aiosmtpd on 127.0.0.1 with AUTH PLAIN/LOGIN; `mode` is the SMTP_TLS it speaks.
 
-    def __init__(self) -> None:
+    "starttls" (default): plain connect, STARTTLS required before AUTH and mail. "tls": TLS from the first
+    byte (implicit TLS, port-465 style). "none": no TLS at all (a relay on a private network).
+    """
+
+    def __init__(self, mode: str = "starttls") -> None:
+        assert mode in ("starttls", "tls", "none")
+        self.mode = mode
         self.directory = Path(tempfile.mkdtemp(prefix="fake-smtp-"))
         self.cert_file, self.key_file = _self_signed(self.directory)
         self.messages: list[Received] = []
@@ -132,15 +139,18 @@ class FakeSmtp:
         context.load_cert_chain(str(self.cert_file), str(self.key_file))
         from devhost.services import free_port
 
+        options: dict[str, Any] = {
+            "starttls": {"tls_context": context, "require_starttls": True, "auth_require_tls": True},
+            "tls": {"ssl_context": context, "auth_require_tls": False},
+            "none": {"require_starttls": False, "auth_require_tls": False},
+        }[self.mode]
         self._controller = Controller(
             _Handler(self),
             hostname="127.0.0.1",
             port=free_port(),
-            tls_context=context,
-            require_starttls=True,
             authenticator=_authenticator,
-            auth_require_tls=True,
             server_hostname="127.0.0.1",
+            **options,
         )
         self._controller.start()
         return self
@@ -158,7 +168,7 @@ class FakeSmtp:
             "SMTP_PORT": str(self.port),
             "SMTP_USERNAME": USERNAME,
             "SMTP_PASSWORD": PASSWORD,
-            "SMTP_TLS": "starttls",
+            "SMTP_TLS": self.mode,
             "SMTP_CA_FILE": str(self.cert_file),
         }
 
