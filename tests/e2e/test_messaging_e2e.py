@@ -211,6 +211,22 @@ def test_a_message_is_queued_sent_through_twilio_and_delivered(env: Env) -> None
     assert _wait(env, message["id"], "delivered")["status"] == "delivered"
 
 
+@pytest.mark.parametrize(("report", "error_code"), [("undelivered", "30003"), ("failed", "30007")])
+def test_a_failed_or_undelivered_report_records_twilios_error_code(env: Env, report: str, error_code: str) -> None:
+    customer = _customer(env, timezone=_daytime_zone())
+    message = _post(env, customer)
+    _wait(env, message["id"], "sent")
+    [accepted] = env.twilio.wait_for(customer["phone"])
+    # when the carrier reports it undelivered (or failed) with Twilio's ErrorCode, signed
+    assert env.twilio.deliver(accepted.sid, report, error_code=error_code).status_code == 204
+    # then the message shows that status and the code
+    final = _wait(env, message["id"], report)
+    assert (final["status"], final["error_code"]) == (report, error_code)
+    # and a late "sent" report does not move it back or hide the failure
+    assert env.twilio.deliver(accepted.sid, "sent").status_code == 204
+    assert _wait(env, message["id"], report)["error_code"] == error_code
+
+
 def test_posting_with_an_idempotency_key_queues_one_message(env: Env) -> None:
     customer = _customer(env, timezone=_daytime_zone())
     headers = {**env.owner.headers, "Idempotency-Key": uuid.uuid4().hex}
