@@ -247,3 +247,20 @@ def test_a_newer_reset_replaces_the_older_link_and_requests_are_limited_per_emai
     assert len(links) == 3 and [link.revoked_at is None for link in links] == [False, False, True]
     with pytest.raises(RateLimited):
         _reset(user.email or "", ip="203.0.113.60")
+
+
+def test_reset_requests_per_address_are_limited_by_password_resets_per_ip(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the default: five requests from one address (for five different emails), then 429
+    clock.pin(START + timedelta(days=40))
+    for _ in range(5):
+        _reset(unique_email("someone"), ip="203.0.113.70")
+    with pytest.raises(RateLimited):
+        _reset(unique_email("someone"), ip="203.0.113.70")
+    _reset(unique_email("someone"), ip="203.0.113.71")  # another address is not affected
+    # the setting is what decides: lowered to 2, the third request from a fresh address is refused
+    monkeypatch.setenv("PASSWORD_RESETS_PER_IP", "2")
+    reset_settings_cache()
+    for _ in range(2):
+        _reset(unique_email("someone"), ip="203.0.113.72")
+    with pytest.raises(RateLimited):
+        _reset(unique_email("someone"), ip="203.0.113.72")
