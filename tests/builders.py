@@ -326,11 +326,17 @@ class ShopWorld:
         return principal_of(self.users[role])
 
 
-def create_shop_world(session: Session, *, name: str = "Edgar's Auto", modules: list[str] | None = None) -> ShopWorld:
+def create_shop_world(
+    session: Session,
+    *,
+    name: str = "Edgar's Auto",
+    modules: list[str] | None = None,
+    timezone: str = "America/Chicago",
+) -> ShopWorld:
     """A shop tenant with every role, a customer (with a phone) and the customer's vehicle."""
     from blueprints.identity.permissions import ROLES
 
-    tenant = create_tenant(session, name=name, modules=modules)
+    tenant = create_tenant(session, name=name, modules=modules, timezone=timezone)
     users = {role: create_user(session, tenant=tenant, role=role, name=role.title(), password=None) for role in ROLES}
     customer = create_customer(session, tenant=tenant, owner=users["owner"], name="Ada Lovelace", phone=unique_phone())
     return ShopWorld(tenant=tenant, users=users, customer=customer, vehicle=create_vehicle(session, customer=customer))
