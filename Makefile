@@ -45,8 +45,9 @@ migrate: install local.settings.json
 seed: install local.settings.json
 	$(PY) -m devhost.migrate --seed
 
+# Each script's last line is one JSON object; benchmarks/results/latest.json keeps them with date and load.
 bench: install
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	$(PY) benchmarks/run.py
 
 lint: install
 	$(VENV)/bin/ruff format --check .

@@ -27,10 +27,10 @@ TARGET_MS = 100.0
 
 
 def _database() -> tuple[object, str, str]:
-    """An embedded PostgreSQL migrated up to the configurator's branch; returns (server, app URL, owner URL)."""
+    """An embedded PostgreSQL migrated like the app's own (every head); returns (server, app URL, owner URL)."""
     from devhost.services import embedded_database
 
-    server, database = embedded_database("bench_configurator", revision="configurator@head")
+    server, database = embedded_database("bench_configurator", revision="heads")
     return server, database.app_url, database.owner_url
 
 

@@ -31,17 +31,23 @@ def unique_email(prefix: str = "person") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def unique_phone() -> str:
-    """A random valid US number (area code 512), practically unique within the run."""
-    return f"+1512{uuid.uuid4().int % 8_000_000 + 2_000_000:07d}"
+def unique_phone(area_code: str = "512") -> str:
+    """A random valid NANP number (area code 512, Austin, unless told), practically unique within the run."""
+    return f"+1{area_code}{uuid.uuid4().int % 8_000_000 + 2_000_000:07d}"
 
 
-def create_tenant(session: Session, *, name: str = "Acme Auto", modules: list[str] | None = None) -> Tenant:
+def create_tenant(
+    session: Session,
+    *,
+    name: str = "Acme Auto",
+    modules: list[str] | None = None,
+    timezone: str = "America/Chicago",
+) -> Tenant:
     """A business with every module enabled unless told otherwise; the session is bound to it."""
     tenant = Tenant(
         id=uuid.uuid4(),
         name=name,
-        timezone="America/Chicago",
+        timezone=timezone,
         locale="en-US",
         enabled_modules=list(MODULES if modules is None else modules),
     )
@@ -320,11 +326,17 @@ class ShopWorld:
         return principal_of(self.users[role])
 
 
-def create_shop_world(session: Session, *, name: str = "Edgar's Auto", modules: list[str] | None = None) -> ShopWorld:
+def create_shop_world(
+    session: Session,
+    *,
+    name: str = "Edgar's Auto",
+    modules: list[str] | None = None,
+    timezone: str = "America/Chicago",
+) -> ShopWorld:
     """A shop tenant with every role, a customer (with a phone) and the customer's vehicle."""
     from blueprints.identity.permissions import ROLES
 
-    tenant = create_tenant(session, name=name, modules=modules)
+    tenant = create_tenant(session, name=name, modules=modules, timezone=timezone)
     users = {role: create_user(session, tenant=tenant, role=role, name=role.title(), password=None) for role in ROLES}
     customer = create_customer(session, tenant=tenant, owner=users["owner"], name="Ada Lovelace", phone=unique_phone())
     return ShopWorld(tenant=tenant, users=users, customer=customer, vehicle=create_vehicle(session, customer=customer))

@@ -1,9 +1,10 @@
 """Tables of the identity module.
 
-Tenant-owned (row-level security on `app.tenant_id`): tenants (by id) and users.
+Tenant-owned (row-level security on `app.tenant_id`): tenants (by id), users and password_links (found
+by link id through app_password_link_tenant() before the tenant is known, migration 0007).
 Global, read before any tenant is known: user_logins (hashed email/phone -> user and tenant),
-auth_sessions, refresh_tokens (hashed) and password_links (ids). They hold no business data and no
-readable email, phone or token; the Identity section of README.md explains the choice.
+auth_sessions and refresh_tokens (hashed). They hold no business data and no readable email, phone or
+token; the Identity section of README.md explains the choice.
 """
 
 from __future__ import annotations
@@ -113,9 +114,9 @@ class RefreshToken(IdPk, Base):
 
 
 class PasswordLink(IdPk, TenantOwned, Base):
-    """An emailed link to set a password (an invitation or a reset); global (used before any tenant is
-    known), ids only. The link's token is derived from the id (HMAC, see password_links.py), so neither the
-    table nor the queue message that sends the email holds it.
+    """An emailed link to set a password (an invitation or a reset); tenant-owned under RLS, opened before
+    the tenant is known through app_password_link_tenant(id). The link's token is derived from the id (HMAC,
+    see password_links.py), so neither the table nor the queue message that sends the email holds it.
     """
 
     __tablename__ = "password_links"

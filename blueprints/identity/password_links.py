@@ -23,7 +23,7 @@ from html import escape
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from blueprints.identity import passwords, sessions
@@ -164,9 +164,17 @@ def request_reset(*, session: Session, email: str, actor: audit.Actor) -> ResetR
     return ResetRequested()
 
 
+def _bind_to_link(session: Session, link_id: uuid.UUID) -> None:
+    """Bind the transaction to the link's tenant (password_links is under RLS; the link id is all we know)."""
+    tenant_id = session.execute(text("SELECT app_password_link_tenant(:id)"), {"id": link_id}).scalar_one()
+    set_tenant(session, tenant_id)
+
+
 def open_link(session: Session, token: str, *, lock: bool = False) -> Opened:
     """The link a token names, if it can still be used (403 forged, 410 used, replaced or expired)."""
-    link = session.get(PasswordLink, _link_id(token), with_for_update=lock)
+    link_id = _link_id(token)
+    _bind_to_link(session, link_id)
+    link = session.get(PasswordLink, link_id, with_for_update=lock)
     if link is None:
         raise Forbidden("This link is not valid", code="link_invalid")
     if link.used_at is not None:
@@ -243,6 +251,7 @@ def deliver(task: LinkTask) -> str:
     """Email one link; a transient SMTP error raises (the queue retries), a permanent one is recorded."""
 
     with session_scope() as session:
+        _bind_to_link(session, task.link_id)
         link = session.get(PasswordLink, task.link_id)
         if link is None:
             return "missing"
@@ -273,6 +282,7 @@ def give_up(task: LinkTask) -> None:
 
 def _record(link_id: uuid.UUID, *, status: str, error: str | None = None) -> None:
     with session_scope() as session:
+        _bind_to_link(session, link_id)
         link = session.get(PasswordLink, link_id, with_for_update=True)
         if link is None:
             return

@@ -257,7 +257,7 @@ def _invitation_token(w: World) -> str:
     from shared.db import session_scope
 
     user_id = _invitee(w, OWN)
-    with session_scope() as session:
+    with session_scope(tenant_id=w.accounts["owner"].tenant_id) as session:
         invitation_id = session.scalars(select(PasswordLink.id).where(PasswordLink.user_id == uuid.UUID(user_id))).one()
     return password_links.token_for(invitation_id)
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +235,7 @@ def test_cancelled_before_processing_is_never_rendered(
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
     with render_worker(stack, "--once") as worker:
         worker.wait(timeout=120)
-    time.sleep(2.5)  # the worker's CANCELLED report reaches the results trigger
+    _wait_until_drained(stack.queue(RESULTS_QUEUE))  # the worker's report was handled (and deleted) by the host
     # then nothing was rendered and the job stays cancelled
     assert not stack.blob_exists("renders", _output_path(owner, product, configuration))
     final = _job(client, owner, job["id"])
@@ -248,13 +249,10 @@ def test_recoverable_failures_retry_after_1_2_4_seconds_then_render(
     configuration = _configure(client, owner, product, width=611)
     job = _start(client, owner, configuration)
     jobs_queue, results = stack.queue(JOBS_QUEUE), stack.queue(RESULTS_QUEUE)
-    failed_at: list[float] = []
-    gaps: list[float] = []
+    delays: list[float] = []
     # the test plays a worker whose first three attempts hit a recoverable Blender error
     for attempt in (1, 2, 3):
         request, message = _take_request(jobs_queue, job["id"])
-        if failed_at:
-            gaps.append(time.monotonic() - failed_at[-1])
         assert request.attempt == attempt
         results.send_message(
             RenderResult(
@@ -269,16 +267,20 @@ def test_recoverable_failures_retry_after_1_2_4_seconds_then_render(
             ).model_dump_json()
         )
         jobs_queue.delete_message(message)
-        failed_at.append(time.monotonic())
-    # the backoff doubles: 1 s then 2 s (plus at most the host's 2 s queue polling)
-    assert 1.0 <= gaps[0] < 4.0 and 2.0 <= gaps[1] < 5.0, gaps
-    waiting = _wait_for(client, owner, job["id"], lambda j: j["retry_count"] == 3)
-    assert waiting["status"] in ("PENDING", "QUEUED") and waiting["error_code"] == "render_error"
-    # the fourth attempt (4 s later) goes to the real worker and renders
+        # the job records when it failed (updated_at) and when the next attempt is due (retry_at)
+        waiting = _wait_for(client, owner, job["id"], lambda j, n=attempt: j["retry_count"] == n)
+        assert waiting["status"] in ("PENDING", "QUEUED") and waiting["error_code"] == "render_error"
+        delays.append((_instant(waiting["retry_at"]) - _instant(waiting["updated_at"])).total_seconds())
+    # the backoff doubles from RENDER_RETRY_BASE_SECONDS (1 s): 1, 2, 4
+    assert [round(d) for d in delays] == [1, 2, 4], delays
+    # the fourth attempt goes to the real worker and renders
     with render_worker(stack):
         done = _wait(client, owner, job["id"], TERMINAL)
-    assert time.monotonic() - failed_at[-1] >= 4.0
     assert (done["status"], done["retry_count"], done["cached"], done["error_code"]) == ("COMPLETED", 3, False, None)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _take_request(queue: QueueClient, job_id: str, timeout: float = 15) -> tuple[RenderRequest, Any]:
@@ -308,13 +310,10 @@ def test_jobs_render_to_a_downloadable_glb_and_a_second_one_is_a_cache_hit(
             assert "sp=r" in done["glb_url"] and done["glb_url_expires_at"]
     # when the same options are saved again and rendered, with no worker running
     again = _configure(client, owner, products["base-cabinet"])
-    started = time.perf_counter()
     job = _start(client, owner, again)
-    elapsed = time.perf_counter() - started
     # then the POST itself answers COMPLETED from the cache, without rendering
     assert (job["status"], job["cached"], job["progress"]) == ("COMPLETED", True, 100)
-    assert httpx.get(job["glb_url"], timeout=30).content[:4] == b"glTF"
-    assert elapsed < 2.0  # the figure is measured by benchmarks/bench_configurator.py
+    assert httpx.get(job["glb_url"], timeout=30).content[:4] == b"glTF"  # how fast: bench_configurator.py
 
 
 def test_a_permanent_failure_fails_at_once(stack: Stack, client: httpx.Client, owner: Account) -> None:
@@ -343,7 +342,7 @@ def test_cancelled_while_processing_ends_cancelled_and_its_output_is_discarded(
         cancelled = client.post(f"/api/v1/configurator/jobs/{job['id']}/cancel", headers=owner.headers)
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
         _wait_until_drained(stack.queue(JOBS_QUEUE))
-    time.sleep(2.5)
+    _wait_until_drained(stack.queue(RESULTS_QUEUE))  # the stopped worker's late reports were handled
     # then it stays cancelled, shows no GLB and none was kept
     final = _job(client, owner, job["id"])
     assert (final["status"], final["glb_url"]) == ("CANCELLED", None)
@@ -373,11 +372,31 @@ def test_another_tenant_cannot_read_the_job_or_its_glb(
     # and the GLB is unreadable without the owner's signed URL
     bare = done["glb_url"].split("?", 1)[0]
     assert httpx.get(bare, timeout=30).status_code in (401, 403, 404)
-    # and the same options in their own product never reach our file: paths are per tenant
+    # and the same options in their own product are rendered again, into a file under their tenant, not ours
     theirs = _product(client, stranger, stack.descriptors["base-cabinet"])
-    their_job = _start(client, stranger, _configure(client, stranger, theirs))
+    their_configuration = _configure(client, stranger, theirs)
+    their_job = _start(client, stranger, their_configuration)
     assert their_job["cached"] is False and their_job["status"] in ("PENDING", "QUEUED")
-    assert f"tenants/{stranger.tenant_id}/" in _output_path(stranger, theirs, configuration)
+    with render_worker(stack):
+        their_done = _wait(client, stranger, their_job["id"], TERMINAL)
+    assert their_done["status"] == "COMPLETED" and their_done["cached"] is False
+    ours, their_blob = _blob_of(done["glb_url"]), _blob_of(their_done["glb_url"])
+    assert ours == ("renders", _output_path(owner, product, configuration))
+    assert their_blob == ("renders", _output_path(stranger, theirs, their_configuration))
+    assert their_blob[1].startswith(f"tenants/{stranger.tenant_id}/") and their_blob != ours
+    assert their_configuration["config_hash"] == configuration["config_hash"]  # same options, other file
+    assert stack.blob_exists(*their_blob) and stack.blob_exists(*ours)
+    # and each business's read URL opens its own file only
+    assert httpx.get(their_done["glb_url"], timeout=30).content[:4] == b"glTF"
+    assert "/".join(their_blob) not in done["glb_url"]
+
+
+def _blob_of(url: str) -> tuple[str, str]:
+    """(container, blob path) a SAS URL points at (Azurite's path style: /account/container/blob)."""
+    from urllib.parse import unquote, urlsplit
+
+    _, _account, container, path = unquote(urlsplit(url).path).split("/", 3)
+    return container, path
 
 
 def test_a_malformed_result_goes_straight_to_the_poison_queue(stack: Stack) -> None:
@@ -387,8 +406,13 @@ def test_a_malformed_result_goes_straight_to_the_poison_queue(stack: Stack) -> N
         poison.create_queue()
     marker = f"not a render result {uuid.uuid4().hex}"
     stack.queue(RESULTS_QUEUE).send_message(marker)
-    # then the results trigger moves it to the poison queue on its first delivery (five tries would take 8 s+)
-    deadline = time.monotonic() + 6
+    # then it reaches the poison queue (the deadline only guards against a hang)
+    deadline = time.monotonic() + 60
     while not any(m.content == marker for m in poison.peek_messages(max_messages=32)):
         assert time.monotonic() < deadline, "the malformed report never reached render-results-poison"
         time.sleep(0.2)
+    # moved there by the results trigger on its first delivery, not by the host after failed tries
+    log = stack.host.log_path.read_text(errors="replace")
+    assert "malformed render-results message moved to poison" in log
+    assert "configurator_render_results failed on message" not in log
+    assert f"moved to {RESULTS_QUEUE}-poison" not in log

@@ -17,7 +17,8 @@ def shop(app_host: RunningHost) -> dict[str, Account]:
     client = app_host.client()
     owner = register(client, tenant_name="Idempotent Paint")
     advisor = login(client, email=invite(client, owner, role="advisor")["email"])
-    return {"owner": owner, "advisor": advisor}
+    estimator = login(client, email=invite(client, owner, role="estimator")["email"])
+    return {"owner": owner, "advisor": advisor, "estimator": estimator}
 
 
 def _named(client: httpx.Client, account: Account, name: str) -> list[dict]:
@@ -75,12 +76,30 @@ def test_the_same_key_from_two_users_is_two_requests(app_host: RunningHost, shop
     assert "Idempotent-Replayed" not in second.headers
 
 
-def test_a_failed_request_does_not_keep_its_key(app_host: RunningHost, shop: dict) -> None:
-    client = app_host.client()
-    headers = {**shop["owner"].headers, "Idempotency-Key": uuid.uuid4().hex}
-    missing = f"/api/v1/crm/customers/{uuid.uuid4()}/vehicles"
-    assert client.post(missing, headers=headers, json={"year": 2020}).status_code == 404
-    assert client.post(missing, headers=headers, json={"year": 2020}).status_code == 404  # ran again, not 409
+def test_a_failed_request_gives_its_key_back_and_the_retry_really_runs(app_host: RunningHost, shop: dict) -> None:
+    client, owner, estimator = app_host.client(), shop["owner"], shop["estimator"]
+    # given a customer of the owner that the estimator cannot see (estimators see their own or shared ones)
+    customer = client.post("/api/v1/crm/customers", headers=owner.headers, json={"name": "Shared later"}).json()
+    url = f"/api/v1/crm/customers/{customer['id']}/vehicles"
+    headers = {**estimator.headers, "Idempotency-Key": uuid.uuid4().hex}
+    body = {"year": 2020, "make": "Ford", "model": "Transit"}
+    # when the estimator's keyed POST fails (404: not theirs)
+    failed = client.post(url, headers=headers, json=body)
+    assert failed.status_code == 404 and "Idempotent-Replayed" not in failed.headers
+    # and the owner then shares the customer with them
+    shared = client.post(
+        f"{url[: -len('/vehicles')]}/shares", headers=owner.headers, json={"user_id": estimator.user_id}
+    )
+    assert shared.status_code == 200, shared.text
+    # then the retry with the same key and body runs again (a kept key would replay the 404)
+    retried = client.post(url, headers=headers, json=body)
+    assert retried.status_code == 201, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    vehicles = client.get(url, headers=owner.headers).json()["items"]
+    assert [v["id"] for v in vehicles] == [retried.json()["id"]]
+    # and from now on the key holds the success
+    replayed = client.post(url, headers=headers, json=body)
+    assert replayed.headers.get("Idempotent-Replayed") == "true" and replayed.json()["id"] == retried.json()["id"]
 
 
 def test_patch_needs_if_match_and_refuses_a_stale_etag(app_host: RunningHost, shop: dict) -> None:

@@ -178,3 +178,39 @@ def test_a_forgotten_password_is_reset_by_email_and_every_old_session_ends(env: 
     )
     assert old_session.status_code == 401 and env.client.get("/api/v1/me", headers=before.headers).status_code == 401
     assert env.client.get("/api/" + _path(link)).status_code == 410
+
+
+def _audit_of(env: Env, user_id: str, action: str, timeout: float = 60) -> dict:
+    """The first audit row of this action about the person, once it exists (the deadline only guards a hang)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = env.client.get("/api/v1/audit?entity=user&limit=200", headers=env.owner.headers).json()["items"]
+        found = [row for row in rows if row["entity_id"] == user_id and row["action"] == action]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no {action} for {user_id}\n{env.host.log_tail(20)}"
+        time.sleep(0.2)
+
+
+def test_a_relay_refusing_for_good_fails_the_link_after_one_try(env: Env) -> None:
+    # given a relay that answers 550 for the invited address
+    email = unique_email("gone")
+    env.smtp.refuse(email, permanent=True)
+    user = invite(env.client, env.owner, role="tech", email=email, password=None)
+    # then the link is marked failed with the relay's code, after a single attempt
+    failed = _audit_of(env, user["id"], "users.password_link_email_failed")
+    assert failed["after"]["error"].startswith("smtp_550")
+    assert env.smtp.attempts[email] == 1
+
+
+def test_a_relay_refusing_for_now_is_retried_by_the_queue_then_poison_fails_the_link(env: Env) -> None:
+    # given a relay that answers 451 (try later) for the invited address, every time
+    email = unique_email("busy")
+    env.smtp.refuse(email, permanent=False)
+    user = invite(env.client, env.owner, role="tech", email=email, password=None)
+    # then the queue tries maxDequeueCount (5) times, and the poison handler marks the link failed
+    failed = _audit_of(env, user["id"], "users.password_link_email_failed")
+    assert "gave up" in failed["after"]["error"]
+    assert env.smtp.attempts[email] == 5
+    with env.smtp.lock:
+        assert [m for m in env.smtp.messages if email in m.rcpt_tos] == []

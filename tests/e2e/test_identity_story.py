@@ -33,7 +33,7 @@ def host(database: Database, verify: FakeVerify) -> Iterator[RunningHost]:
         env={
             "TWILIO_BASE_URL": verify.base_url,
             "TWILIO_ACCOUNT_SID": verify.account_sid,
-            "TWILIO_AUTH_TOKEN": "test-auth-token-not-a-secret",
+            "TWILIO_AUTH_TOKEN": verify.auth_token,
             "TWILIO_VERIFY_SERVICE_SID": SERVICE_SID,
         },
     )
@@ -318,3 +318,62 @@ def test_signing_out_everywhere_ends_every_session_of_the_person_only(client: ht
     refreshed = client.post("/api/v1/auth/refresh", headers=client_ip(), json={"refresh_token": laptop.refresh_token})
     assert refreshed.status_code == 401
     assert client.get("/api/v1/me", headers=colleague.headers).status_code == 200
+
+
+# --- README claims -------------------------------------------------------------------------------------
+
+
+def test_code_requests_per_address_are_limited_to_ten(client: httpx.Client, verify: FakeVerify) -> None:
+    # given one caller address asking codes for eleven different numbers (under each number's own limit)
+    ip = client_ip()
+    answers = [
+        client.post("/api/v1/auth/otp/start", headers=ip, json={"phone": unique_phone()}).status_code for _ in range(11)
+    ]
+    # then the eleventh is refused, and another address is not
+    assert answers == [202] * 10 + [429]
+    assert client.post("/api/v1/auth/otp/start", headers=client_ip(), json={"phone": unique_phone()}).status_code == 202
+
+
+def test_a_failed_sign_in_of_a_known_account_is_audited_with_the_401(client: httpx.Client) -> None:
+    owner = register(client)
+    ip = client_ip()
+    wrong = client.post("/api/v1/auth/login", headers=ip, json={"email": owner.email, "password": "not it at all"})
+    assert wrong.status_code == 401
+    # the failure's audit row was committed with the 401 (not rolled back with an error)
+    rows = client.get("/api/v1/audit", headers=owner.headers).json()["items"]
+    failed = [r for r in rows if r["action"] == "auth.sign_in_failed"]
+    assert len(failed) == 1 and failed[0]["entity_id"] == owner.user_id
+    assert failed[0]["ip"] == ip["X-Forwarded-For"].rsplit(", ", 1)[1]
+
+
+def test_a_role_change_and_a_disable_apply_at_once_to_an_issued_access_token(client: httpx.Client) -> None:
+    owner = register(client)
+    advisor = login(client, email=invite(client, owner, role="advisor")["email"])
+    # given the advisor's access token creates customers
+    create = {"name": "Before the change"}
+    assert client.post("/api/v1/crm/customers", headers=advisor.headers, json=create).status_code == 201
+    # when the owner makes them a tech, the same token may no longer create customers
+    changed = client.patch(
+        f"/api/v1/users/{advisor.user_id}", headers={**owner.headers, "If-Match": "*"}, json={"role": "tech"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.post("/api/v1/crm/customers", headers=advisor.headers, json=create).status_code == 403
+    assert client.get("/api/v1/me", headers=advisor.headers).json()["user"]["role"] == "tech"
+    # when the owner disables them, the same token is refused outright
+    disabled = client.patch(
+        f"/api/v1/users/{advisor.user_id}", headers={**owner.headers, "If-Match": "*"}, json={"disabled": True}
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert client.get("/api/v1/me", headers=advisor.headers).status_code == 401
+
+
+def test_sign_in_routes_ignore_idempotency_key(client: httpx.Client) -> None:
+    owner = register(client)
+    key = {"Idempotency-Key": "same-key-twice"}
+    body = {"email": owner.email, "password": "correct horse battery staple"}
+    first = client.post("/api/v1/auth/login", headers={**client_ip(), **key}, json=body)
+    second = client.post("/api/v1/auth/login", headers={**client_ip(), **key}, json=body)
+    assert first.status_code == second.status_code == 200
+    # two sign-ins, two sessions: nothing stored or replayed under the key
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.json()["refresh_token"] != second.json()["refresh_token"]

@@ -7,6 +7,7 @@ The host gets its own Azurite, so no other test's host consumes this module's qu
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import time
@@ -56,6 +57,7 @@ def env(database: Database) -> Iterator[Env]:
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_API_BASE_URL": twilio.base_url,
             "MESSAGING_RETRY_BASE_SECONDS": "1",
+            "LOG_LEVEL": "INFO",  # each handled task logs its outcome: the tests read those events
             "SMTP_FROM": "shop@example.com",
             **smtp.env(),
         },
@@ -147,6 +149,31 @@ def _wait(env: Env, message_id: str, *statuses: str, timeout: float = 30) -> dic
     raise AssertionError(f"message stayed {current.get('status')!r}, wanted {statuses}\n{env.host.log_tail(30)}")
 
 
+def _log_events(env: Env, fragment: str) -> list[str]:
+    """The host's log messages (JSON lines) that contain fragment."""
+    found = []
+    for line in env.host.log_path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            text = json.loads(line).get("message", "")
+            if fragment in text:
+                found.append(text)
+    return found
+
+
+def _outcomes(env: Env, message_id: str) -> list[str]:
+    """What each handled outbound-messages task of one message did, in order (from the host's log)."""
+    prefix = f"outbound message {message_id}: "
+    return [line[len(prefix) :] for line in _log_events(env, prefix)]
+
+
+def _wait_for_events(env: Env, fragment: str, count: int, timeout: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while len(found := _log_events(env, fragment)) < count:
+        assert time.monotonic() < deadline, f"{len(found)} of {count} '{fragment}' events\n{env.host.log_tail(30)}"
+        time.sleep(0.1)
+    return found
+
+
 def _signed_post(
     env: Env, path: str, params: dict[str, str], *, token: str = AUTH_TOKEN, signature: str | None = None
 ) -> httpx.Response:
@@ -182,6 +209,22 @@ def test_a_message_is_queued_sent_through_twilio_and_delivered(env: Env) -> None
     assert env.twilio.deliver(accepted.sid, "delivered").status_code == 204
     assert env.twilio.deliver(accepted.sid, "sent").status_code == 204
     assert _wait(env, message["id"], "delivered")["status"] == "delivered"
+
+
+@pytest.mark.parametrize(("report", "error_code"), [("undelivered", "30003"), ("failed", "30007")])
+def test_a_failed_or_undelivered_report_records_twilios_error_code(env: Env, report: str, error_code: str) -> None:
+    customer = _customer(env, timezone=_daytime_zone())
+    message = _post(env, customer)
+    _wait(env, message["id"], "sent")
+    [accepted] = env.twilio.wait_for(customer["phone"])
+    # when the carrier reports it undelivered (or failed) with Twilio's ErrorCode, signed
+    assert env.twilio.deliver(accepted.sid, report, error_code=error_code).status_code == 204
+    # then the message shows that status and the code
+    final = _wait(env, message["id"], report)
+    assert (final["status"], final["error_code"]) == (report, error_code)
+    # and a late "sent" report does not move it back or hide the failure
+    assert env.twilio.deliver(accepted.sid, "sent").status_code == 204
+    assert _wait(env, message["id"], report)["error_code"] == error_code
 
 
 def test_posting_with_an_idempotency_key_queues_one_message(env: Env) -> None:
@@ -251,8 +294,9 @@ def test_a_message_in_quiet_hours_is_scheduled_for_eight_local(env: Env) -> None
     eight = local_now.replace(hour=8, minute=0, second=0, microsecond=0)
     eight = eight if eight > local_now else eight + timedelta(days=1)
     assert datetime.fromisoformat(scheduled["scheduled_for"].replace("Z", "+00:00")) == eight.astimezone(UTC)
-    time.sleep(1)
-    assert env.twilio.sent_to(customer["phone"]) == []
+    # the one task handled so far scheduled it, and Twilio was never called for this number
+    assert _outcomes(env, scheduled["id"]) == ["scheduled"]
+    assert [r for r in env.twilio.requests if r[1].get("To") == customer["phone"]] == []
 
 
 def test_the_twenty_first_message_in_a_day_is_deferred(env: Env) -> None:
@@ -279,6 +323,7 @@ def test_the_same_queue_message_delivered_twice_sends_once(env: Env) -> None:
     message = _post(env, customer)
     _wait(env, message["id"], "sent")
     task = {"tenant_id": env.owner.tenant_id, "message_id": message["id"], "seq": 0}
+    handled = len(_outcomes(env, message["id"]))
     # when the same task arrives again: through the queue itself, twice, and through the admin API
     from azure.storage.queue import QueueClient
 
@@ -286,11 +331,9 @@ def test_the_same_queue_message_delivered_twice_sends_once(env: Env) -> None:
     for _ in range(2):
         queue.send_message(base64.b64encode(json.dumps(task).encode()).decode())
     assert env.host.fire("messaging_outbound", task).status_code == 200
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and queue.get_queue_properties().approximate_message_count:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    # then Twilio got it once
+    _wait_for_events(env, f"outbound message {message['id']}: ", handled + 3)
+    # then all three copies were handled, none sent again, and Twilio got it once
+    assert "sent" not in _outcomes(env, message["id"])[handled:]
     assert len(env.twilio.sent_to(customer["phone"])) == 1
 
 
@@ -308,7 +351,8 @@ def test_twilio_21610_fails_the_message_without_a_retry(env: Env) -> None:
     env.twilio.opted_out.add(customer["phone"])
     failed = _wait(env, _post(env, customer)["id"], "failed")
     assert (failed["error_code"], failed["attempts"]) == ("21610", 1)
-    time.sleep(1.5)  # longer than the retry backoff: nothing else is tried
+    # the one delivery failed it for good (a transient error would have re-queued it instead), one request
+    assert _outcomes(env, failed["id"]) == ["failed"]
     assert [r[2] for r in env.twilio.requests if r[1].get("To") == customer["phone"]] == [400]
 
 
@@ -395,10 +439,27 @@ def test_templates_refuse_unknown_placeholders_and_missing_values(env: Env) -> N
 
 
 def test_a_malformed_task_goes_to_the_poison_queue_and_the_pipeline_keeps_working(env: Env) -> None:
+    """The poison queue has a trigger of its own (messaging_outbound_poison) that drains it, so the test reads
+    the host's record of both hops rather than racing that trigger to the queue."""
     from azure.storage.queue import QueueClient
 
+    moved = "malformed outbound-messages message moved to poison"
+    dropped = "malformed outbound-messages-poison message dropped"
+    host_gave_up = "moved to outbound-messages-poison"  # the host's own move after maxDequeueCount tries
+    before = {text: len(_log_events(env, text)) for text in (moved, dropped, host_gave_up)}
     queue = QueueClient.from_connection_string(env.azurite, "outbound-messages")
     queue.send_message(base64.b64encode(b'{"message_id": "not-a-uuid"}').decode())
+    # then the outbound trigger moves it to outbound-messages-poison on its first delivery (not after five
+    # tries), and the poison trigger takes it from there and drops it
+    _wait_for_events(env, moved, before[moved] + 1)
+    _wait_for_events(env, dropped, before[dropped] + 1)
+    assert len(_log_events(env, host_gave_up)) == before[host_gave_up]
+    poison = QueueClient.from_connection_string(env.azurite, "outbound-messages-poison")
+    deadline = time.monotonic() + 30
+    while poison.get_queue_properties().approximate_message_count:
+        assert time.monotonic() < deadline, "outbound-messages-poison never drained"
+        time.sleep(0.1)
+    # and the pipeline keeps working
     customer = _customer(env, timezone=_daytime_zone())
     _wait(env, _post(env, customer)["id"], "sent")
 

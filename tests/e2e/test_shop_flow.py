@@ -160,3 +160,42 @@ def test_the_reminder_timer_sends_once_even_when_fired_twice(app_host: RunningHo
     drawer = _ok(client.get(f"/api/v1/shop/appointments/{booked['id']}", headers=owner.headers))
     reminders = [m for m in drawer["messages"] if "reminder" in m["body"]]
     assert len(reminders) == 1 and "tomorrow at 10:00" in reminders[0]["body"]
+
+
+def test_windows_are_at_most_92_days(app_host: RunningHost) -> None:
+    client = app_host.client()
+    owner, _, _, _ = _setup(client)
+    days_92 = "from=2027-01-01T00:00:00Z&to=2027-04-03T00:00:00Z"
+    days_93 = "from=2027-01-01T00:00:00Z&to=2027-04-04T00:00:00Z"
+    for path in ("appointments", "board", "exports/appointments"):
+        assert client.get(f"/api/v1/shop/{path}?{days_92}", headers=owner.headers).status_code == 200, path
+        refused = client.get(f"/api/v1/shop/{path}?{days_93}", headers=owner.headers)
+        assert refused.status_code == 422, (path, refused.text)
+
+
+def test_exports_are_formula_safe(app_host: RunningHost) -> None:
+    client = app_host.client()
+    owner, _, _, _ = _setup(client)
+    names = ['=HYPERLINK("http://x")', "+1+2", "-3+4", "@SUM(A1)", "Plain Name"]
+    for hour, name in enumerate(names):
+        customer = _ok(client.post("/api/v1/crm/customers", headers=owner.headers, json={"name": name}), 201)
+        start, end = f"2027-04-05T{10 + hour:02d}:00:00Z", f"2027-04-05T{10 + hour:02d}:30:00Z"
+        _ok(_book(client, owner, customer["id"], None, start, end), 201)
+    export = client.get(f"/api/v1/shop/exports/appointments?{DAY}", headers=owner.headers)
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    # a cell that starts with = + - @ is prefixed with ' so a spreadsheet shows it as text
+    assert [r["customer"] for r in rows] == ["'" + n for n in names[:4]] + ["Plain Name"]
+    assert all(r["total_cents"] == "0" for r in rows)  # numbers stay numbers
+
+
+def test_an_inspection_link_lives_at_most_168_hours(app_host: RunningHost) -> None:
+    import uuid
+
+    client = app_host.client()
+    owner, _, _, _ = _setup(client)
+    url = f"/api/v1/shop/inspections/{uuid.uuid4()}/link"
+    too_long = client.post(url, headers=owner.headers, json={"ttl_hours": 169})
+    assert too_long.status_code == 422 and "ttl_hours" in too_long.text
+    # 168 passes validation (and then meets the unknown inspection: 404)
+    assert client.post(url, headers=owner.headers, json={"ttl_hours": 168}).status_code == 404

@@ -2,6 +2,10 @@
 
 `cert_file` is the self-signed certificate to trust (SMTP_CA_FILE); `messages` holds every email
 received as parsed `email.message.EmailMessage` objects with the envelope alongside.
+
+Knobs: `refuse(address, permanent=True)` answers RCPT TO for that address with 550 (a permanent refusal,
+5xx), `refuse(address, permanent=False)` with 451 (transient, 4xx: try again later). `attempts[address]`
+counts every RCPT TO for an address, refused or not, so a test sees how often the sender tried.
 """
 
 from __future__ import annotations
@@ -69,9 +73,22 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+PERMANENT_REFUSAL = "550 5.1.1 Mailbox unavailable"
+TRANSIENT_REFUSAL = "451 4.3.0 Mailbox busy, try again later"
+
+
 class _Handler:
     def __init__(self, server: FakeSmtp) -> None:
         self.server = server
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        with self.server.lock:
+            self.server.attempts[address] = self.server.attempts.get(address, 0) + 1
+            refusal = self.server.refusals.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
@@ -82,7 +99,8 @@ class _Handler:
                     rcpt_tos=list(envelope.rcpt_tos),
                     message=message,  # type: ignore[arg-type]
                     authenticated=bool(session.authenticated),
-                    tls=session.ssl is not None,
+                    # STARTTLS sets session.ssl; implicit TLS shows on the transport itself
+                    tls=session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None,
                 )
             )
         return "250 Message accepted for delivery"
@@ -98,12 +116,20 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 
 class FakeSmtp:
-    """aiosmtpd on 127.0.0.1 with STARTTLS required and AUTH PLAIN/LOGIN."""
+    """aiosmtpd on 127.0.0.1 with AUTH PLAIN/LOGIN; `mode` is the SMTP_TLS it speaks.
 
-    def __init__(self) -> None:
+    "starttls" (default): plain connect, STARTTLS required before AUTH and mail. "tls": TLS from the first
+    byte (implicit TLS, port-465 style). "none": no TLS at all (a relay on a private network).
+    """
+
+    def __init__(self, mode: str = "starttls") -> None:
+        assert mode in ("starttls", "tls", "none")
+        self.mode = mode
         self.directory = Path(tempfile.mkdtemp(prefix="fake-smtp-"))
         self.cert_file, self.key_file = _self_signed(self.directory)
         self.messages: list[Received] = []
+        self.refusals: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -113,15 +139,18 @@ class FakeSmtp:
         context.load_cert_chain(str(self.cert_file), str(self.key_file))
         from devhost.services import free_port
 
+        options: dict[str, Any] = {
+            "starttls": {"tls_context": context, "require_starttls": True, "auth_require_tls": True},
+            "tls": {"ssl_context": context, "auth_require_tls": False},
+            "none": {"require_starttls": False, "auth_require_tls": False},
+        }[self.mode]
         self._controller = Controller(
             _Handler(self),
             hostname="127.0.0.1",
             port=free_port(),
-            tls_context=context,
-            require_starttls=True,
             authenticator=_authenticator,
-            auth_require_tls=True,
             server_hostname="127.0.0.1",
+            **options,
         )
         self._controller.start()
         return self
@@ -139,9 +168,14 @@ class FakeSmtp:
             "SMTP_PORT": str(self.port),
             "SMTP_USERNAME": USERNAME,
             "SMTP_PASSWORD": PASSWORD,
-            "SMTP_TLS": "starttls",
+            "SMTP_TLS": self.mode,
             "SMTP_CA_FILE": str(self.cert_file),
         }
+
+    def refuse(self, address: str, *, permanent: bool = True) -> None:
+        """Refuse mail to address at RCPT TO: 550 when permanent, else 451."""
+        with self.lock:
+            self.refusals[address] = PERMANENT_REFUSAL if permanent else TRANSIENT_REFUSAL
 
     def wait_for(self, to: str, timeout: float = 30) -> Received:
         """Block until an email to this address arrived."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -263,3 +264,88 @@ def test_price_rule_round_trips(db_session: Session) -> None:
     owner = _owner(db_session)
     product = _product(db_session, owner)
     assert product.price_rule == PriceRule.model_validate(RULE)
+
+
+# --- README claims: share codes, the read URL's expiry, a shared GLB survives a cancel -------------------
+
+
+def test_share_codes_are_ten_unambiguous_characters_and_only_whole_codes_open(db_session: Session) -> None:
+    owner = _owner(db_session)
+    product = _product(db_session, owner)
+    codes = [_configuration(db_session, owner, product.id, width=400 + n).share_code for n in range(12)]
+    assert all(len(code) == 10 for code in codes) and len(set(codes)) == 12
+    assert set("".join(codes)) <= set("23456789abcdefghjkmnpqrstuvwxyz")  # no 0/o, 1/l/i
+    assert service.get_shared(session=db_session, share_code=codes[0]).product_name == product.name
+    for near in (codes[0][:9], codes[0] + "2", codes[0].upper()):
+        with pytest.raises(NotFound):
+            service.get_shared(session=db_session, share_code=near)
+
+
+def _uploaded_glb(owner: Principal, product: Any, configuration: Any) -> str:
+    path = blobs.glb_path(
+        tenant_id=owner.tenant_id,
+        product_id=product.id,
+        template_version="1.0.0",
+        config_hash=configuration.config_hash,
+    )
+    container = blob_service().get_container_client("renders")
+    if not container.exists():
+        container.create_container()
+    container.upload_blob(path, b"glTF-binary", overwrite=True)
+    return path
+
+
+def test_the_read_url_stops_working_when_its_ttl_has_passed(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from shared import clock
+    from shared.config import reset_settings_cache
+
+    owner = _owner(db_session)
+    product = _product(db_session, owner)
+    configuration = _configuration(db_session, owner, product.id, width=801)
+    _uploaded_glb(owner, product, configuration)
+    job = _job(db_session, owner, configuration.id)  # completed from the cache
+    # a URL made now opens the file
+    assert httpx.get(job.glb_url, timeout=30).status_code == 200
+    # given the shortest TTL the setting allows (60 s), a URL made 61 s ago (the app's clock pinned back)
+    monkeypatch.setenv("RENDER_READ_URL_TTL_SECONDS", "60")
+    reset_settings_cache()
+    made_at = clock.now() - timedelta(seconds=61)
+    clock.pin(made_at)
+    try:
+        old = jobs.get_job(session=db_session, principal=owner, job_id=job.id)
+    finally:
+        clock.unpin()
+        reset_settings_cache()
+    assert old.glb_url_expires_at == made_at + timedelta(seconds=60)
+    # when it is read now, past its expiry, the storage service refuses it
+    assert httpx.get(old.glb_url, timeout=30).status_code == 403
+
+
+def test_a_late_glb_of_a_cancelled_job_is_kept_while_another_live_job_shares_it(database: Any) -> None:
+    from shared.db import session_scope
+
+    # given two live jobs of one business for the same options (one GLB path)
+    with session_scope() as session:
+        owner = _owner(session)
+        product = _product(session, owner)
+        first = _job(session, owner, _configuration(session, owner, product.id, width=933).id)
+        second_configuration = _configuration(session, owner, product.id, width=933)
+        second = _job(session, owner, second_configuration.id)
+    path = _uploaded_glb(owner, product, second_configuration)  # the worker uploaded the file
+    # when the first is cancelled and its late COMPLETED report arrives
+    with session_scope(tenant_id=owner.tenant_id) as session:
+        jobs.cancel_job(session=session, principal=owner, job_id=first.id, actor=ACTOR)
+    with session_scope(tenant_id=owner.tenant_id) as session:
+        _apply(session, first, RenderStatus.COMPLETED, progress=100)
+    # then the file stays: the second job still wants it
+    assert blobs.exists("renders", path)
+    # and once no live job shares it, a late report of a cancelled job deletes it
+    with session_scope(tenant_id=owner.tenant_id) as session:
+        jobs.cancel_job(session=session, principal=owner, job_id=second.id, actor=ACTOR)
+    with session_scope(tenant_id=owner.tenant_id) as session:
+        _apply(session, second, RenderStatus.COMPLETED, progress=100)
+    assert not blobs.exists("renders", path)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, text, update
 
 from blueprints.identity import password_links, service, sessions
-from blueprints.identity.models import AuthSession, PasswordLink, User
+from blueprints.identity.models import AuthSession, PasswordLink, User, UserLogin
 from blueprints.identity.permissions import ROLE_PERMISSIONS
 from blueprints.identity.schemas import LoginIn, TokenPair, UserInvite
 from shared import audit, clock
@@ -19,8 +19,10 @@ from shared.auth import Principal
 from shared.config import reset_settings_cache
 from shared.db import session_scope
 from shared.errors import Forbidden, Gone, RateLimited
+from shared.providers import SendError
 from tests.builders import PASSWORD, create_tenant, create_user, unique_email
 from tests.conftest import Database
+from tests.fakes.smtp import FakeSmtp
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 NEW_PASSWORD = "a brand new password 42"
@@ -36,8 +38,18 @@ def no_smtp(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     reset_settings_cache()
 
 
-def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
+def _tenant_of_user(user_id: uuid.UUID) -> uuid.UUID:
+    with session_scope() as session:  # user_logins is a global lookup table (no RLS)
+        return session.scalars(select(UserLogin.tenant_id).where(UserLogin.user_id == user_id)).first()
+
+
+def _tenant_of_link(link_id: uuid.UUID) -> uuid.UUID:
     with session_scope() as session:
+        return session.execute(text("SELECT app_password_link_tenant(:id)"), {"id": link_id}).scalar_one()
+
+
+def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
+    with session_scope(tenant_id=_tenant_of_user(user_id)) as session:
         links = session.scalars(
             select(PasswordLink).where(PasswordLink.user_id == user_id).order_by(PasswordLink.created_at)
         ).all()
@@ -45,7 +57,7 @@ def _links_of(user_id: uuid.UUID) -> list[PasswordLink]:
         return list(links)
 
 
-def _invited() -> tuple[uuid.UUID, uuid.UUID]:
+def _invited(email: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
     """A committed invitation for a new tech; returns (link id, user id)."""
     with session_scope() as session:
         tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
@@ -57,7 +69,7 @@ def _invited() -> tuple[uuid.UUID, uuid.UUID]:
             session=session,
             principal=principal,
             actor=audit.Actor(),
-            invite=UserInvite(name="Tess", role="tech", email=unique_email("tess")),
+            invite=UserInvite(name="Tess", role="tech", email=email or unique_email("tess")),
         )
     [link] = _links_of(user.id)
     return link.id, user.id
@@ -106,22 +118,80 @@ def test_a_forged_or_unknown_link_is_refused() -> None:
             password_links.open_link(session, token)
 
 
-def test_an_email_the_relay_refuses_for_good_is_recorded_on_the_link() -> None:
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSmtp]:
+    """A real SMTP relay on loopback (STARTTLS, AUTH) instead of the module's no-SMTP default."""
+    server = FakeSmtp().start()
+    for name, value in {**server.env(), "SMTP_FROM": "hello@tradeops.example.com"}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings_cache()
+    yield server
+    server.stop()
+
+
+def _email_state(link_id: uuid.UUID) -> tuple[str, str | None]:
+    with session_scope(tenant_id=_tenant_of_link(link_id)) as session:
+        link = session.get(PasswordLink, link_id)
+        assert link is not None
+        return link.email_status, link.email_error
+
+
+def _audited(link_id: uuid.UUID, user_id: uuid.UUID) -> list[str]:
+    with session_scope(tenant_id=_tenant_of_link(link_id)) as session:
+        return list(
+            session.scalars(
+                select(audit.AuditLog.action)
+                .where(audit.AuditLog.entity_id == str(user_id))
+                .order_by(audit.AuditLog.created_at)
+            )
+        )
+
+
+def test_an_email_the_relay_refuses_for_good_fails_the_link_at_once(smtp: FakeSmtp) -> None:
+    # given a relay that answers 550 for the invited address
+    address = unique_email("gone")
+    smtp.refuse(address, permanent=True)
+    link_id, user_id = _invited(address)
+    # when the queue delivers the task, the refusal is recorded on the link, with no retry asked for
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "failed"
+    status, error = _email_state(link_id)
+    assert status == "failed" and error and error.startswith("smtp_550")
+    assert smtp.attempts[address] == 1 and smtp.messages == []
+    # and the queue delivering the same task again changes nothing (no second attempt, no second audit row)
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "done"
+    assert smtp.attempts[address] == 1
+    assert _audited(link_id, user_id).count("users.password_link_email_failed") == 1
+
+
+def test_a_transient_refusal_raises_for_the_queue_to_retry_and_the_give_up_fails_the_link(smtp: FakeSmtp) -> None:
+    # given a relay that answers 451 (try later) for the invited address
+    address = unique_email("busy")
+    smtp.refuse(address, permanent=False)
+    link_id, user_id = _invited(address)
+    # when the queue delivers the task, the error goes back to the queue (which retries), the link still queued
+    for attempt in (1, 2):
+        with pytest.raises(SendError) as caught:
+            password_links.deliver(password_links.LinkTask(link_id=link_id))
+        assert caught.value.transient and caught.value.code == "smtp_451"
+        assert _email_state(link_id) == ("queued", None) and smtp.attempts[address] == attempt
+    # when the host gives up (the poison queue's handler), the link shows it failed
+    password_links.give_up(password_links.LinkTask(link_id=link_id))
+    status, error = _email_state(link_id)
+    assert status == "failed" and error and "gave up" in error
+    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "done"
+    assert smtp.attempts[address] == 2 and "users.password_link_email_failed" in _audited(link_id, user_id)
+
+
+def test_without_an_smtp_relay_the_link_fails_as_no_smtp() -> None:
     link_id, _ = _invited()
     assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "failed"
-    with session_scope() as session:
-        link = session.get(PasswordLink, link_id)
-        assert link is not None and link.email_status == "failed"
-        assert link.email_error and link.email_error.startswith("no_smtp")
-    # The queue delivering the same task again changes nothing (no second attempt, no second audit row).
-    assert password_links.deliver(password_links.LinkTask(link_id=link_id)) == "done"
+    status, error = _email_state(link_id)
+    assert status == "failed" and error and error.startswith("no_smtp")
 
 
 def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
     link_id, user_id = _invited()
-    with session_scope() as session:
-        tenant_id = session.get(PasswordLink, link_id).tenant_id  # type: ignore[union-attr]
-    with session_scope(tenant_id=tenant_id) as session:
+    with session_scope(tenant_id=_tenant_of_link(link_id)) as session:
         session.execute(update(User).where(User.id == user_id).values(disabled=True))
     with pytest.raises(Gone) as refused, session_scope() as session:
         opened = password_links.open_link(session, password_links.token_for(link_id), lock=True)
@@ -129,12 +199,18 @@ def test_a_person_disabled_after_the_invitation_cannot_use_it() -> None:
     assert refused.value.code == "user_disabled"
 
 
-def test_a_reset_answers_the_same_for_unknown_emails_and_makes_nothing() -> None:
+def test_a_reset_answers_the_same_for_unknown_emails_and_makes_nothing(database: Database) -> None:
     moment = START + timedelta(days=17, minutes=3, microseconds=4711)  # a time no other test makes links at
     clock.pin(moment)
     _reset(unique_email("nobody"))
-    with session_scope() as session:
-        assert session.scalars(select(PasswordLink.id).where(PasswordLink.created_at == moment)).all() == []
+    # read as the owner role, which RLS does not limit: no link of any business was made at that moment
+    engine = create_engine(database.owner_url)
+    try:
+        with engine.connect() as owner:
+            made = owner.execute(text("SELECT id FROM password_links WHERE created_at = :at"), {"at": moment}).all()
+    finally:
+        engine.dispose()
+    assert made == []
 
 
 def test_a_reset_link_lasts_an_hour_sets_the_password_and_ends_every_session() -> None:
@@ -171,3 +247,20 @@ def test_a_newer_reset_replaces_the_older_link_and_requests_are_limited_per_emai
     assert len(links) == 3 and [link.revoked_at is None for link in links] == [False, False, True]
     with pytest.raises(RateLimited):
         _reset(user.email or "", ip="203.0.113.60")
+
+
+def test_reset_requests_per_address_are_limited_by_password_resets_per_ip(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the default: five requests from one address (for five different emails), then 429
+    clock.pin(START + timedelta(days=40))
+    for _ in range(5):
+        _reset(unique_email("someone"), ip="203.0.113.70")
+    with pytest.raises(RateLimited):
+        _reset(unique_email("someone"), ip="203.0.113.70")
+    _reset(unique_email("someone"), ip="203.0.113.71")  # another address is not affected
+    # the setting is what decides: lowered to 2, the third request from a fresh address is refused
+    monkeypatch.setenv("PASSWORD_RESETS_PER_IP", "2")
+    reset_settings_cache()
+    for _ in range(2):
+        _reset(unique_email("someone"), ip="203.0.113.72")
+    with pytest.raises(RateLimited):
+        _reset(unique_email("someone"), ip="203.0.113.72")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shared.config import reset_settings_cache
-from shared.errors import RateLimited
+from shared.errors import BadGateway, RateLimited
 from shared.providers import twilio_verify
 from tests.builders import unique_phone
 from tests.fakes.twilio_verify import FakeVerify
@@ -19,7 +19,7 @@ def verify(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVerify]:
     fake = FakeVerify().start()
     monkeypatch.setenv("TWILIO_BASE_URL", fake.base_url)
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", fake.account_sid)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "test-auth-token-not-a-secret")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake.auth_token)
     monkeypatch.setenv("TWILIO_VERIFY_SERVICE_SID", "VA" + "2" * 32)
     reset_settings_cache()
     twilio_verify.reset_client()
@@ -61,9 +61,21 @@ def test_the_sixth_check_is_verify_error_60202(verify: FakeVerify) -> None:
     assert caught.value.code == "too_many_checks"
 
 
-def test_calls_with_other_credentials_are_refused(verify: FakeVerify, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "9" * 32)
+@pytest.mark.parametrize(
+    ("setting", "value"), [("TWILIO_ACCOUNT_SID", "AC" + "9" * 32), ("TWILIO_AUTH_TOKEN", "not-the-auth-token")]
+)
+def test_calls_with_another_account_sid_or_auth_token_are_refused(
+    verify: FakeVerify, monkeypatch: pytest.MonkeyPatch, setting: str, value: str
+) -> None:
+    # given the right SID with a wrong token (or the other way round)
+    monkeypatch.setenv(setting, value)
     reset_settings_cache()
     twilio_verify.reset_client()
-    with pytest.raises(Exception, match="not answer as expected"):
-        twilio_verify.send_code(unique_phone())
+    phone = unique_phone()
+    # when a code is requested, Verify answers 401 / 20003 and the adapter reports the service unusable
+    with pytest.raises(BadGateway) as caught:
+        twilio_verify.send_code(phone)
+    assert caught.value.code == "verify_unavailable"
+    # then the fake refused the call for its credentials, and no code was texted
+    assert len(verify.refused) == 1
+    assert [to for to, _ in verify.sent if to == phone] == []

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from blueprints.identity.models import Tenant
 from blueprints.messaging import pipeline, schemas, service
@@ -86,10 +86,17 @@ class Shop:
     phone: str
 
 
-def _shop(*, zone: str | None = "America/Chicago", consent: bool = True, **limits: int) -> Shop:
-    phone = unique_phone()
+def _shop(
+    *,
+    zone: str | None = "America/Chicago",
+    consent: bool = True,
+    tenant_zone: str = "America/Chicago",
+    phone: str | None = None,
+    **limits: int,
+) -> Shop:
+    phone = phone or unique_phone()
     with session_scope() as session:
-        tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}")
+        tenant = create_tenant(session, name=f"Shop {uuid.uuid4().hex[:6]}", timezone=tenant_zone)
         customer = create_customer(
             session,
             tenant=tenant,
@@ -170,13 +177,33 @@ def test_a_message_at_half_past_ten_at_night_is_scheduled_and_sent_at_eight(twil
     assert _row(task).status == "sent" and _row(task).provider_sid == sent.sid
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+LOS_ANGELES = "America/Los_Angeles"
+
+
 def test_area_code_decides_quiet_hours_when_the_customer_has_no_zone(twilio: FakeTwilioMessaging) -> None:
-    # given a 512 (Austin, Central) number, no customer zone, and 06:30 in Chicago (but 12:30 UTC)
-    shop = _shop(zone=None)
-    clock.pin(datetime(2026, 11, 24, 6, 30, tzinfo=CHICAGO))
+    # given a business in Los Angeles and a customer with no zone whose number is a 212 (New York)
+    shop = _shop(zone=None, tenant_zone=LOS_ANGELES, phone=unique_phone("212"))
+    # when a text is sent at 07:30 in New York (04:30 in Los Angeles)
+    clock.pin(datetime(2026, 11, 24, 7, 30, tzinfo=NEW_YORK))
+    early = _send(shop)
+    # then it waits for 08:00 New York, not 08:00 Los Angeles (the business's zone)
+    assert pipeline.process(early) == "scheduled"
+    assert _row(early).scheduled_for == datetime(2026, 11, 24, 8, 0, tzinfo=NEW_YORK)
+    # and at 08:30 in New York (05:30 in Los Angeles, still night for the business) it goes out
+    clock.pin(datetime(2026, 11, 24, 8, 30, tzinfo=NEW_YORK))
+    assert pipeline.process(_send(shop, body="Open now")) == "sent"
+
+
+def test_without_a_zone_or_a_known_area_code_the_business_zone_decides(twilio: FakeTwilioMessaging) -> None:
+    # given a business in Los Angeles and a toll-free customer number (no area-code zone), no customer zone
+    shop = _shop(zone=None, tenant_zone=LOS_ANGELES, phone=unique_phone("833"))
+    # when a text is sent at 08:30 in New York, 05:30 in Los Angeles
+    clock.pin(datetime(2026, 11, 24, 8, 30, tzinfo=NEW_YORK))
     task = _send(shop)
+    # then the business's zone keeps it until 08:00 there
     assert pipeline.process(task) == "scheduled"
-    assert _row(task).scheduled_for == datetime(2026, 11, 24, 8, 0, tzinfo=CHICAGO)
+    assert _row(task).scheduled_for == datetime(2026, 11, 24, 8, 0, tzinfo=ZoneInfo(LOS_ANGELES))
 
 
 def test_the_same_task_delivered_twice_sends_once(twilio: FakeTwilioMessaging) -> None:
@@ -403,3 +430,155 @@ def test_a_duplicate_arriving_during_a_send_looks_again_after_the_lease(twilio: 
 def test_clock_pins_are_utc() -> None:
     clock.pin(NOON)
     assert clock.now().tzinfo == UTC
+
+
+# --- README claims: limits, footer, Messaging Service, permanent errors, audit -----------------------------
+
+
+def _another_customer(shop: Shop) -> Shop:
+    """A second consenting customer of the same business."""
+    phone = unique_phone()
+    with session_scope(tenant_id=shop.tenant_id) as session:
+        tenant = session.get(Tenant, shop.tenant_id)
+        assert tenant is not None
+        customer = create_customer(session, tenant=tenant, name="Bea Blue", phone=phone)
+        service.record_consent(
+            session=session,
+            tenant_id=shop.tenant_id,
+            customer_id=customer.id,
+            channel="sms",
+            purpose="transactional",
+            granted=True,
+            source="signed_form",
+        )
+    return Shop(tenant_id=shop.tenant_id, customer_id=customer.id, phone=phone)
+
+
+def _copies(task: schemas.OutboundTask, count: int, counted_at: datetime) -> None:
+    """count more sent texts like task's message, counted at counted_at (rows in the messages table)."""
+    with session_scope(tenant_id=task.tenant_id) as session:
+        session.execute(
+            text(
+                "INSERT INTO messages SELECT (jsonb_populate_record(NULL::messages, to_jsonb(m) || jsonb_build_object("
+                "'id', gen_random_uuid(), 'status', 'sent', 'counted_at', CAST(:at AS timestamptz), "
+                "'dedupe_key', NULL, 'provider_sid', NULL))).* FROM messages m, generate_series(1, :n) WHERE m.id = :id"
+            ),
+            {"at": counted_at, "n": count, "id": task.message_id},
+        )
+
+
+def test_the_two_hundred_and_first_text_of_a_business_in_an_hour_is_deferred(twilio: FakeTwilioMessaging) -> None:
+    # given a business (default limits) that has sent 199 texts to one customer in the last hour
+    shop = _shop()
+    clock.pin(NOON)
+    _copies(_send(shop, body="Earlier"), 198, NOON - timedelta(minutes=50))  # 1 + 198 rows, all counted
+    with session_scope(tenant_id=shop.tenant_id) as session:
+        session.execute(
+            update(Message).where(Message.tenant_id == shop.tenant_id).values(counted_at=NOON - timedelta(minutes=50))
+        )
+    other = _another_customer(shop)  # a customer of their own, far below the per-customer limit
+    # when two more are sent to another customer: the 200th goes out, the 201st waits
+    assert pipeline.process(_send(other, body="Two hundredth")) == "sent"
+    last = _send(other, body="Two hundred and first")
+    assert pipeline.process(last) == "deferred"
+    row = _row(last)
+    assert (row.status, row.reason) == ("deferred", "rate_limited")
+    # until the oldest counted text of the hour ages out
+    assert row.scheduled_for == NOON - timedelta(minutes=50) + timedelta(hours=1)
+    assert [m.body.split("\n")[0] for m in twilio.sent_to(other.phone)] == ["Two hundredth"]
+
+
+def test_the_footer_is_on_marketing_and_on_the_first_transactional_text_in_thirty_days(
+    twilio: FakeTwilioMessaging,
+) -> None:
+    shop = _shop()
+    with session_scope(tenant_id=shop.tenant_id) as session:
+        service.record_consent(
+            session=session,
+            tenant_id=shop.tenant_id,
+            customer_id=shop.customer_id,
+            channel="sms",
+            purpose="marketing",
+            granted=True,
+            source="signed_form",
+        )
+    footer = "\nReply STOP to opt out."
+    clock.pin(NOON)
+    first = _send(shop, body="Booked for Monday.")
+    assert pipeline.process(first) == "sent"
+    # a second transactional text 29 days later carries no footer; a marketing text the same day does
+    clock.pin(NOON + timedelta(days=29))
+    second = _send(shop, body="Reminder: Monday.")
+    marketing = _send(shop, body="20% off brakes.", purpose="marketing")
+    # 30 days after the last transactional one, the footer comes back
+    clock.pin(NOON + timedelta(days=29 + 30, minutes=1))
+    later = _send(shop, body="Your car is due.")
+    assert [_row(t).body for t in (first, second, marketing, later)] == [
+        "Booked for Monday." + footer,
+        "Reminder: Monday.",
+        "20% off brakes." + footer,
+        "Your car is due." + footer,
+    ]
+    assert [m.body for m in twilio.sent_to(shop.phone)] == ["Booked for Monday." + footer]
+
+
+def test_a_business_with_a_messaging_service_sends_through_it_and_inbound_finds_it_by_it(
+    twilio: FakeTwilioMessaging,
+) -> None:
+    from blueprints.messaging import webhooks
+
+    # given a business that texts through a Messaging Service, with no number of its own
+    clock.pin(NOON)  # before the consent is recorded, so the STOP below is the newer event
+    shop = _shop()
+    service_sid = "MG" + uuid.uuid4().hex
+    with session_scope(tenant_id=shop.tenant_id) as session:
+        session.execute(
+            update(MessagingSettings)
+            .where(MessagingSettings.tenant_id == shop.tenant_id)
+            .values(sms_from_number=None, messaging_service_sid=service_sid)
+        )
+    clock.pin(NOON)
+    # when a text is sent, Twilio is asked to send it through the service (no From)
+    assert pipeline.process(_send(shop)) == "sent"
+    [request] = [form for _, form, status in twilio.requests if form.get("To") == shop.phone]
+    assert request["MessagingServiceSid"] == service_sid and "From" not in request
+    # and a STOP sent to one of the service's numbers (unknown to us) reaches this business by the service SID
+    answer = webhooks.receive_inbound(
+        params={
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": ACCOUNT_SID,
+            "From": shop.phone,
+            "To": unique_phone(),
+            "MessagingServiceSid": service_sid,
+            "Body": "STOP",
+        }
+    )
+    assert "<Message>" not in answer
+    blocked = _send(shop, body="After STOP")
+    assert pipeline.process(blocked) == "blocked" and _row(blocked).reason == "consent_revoked"
+
+
+def test_twilio_21211_fails_at_once_and_sends_and_failures_are_audited(twilio: FakeTwilioMessaging) -> None:
+    shop = _shop()
+    clock.pin(NOON)
+    # given one text that goes out and one Twilio refuses as an invalid number (21211, permanent)
+    sent = _send(shop, body="Goes out")
+    assert pipeline.process(sent) == "sent"
+    twilio.fail_next(1, status=400, code=21211)
+    refused = _send(shop, body="Refused")
+    assert pipeline.process(refused) == "failed"
+    row = _row(refused)
+    assert (row.status, row.error_code, row.attempts) == ("failed", "21211", 1)
+    assert pipeline.process(_next(refused)) == "done"  # no retry
+    # then each outcome has its audit row, naming the message
+    with session_scope(tenant_id=shop.tenant_id) as session:
+        rows = session.execute(
+            select(AuditLog.action, AuditLog.entity_id, AuditLog.after).where(
+                AuditLog.tenant_id == shop.tenant_id, AuditLog.action.in_(("messages.sent", "messages.failed"))
+            )
+        ).all()
+    assert sorted((action, entity_id) for action, entity_id, _ in rows) == [
+        ("messages.failed", str(refused.message_id)),
+        ("messages.sent", str(sent.message_id)),
+    ]
+    assert next(after for action, _, after in rows if action == "messages.failed")["error_code"] == "21211"

@@ -234,3 +234,29 @@ def test_two_advisors_moving_the_same_card_never_lose_a_move(committed_column) -
         moved = session.scalars(select(AuditLog).where(AuditLog.entity_id == str(card))).all()
     assert sorted(results) in (["Conflict", "IN_PROGRESS"], ["Conflict", "NO_SHOW"])
     assert len(moved) == 1 and final.status == moved[0].after["status"]
+
+
+def test_the_default_window_is_the_business_local_today(db_session) -> None:
+    from shared import clock
+
+    # given a business in Auckland (UTC+13 in December) and 20:00 UTC on 1 December, 09:00 on the 2nd there
+    world = create_shop_world(db_session, timezone="Pacific/Auckland")
+    clock.pin(datetime(2026, 12, 1, 20, 0, tzinfo=UTC))
+    try:
+        local_today = create_appointment(
+            db_session, tenant=world.tenant, customer=world.customer, starts_at=datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+        )  # 01:00 on the 2nd in Auckland, still the 1st in UTC
+        utc_today_only = create_appointment(
+            db_session, tenant=world.tenant, customer=world.customer, starts_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+        )  # 22:00 on the 1st in Auckland: yesterday there
+        # when the board is read without a window
+        result = board.get_board(session=db_session, principal=world.principal("advisor"), query=RangeQuery())
+    finally:
+        clock.unpin()
+    # then it shows the 2nd of December in Auckland: 11:00 UTC on the 1st to 11:00 UTC on the 2nd
+    assert (result.from_, result.to) == (
+        datetime(2026, 12, 1, 11, 0, tzinfo=UTC),
+        datetime(2026, 12, 2, 11, 0, tzinfo=UTC),
+    )
+    ids = [card.id for card in result.cards]
+    assert local_today.id in ids and utc_today_only.id not in ids

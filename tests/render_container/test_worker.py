@@ -310,25 +310,35 @@ def test_the_lease_keeps_a_slow_job_invisible_past_its_visibility_timeout(
     send_job(make_request(products["base-cabinet"], SAMPLE_CONFIGS["base-cabinet"], output_container=output_container))
     jobs = QueueClient.from_connection_string(storage_connection_string, settings.jobs_queue)
     stolen: list[object] = []
+    finished = threading.Event()
 
     def competitor() -> None:
         # another consumer polling the same queue throughout the render, once the worker holds the message
-        time.sleep(0.5)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        # (its first PROCESSING report is on the results queue), until the worker has finished
+        deadline = time.monotonic() + 60  # guards against a hang only
+        while not results.queue.peek_messages(max_messages=1) and not finished.is_set():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        while not finished.is_set():
             message = jobs.receive_message(visibility_timeout=1)
             if message is not None:
                 stolen.append(message)
             time.sleep(0.1)
 
     thief = threading.Thread(target=competitor)
-    started = time.monotonic()
     thief.start()
-    worker.run(once=True)
-    thief.join()
-    assert time.monotonic() - started >= 4
+    try:
+        worker.run(once=True)
+    finally:
+        finished.set()
+        thief.join()
     assert stolen == []
-    assert [r.status for r in results.drain()][-1] is RenderStatus.COMPLETED
+    reports = sorted(results.queue.receive_messages(max_messages=32), key=lambda m: m.inserted_on)
+    parsed = [RenderResult.model_validate_json(m.content) for m in reports]
+    assert parsed[0].status is RenderStatus.PROCESSING and parsed[-1].status is RenderStatus.COMPLETED
+    # the storage service's own stamps: the job was held from its first report to its last for longer than the
+    # 2 s visibility timeout (the lease kept extending it); second precision, so 3 s is the least 4 s can read
+    assert (reports[-1].inserted_on - reports[0].inserted_on).total_seconds() >= 3
     assert queue_is_empty(storage_connection_string, settings.jobs_queue)
 
 

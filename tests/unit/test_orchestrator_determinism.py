@@ -1,30 +1,67 @@
-"""Orchestrators must be deterministic: no clock, no random ids, no I/O (ARCHITECTURE 3.5)."""
+"""Orchestrators must be deterministic: no clock, no random ids, no I/O (ARCHITECTURE 3.5).
+
+The guard (`devhost/durable/determinism.py`) reads each orchestrator's source. These tests prove it finds
+planted violations in apps built the way function_app is (blueprints registered into a DFApp), and pin
+the list of function_app's orchestrators, so one that is added or lost is seen and checked.
+"""
 
 from __future__ import annotations
 
-import time
 import uuid
+from datetime import datetime
 
 import azure.durable_functions as df
+import httpx
 
-from devhost.durable.determinism import check_app, check_function, orchestrators_of
+from devhost.durable.determinism import check_app, orchestrators_of
 
-bad_app = df.DFApp()
+# function_app's orchestrators. Empty today; a module that adds an orchestrator adds its name here.
+EXPECTED_FUNCTION_APP_ORCHESTRATORS: set[str] = set()
 
-
-@bad_app.orchestration_trigger(context_name="context")
-def deliberately_bad(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
-    """Reads the clock and makes a random id: the guard must catch both."""
-    started = time.time()
-    order_id = uuid.uuid4()
-    yield context.call_activity("record", {"id": str(order_id), "at": started})
+# A small app built like function_app: a module blueprint registered into the DFApp.
+planted = df.Blueprint()
 
 
-def test_the_guard_catches_a_bad_orchestrator_defined_here() -> None:
-    found = check_function(deliberately_bad)
-    assert {v.category for v in found} == {"clock", "random"}
-    assert {v.name for v in found} == {"time.time", "uuid.uuid4"}
-    assert orchestrators_of(bad_app)[0][0] == "deliberately_bad"
+@planted.orchestration_trigger(context_name="context")
+def planted_clock(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Reads the wall clock."""
+    yield context.call_activity("record", datetime.now().isoformat())
+
+
+@planted.orchestration_trigger(context_name="context")
+def planted_random_id(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Makes a random id."""
+    yield context.call_activity("record", str(uuid.uuid4()))
+
+
+@planted.orchestration_trigger(context_name="context")
+def planted_io(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Calls out over HTTP."""
+    answer = httpx.get("https://example.com/price")
+    yield context.call_activity("record", answer.text)
+
+
+@planted.orchestration_trigger(context_name="context")
+def planted_clean(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Replay-safe: the orchestration's clock and new_uuid."""
+    yield context.call_activity("record", [context.current_utc_datetime.isoformat(), str(context.new_uuid())])
+
+
+planted_app = df.DFApp()
+planted_app.register_functions(planted)
+
+
+def test_the_guard_catches_a_planted_clock_read_random_id_and_io_call() -> None:
+    report = check_app(planted_app)
+    assert {name: {v.category for v in found} for name, found in report.items()} == {
+        "planted_clock": {"clock"},
+        "planted_random_id": {"random"},
+        "planted_io": {"io"},
+        "planted_clean": set(),
+    }
+    assert "datetime.datetime.now" in {v.name for v in report["planted_clock"]}
+    assert "uuid.uuid4" in {v.name for v in report["planted_random_id"]}
+    assert "httpx.get" in {v.name for v in report["planted_io"]}
 
 
 def test_the_guard_catches_the_known_bad_sample_and_passes_the_good_one() -> None:
@@ -52,9 +89,15 @@ def test_the_durable_test_app_orchestrators_are_deterministic() -> None:
     assert {name: [str(v) for v in found] for name, found in report.items() if found} == {}
 
 
+def test_function_app_has_exactly_the_expected_orchestrators() -> None:
+    import function_app
+
+    assert {name for name, _ in orchestrators_of(function_app.app)} == EXPECTED_FUNCTION_APP_ORCHESTRATORS
+
+
 def test_every_orchestrator_of_function_app_is_deterministic() -> None:
     import function_app
 
-    # Today function_app may have no orchestrators; the tests above prove the guard finds violations.
     report = check_app(function_app.app)
+    assert set(report) == EXPECTED_FUNCTION_APP_ORCHESTRATORS
     assert {name: [str(v) for v in found] for name, found in report.items() if found} == {}

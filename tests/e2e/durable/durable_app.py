@@ -48,6 +48,17 @@ def record(kind: str, key: str) -> int:
         return int(row[0]) if row else 0
 
 
+def _running(run: str) -> int:
+    """Steps of a run that started and have not yet recorded their end."""
+    with _connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE kind = 'step_started') - count(*) FILTER (WHERE kind = 'step') "
+            "FROM devhost_test.side_effects WHERE key LIKE %s",
+            (run + ":%",),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
 # ---- HTTP starters -----------------------------------------------------------------------------
 
 
@@ -131,8 +142,15 @@ def explode(message: str) -> None:
 
 @app.activity_trigger(input_name="step")
 def slow_step(step: dict[str, Any]) -> str:
-    """Sleeps, then records that it completed (the restart test kills the host in between)."""
+    """Sleeps, then records that it completed (the restart test kills the host in between).
+
+    It also records how many steps of its run were running when its sleep ended (itself included), so the
+    pool test counts concurrency instead of timing it.
+    """
+    record("step_started", f"{step['run']}:{step['n']}")
     time.sleep(float(step.get("seconds", 0)))
+    running = _running(step["run"])
+    record("in_flight", f"{step['run']}:{step['n']}:{running}")
     record("step", f"{step['run']}:{step['n']}")
     return f"step {step['n']}"
 
