@@ -47,8 +47,9 @@ def poison_queue(queue: str) -> str:
 
 
 def _log_outcome(function_name: str, outcome: Any) -> None:
+    # The line already names the function (telemetry binds it); the handler's outcome says what happened.
     if outcome:
-        log.info("%s: %s", function_name, outcome, extra={"outcome": str(outcome)})
+        log.info("%s", outcome)
 
 
 def _register(blueprint: Any, binding: Any, trigger: Callable[..., None], function_name: str, handler: Any) -> None:

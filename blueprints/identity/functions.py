@@ -364,7 +364,7 @@ def _password_problem(form: schemas.PasswordLinkForm) -> str | None:
 @queue_handler(bp, queue=schemas.PASSWORD_LINK_QUEUE, model=password_links.LinkTask)
 def identity_password_link_email(task: password_links.LinkTask, delivery: Delivery) -> str:
     """Email one password link (transient SMTP errors retry through the queue)."""
-    return password_links.deliver(task)
+    return f"password link email: {password_links.deliver(task)}"
 
 
 @queue_handler(bp, queue=poison_queue(schemas.PASSWORD_LINK_QUEUE), model=password_links.LinkTask)

@@ -185,7 +185,7 @@ def twilio_inbound(req: Request) -> Response:
 @queue_handler(bp, queue=schemas.OUTBOUND_QUEUE, model=schemas.OutboundTask)
 def messaging_outbound(task: schemas.OutboundTask, delivery: Delivery) -> str:
     """Send one queued message through consent, quiet hours, limits and the provider."""
-    return pipeline.process(task)
+    return f"outbound message {task.message_id}: {pipeline.process(task)}"
 
 
 @queue_handler(bp, queue=poison_queue(schemas.OUTBOUND_QUEUE), model=schemas.OutboundTask)

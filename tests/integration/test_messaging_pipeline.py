@@ -543,16 +543,19 @@ def test_a_business_with_a_messaging_service_sends_through_it_and_inbound_finds_
     [request] = [form for _, form, status in twilio.requests if form.get("To") == shop.phone]
     assert request["MessagingServiceSid"] == service_sid and "From" not in request
     # and a STOP sent to one of the service's numbers (unknown to us) reaches this business by the service SID
-    answer = webhooks.receive_inbound(
-        params={
-            "MessageSid": "SM" + uuid.uuid4().hex,
-            "AccountSid": ACCOUNT_SID,
-            "From": shop.phone,
-            "To": unique_phone(),
-            "MessagingServiceSid": service_sid,
-            "Body": "STOP",
-        }
-    )
+    clock.pin(NOON + timedelta(minutes=1))  # later than the consent: the ledger's newest entry decides
+    with session_scope() as session:  # the inbound webhook's own transaction
+        answer = webhooks.receive_inbound(
+            session=session,
+            params={
+                "MessageSid": "SM" + uuid.uuid4().hex,
+                "AccountSid": ACCOUNT_SID,
+                "From": shop.phone,
+                "To": unique_phone(),
+                "MessagingServiceSid": service_sid,
+                "Body": "STOP",
+            },
+        )
     assert "<Message>" not in answer
     blocked = _send(shop, body="After STOP")
     assert pipeline.process(blocked) == "blocked" and _row(blocked).reason == "consent_revoked"
