@@ -37,7 +37,6 @@ from shared.errors import Forbidden, NotFound
 from shared.etag import check_version, flush_versioned
 from shared.pagination import PageQuery, paginate
 
-
 # A hook takes the customer id column and the caller, and answers a condition under which the caller sees that
 # customer for a reason another module owns (e.g. a peer shared an estimate of it). Registered, never imported.
 VisibilityHook = Callable[[Any, Principal], ColumnElement[bool]]

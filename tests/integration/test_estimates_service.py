@@ -119,7 +119,9 @@ def test_each_rate_book_change_is_a_new_version_and_drafts_record_theirs(db_sess
     out, _ = estimates.add_room(
         session=db_session, principal=owner, actor=ACTOR, estimate_id=estimate.id, room_in=example_room(world)
     )
-    assert out.rate_book_version == 2 and out.options[0].totals.labour_cents == 22_995 + 7_840  # per line: 3.285 h and 1.12 h at $70
+    assert (
+        out.rate_book_version == 2 and out.options[0].totals.labour_cents == 22_995 + 7_840
+    )  # per line: 3.285 h and 1.12 h at $70
     changes = db_session.scalar(
         select(func.count()).select_from(AuditLog).where(AuditLog.action == "rate_book.changed")
     )
