@@ -31,8 +31,8 @@ class Product(BaseModel):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     name: str = Field(min_length=1, max_length=200)
-    brand: str | None = Field(None, max_length=100)
-    colour_code: str | None = Field(None, max_length=64)
+    brand: str | None = Field(default=None, max_length=100)
+    colour_code: str | None = Field(default=None, max_length=64)
     coverage_sqft_per_gallon: Positive
     price_per_gallon_cents: int = Field(ge=0, le=10_000_000)
 
@@ -44,8 +44,8 @@ class ProductionRate(BaseModel):
     additional_coat: Positive
 
 
-def _default_production() -> dict[str, ProductionRate]:
-    rates = {
+def _default_production() -> dict[SurfaceKind, ProductionRate]:
+    rates: dict[SurfaceKind, tuple[str, str]] = {
         "walls": ("200", "250"),
         "ceiling": ("150", "175"),
         "trim": ("60", "80"),
@@ -55,15 +55,15 @@ def _default_production() -> dict[str, ProductionRate]:
     return {k: ProductionRate(first_coat=Decimal(a), additional_coat=Decimal(b)) for k, (a, b) in rates.items()}
 
 
-def _default_prep() -> dict[str, Decimal]:
+def _default_prep() -> dict[Prep, Decimal]:
     return {"none": Decimal("1.0"), "light": Decimal("1.1"), "medium": Decimal("1.25"), "heavy": Decimal("1.5")}
 
 
 class RateBookBody(BaseModel):
     """Everything an estimate is priced with; each saved change is a new version."""
 
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-    labour_rate_cents: int = Field(6_500, ge=0, le=1_000_000)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    labour_rate_cents: int = Field(default=6_500, ge=0, le=1_000_000)
     products: list[Product] = Field(default_factory=list, max_length=500)
     production: dict[SurfaceKind, ProductionRate] = Field(default_factory=_default_production)
     prep: dict[Prep, Annotated[Decimal, Field(ge=1, le=10)]] = Field(default_factory=_default_prep)
@@ -73,13 +73,14 @@ class RateBookBody(BaseModel):
     materials_markup_percent: Percent = Decimal(0)
     tax_percent: Percent = Decimal(0)
     tax_applies_to: Literal["materials", "total"] = "materials"
-    validity_days: int = Field(30, ge=1, le=365)
+    validity_days: int = Field(default=30, ge=1, le=365)
     deposit_percent: Percent = Decimal(0)
     show_cost_lines: bool = True
-    follow_up_unviewed_days: int = Field(2, ge=1, le=60)
-    follow_up_undecided_days: int = Field(5, ge=1, le=60)
+    follow_up_unviewed_days: int = Field(default=2, ge=1, le=60)
+    follow_up_undecided_days: int = Field(default=5, ge=1, le=60)
     terms: str = Field(
-        "Prices include labour and paint as listed. Work is scheduled after the deposit is received.", max_length=5000
+        default="Prices include labour and paint as listed. Work is scheduled after the deposit is received.",
+        max_length=5000,
     )
 
     @model_validator(mode="after")
@@ -116,9 +117,11 @@ class SurfaceIn(BaseModel):
 
     kind: SurfaceKind
     product_id: uuid.UUID
-    coats: int = Field(2, ge=1, le=5)
+    coats: int = Field(default=2, ge=1, le=5)
     prep: Prep = "none"
-    quantity: NonNegative | None = Field(None, description="Overrides the measured quantity (e.g. trim in linear ft)")
+    quantity: NonNegative | None = Field(
+        default=None, description="Overrides the measured quantity (e.g. trim in linear ft)"
+    )
 
 
 class RoomIn(BaseModel):
@@ -128,30 +131,30 @@ class RoomIn(BaseModel):
     length_ft: Feet
     width_ft: Feet
     height_ft: Feet = Decimal(8)
-    doors: int = Field(0, ge=0, le=100)
-    windows: int = Field(0, ge=0, le=100)
-    option_id: uuid.UUID | None = Field(None, description="Only in this option; every option when empty")
+    doors: int = Field(default=0, ge=0, le=100)
+    windows: int = Field(default=0, ge=0, le=100)
+    option_id: uuid.UUID | None = Field(default=None, description="Only in this option; every option when empty")
     surfaces: list[SurfaceIn] = Field(default_factory=list, max_length=20)
 
 
 class RoomPatch(BaseModel):
     """Changes to a room; surfaces, when given, replace the room's surfaces."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     length_ft: Feet | None = None
     width_ft: Feet | None = None
     height_ft: Feet | None = None
-    doors: int | None = Field(None, ge=0, le=100)
-    windows: int | None = Field(None, ge=0, le=100)
+    doors: int | None = Field(default=None, ge=0, le=100)
+    windows: int | None = Field(default=None, ge=0, le=100)
     option_id: uuid.UUID | None = None
-    surfaces: list[SurfaceIn] | None = Field(None, max_length=20)
+    surfaces: list[SurfaceIn] | None = Field(default=None, max_length=20)
 
 
 class OptionIn(BaseModel):
     """A named option (Good, Better, Best); product_overrides swaps a product for another tier."""
 
     name: str = Field(min_length=1, max_length=100)
-    description: str | None = Field(None, max_length=2000)
+    description: str | None = Field(default=None, max_length=2000)
     product_overrides: dict[uuid.UUID, uuid.UUID] = Field(default_factory=dict)
 
 
@@ -170,19 +173,19 @@ class EstimateIn(BaseModel):
 
     customer_id: uuid.UUID
     title: str = Field(min_length=1, max_length=200)
-    job_address: str | None = Field(None, max_length=500)
-    notes: str | None = Field(None, max_length=5000)
-    discount_cents: int = Field(0, ge=0, le=100_000_000)
+    job_address: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=5000)
+    discount_cents: int = Field(default=0, ge=0, le=100_000_000)
     options: list[OptionIn] = Field(default_factory=lambda: [OptionIn(name="Standard")], min_length=1, max_length=4)
 
 
 class EstimatePatch(BaseModel):
     """Changes to an estimate's header; the owner changes only by someone who sees every estimate."""
 
-    title: str | None = Field(None, min_length=1, max_length=200)
-    job_address: str | None = Field(None, max_length=500)
-    notes: str | None = Field(None, max_length=5000)
-    discount_cents: int | None = Field(None, ge=0, le=100_000_000)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    job_address: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=5000)
+    discount_cents: int | None = Field(default=None, ge=0, le=100_000_000)
     owner_id: uuid.UUID | None = None
 
 
@@ -367,7 +370,7 @@ class SendIn(BaseModel):
     """Send the estimate to its customer: by text or email, the link living ttl_days (at most 7)."""
 
     channel: Literal["sms", "email"]
-    ttl_days: int = Field(7, ge=1, le=7)
+    ttl_days: int = Field(default=7, ge=1, le=7)
 
 
 class SendOut(BaseModel):
@@ -397,3 +400,43 @@ class NoticeTask(BaseModel):
 
     tenant_id: uuid.UUID
     notice_id: uuid.UUID
+
+
+class Party(BaseModel):
+    """A name with how to reach them, as printed on the proposal."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+class Proposal(BaseModel):
+    """A sent revision frozen: what the customer's page and the PDF show, and what an acceptance locks."""
+
+    estimate: EstimateOut
+    revision: int
+    business_name: str
+    brand_colour: str | None
+    customer: Party
+    estimator: Party
+    terms: str
+    show_cost_lines: bool
+    deposit_percent: Decimal
+    sent_at: datetime
+    valid_until: datetime
+
+    def option(self, option_id: uuid.UUID) -> OptionOut | None:
+        """The option with this id."""
+        return next((o for o in self.estimate.options if o.id == option_id), None)
+
+
+class Signed(BaseModel):
+    """The customer's acceptance as printed in the signed copy."""
+
+    option_id: uuid.UUID
+    addon_ids: list[uuid.UUID]
+    name: str
+    accepted_at: datetime
+    ip: str | None
+    user_agent: str | None
+    total_cents: int

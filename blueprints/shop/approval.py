@@ -40,12 +40,7 @@ def verify(token: str) -> LinkClaims:
     return LinkClaims(tenant_id=claims.tenant_id, checklist_id=claims.ids[0], expires_at=claims.expires_at)
 
 
-_STYLE = (
-    "fieldset{border:1px solid #ccc;border-radius:8px;margin:12px 0;padding:12px}"
-    "legend{font-weight:600}.urgent{color:#a00}.attention{color:#850}"
-    "input[type=radio]{width:24px;height:24px;vertical-align:middle;margin-right:8px}"
-    ".answer{font-weight:600}.note{color:#444}"
-)
+_STYLE = ".urgent{color:#a00}.attention{color:#850}.answer{font-weight:600}.note{color:#444}"
 
 
 def _page(title: str, body: str) -> str:
@@ -54,7 +49,7 @@ def _page(title: str, body: str) -> str:
 
 def error_page(message: str) -> str:
     """A plain page for a refused link."""
-    return _page("Link not available", f"<h1>Link not available</h1><p>{escape(message)}</p>")
+    return html.notice_page("Link not available", message, style=_STYLE)
 
 
 def _money(cents: int | None, currency: str) -> str:
