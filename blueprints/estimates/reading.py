@@ -174,7 +174,7 @@ def _option_out(
                 product_name=book.product(line.product_id).name,
                 coats=line.coats,
                 prep=line.prep,  # type: ignore[arg-type]
-                quantity=line.quantity,
+                quantity=line.quantity.quantize(Decimal("0.01")),
                 unit=UNITS[line.kind],  # type: ignore[arg-type]
                 hours=line.hours.quantize(Decimal("0.0001")),
                 gallons=line.gallons_exact.quantize(Decimal("0.0001")),
@@ -193,7 +193,7 @@ def _option_out(
             PricedRoom(
                 room_id=room.id,
                 name=room.name,
-                wall_area_sqft=pricing.wall_area(_room_in(room), book),
+                wall_area_sqft=pricing.wall_area(_room_in(room), book).quantize(Decimal("0.01")),
                 surfaces=by_room[room.id],
             )
             for room in rooms
