@@ -43,10 +43,12 @@ from blueprints.estimates.schemas import (
     SurfaceOut,
     TotalsOut,
 )
+from blueprints.messaging import service as messaging
 from shared.auth import Principal
 from shared.db import json_rows
 from shared.errors import NotFound
 
+MESSAGES = 50  # the customer's newest messages searched for the revisions' own
 UNITS = {"walls": "sq ft", "ceiling": "sq ft", "trim": "linear ft", "doors": "items", "windows": "items"}
 
 
@@ -92,6 +94,8 @@ def estimate_statement() -> Select:
         .where(RateBook.tenant_id == tenant_id, RateBook.version == e.c.rate_book_version)
         .scalar_subquery()
     )
+    customer_id = select(e.c.customer_id).where(e.c.id == estimate_id).scalar_subquery()
+    thread = messaging.recent_thread(tenant_id=tenant_id, customer_id=customer_id, limit=MESSAGES)
     shared_with_me = select(shares.c.estimate_id).where(
         shares.c.tenant_id == tenant_id, shares.c.estimate_id == estimate_id, shares.c.user_id == user_id
     )
@@ -102,6 +106,7 @@ def estimate_statement() -> Select:
         json_rows(addon_rows, "position", "id").label("addons"),
         json_rows(share_rows, "user_id").label("shares"),
         json_rows(revision_rows, "revision").label("revisions"),
+        json_rows(thread, "created_at", "id").label("messages"),
         book.label("book"),
     ).where(
         e.c.tenant_id == tenant_id,
@@ -122,7 +127,20 @@ def read(session: Session, principal: Principal, estimate_id: uuid.UUID) -> Esti
     row = session.execute(estimate_statement(), params).first()
     if row is None:
         raise NotFound("No such estimate")
-    return assemble(row.Estimate, row.rooms, row.options, row.addons, row.shares, row.revisions, body_of(row.book))
+    revisions = _with_message_status(row.revisions, row.messages)
+    return assemble(row.Estimate, row.rooms, row.options, row.addons, row.shares, revisions, body_of(row.book))
+
+
+def _with_message_status(revisions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each revision with what became of its message (queued, sent, blocked and why), so no send is lost."""
+    by_id = {str(m["id"]): m for m in messages}
+    out = []
+    for revision in revisions:
+        message = by_id.get(str(revision.get("message_id")))
+        reason = message and (message.get("reason") or message.get("error_code"))
+        status = message["status"] if message else None
+        out.append({**revision, "message_status": status, "message_reason": reason})
+    return out
 
 
 def _room_in(room: RoomOut) -> RoomIn:

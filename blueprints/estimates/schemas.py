@@ -291,6 +291,7 @@ class RevisionOut(BaseModel):
     valid_until: datetime | None
     message_id: uuid.UUID | None
     message_status: str | None = None
+    message_reason: str | None = None
     pdf_sha256: str | None
 
 

@@ -202,3 +202,21 @@ def test_follow_ups_remind_once_per_stage_and_expired_estimates_move_to_expired(
     clock.advance(timedelta(days=26))
     assert followups.follow_up(session=db_session, tenant_id=world.tenant.id) == 2
     assert {db_session.get(Estimate, e.id).status for e in (unviewed, viewed)} == {"expired"}
+
+
+def test_a_send_messaging_refuses_is_reported_not_lost(db_session) -> None:
+    world = create_paint_world(db_session)
+    world.customer.email = None  # nowhere to email it
+    estimate = _ready(db_session, world)
+    sent = _send(db_session, world, estimate.id)
+    assert sent.message_id is None and sent.message_status == "not_sent: no_email"
+    out, _ = estimates.get_estimate(session=db_session, principal=world.principal("estimator"), estimate_id=estimate.id)
+    assert out.status == "sent" and out.revisions[0].message_id is None
+
+
+def test_the_estimate_shows_what_became_of_its_message(db_session) -> None:
+    world = create_paint_world(db_session)
+    estimate = _ready(db_session, world)
+    sent = _send(db_session, world, estimate.id)
+    out, _ = estimates.get_estimate(session=db_session, principal=world.principal("estimator"), estimate_id=estimate.id)
+    assert (out.revisions[0].message_id, out.revisions[0].message_status) == (sent.message_id, "queued")
