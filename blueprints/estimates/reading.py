@@ -160,18 +160,20 @@ def price_options(
     rooms: list[RoomOut], options: list[dict[str, Any]], book: RateBookBody, discount_cents: int
 ) -> list[OptionOut]:
     """Each option priced: the rooms it includes (every room without an option, plus its own), its tier swaps."""
+    inputs = {room.id: _room_in(room) for room in rooms}  # built once, shared by every option
+    walls = {room_id: pricing.wall_area(room, book).quantize(Decimal("0.01")) for room_id, room in inputs.items()}
     out = []
     for option in options:
         option_id = uuid.UUID(str(option["id"]))
         overrides = {uuid.UUID(k): uuid.UUID(v) for k, v in (option.get("product_overrides") or {}).items()}
         included = [room for room in rooms if room.option_id in (None, option_id)]
         priced = pricing.price_option(
-            [(room.id, _room_in(room)) for room in included],
+            [(room.id, inputs[room.id]) for room in included],
             book,
             product_overrides=overrides,
             discount_cents=discount_cents,
         )
-        out.append(_option_out(option, option_id, overrides, included, priced, book))
+        out.append(_option_out(option, option_id, overrides, included, priced, book, walls))
     return out
 
 
@@ -182,14 +184,16 @@ def _option_out(
     rooms: list[RoomOut],
     priced: pricing.PricedOption,
     book: RateBookBody,
+    walls: dict[uuid.UUID, Decimal],
 ) -> OptionOut:
     by_room: dict[uuid.UUID, list[SurfaceOut]] = {room.id: [] for room in rooms}
+    names = {p.id: p.name for p in book.products}
     for line in priced.surfaces:
         by_room[line.room_id].append(
-            SurfaceOut(
+            SurfaceOut.model_construct(  # every value is already of its field's type
                 kind=line.kind,  # type: ignore[arg-type]
                 product_id=line.product_id,
-                product_name=book.product(line.product_id).name,
+                product_name=names[line.product_id],
                 coats=line.coats,
                 prep=line.prep,  # type: ignore[arg-type]
                 quantity=line.quantity.quantize(Decimal("0.01")),
@@ -211,7 +215,7 @@ def _option_out(
             PricedRoom(
                 room_id=room.id,
                 name=room.name,
-                wall_area_sqft=pricing.wall_area(_room_in(room), book).quantize(Decimal("0.01")),
+                wall_area_sqft=walls[room.id],
                 surfaces=by_room[room.id],
             )
             for room in rooms

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from shared.errors import Unprocessable
 from shared.pagination import PageQuery
@@ -62,6 +62,7 @@ def _default_prep() -> dict[Prep, Decimal]:
 class RateBookBody(BaseModel):
     """Everything an estimate is priced with; each saved change is a new version."""
 
+    _index: tuple[tuple[int, int], dict[uuid.UUID, Product]] | None = PrivateAttr(default=None)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     labour_rate_cents: int = Field(default=6_500, ge=0, le=1_000_000)
     products: list[Product] = Field(default_factory=list, max_length=500)
@@ -96,10 +97,15 @@ class RateBookBody(BaseModel):
 
     def product(self, product_id: uuid.UUID) -> Product:
         """The product with this id (422 when the rate book has none)."""
-        for product in self.products:
-            if product.id == product_id:
-                return product
-        raise Unprocessable(f"The rate book has no product {product_id}", code="unknown_product")
+        key = (id(self.products), len(self.products))
+        if self._index is None or self._index[0] != key:
+            self._index = (key, {p.id: p for p in self.products})
+        found = self._index[1].get(product_id)
+        if found is None:
+            found = next((p for p in self.products if p.id == product_id), None)  # the list changed in place
+        if found is None:
+            raise Unprocessable(f"The rate book has no product {product_id}", code="unknown_product")
+        return found
 
 
 class RateBookOut(RateBookBody):
