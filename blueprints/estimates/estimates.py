@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from blueprints.crm import service as crm
 from blueprints.estimates import rate_book, reading
@@ -53,7 +53,9 @@ def get_estimate(*, session: Session, principal: Principal, estimate_id: uuid.UU
 
 def list_estimates(*, session: Session, principal: Principal, query: EstimateQuery) -> EstimatePage:
     """The estimates the caller may see, newest change first, filtered by status, customer and owner."""
-    stmt = visible(select(Estimate), principal)
+    # Only the summary's columns: a page never needs the acceptance columns or the ORM's full rows.
+    summary = [getattr(Estimate, name) for name in EstimateSummary.model_fields]
+    stmt = visible(select(Estimate).options(load_only(*summary, raiseload=True)), principal)
     if query.status:
         stmt = stmt.where(Estimate.status == query.status)
     if query.customer_id:
