@@ -181,6 +181,9 @@ def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None
     """Record the customer's acceptance or decline (409 when already answered, 410 when expired or outdated)."""
     opened = _open(session, token)
     _current(opened)
+    # The link answers once: a second acceptance or decline of this revision is 409.
+    decided = opened.estimate.accepted_at or opened.estimate.declined_at
+    signed_links.require_unused(decided, message="This estimate was already answered")
     if _expired(opened):
         raise Gone("This estimate has expired; ask us for a new one", code="estimate_expired")
     decision = form.get("decision", "")

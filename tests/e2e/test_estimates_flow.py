@@ -265,3 +265,17 @@ def test_a_peer_sees_an_estimate_only_once_shared_and_an_admin_sees_all(env: Env
     assert env.client.get(f"/api/v1/crm/customers/{customer['id']}", headers=env.peer.headers).status_code == 200
     everything = _ok(env.client.get("/api/v1/estimates?limit=200", headers=env.admin.headers))
     assert estimate["id"] in {e["id"] for e in everything["items"]}
+
+
+def test_the_follow_up_timer_runs_through_the_host(env: Env) -> None:
+    estimate, _ = _example_estimate(env, env.estimator)
+    _ok(
+        env.client.post(
+            f"/api/v1/estimates/{estimate['id']}/send", headers=env.estimator.headers, json={"channel": "email"}
+        ),
+        200,
+    )
+    fired = env.host.fire("estimates_follow_ups")
+    assert fired.status_code in (200, 202), fired.text
+    # nothing is due yet (sent moments ago): the estimate is still waiting for the customer, not expired
+    assert _ok(env.client.get(f"/api/v1/estimates/{estimate['id']}", headers=env.estimator.headers))["status"] == "sent"
