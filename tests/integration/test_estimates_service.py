@@ -3,19 +3,37 @@ versions, and who sees which estimate (owner, admin, a peer before and after a s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from blueprints.crm import service as crm
 from blueprints.estimates import service as estimates
 from blueprints.estimates.schemas import AddonIn, EstimateIn, EstimatePatch, EstimateQuery, OptionIn, RoomPatch, ShareIn
 from shared.audit import Actor, AuditLog
+from shared.db import get_engine
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from tests.builders import PaintWorld, create_paint_world, example_room, paint_rate_book
 
 ACTOR = Actor()
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """Every SQL statement sent to the database inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
 
 
 def _estimate(session, world: PaintWorld, who: str = "estimator", **fields) -> object:
@@ -241,3 +259,24 @@ def test_stale_writes_are_refused_and_patching_a_room_reprices(db_session) -> No
             patch=EstimatePatch(title="x"),
             expected=frozenset({version}),
         )
+
+
+def test_reading_an_estimate_is_one_statement_however_many_rooms_it_has(db_session) -> None:
+    world = create_paint_world(db_session)
+    me = world.principal("estimator")
+    small, big = (
+        _estimate(db_session, world),
+        _estimate(db_session, world, options=[OptionIn(name="A"), OptionIn(name="B")]),
+    )
+    for n in range(12):
+        estimates.add_room(
+            session=db_session, principal=me, actor=ACTOR, estimate_id=big.id, room_in=example_room(world, name=f"R{n}")
+        )
+    estimates.add_addon(
+        session=db_session, principal=me, actor=ACTOR, estimate_id=big.id, addon_in=AddonIn(name="x", price_cents=1)
+    )
+    for estimate, rooms in ((small, 0), (big, 12)):
+        with counting() as statements:
+            out, _ = estimates.get_estimate(session=db_session, principal=me, estimate_id=estimate.id)
+        assert len(statements) == 1 and len(out.rooms) == rooms
+    assert all(len(o.rooms) == 12 for o in out.options)
