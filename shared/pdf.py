@@ -128,12 +128,7 @@ class Document:
         pdf = self.pdf
         total = sum(c.weight for c in columns) or 1
         widths = [self.width * c.weight / total for c in columns]
-        pdf.set_font(FONT, "B", size)
-        pdf.set_fill_color(235, 235, 235)
-        for column, width in zip(columns, widths, strict=True):
-            pdf.cell(width, LINE + 0.5, latin1(column.title), border="B", align=column.align, fill=True)
-        pdf.ln(LINE + 0.5)
-        pdf.set_font(FONT, "", size)
+        self._table_header(columns, widths, size)
         font = pdf.current_font
         assert font is not None  # set just above
         widths_of = font.cw  # width of each Latin-1 character in 1/1000 of the font size
@@ -142,6 +137,7 @@ class Document:
         for row in rows:
             if pdf.will_page_break(LINE):
                 pdf.add_page()
+                self._table_header(columns, widths, size)  # a table continued on a new page repeats its header
             baseline = pdf.get_y() + LINE * 0.7
             x = pdf.l_margin
             for column, width, value in zip(columns, widths, row, strict=True):
@@ -152,6 +148,15 @@ class Document:
                 pdf.text(left, baseline, text)
                 x += width
             pdf.ln(LINE)
+
+    def _table_header(self, columns: Sequence[Column], widths: list[float], size: int) -> None:
+        pdf = self.pdf
+        pdf.set_font(FONT, "B", size)
+        pdf.set_fill_color(235, 235, 235)
+        for column, width in zip(columns, widths, strict=True):
+            pdf.cell(width, LINE + 0.5, latin1(column.title), border="B", align=column.align, fill=True)
+        pdf.ln(LINE + 0.5)
+        pdf.set_font(FONT, "", size)
 
     @staticmethod
     def _fit(text: str, room: float, widths_of: Mapping[Any, float], scale: float) -> tuple[str, float]:

@@ -38,7 +38,7 @@ def _option(document: Document, option: OptionOut, proposal: Proposal) -> None:
     rows = [
         [
             f"{room.name} - {surface.kind}",
-            f"{surface.quantity.normalize():f} {surface.unit}",
+            f"{surface.quantity.normalize():f} {'ea' if surface.unit == 'items' else surface.unit}",
             str(surface.coats),
             surface.product_name,
             f"{surface.hours:.2f}",
