@@ -206,6 +206,13 @@ def test_an_estimator_builds_sends_and_the_customer_signs_better_on_a_phone(env:
     assert again.status_code == 409
 
 
+async def _open_on_a_phone(browser: str, url: str) -> str:
+    async with chromium(browser) as page:
+        await page.phone()
+        await page.goto(url)
+        return await page.html()
+
+
 def test_tampered_and_outdated_links_are_refused_with_a_plain_page(env: Env) -> None:
     estimate, _ = _example_estimate(env, env.estimator)
     sent = _ok(
@@ -219,6 +226,9 @@ def test_tampered_and_outdated_links_are_refused_with_a_plain_page(env: Env) -> 
     refused = env.client.get(forged)
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
     assert "not valid" in refused.text
+    browser = find_browser()
+    if browser is not None:  # and a phone's browser shows the same plain page
+        assert "not valid" in asyncio.run(_open_on_a_phone(browser, env.host.base_url + forged))
     # a change after sending: the old link says the estimate was updated
     patched = env.client.patch(
         f"/api/v1/estimates/{estimate['id']}",
@@ -251,6 +261,10 @@ def test_an_expired_link_answers_410(env: Env) -> None:
         clock.unpin()
     response = env.client.get(f"/api/v1/estimate-proposals/{expired}")
     assert response.status_code == 410 and "expired" in response.text
+    browser = find_browser()
+    if browser is not None:
+        shown = asyncio.run(_open_on_a_phone(browser, f"{env.host.base_url}/api/v1/estimate-proposals/{expired}"))
+        assert "expired" in shown and 'name="decision"' not in shown
 
 
 def test_a_peer_sees_an_estimate_only_once_shared_and_an_admin_sees_all(env: Env) -> None:
