@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from blueprints.crm import service as crm
 from blueprints.estimates import rate_book, reading
@@ -40,7 +40,7 @@ from shared.auth import Principal
 from shared.db import affected
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.etag import check_version, flush_versioned
-from shared.pagination import paginate
+from shared.pagination import decode_cursor, encode_cursor
 
 MAX_OPTIONS = 4
 
@@ -52,18 +52,26 @@ def get_estimate(*, session: Session, principal: Principal, estimate_id: uuid.UU
 
 
 def list_estimates(*, session: Session, principal: Principal, query: EstimateQuery) -> EstimatePage:
-    """The estimates the caller may see, newest change first, filtered by status, customer and owner."""
-    # Only the summary's columns: a page never needs the acceptance columns or the ORM's full rows.
-    summary = [getattr(Estimate, name) for name in EstimateSummary.model_fields]
-    stmt = visible(select(Estimate).options(load_only(*summary, raiseload=True)), principal)
+    """The estimates the caller may see, newest change first, filtered by status, customer and owner.
+
+    A page selects the summary's columns only (no ORM rows): the keyset is (updated_at, id), descending.
+    """
+    columns = [getattr(Estimate, name) for name in EstimateSummary.model_fields]
+    stmt = visible(select(*columns), principal)
     if query.status:
         stmt = stmt.where(Estimate.status == query.status)
     if query.customer_id:
         stmt = stmt.where(Estimate.customer_id == query.customer_id)
     if query.owner_id:
         stmt = stmt.where(Estimate.owner_id == query.owner_id)
-    rows, cursor = paginate(session, stmt, keys=[Estimate.updated_at, Estimate.id], query=query, descending=True)
-    return EstimatePage(items=[EstimateSummary.model_validate(e) for e in rows], next_cursor=cursor)
+    keys = tuple_(Estimate.updated_at, Estimate.id)
+    if query.cursor:
+        stmt = stmt.where(keys < tuple_(*decode_cursor(query.cursor, 2)))
+    order = (Estimate.updated_at.desc(), Estimate.id.desc())
+    rows = session.execute(stmt.order_by(*order).limit(query.limit + 1)).mappings().all()
+    items = [EstimateSummary.model_validate(row) for row in rows[: query.limit]]
+    cursor = encode_cursor([items[-1].updated_at, items[-1].id]) if len(rows) > query.limit else None
+    return EstimatePage(items=items, next_cursor=cursor)
 
 
 def _check_products(book: RateBookBody, product_ids: list[uuid.UUID]) -> None:
