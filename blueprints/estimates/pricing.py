@@ -196,14 +196,24 @@ def price_option(
     *,
     product_overrides: dict[uuid.UUID, uuid.UUID] | None = None,
     discount_cents: int = 0,
+    cache: dict[tuple[uuid.UUID, int, uuid.UUID], SurfaceLine] | None = None,
 ) -> PricedOption:
-    """Every surface of the option's rooms (with its product tier swapped in), its materials and totals."""
+    """Every surface of the option's rooms (with its product tier swapped in), its materials and totals.
+
+    Options of one estimate share a cache: a surface priced with the same product is the same line in each.
+    """
     swaps = product_overrides or {}
-    lines = [
-        price_surface(room_id, room, surface, swaps.get(surface.product_id, surface.product_id), book)
-        for room_id, room in rooms
-        for surface in room.surfaces
-    ]
+    lines = []
+    for room_id, room in rooms:
+        for index, surface in enumerate(room.surfaces):
+            product_id = swaps.get(surface.product_id, surface.product_id)
+            key = (room_id, index, product_id)
+            line = cache.get(key) if cache is not None else None
+            if line is None:
+                line = price_surface(room_id, room, surface, product_id, book)
+                if cache is not None:
+                    cache[key] = line
+            lines.append(line)
     material_lines = materials(lines, book)
     return PricedOption(
         surfaces=lines,

@@ -162,6 +162,8 @@ def price_options(
     """Each option priced: the rooms it includes (every room without an option, plus its own), its tier swaps."""
     inputs = {room.id: _room_in(room) for room in rooms}  # built once, shared by every option
     walls = {room_id: pricing.wall_area(room, book).quantize(Decimal("0.01")) for room_id, room in inputs.items()}
+    cache: dict[tuple[uuid.UUID, int, uuid.UUID], pricing.SurfaceLine] = {}
+    done: dict[int, SurfaceOut] = {}
     out = []
     for option in options:
         option_id = uuid.UUID(str(option["id"]))
@@ -172,8 +174,30 @@ def price_options(
             book,
             product_overrides=overrides,
             discount_cents=discount_cents,
+            cache=cache,
         )
-        out.append(_option_out(option, option_id, overrides, included, priced, book, walls))
+        out.append(_option_out(option, option_id, overrides, included, priced, book, walls, done))
+    return out
+
+
+def _surface_out(line: pricing.SurfaceLine, book: RateBookBody, done: dict[int, SurfaceOut]) -> SurfaceOut:
+    """A priced surface as answered; options sharing a line object (same room, surface, product) share its output."""
+    cached = done.get(id(line))  # the lines outlive this read's dict: the pricing cache holds them
+    if cached is not None:
+        return cached
+    out = SurfaceOut.model_construct(  # every value is already of its field's type
+        kind=line.kind,  # type: ignore[arg-type]
+        product_id=line.product_id,
+        product_name=book.product(line.product_id).name,
+        coats=line.coats,
+        prep=line.prep,  # type: ignore[arg-type]
+        quantity=line.quantity.quantize(Decimal("0.01")),
+        unit=UNITS[line.kind],  # type: ignore[arg-type]
+        hours=line.hours.quantize(Decimal("0.0001")),
+        gallons=line.gallons_exact.quantize(Decimal("0.0001")),
+        labour_cents=line.labour_cents,
+    )
+    done[id(line)] = out
     return out
 
 
@@ -185,24 +209,11 @@ def _option_out(
     priced: pricing.PricedOption,
     book: RateBookBody,
     walls: dict[uuid.UUID, Decimal],
+    done: dict[int, SurfaceOut],
 ) -> OptionOut:
     by_room: dict[uuid.UUID, list[SurfaceOut]] = {room.id: [] for room in rooms}
-    names = {p.id: p.name for p in book.products}
     for line in priced.surfaces:
-        by_room[line.room_id].append(
-            SurfaceOut.model_construct(  # every value is already of its field's type
-                kind=line.kind,  # type: ignore[arg-type]
-                product_id=line.product_id,
-                product_name=names[line.product_id],
-                coats=line.coats,
-                prep=line.prep,  # type: ignore[arg-type]
-                quantity=line.quantity.quantize(Decimal("0.01")),
-                unit=UNITS[line.kind],  # type: ignore[arg-type]
-                hours=line.hours.quantize(Decimal("0.0001")),
-                gallons=line.gallons_exact.quantize(Decimal("0.0001")),
-                labour_cents=line.labour_cents,
-            )
-        )
+        by_room[line.room_id].append(_surface_out(line, book, done))
     totals = priced.totals
     assert totals is not None
     return OptionOut(

@@ -98,9 +98,11 @@ class RateBookBody(BaseModel):
     def product(self, product_id: uuid.UUID) -> Product:
         """The product with this id (422 when the rate book has none)."""
         key = (id(self.products), len(self.products))
-        if self._index is None or self._index[0] != key:
-            self._index = (key, {p.id: p for p in self.products})
-        found = self._index[1].get(product_id)
+        private = self.__pydantic_private__ or {}  # read directly: attribute access of private fields is slow
+        index = private.get("_index")
+        if index is None or index[0] != key:
+            index = self._index = (key, {p.id: p for p in self.products})
+        found = index[1].get(product_id)
         if found is None:
             found = next((p for p in self.products if p.id == product_id), None)  # the list changed in place
         if found is None:
