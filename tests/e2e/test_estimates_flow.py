@@ -293,3 +293,32 @@ def test_the_follow_up_timer_runs_through_the_host(env: Env) -> None:
     assert fired.status_code in (200, 202), fired.text
     # nothing is due yet (sent moments ago): the estimate is still waiting for the customer, not expired
     assert _ok(env.client.get(f"/api/v1/estimates/{estimate['id']}", headers=env.estimator.headers))["status"] == "sent"
+
+
+def test_a_send_messaging_blocks_is_reported_on_the_estimate(env: Env) -> None:
+    # given a customer who never agreed to email
+    body = {"name": "No Consent", "email": unique_email("nc"), "timezone": _daytime_zone()}
+    customer = _ok(env.client.post("/api/v1/crm/customers", headers=env.estimator.headers, json=body))
+    estimate = _ok(
+        env.client.post(
+            "/api/v1/estimates", headers=env.estimator.headers, json={"customer_id": customer["id"], "title": "Porch"}
+        )
+    )
+    # when the estimate is sent by email
+    sent = _ok(
+        env.client.post(
+            f"/api/v1/estimates/{estimate['id']}/send", headers=env.estimator.headers, json={"channel": "email"}
+        ),
+        200,
+    )
+    assert sent["message_status"] == "queued"
+    # then the estimator sees on the estimate that messaging blocked it, and why
+    deadline = time.monotonic() + 30
+    while True:
+        read = _ok(env.client.get(f"/api/v1/estimates/{estimate['id']}", headers=env.estimator.headers))
+        revision = read["revisions"][0]
+        if revision["message_status"] == "blocked":
+            break
+        assert time.monotonic() < deadline, revision
+        time.sleep(0.2)
+    assert revision["message_reason"] == "no_consent" and read["status"] == "sent"
