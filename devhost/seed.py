@@ -38,6 +38,12 @@ def _shop() -> str:
     return seed_shop()
 
 
+def _estimates() -> str:
+    from blueprints.estimates.demo import seed_estimates
+
+    return seed_estimates()
+
+
 # Each module that has demo data adds one step; a step must be safe to run again.
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("identity", _identity),
@@ -45,6 +51,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("messaging", _messaging),
     ("configurator", _configurator),
     ("shop", _shop),
+    ("estimates", _estimates),
 ]
 
 

@@ -198,7 +198,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("RENDER_READ_URL_TTL_SECONDS", "render_read_url_ttl_seconds"),
     )
 
-    # shop: customers' inspection approval links are signed with this key (HMAC-SHA256)
+    # estimates: proposal PDFs (tenant-prefixed blobs) and how long the estimator's PDF read link lives
+    estimate_documents_container: str = Field(
+        "documents",
+        min_length=3,
+        max_length=63,
+        validation_alias=AliasChoices("ESTIMATE_DOCUMENTS_CONTAINER", "estimate_documents_container"),
+    )
+    estimate_pdf_url_ttl_seconds: int = Field(
+        900,
+        ge=60,
+        le=86_400,
+        validation_alias=AliasChoices("ESTIMATE_PDF_URL_TTL_SECONDS", "estimate_pdf_url_ttl_seconds"),
+    )
+
+    # customer links (shop inspection approvals, estimate proposals) are signed with this key (HMAC-SHA256)
     inspection_link_signing_key: str = Field(
         "", validation_alias=AliasChoices("INSPECTION_LINK_SIGNING_KEY", "inspection_link_signing_key")
     )

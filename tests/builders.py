@@ -343,3 +343,77 @@ def create_shop_world(
 
 
 # --- end of shop block ----------------------------------------------------------------------------
+
+
+# --- estimates (painting) ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PaintWorld:
+    """A painting business: an owner, an admin, two estimators, a customer of the first, and a rate book."""
+
+    tenant: Tenant
+    users: dict[str, User]
+    customer: Customer
+    products: dict[str, uuid.UUID]
+
+    def principal(self, who: str = "owner") -> Principal:
+        """The principal of owner, admin, estimator or peer."""
+        return principal_of(self.users[who])
+
+
+def paint_rate_book(**changes: Any) -> Any:
+    """The issue's example rate book: $65/h, walls 350 sq ft/gal $45 at 200/250, ceiling 400 $40 at 150."""
+    from decimal import Decimal
+
+    from blueprints.estimates.schemas import Product, ProductionRate, RateBookBody
+
+    products = [
+        Product(
+            name="Wall eggshell", brand="Demo", coverage_sqft_per_gallon=Decimal(350), price_per_gallon_cents=4_500
+        ),
+        Product(name="Ceiling flat", brand="Demo", coverage_sqft_per_gallon=Decimal(400), price_per_gallon_cents=4_000),
+        Product(name="Wall premium", brand="Demo", coverage_sqft_per_gallon=Decimal(400), price_per_gallon_cents=6_500),
+    ]
+    book = RateBookBody(products=products, labour_rate_cents=6_500)
+    book.production["ceiling"] = ProductionRate(first_coat=Decimal(150), additional_coat=Decimal(175))
+    return book.model_copy(update=changes)
+
+
+def create_paint_world(session: Session, *, name: str = "Pinpoint Painting") -> PaintWorld:
+    """A painting business with its people, one customer of the first estimator, and the example rate book saved."""
+    from blueprints.estimates import service as estimates
+    from shared.audit import Actor
+
+    tenant = create_tenant(session, name=name)
+    users = {
+        "owner": create_user(session, tenant=tenant, role="owner", name="Olive"),
+        "admin": create_user(session, tenant=tenant, role="admin", name="Ada"),
+        "estimator": create_user(session, tenant=tenant, role="estimator", name="Ed"),
+        "peer": create_user(session, tenant=tenant, role="estimator", name="Pia"),
+    }
+    customer = create_customer(session, tenant=tenant, owner=users["estimator"], name="Rosa", email=unique_email())
+    book = paint_rate_book()
+    estimates.save_rate_book(session=session, principal=principal_of(users["owner"]), actor=Actor(), book=book)
+    return PaintWorld(tenant=tenant, users=users, customer=customer, products={p.name: p.id for p in book.products})
+
+
+def example_room(world: PaintWorld, **changes: Any) -> Any:
+    """The issue's 12 x 14 x 8 ft room with 1 door and 2 windows: walls 2 coats, ceiling 1 coat."""
+    from decimal import Decimal
+
+    from blueprints.estimates.schemas import RoomIn, SurfaceIn
+
+    room = RoomIn(
+        name="Living room",
+        length_ft=Decimal(12),
+        width_ft=Decimal(14),
+        height_ft=Decimal(8),
+        doors=1,
+        windows=2,
+        surfaces=[
+            SurfaceIn(kind="walls", product_id=world.products["Wall eggshell"], coats=2),
+            SurfaceIn(kind="ceiling", product_id=world.products["Ceiling flat"], coats=1),
+        ],
+    )
+    return room.model_copy(update=changes)

@@ -57,6 +57,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inspection_templates.manage": frozenset({"owner", "admin", "advisor"}),
     "stats.read": frozenset({"owner", "admin", "advisor", "accountant"}),
     "exports.run": frozenset({"owner", "admin", "accountant"}),
+    # estimates: painting estimates (estimators see their own and shared ones; read_all sees every one)
+    "estimates.read": frozenset({"owner", "admin", "estimator"}),
+    "estimates.read_all": MANAGERS,
+    "estimates.write": frozenset({"owner", "admin", "estimator"}),
+    "estimates.send": frozenset({"owner", "admin", "estimator"}),
+    "estimates.share": frozenset({"owner", "admin", "estimator"}),
+    "rate_book.read": frozenset({"owner", "admin", "estimator"}),
+    "rate_book.manage": MANAGERS,
 }
 
 

@@ -1,28 +1,21 @@
 """Signed customer links to an inspection, and the small HTML page where the customer answers.
 
-A token is `v1.<tenant>.<checklist>.<expiry>.<HMAC-SHA256>` keyed by INSPECTION_LINK_SIGNING_KEY;
+A token is a shared.signed_links token for the purpose "inspection" naming the tenant and the checklist;
 it lives at most 7 days. The page is server-rendered, escapes everything it shows, and needs no
 JavaScript: one radio pair per recommended item and a submit button.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from blueprints.shop.models import InspectionItem
-from shared import clock, html
-from shared.config import get_settings
-from shared.errors import Forbidden, Gone
+from shared import html, signed_links
 
-MAX_TTL = timedelta(days=7)
-# Only reachable outside production (config refuses an empty key there): local work and tests.
-_DEV_KEY = "dev-only-inspection-link-key"
+PURPOSE = "inspection"
 
 
 @dataclass(frozen=True)
@@ -34,49 +27,20 @@ class LinkClaims:
     expires_at: datetime
 
 
-def _key() -> bytes:
-    return (get_settings().inspection_link_signing_key or _DEV_KEY).encode()
-
-
-def _mac(payload: str) -> str:
-    digest = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def sign(*, tenant_id: uuid.UUID, checklist_id: uuid.UUID, ttl: timedelta) -> tuple[str, datetime]:
     """A token for the checklist that expires after ttl (capped at 7 days), and when it expires."""
-    expires_at = (clock.now() + min(ttl, MAX_TTL)).replace(microsecond=0)
-    payload = f"v1.{tenant_id.hex}.{checklist_id.hex}.{int(expires_at.timestamp())}"
-    return f"{payload}.{_mac(payload)}", expires_at
+    return signed_links.sign(purpose=PURPOSE, tenant_id=tenant_id, ids=(checklist_id,), ttl=ttl)
 
 
 def verify(token: str) -> LinkClaims:
     """The claims of an untampered, unexpired token; 403 when tampered, 410 when expired."""
-    payload, _, mac = token.rpartition(".")
-    if not payload or not hmac.compare_digest(_mac(payload).encode(), mac.encode("utf-8", "replace")):
-        raise Forbidden("This link is not valid", code="link_invalid")
-    try:
-        version, tenant_hex, checklist_hex, expiry = payload.split(".")
-        claims = LinkClaims(
-            tenant_id=uuid.UUID(hex=tenant_hex),
-            checklist_id=uuid.UUID(hex=checklist_hex),
-            expires_at=datetime.fromtimestamp(int(expiry), UTC),
-        )
-    except ValueError:
-        raise Forbidden("This link is not valid", code="link_invalid") from None
-    if version != "v1":
-        raise Forbidden("This link is not valid", code="link_invalid")
-    if clock.now() >= claims.expires_at or claims.expires_at - clock.now() > MAX_TTL + timedelta(minutes=5):
-        raise Gone("This link has expired; ask the shop for a new one", code="link_expired")
-    return claims
+    claims = signed_links.verify(
+        token, purpose=PURPOSE, id_count=1, expired_message="This link has expired; ask the shop for a new one"
+    )
+    return LinkClaims(tenant_id=claims.tenant_id, checklist_id=claims.ids[0], expires_at=claims.expires_at)
 
 
-_STYLE = (
-    "fieldset{border:1px solid #ccc;border-radius:8px;margin:12px 0;padding:12px}"
-    "legend{font-weight:600}.urgent{color:#a00}.attention{color:#850}"
-    "input[type=radio]{width:24px;height:24px;vertical-align:middle;margin-right:8px}"
-    ".answer{font-weight:600}.note{color:#444}"
-)
+_STYLE = ".urgent{color:#a00}.attention{color:#850}.answer{font-weight:600}.note{color:#444}"
 
 
 def _page(title: str, body: str) -> str:
@@ -85,7 +49,7 @@ def _page(title: str, body: str) -> str:
 
 def error_page(message: str) -> str:
     """A plain page for a refused link."""
-    return _page("Link not available", f"<h1>Link not available</h1><p>{escape(message)}</p>")
+    return html.notice_page("Link not available", message, style=_STYLE)
 
 
 def _money(cents: int | None, currency: str) -> str:

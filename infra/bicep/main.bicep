@@ -95,6 +95,7 @@ var renderResultsQueue = 'render-results'
 var queues = [
   'password-links'
   'outbound-messages'
+  'estimate-notices'
   renderJobsQueue
   renderResultsQueue
 ]

@@ -88,6 +88,7 @@ EDITORS = roles("owner", "admin", "advisor")
 READ_ALL = roles("owner", "admin", "advisor", "tech", "accountant")
 EVERYONE = roles(*ROLES)
 CREATORS = roles("owner", "admin", "advisor", "estimator")
+PAINTERS = roles("owner", "admin", "estimator")
 
 
 @dataclass
@@ -240,6 +241,72 @@ def _shop_token(w: World) -> str:
 
 
 # --- end of shop helpers -----------------------------------------------------------------------------------
+
+
+# --- estimates helpers (estimates engineer's block) ----------------------------------------------------------
+def _est_owner(w: World, target: str) -> Account:
+    return w.accounts["owner"] if target == OWN else w.other_owner
+
+
+def _est_post(w: World, account: Account, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = w.client.post(f"/api/{path}", headers=account.headers, json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def _est_product(w: World, target: str) -> str:
+    """A paint in the target business's rate book, saved once."""
+    key = f"estimates-product-{target}"
+    if key not in w.ids:
+        book = {"products": [{"name": "Eggshell", "coverage_sqft_per_gallon": "350", "price_per_gallon_cents": 4500}]}
+        response = w.client.put("/api/v1/estimates/rate-book", headers=_est_owner(w, target).headers, json=book)
+        assert response.status_code == 200, response.text
+        w.ids[key] = response.json()["products"][0]["id"]
+    return w.ids[key]
+
+
+def _est_room_body(w: World, target: str) -> dict[str, Any]:
+    surface = {"kind": "walls", "product_id": _est_product(w, target), "coats": 2}
+    return {"name": "Den", "length_ft": "12", "width_ft": "14", "height_ft": "8", "surfaces": [surface]}
+
+
+def _est_customer(w: World, role: str) -> str:
+    """A fresh customer the role may see: its own when the role creates customers, else the owner's."""
+    account = w.accounts[role] if role in CREATORS else w.accounts["owner"]
+    return _est_post(w, account, "v1/crm/customers", {"name": "Paint customer", "phone": unique_phone()})["id"]
+
+
+def _est_estimate(w: World, target: str) -> dict[str, Any]:
+    """A fresh estimate of the target business's owner (hidden from our estimator), two options and a room."""
+    account = _est_owner(w, target)
+    body = {"customer_id": w.customer(target), "title": "Matrix", "options": [{"name": "Good"}, {"name": "Best"}]}
+    estimate = _est_post(w, account, "v1/estimates", body)
+    return _est_post(w, account, f"v1/estimates/{estimate['id']}/rooms", _est_room_body(w, target))
+
+
+def _est_addon(w: World, target: str) -> tuple[str, str]:
+    estimate = _est_estimate(w, target)
+    out = _est_post(
+        w, _est_owner(w, target), f"v1/estimates/{estimate['id']}/addons", {"name": "Deck", "price_cents": 1}
+    )
+    return estimate["id"], out["addons"][0]["id"]
+
+
+def _est_sent(w: World, target: str) -> tuple[str, str]:
+    """A fresh sent estimate of the target business: its id and the customer's link."""
+    estimate = _est_estimate(w, target)
+    sent = _est_post(w, _est_owner(w, target), f"v1/estimates/{estimate['id']}/send", {"channel": "sms"})
+    return estimate["id"], sent["url"].split("/api/", 1)[1]
+
+
+def _est_document(w: World) -> str:
+    estimate_id, _ = _est_sent(w, OWN)
+    response = w.client.get(f"/api/v1/estimates/{estimate_id}/pdf", headers=w.accounts["owner"].headers)
+    assert response.status_code == 200, response.text
+    return response.json()["url"].split("/api/", 1)[1]
+
+
+# --- end of estimates helpers ------------------------------------------------------------------------------
 
 
 def _invitee(w: World, target: str) -> str:
@@ -482,6 +549,60 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/v1/shop/exports/payments"): Case(lambda w, r, t: Call(f"v1/shop/exports/payments?{SHOP_DAY}"),
         allow(roles("owner", "admin", "accountant"), 200)),
     # --- end of shop block
+    # --- estimates (estimates engineer's block): owners and admins see every estimate, estimators their own and
+    #     shared ones (the owner's estimate is hidden from ours: 404); managers write the rate book
+    ("GET", "/v1/estimates/rate-book"): Case(lambda w, r, t: Call("v1/estimates/rate-book"), allow(PAINTERS, 200)),
+    ("PUT", "/v1/estimates/rate-book"): Case(lambda w, r, t: Call("v1/estimates/rate-book", json={
+        "labour_rate_cents": 7000}), allow(MANAGERS, 200)),
+    ("GET", "/v1/estimates"): Case(lambda w, r, t: Call("v1/estimates?status=draft"), allow(PAINTERS, 200)),
+    ("POST", "/v1/estimates"): Case(lambda w, r, t: Call("v1/estimates", json={"customer_id": _est_customer(w, r),
+        "title": "Kitchen"}), allow(PAINTERS, 201)),
+    ("GET", "/v1/estimates/{estimate_id}"): Case(lambda w, r, t: Call(f"v1/estimates/{_est_estimate(w, t)['id']}"),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("PATCH", "/v1/estimates/{estimate_id}"): Case(lambda w, r, t: Call(f"v1/estimates/{_est_estimate(w, t)['id']}",
+        json={"notes": "Two coats"}, headers={"If-Match": "*"}), allow(MANAGERS, 200, hidden={"estimator"}),
+        other=True),
+    ("DELETE", "/v1/estimates/{estimate_id}"): Case(lambda w, r, t: Call(f"v1/estimates/{_est_estimate(w, t)['id']}"),
+        allow(MANAGERS, 204, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/rooms"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/rooms", json=_est_room_body(w, t)),
+        allow(MANAGERS, 201, hidden={"estimator"}), other=True),
+    ("PATCH", "/v1/estimates/{estimate_id}/rooms/{room_id}"): Case(lambda w, r, t: (lambda e: Call(
+        f"v1/estimates/{e['id']}/rooms/{e['rooms'][0]['id']}", json={"doors": 2}, headers={"If-Match": "*"}))(
+        _est_estimate(w, t)), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("DELETE", "/v1/estimates/{estimate_id}/rooms/{room_id}"): Case(lambda w, r, t: (lambda e: Call(
+        f"v1/estimates/{e['id']}/rooms/{e['rooms'][0]['id']}"))(_est_estimate(w, t)),
+        allow(MANAGERS, 204, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/options"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/options", json={"name": "Better"}),
+        allow(MANAGERS, 201, hidden={"estimator"}), other=True),
+    ("DELETE", "/v1/estimates/{estimate_id}/options/{option_id}"): Case(lambda w, r, t: (lambda e: Call(
+        f"v1/estimates/{e['id']}/options/{e['options'][1]['id']}"))(_est_estimate(w, t)),
+        allow(MANAGERS, 204, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/addons"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/addons", json={"name": "Deck", "price_cents": 100}),
+        allow(MANAGERS, 201, hidden={"estimator"}), other=True),
+    ("DELETE", "/v1/estimates/{estimate_id}/addons/{addon_id}"): Case(lambda w, r, t: (lambda ea: Call(
+        f"v1/estimates/{ea[0]}/addons/{ea[1]}"))(_est_addon(w, t)), allow(MANAGERS, 204, hidden={"estimator"}),
+        other=True),
+    ("POST", "/v1/estimates/{estimate_id}/shares"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/shares", json={"user_id": w.peer(t)}),
+        allow(MANAGERS, 201, hidden={"estimator"}), other=True),
+    ("DELETE", "/v1/estimates/{estimate_id}/shares/{user_id}"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/shares/{w.peer(t)}"), allow(MANAGERS, 204, hidden={"estimator"}),
+        other=True),
+    ("POST", "/v1/estimates/{estimate_id}/send"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/send", json={"channel": "sms", "ttl_days": 3}),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/estimates/{estimate_id}/pdf"): Case(lambda w, r, t: Call(f"v1/estimates/{_est_sent(w, t)[0]}/pdf"),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/estimate-proposals/{token}"): Case(lambda w, r, t: Call(_est_sent(w, OWN)[1], signed_in=False),
+        allow(EVERYONE, 200)),
+    ("POST", "/v1/estimate-proposals/{token}"): Case(lambda w, r, t: Call(_est_sent(w, OWN)[1], signed_in=False,
+        headers=_FORM, content="decision=decline&reason=later"), allow(EVERYONE, 303)),
+    ("GET", "/v1/estimate-documents/{token}"): Case(lambda w, r, t: Call(_est_document(w), signed_in=False),
+        allow(EVERYONE, 200)),
+    # --- end of estimates block
 }
 # fmt: on
 

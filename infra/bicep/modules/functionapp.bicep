@@ -206,6 +206,9 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     RENDER_MAX_RETRIES: '3'
     RENDER_RETRY_BASE_SECONDS: '1'
     RENDER_READ_URL_TTL_SECONDS: '900'
+    // estimates: proposal PDFs under tenants/{tenant}/estimates/ in the documents container
+    ESTIMATE_DOCUMENTS_CONTAINER: 'documents'
+    ESTIMATE_PDF_URL_TTL_SECONDS: '900'
   }
 }
 

@@ -1,0 +1,338 @@
+"""Estimates triggers: the rate book, estimates with rooms, options, add-ons and shares, sending, the PDF,
+the customer's proposal page, estimator notices and the daily follow-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+from pydantic import BaseModel, Field, RootModel
+
+from blueprints.estimates import estimates as service
+from blueprints.estimates import followups, proposal, rate_book, schemas, sending
+from shared import html
+from shared.errors import AppError
+from shared.etag import if_match, with_etag
+from shared.http import Request, Response, Router, UserRequest
+from shared.jobs import for_each_tenant
+from shared.triggers import Delivery, poison_queue, queue_handler, timer_handler
+
+bp = df.Blueprint()
+api = Router(bp, module="estimates", feature="estimates")
+E = "v1/estimates/{estimate_id}"
+HTML = html.CONTENT_TYPE
+PAGE_ERRORS = {
+    403: "Tampered or unusable link (HTML page)",
+    404: "No such estimate (HTML page)",
+    409: "The estimate was already answered (HTML page)",
+    410: "Expired link, expired or updated estimate (HTML page)",
+    422: "No option chosen or no name typed (HTML page)",
+}
+
+
+class RateBookQuery(BaseModel):
+    """Which version to read (the current one when empty)."""
+
+    version: int | None = Field(default=None, ge=0)
+
+
+@api.get(
+    "v1/estimates/rate-book",
+    permission="rate_book.read",
+    query=RateBookQuery,
+    response=schemas.RateBookOut,
+    summary="The business's rate book (current, or a version)",
+)
+def get_rate_book(req: UserRequest[None, RateBookQuery]) -> schemas.RateBookOut:
+    """Read the rate book."""
+    return rate_book.get_rate_book(**req.reads, version=req.query.version)
+
+
+@api.put(
+    "v1/estimates/rate-book",
+    permission="rate_book.manage",
+    body=schemas.RateBookBody,
+    response=schemas.RateBookOut,
+    summary="Save the rate book as a new version (sent estimates keep theirs)",
+)
+def save_rate_book(req: UserRequest[schemas.RateBookBody, None]) -> schemas.RateBookOut:
+    """Save a new rate-book version."""
+    return rate_book.save_rate_book(**req.writes, book=req.body)
+
+
+@api.get(
+    "v1/estimates",
+    permission="estimates.read",
+    query=schemas.EstimateQuery,
+    response=schemas.EstimatePage,
+    summary="Estimates the caller may see, newest change first",
+)
+def list_estimates(req: UserRequest[None, schemas.EstimateQuery]) -> schemas.EstimatePage:
+    """List estimates."""
+    return service.list_estimates(**req.reads, query=req.query)
+
+
+@api.post(
+    "v1/estimates",
+    permission="estimates.write",
+    body=schemas.EstimateIn,
+    response=schemas.EstimateOut,
+    summary="Start an estimate for a customer",
+)
+def create_estimate(req: UserRequest[schemas.EstimateIn, None]) -> Response:
+    """Create an estimate."""
+    out, version = service.create_estimate(**req.writes, estimate_in=req.body)
+    return with_etag(out, version, status=201)
+
+
+@api.get(E, permission="estimates.read", response=schemas.EstimateOut, summary="An estimate, priced, in one answer")
+def get_estimate(req: UserRequest) -> Response:
+    """Read an estimate."""
+    out, version = service.get_estimate(**req.reads, estimate_id=req.uuid_param("estimate_id"))
+    return with_etag(out, version)
+
+
+@api.patch(
+    E,
+    permission="estimates.write",
+    body=schemas.EstimatePatch,
+    response=schemas.EstimateOut,
+    summary="Change an estimate (If-Match); a sent one becomes a new draft revision",
+)
+def update_estimate(req: UserRequest[schemas.EstimatePatch, None]) -> Response:
+    """Change an estimate."""
+    estimate_id = req.uuid_param("estimate_id")
+    expected = if_match(req)
+    out, version = service.update_estimate(**req.writes, estimate_id=estimate_id, patch=req.body, expected=expected)
+    return with_etag(out, version)
+
+
+@api.delete(E, permission="estimates.write", summary="Delete an estimate (soft; its owner or an admin)")
+def delete_estimate(req: UserRequest) -> None:
+    """Soft-delete an estimate."""
+    service.delete_estimate(**req.writes, estimate_id=req.uuid_param("estimate_id"))
+
+
+@api.post(
+    E + "/rooms",
+    permission="estimates.write",
+    body=schemas.RoomIn,
+    response=schemas.EstimateOut,
+    summary="Add a measured room; the estimate comes back priced",
+)
+def add_room(req: UserRequest[schemas.RoomIn, None]) -> Response:
+    """Add a room."""
+    out, version = service.add_room(**req.writes, estimate_id=req.uuid_param("estimate_id"), room_in=req.body)
+    return with_etag(out, version, status=201)
+
+
+@api.patch(
+    E + "/rooms/{room_id}",
+    permission="estimates.write",
+    body=schemas.RoomPatch,
+    response=schemas.EstimateOut,
+    summary="Change a room (If-Match with the room's version)",
+)
+def update_room(req: UserRequest[schemas.RoomPatch, None]) -> Response:
+    """Change a room."""
+    estimate_id, room_id = req.uuid_param("estimate_id"), req.uuid_param("room_id")
+    expected = if_match(req)
+    out, version = service.update_room(
+        **req.writes, estimate_id=estimate_id, room_id=room_id, patch=req.body, expected=expected
+    )
+    return with_etag(out, version)
+
+
+@api.delete(E + "/rooms/{room_id}", permission="estimates.write", summary="Remove a room")
+def delete_room(req: UserRequest) -> None:
+    """Remove a room."""
+    service.delete_room(**req.writes, estimate_id=req.uuid_param("estimate_id"), room_id=req.uuid_param("room_id"))
+
+
+@api.post(
+    E + "/options",
+    permission="estimates.write",
+    body=schemas.OptionIn,
+    response=schemas.EstimateOut,
+    summary="Add an option (at most four)",
+)
+def add_option(req: UserRequest[schemas.OptionIn, None]) -> Response:
+    """Add an option."""
+    out, version = service.add_option(**req.writes, estimate_id=req.uuid_param("estimate_id"), option_in=req.body)
+    return with_etag(out, version, status=201)
+
+
+@api.delete(E + "/options/{option_id}", permission="estimates.write", summary="Remove an option and its own rooms")
+def delete_option(req: UserRequest) -> None:
+    """Remove an option."""
+    service.delete_option(
+        **req.writes, estimate_id=req.uuid_param("estimate_id"), option_id=req.uuid_param("option_id")
+    )
+
+
+@api.post(
+    E + "/addons",
+    permission="estimates.write",
+    body=schemas.AddonIn,
+    response=schemas.EstimateOut,
+    summary="Add an optional extra",
+)
+def add_addon(req: UserRequest[schemas.AddonIn, None]) -> Response:
+    """Add an add-on."""
+    out, version = service.add_addon(**req.writes, estimate_id=req.uuid_param("estimate_id"), addon_in=req.body)
+    return with_etag(out, version, status=201)
+
+
+@api.delete(E + "/addons/{addon_id}", permission="estimates.write", summary="Remove an add-on")
+def delete_addon(req: UserRequest) -> None:
+    """Remove an add-on."""
+    service.delete_addon(**req.writes, estimate_id=req.uuid_param("estimate_id"), addon_id=req.uuid_param("addon_id"))
+
+
+@api.post(
+    E + "/shares",
+    permission="estimates.share",
+    body=schemas.ShareIn,
+    response=schemas.EstimateOut,
+    summary="Share an estimate with a peer (owner or admin); its customer becomes visible to them",
+)
+def share_estimate(req: UserRequest[schemas.ShareIn, None]) -> Response:
+    """Share an estimate."""
+    out, version = service.share_estimate(**req.writes, estimate_id=req.uuid_param("estimate_id"), share_in=req.body)
+    return with_etag(out, version, status=201)
+
+
+@api.delete(E + "/shares/{user_id}", permission="estimates.share", summary="Stop sharing an estimate with a peer")
+def unshare_estimate(req: UserRequest) -> None:
+    """Stop sharing an estimate."""
+    service.unshare_estimate(**req.writes, estimate_id=req.uuid_param("estimate_id"), user_id=req.uuid_param("user_id"))
+
+
+@api.post(
+    E + "/send",
+    permission="estimates.send",
+    status=200,
+    body=schemas.SendIn,
+    response=schemas.SendOut,
+    responses={409: "Only a draft is sent (change a sent estimate to make a new revision)"},
+    summary="Freeze the revision, store its PDF and text or email the customer the signed link",
+)
+def send_estimate(req: UserRequest[schemas.SendIn, None]) -> schemas.SendOut:
+    """Send an estimate."""
+    return sending.send_estimate(**req.writes, estimate_id=req.uuid_param("estimate_id"), send_in=req.body)
+
+
+@api.get(
+    E + "/pdf",
+    permission="estimates.read",
+    response=schemas.PdfLink,
+    responses={404: "Not sent yet"},
+    summary="A short-lived link to the newest sent revision's PDF (the signed copy once accepted)",
+)
+def estimate_pdf(req: UserRequest) -> schemas.PdfLink:
+    """Link the proposal PDF."""
+    return sending.pdf_link(**req.reads, estimate_id=req.uuid_param("estimate_id"))
+
+
+# --- the customer's side: signed links, no sign-in ------------------------------------------------------
+
+PROPOSAL = "v1/estimate-proposals/{token}"
+
+
+class ProposalForm(RootModel[dict[str, str]]):
+    """The customer's form: decision (accept | decline), option, addon-<id>=on, name, reason."""
+
+
+def _proposal_path(req: Request[Any, Any]) -> str:
+    return f"/api/v1/estimate-proposals/{req.route_params.get('token', '')}"
+
+
+def _html_error(error: AppError) -> Response:
+    page = html.notice_page("Estimate not available", error.detail)
+    return Response(page, status=error.status, content_type=HTML, headers=html.HEADERS)
+
+
+@api.get(
+    PROPOSAL,
+    auth="anonymous",
+    content_type=HTML,
+    responses=PAGE_ERRORS,
+    summary="The customer's proposal page (signed link; HTML, no JavaScript)",
+)
+def proposal_page(req: Request[None, None]) -> Response:
+    """Show the proposal."""
+    try:
+        page = proposal.render_for_customer(
+            session=req.session, token=req.route_params.get("token", ""), action=_proposal_path(req)
+        )
+    except AppError as error:
+        return _html_error(error)
+    return Response(page, content_type=HTML, headers=html.HEADERS)
+
+
+@api.post(
+    PROPOSAL,
+    auth="anonymous",
+    status=303,
+    body=ProposalForm,
+    body_format="form",
+    max_body_bytes=16_384,
+    content_type=HTML,
+    responses=PAGE_ERRORS,
+    summary="The customer accepts (option, add-ons, typed name) or declines",
+)
+def proposal_answer(req: Request[ProposalForm, None]) -> Response:
+    """Take the customer's answer, then show the page again."""
+    try:
+        proposal.answer(
+            session=req.session,
+            token=req.route_params.get("token", ""),
+            form=req.body.root,
+            ip=req.client_ip,
+            user_agent=req.user_agent,
+        )
+    except AppError as error:
+        return _html_error(error)
+    return Response(None, status=303, headers={"Location": _proposal_path(req)})
+
+
+@api.get(
+    "v1/estimate-documents/{token}",
+    auth="anonymous",
+    content_type="application/pdf",
+    responses={403: "Tampered link", 404: "No such document", 410: "Expired link"},
+    summary="A proposal PDF behind a signed link (the signed copy once accepted)",
+)
+def estimate_document(req: Request[None, None]) -> Response:
+    """Serve a proposal PDF."""
+    data, name = proposal.document_for_customer(session=req.session, token=req.route_params.get("token", ""))
+    headers = {**html.HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
+    return Response(data, content_type="application/pdf", headers=headers)
+
+
+# --- estimator notices and the daily follow-ups ----------------------------------------------------------
+
+
+@queue_handler(bp, queue=schemas.FOLLOW_UP_QUEUE, model=schemas.NoticeTask, name="estimates_notice")
+def estimate_notice(task: schemas.NoticeTask, delivery: Delivery) -> str:
+    """Email the estimator one notice (acceptance or follow-up reminder)."""
+    return followups.deliver_notice(task)
+
+
+@queue_handler(
+    bp, queue=poison_queue(schemas.FOLLOW_UP_QUEUE), model=schemas.NoticeTask, name="estimates_notice_poison"
+)
+def estimate_notice_poison(task: schemas.NoticeTask, delivery: Delivery) -> str:
+    """A notice the queue gave up on: mark it failed."""
+    followups.give_up(task)
+    return "failed"
+
+
+@timer_handler(bp, schedule="0 0 14 * * *", name="estimates_follow_ups")
+def estimate_follow_ups() -> str:
+    """Every day (UTC): expire overdue estimates and queue the estimators' follow-up reminders."""
+    run = for_each_tenant(
+        lambda session, tenant_id: followups.follow_up(session=session, tenant_id=tenant_id),
+        name="estimates_follow_ups",
+    )
+    return f"{run.total()} expired or reminded; {len(run.failed)} businesses failed"

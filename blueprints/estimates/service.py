@@ -1,0 +1,44 @@
+"""The estimates module's public API: other modules import this file and schemas.py only.
+
+The use cases live in focused files (rate_book, estimates, reading, sending, proposal, followups);
+this file names the ones other modules, jobs and the triggers call.
+"""
+
+from __future__ import annotations
+
+from blueprints.estimates.estimates import (
+    add_addon,
+    add_option,
+    add_room,
+    create_estimate,
+    delete_addon,
+    delete_estimate,
+    delete_option,
+    delete_room,
+    get_estimate,
+    list_estimates,
+    share_estimate,
+    unshare_estimate,
+    update_estimate,
+    update_room,
+)
+from blueprints.estimates.rate_book import get_rate_book, save_rate_book
+
+__all__ = [
+    "add_addon",
+    "add_option",
+    "add_room",
+    "create_estimate",
+    "delete_addon",
+    "delete_estimate",
+    "delete_option",
+    "delete_room",
+    "get_estimate",
+    "get_rate_book",
+    "list_estimates",
+    "save_rate_book",
+    "share_estimate",
+    "unshare_estimate",
+    "update_estimate",
+    "update_room",
+]
