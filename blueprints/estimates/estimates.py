@@ -159,8 +159,29 @@ def _touch(session: Session, estimate: Estimate, actor: audit.Actor) -> None:
             before={"status": before, "revision": estimate.revision - 1},
             after={"status": estimate.status, "revision": estimate.revision},
         )
-    estimate.rate_book_version = rate_book.current_version(session, estimate.tenant_id)
+    _reprice_with_newest_book(session, estimate)
     estimate.updated_at = clock.now()
+
+
+def _products_in_use(session: Session, estimate: Estimate) -> set[uuid.UUID]:
+    surfaces = session.scalars(select(EstimateItem.surfaces).where(EstimateItem.estimate_id == estimate.id))
+    used = {uuid.UUID(s["product_id"]) for room in surfaces for s in room}
+    for overrides in session.scalars(
+        select(EstimateOption.product_overrides).where(EstimateOption.estimate_id == estimate.id)
+    ):
+        used |= {uuid.UUID(k) for k in overrides} | {uuid.UUID(v) for v in overrides.values()}
+    return used
+
+
+def _reprice_with_newest_book(session: Session, estimate: Estimate) -> None:
+    """Move a changed draft to the newest rate-book version, unless that version dropped a product it uses
+    (it then stays priced with its own version, so reading it never fails)."""
+    newest = rate_book.current_version(session, estimate.tenant_id)
+    if newest == estimate.rate_book_version:
+        return
+    products = {p.id for p in rate_book.book_at(session, estimate.tenant_id, newest).products}
+    if _products_in_use(session, estimate) <= products:
+        estimate.rate_book_version = newest
 
 
 def _book(session: Session, estimate: Estimate) -> RateBookBody:

@@ -22,7 +22,9 @@ from blueprints.estimates.estimates import (
     update_estimate,
     update_room,
 )
+from blueprints.estimates.followups import follow_up_tenant
 from blueprints.estimates.rate_book import get_rate_book, save_rate_book
+from blueprints.estimates.sending import pdf_link, send_estimate
 
 __all__ = [
     "add_addon",
@@ -33,10 +35,13 @@ __all__ = [
     "delete_estimate",
     "delete_option",
     "delete_room",
+    "follow_up_tenant",
     "get_estimate",
     "get_rate_book",
     "list_estimates",
+    "pdf_link",
     "save_rate_book",
+    "send_estimate",
     "share_estimate",
     "unshare_estimate",
     "update_estimate",

@@ -280,3 +280,26 @@ def test_reading_an_estimate_is_one_statement_however_many_rooms_it_has(db_sessi
             out, _ = estimates.get_estimate(session=db_session, principal=me, estimate_id=estimate.id)
         assert len(statements) == 1 and len(out.rooms) == rooms
     assert all(len(o.rooms) == 12 for o in out.options)
+
+
+def test_a_draft_keeps_its_rate_book_when_the_newest_one_dropped_a_product_it_uses(db_session) -> None:
+    world = create_paint_world(db_session)
+    owner, me = world.principal("owner"), world.principal("estimator")
+    estimate = _estimate(db_session, world)
+    estimates.add_room(
+        session=db_session, principal=me, actor=ACTOR, estimate_id=estimate.id, room_in=example_room(world)
+    )
+    # the owner drops the ceiling paint from the rate book
+    current = estimates.get_rate_book(session=db_session, principal=owner)
+    kept = [p for p in current.products if p.name != "Ceiling flat"]
+    estimates.save_rate_book(session=db_session, principal=owner, actor=ACTOR, book=paint_rate_book(products=kept))
+    # a change to the draft keeps it priced with version 1, and it still reads
+    out, _ = estimates.update_estimate(
+        session=db_session,
+        principal=me,
+        actor=ACTOR,
+        estimate_id=estimate.id,
+        patch=EstimatePatch(notes="Ceiling too"),
+        expected=None,
+    )
+    assert out.rate_book_version == 1 and out.options[0].totals.total_cents == 46_133
