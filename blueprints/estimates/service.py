@@ -22,7 +22,7 @@ from blueprints.estimates.estimates import (
     update_estimate,
     update_room,
 )
-from blueprints.estimates.followups import follow_up_tenant
+from blueprints.estimates.followups import follow_up
 from blueprints.estimates.rate_book import get_rate_book, save_rate_book
 from blueprints.estimates.sending import pdf_link, send_estimate
 
@@ -35,7 +35,7 @@ __all__ = [
     "delete_estimate",
     "delete_option",
     "delete_room",
-    "follow_up_tenant",
+    "follow_up",
     "get_estimate",
     "get_rate_book",
     "list_estimates",
