@@ -57,6 +57,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inspection_templates.manage": frozenset({"owner", "admin", "advisor"}),
     "stats.read": frozenset({"owner", "admin", "advisor", "accountant"}),
     "exports.run": frozenset({"owner", "admin", "accountant"}),
+    # bids: projects, plan documents and their analysis, the fixture review, the business's takeoff settings
+    "bids.read": frozenset({"owner", "admin", "estimator", "advisor", "accountant"}),
+    "bids.write": frozenset({"owner", "admin", "estimator", "advisor"}),
+    "bids.review": frozenset({"owner", "admin", "estimator"}),
+    "bids.settings": MANAGERS,
 }
 
 

@@ -408,3 +408,28 @@ def write(path: Path, **kwargs: object) -> PlanSet:
     plan_set = make_plan_set(**kwargs)  # type: ignore[arg-type]
     path.write_bytes(plan_set.pdf)
     return plan_set
+
+
+def zero_page_pdf() -> bytes:
+    """A well-formed PDF whose page tree is empty."""
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def encrypted_pdf(*, user_password: str | None = "open-sesame") -> bytes:
+    """A one-page PDF encrypted with fpdf2 (with a user password unless told otherwise)."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.text(20, 20, "WC-1 WATER CLOSET")
+    pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
+    return bytes(pdf.output())
