@@ -1,6 +1,9 @@
 """Merging a document's page results into its takeoff: schedule rows are the types, detections from both
 detectors merge by overlap (each keeps its sources and best confidence), states come from the business's
 thresholds, and the "to check" list names what a person must look at. Pure functions, no I/O.
+
+Sources: `text` (the local detector), `vision` (Claude), and `schedule` when the fixture resolved to a row of
+the fixture schedule (the row, not the detector, says what it is).
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def merge(pages: list[dict[str, Any]], thresholds: Thresholds) -> Takeoff:
             box: Box = tuple(hit["box"])  # type: ignore[assignment]
             twin = next((f for f in placed if f.fixture_type == kind and iou(f.box, box) >= MERGE_IOU), None)
             if twin is not None:
-                twin.sources = sorted({*twin.sources, hit["source"]})
+                twin.sources = sorted({*twin.sources, hit["source"], *(["schedule"] if schedule_tag else [])})
                 twin.confidence = max(twin.confidence, float(hit["confidence"]))
                 twin.schedule_tag = twin.schedule_tag or schedule_tag
                 continue
@@ -108,7 +111,7 @@ def merge(pages: list[dict[str, Any]], thresholds: Thresholds) -> Takeoff:
                     tag=(hit.get("tag") or None),
                     schedule_tag=schedule_tag,
                     box=box,
-                    sources=[hit["source"]],
+                    sources=sorted({hit["source"], *(["schedule"] if schedule_tag else [])}),
                     confidence=round(confidence, 3),
                     state=state_for(confidence, thresholds),
                     label=hit.get("label") or kind,

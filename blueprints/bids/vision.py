@@ -82,7 +82,8 @@ def tiles(pdf_path: Path, page_number: int, *, dpi: int, tile_px: int, overlap_p
 
     document = pdfium.PdfDocument(str(pdf_path))
     try:
-        image = document[page_number - 1].render(scale=dpi / 72)  # pyright: ignore[reportArgumentType].to_pil().convert("RGB")
+        scale: Any = dpi / 72  # pypdfium2 takes any number; its stub says int
+        image = document[page_number - 1].render(scale=scale).to_pil().convert("RGB")
     finally:
         document.close()
     per_px = 72 / dpi
