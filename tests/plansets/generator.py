@@ -68,6 +68,8 @@ SYMBOL_SIZE = {
     "HOSE BIBB": (8, 8),
     "SHOWER": (34, 34),
 }
+ROOMS = 6
+DISAGREEING = "LAV-1"  # its schedule QTY is one more than the plans show: the takeoff must flag it, not average
 # Word labels a few fixtures carry instead of a tag, as drafters do for drains and bibbs.
 WORD_LABEL = {"FLOOR DRAIN": "FLOOR DRAIN", "HOSE BIBB": "HOSE BIBB"}
 
@@ -103,6 +105,7 @@ class PlanSet:
     schedule_tags: list[str]
     unscheduled_tags: list[str]
     never_placed: list[str]
+    disagreeing: dict[str, tuple[int, int]]  # tag -> (schedule QTY, fixtures on the plans)
 
     @property
     def fixtures(self) -> list[Fixture]:
@@ -245,7 +248,7 @@ def _table(
             cx += w
 
 
-def _walls(pdf: FPDF, rng: random.Random) -> list[tuple[float, float, float, float]]:
+def _walls(pdf: FPDF) -> list[tuple[float, float, float, float]]:
     """Rooms as a grid of wall lines; the rooms' inner rectangles (for placing fixtures)."""
     pdf.set_line_width(3)
     left, top, right, bottom = 60.0, 60.0, 880.0, 700.0
@@ -282,14 +285,22 @@ def _plan_fixtures(rng: random.Random, page: int, rooms: int) -> list[tuple[int,
     return items
 
 
-def _draw_plan(pdf: FPDF, pen: _Pen, sheet: Sheet, page: int, rng: random.Random) -> None:
-    rooms = _walls(pdf, rng)
-    slots = [0] * len(rooms)
-    for room, kind, tag, label, scheduled in _plan_fixtures(rng, page, len(rooms)):
-        slot = slots[room]
-        if slot >= 9:
-            continue
-        slots[room] += 1
+def _layout(rng: random.Random, page: int) -> list[tuple[int, int, str, str | None, str, bool]]:
+    """(room, slot, kind, tag, label, scheduled) of one floor plan, at most nine fixtures a room."""
+    slots = [0] * ROOMS
+    placed = []
+    for room, kind, tag, label, scheduled in _plan_fixtures(rng, page, ROOMS):
+        if slots[room] < 9:
+            placed.append((room, slots[room], kind, tag, label, scheduled))
+            slots[room] += 1
+    return placed
+
+
+def _draw_plan(
+    pdf: FPDF, pen: _Pen, sheet: Sheet, page: int, layout: list[tuple[int, int, str, str | None, str, bool]]
+) -> None:
+    rooms = _walls(pdf)
+    for room, slot, kind, tag, label, scheduled in layout:
         x, y = _place(rooms[room], slot, kind)
         box = _symbol(pdf, kind, x, y)
         w, h = box[2] - box[0], box[3] - box[1]
@@ -305,17 +316,18 @@ def _draw_plan(pdf: FPDF, pen: _Pen, sheet: Sheet, page: int, rng: random.Random
     pen.text(900, 104, "2. FLOOR DRAIN TRAP PRIMERS PER CODE.", 5.5)
 
 
-def _draw_schedule_sheet(pdf: FPDF, pen: _Pen) -> None:
-    header = ["MARK", "FIXTURE", "DESCRIPTION", "MANUFACTURER", "MODEL", "CW", "HW", "WASTE", "VENT"]
-    rows = [[tag, *values] for tag, values in SCHEDULE.items()]
-    _table(pdf, pen, 60, 120, "PLUMBING FIXTURE SCHEDULE", header, rows, [40, 90, 190, 100, 70, 34, 34, 40, 36])
+def _draw_schedule_sheet(pdf: FPDF, pen: _Pen, quantities: dict[str, int]) -> None:
+    header = ["MARK", "FIXTURE", "DESCRIPTION", "MANUFACTURER", "MODEL", "CW", "HW", "WASTE", "VENT", "QTY"]
+    rows = [[tag, *values, str(quantities.get(tag, 0))] for tag, values in SCHEDULE.items()]
+    widths = [40, 90, 190, 100, 70, 34, 34, 40, 36, 30]
+    _table(pdf, pen, 60, 120, "PLUMBING FIXTURE SCHEDULE", header, rows, widths)
     pen.text(60, 420, "GENERAL NOTES:", 9)
     pen.text(60, 436, "A. VERIFY EVERY WATER CLOSET ROUGH-IN WITH THE MANUFACTURER BEFORE SETTING.", 7)
     pen.text(60, 448, "B. PROVIDE A HOSE BIBB WITHIN 100 FT OF EVERY FLOOR DRAIN.", 7)
 
 
-def _draw_architectural(pdf: FPDF, pen: _Pen, rng: random.Random) -> None:
-    rooms = _walls(pdf, rng)
+def _draw_architectural(pdf: FPDF, pen: _Pen) -> None:
+    rooms = _walls(pdf)
     for i, room in enumerate(rooms):
         pen.text(room[0] + 20, room[1] + 40, f"P-{1 + i % 3}", 8)
         pen.text(room[0] + 20, room[1] + 60, f"ROOM {101 + i}", 8)
@@ -340,26 +352,35 @@ def make_plan_set(
     sheets = [Sheet("P-001", "PLUMBING SCHEDULES AND NOTES", "PLUMBING")]
     sheets += [Sheet(f"P-{101 + i}", f"PLUMBING FLOOR PLAN - AREA {i + 1}", "PLUMBING") for i in range(plan_sheets)]
     sheets.append(Sheet("A-101", "FINISH PLAN", "ARCHITECTURAL"))
+    layouts = {page: _layout(rng, page) for page in range(2, plan_sheets + 2)}
+    row_of = {kind: tag for tag, kind in KIND_OF.items() if tag != "DF-2"}
+    quantities: dict[str, int] = {}
+    for layout in layouts.values():
+        for _, _, kind, tag, _, scheduled in layout:
+            if scheduled:
+                quantities[tag or row_of[kind]] = quantities.get(tag or row_of[kind], 0) + 1
+    counted = dict(quantities)
+    quantities[DISAGREEING] = quantities.get(DISAGREEING, 0) + 1  # the schedule says one more than the plans show
     for page, sheet in enumerate(sheets, start=1):
         pdf.add_page()
         _title_block(pdf, pen, sheet, project)
         if sheet.number == "P-001":
-            _draw_schedule_sheet(pdf, pen)
+            _draw_schedule_sheet(pdf, pen, quantities)
         elif sheet.discipline == "PLUMBING":
-            _draw_plan(pdf, pen, sheet, page, rng)
+            _draw_plan(pdf, pen, sheet, page, layouts[page])
         else:
-            _draw_architectural(pdf, pen, rng)
+            _draw_architectural(pdf, pen)
     data = bytes(pdf.output())
     if variant == "raster":
         data = rasterise(data)
-    placed = {f.tag for s in sheets for f in s.fixtures if f.tag}
     unscheduled = sorted({f.label for s in sheets for f in s.fixtures if not f.scheduled})
     return PlanSet(
         pdf=data,
         sheets=sheets,
         schedule_tags=list(SCHEDULE),
         unscheduled_tags=unscheduled,
-        never_placed=sorted(set(SCHEDULE) - placed),
+        never_placed=sorted(set(SCHEDULE) - set(counted)),
+        disagreeing={DISAGREEING: (quantities[DISAGREEING], counted.get(DISAGREEING, 0))},
     )
 
 

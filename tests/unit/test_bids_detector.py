@@ -64,6 +64,12 @@ def test_to_check_names_unscheduled_tags_and_rows_never_found(vector_set: tuple[
         assert ("tag_without_schedule_row", tag) in kinds
     for tag in plan_set.never_placed:
         assert ("schedule_row_not_found", tag) in kinds
+    disagreements = {
+        i["tag"]: (i["schedule_quantity"], i["counted"])
+        for i in takeoff.to_check
+        if i["kind"] == "count_disagrees_with_schedule"
+    }
+    assert disagreements == plan_set.disagreeing  # flagged with both numbers, never averaged away
     prose = [f for f in takeoff.fixtures if f.page == 1]
     assert prose and {f.state for f in prose} == {"hidden"}  # general notes name fixtures in prose: not counted
 
