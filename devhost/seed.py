@@ -32,6 +32,12 @@ def _configurator() -> str:
     return seed_configurator()
 
 
+def _bids() -> str:
+    from blueprints.bids.demo import seed_bids
+
+    return seed_bids()
+
+
 def _shop() -> str:
     from blueprints.shop.demo import seed_shop
 
@@ -45,6 +51,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("messaging", _messaging),
     ("configurator", _configurator),
     ("shop", _shop),
+    ("bids", _bids),
 ]
 
 

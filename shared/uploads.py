@@ -173,15 +173,14 @@ def commit(*, tenant_id: uuid.UUID, blob_name: str, kinds: set[str], max_bytes: 
     return CommittedBlob(blob_name=blob_name, size_bytes=size, kind=kind)
 
 
-def download_to(blob_name: str, path: Any) -> int:
-    """Stream a blob into a local file chunk by chunk (never whole in memory); its size."""
-    stream = blob_service().get_blob_client(get_settings().uploads_container, blob_name).download_blob()
-    written = 0
+def download_to(blob_name: str, path: Any, *, chunk_bytes: int = 4 * 1024 * 1024) -> int:
+    """Stream a blob into a local file in ranges of chunk_bytes, never holding more than one range in memory."""
+    client = blob_service().get_blob_client(get_settings().uploads_container, blob_name)
+    size = int(client.get_blob_properties().size)
     with open(path, "wb") as out:
-        for chunk in stream.chunks():
-            out.write(chunk)
-            written += len(chunk)
-    return written
+        for offset in range(0, size, chunk_bytes):
+            out.write(client.download_blob(offset=offset, length=min(chunk_bytes, size - offset)).readall())
+    return size
 
 
 def delete(blob_name: str) -> None:

@@ -406,21 +406,27 @@ def rasterise(pdf_bytes: bytes, *, dpi: int = 100, seed: int = 7) -> bytes:
 
 
 def big_plan_set(*, target_bytes: int, seed: int = 3) -> bytes:
-    """A plan set padded with incompressible image pages up to about target_bytes (for size limits and memory)."""
+    """A plan set followed by incompressible scan pages, at least target_bytes long (size limits, memory)."""
     from PIL import Image
 
     rng = random.Random(seed)
     base = make_plan_set(plan_sheets=2, seed=seed).pdf
-    pages = []
-    size = len(base)
-    while size < target_bytes:
-        image = Image.frombytes("L", (1400, 1400), rng.randbytes(1400 * 1400))
-        pages.append(image)
-        size += 1400 * 1400
-    if not pages:
-        return base
+
+    def noise() -> Image.Image:
+        return Image.frombytes("L", (1400, 1400), rng.randbytes(1400 * 1400))
+
+    probe = io.BytesIO()
+    noise().save(probe, format="PDF", resolution=150)
+    count = max(1, -(-(target_bytes - len(base)) // len(probe.getvalue())))
+    scans = io.BytesIO()
+    first, *rest = [noise() for _ in range(count)]
+    first.save(scans, format="PDF", save_all=True, append_images=rest, resolution=150)
+    import pypdfium2 as pdfium
+
+    merged = pdfium.PdfDocument(base)
+    merged.import_pages(pdfium.PdfDocument(scans.getvalue()))
     out = io.BytesIO()
-    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=150)
+    merged.save(out)
     return out.getvalue()
 
 
