@@ -13,7 +13,6 @@ from shared import clock, uploads
 from shared.storage import blob_service
 
 
-
 def glb_path(*, tenant_id: uuid.UUID, product_id: uuid.UUID, template_version: str, config_hash: str) -> str:
     """Where a configuration's GLB lives: per tenant, product, template version and configuration hash."""
     return f"tenants/{tenant_id}/products/{product_id}/{template_version}/{config_hash}.glb"
