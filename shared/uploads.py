@@ -193,17 +193,18 @@ def delete(blob_name: str) -> None:
         pass
 
 
-def allow_browser_uploads(origins: list[str]) -> None:
-    """Set the account's blob CORS so the PWA's origins may PUT straight to Blob (the dev host calls it)."""
+def allow_browser_uploads() -> list[str]:
+    """Let the PWA's origins (UPLOAD_CORS_ORIGINS) PUT straight to Blob: the account's CORS rule (dev host start)."""
     from azure.storage.blob import CorsRule
 
-    if not origins:
-        return
-    rule = CorsRule(
-        allowed_origins=origins,
-        allowed_methods=["PUT", "GET", "HEAD", "OPTIONS"],
-        allowed_headers=["*"],
-        exposed_headers=["*"],
-        max_age_in_seconds=3600,
-    )
-    blob_service().set_service_properties(cors=[rule])
+    origins = [o.strip() for o in get_settings().upload_cors_origins.split(",") if o.strip()]
+    if origins:
+        rule = CorsRule(
+            allowed_origins=origins,
+            allowed_methods=["PUT", "GET", "HEAD", "OPTIONS"],
+            allowed_headers=["*"],
+            exposed_headers=["*"],
+            max_age_in_seconds=3600,
+        )
+        blob_service().set_service_properties(cors=[rule])
+    return origins

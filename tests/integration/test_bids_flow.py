@@ -194,3 +194,9 @@ def test_another_business_cannot_see_the_document(db_session: Any, analysed: Any
     stranger = create_user(db_session, tenant=create_tenant(db_session, name="Someone Else"), role="owner")
     with pytest.raises(NotFound):
         service.get_takeoff(session=db_session, principal=principal_of(stranger), document_id=document.id)
+
+
+def test_the_dev_host_lets_the_pwa_put_uploads_from_its_origins(database: Any) -> None:
+    origins = uploads.allow_browser_uploads()
+    rules = blob_service().get_service_properties()["cors"]
+    assert origins and rules[0].allowed_origins == ",".join(origins) and "PUT" in rules[0].allowed_methods
