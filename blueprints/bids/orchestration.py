@@ -87,8 +87,8 @@ def _pages(
                 RETRY,
                 {**{k: page_job[k] for k in ("tenant_id", "document_id")}, "page": page, "error": error},
             )
-            status["failed_pages"].append(page)
+            status["failed_pages"] = sorted([*status["failed_pages"], page])
         elif done.result.get("status") == "needs_vision":
-            status["needs_vision_pages"].append(page)
+            status["needs_vision_pages"] = sorted([*status["needs_vision_pages"], page])
         status["pages_done"] += 1
         context.set_custom_status(status)

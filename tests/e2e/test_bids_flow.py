@@ -113,3 +113,43 @@ def test_refused_uploads_answer_4xx_and_leave_no_document(app_host: RunningHost)
         missing = client.get(f"/api/v1/bids/documents/{document_id}", headers=owner.headers)
         assert missing.status_code == 404
     assert _ok(client.get(f"/api/v1/bids/projects/{project_id}/documents", headers=owner.headers))["items"] == []
+
+
+def test_cancel_terminates_the_running_analysis(app_host: RunningHost) -> None:
+    from devhost.durable.api import system_key
+
+    client = app_host.client()
+    owner = register(client, tenant_name="PipelineOS Cancels")
+    document_id, commit = _upload(client, owner, _project(client, owner), make_plan_set(plan_sheets=40, seed=3).pdf)
+    assert _ok(commit, 202)["status"] == "queued"
+    cancelled = _ok(client.post(f"/api/v1/bids/documents/{document_id}/cancel", headers=owner.headers))
+    assert cancelled["status"] == "cancelled"
+    status_url = f"/runtime/webhooks/durabletask/instances/bids-{document_id}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runtime = client.get(status_url, params={"code": system_key(app_host.master_key)}).json()["runtimeStatus"]
+        if runtime == "Terminated":
+            break
+        time.sleep(0.1)
+    assert runtime == "Terminated"
+    document = _ok(client.get(f"/api/v1/bids/documents/{document_id}", headers=owner.headers))
+    assert document["status"] == "cancelled" and document["analyzed_at"] is None
+    again = client.post(f"/api/v1/bids/documents/{document_id}/cancel", headers=owner.headers)
+    assert again.status_code == 409
+
+
+def test_scanned_sheets_without_a_vision_key_are_reported_needing_vision(app_host: RunningHost) -> None:
+    client = app_host.client()
+    owner = register(client, tenant_name="PipelineOS Scans")
+    scans = make_plan_set(plan_sheets=1, seed=6, variant="raster").pdf
+    document_id, commit = _upload(client, owner, _project(client, owner), scans)
+    assert commit.status_code == 202, commit.text
+    for _ in range(600):
+        document = _ok(client.get(f"/api/v1/bids/documents/{document_id}", headers=owner.headers))
+        if document["status"] == "analyzed":
+            break
+        time.sleep(0.1)
+    assert document["status"] == "analyzed"
+    assert document["progress"]["needs_vision_pages"] == [1, 2, 3]
+    takeoff = _ok(client.get(f"/api/v1/bids/documents/{document_id}/takeoff", headers=owner.headers))
+    assert {p["status"] for p in takeoff["pages"]} == {"needs_vision"} and takeoff["total_fixtures"] == 0
