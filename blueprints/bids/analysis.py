@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from blueprints.bids import merge, pages, pdfcheck, vision
 from blueprints.bids.models import BidDocument, BidFixture, BidPage, BidScheduleRow, BidSettings
+from blueprints.bids.transitions import RUNNING, move
 from shared import clock
-
-LIVE = ("queued", "analyzing")
 
 
 def settings_row(session: Session, tenant_id: uuid.UUID) -> BidSettings:
@@ -36,9 +35,10 @@ def _locked(session: Session, document_id: uuid.UUID) -> BidDocument | None:
 def start(*, session: Session, document_id: uuid.UUID) -> dict[str, Any]:
     """Move a queued document to analyzing; what the pages need (page_count 0: nothing to do)."""
     document = _locked(session, document_id)
-    if document is None or document.status not in LIVE:
+    if document is None or document.status not in RUNNING:
         return {"page_count": 0, "status": document.status if document else "missing"}
-    document.status, document.updated_at = "analyzing", clock.now()
+    if document.status != "analyzing":  # a redelivered start finds it analyzing already and goes on
+        document.status, document.updated_at = move(document.status, "analyzing"), clock.now()
     return {
         "page_count": document.page_count or 0,
         "blob_name": document.blob_name,
@@ -105,7 +105,7 @@ def _record_page(
 def finish(*, session: Session, tenant_id: uuid.UUID, document_id: uuid.UUID) -> dict[str, Any]:
     """Merge the pages into the takeoff (replacing the detectors' fixtures, keeping people's) and mark it analyzed."""
     document = _locked(session, document_id)
-    if document is None or document.status not in LIVE:
+    if document is None or document.status not in RUNNING:
         return {"status": document.status if document else "missing"}
     results = [p.result for p in session.scalars(select(BidPage).where(BidPage.document_id == document_id))]
     sheets = {p["page"]: p.get("sheet_number") for p in results}
@@ -120,7 +120,11 @@ def finish(*, session: Session, tenant_id: uuid.UUID, document_id: uuid.UUID) ->
     rows = [_fixture_row(tenant_id, document_id, f, sheets.get(f.page)) for f in takeoff.fixtures]
     if rows:
         session.execute(insert(BidFixture), rows)
-    document.status, document.analyzed_at, document.updated_at = "analyzed", clock.now(), clock.now()
+    document.status, document.analyzed_at, document.updated_at = (
+        move(document.status, "analyzed"),
+        clock.now(),
+        clock.now(),
+    )
     document.takeoff_version += 1
     return {"status": "analyzed", "fixtures": len(rows), "schedule_rows": len(takeoff.schedule)}
 
@@ -174,6 +178,10 @@ def _fixture_row(
 def fail(*, session: Session, document_id: uuid.UUID, error: str) -> dict[str, Any]:
     """Mark a document's analysis failed (the orchestration itself could not go on)."""
     document = _locked(session, document_id)
-    if document is not None and document.status in LIVE:
-        document.status, document.error, document.updated_at = "failed", error[:2000], clock.now()
+    if document is not None and document.status in RUNNING:
+        document.status, document.error, document.updated_at = (
+            move(document.status, "failed"),
+            error[:2000],
+            clock.now(),
+        )
     return {"status": "failed"}

@@ -22,6 +22,7 @@ from blueprints.bids.schemas import (
     ProjectPage,
     UploadOut,
 )
+from blueprints.bids.transitions import move
 from blueprints.crm import service as crm
 from shared import audit, clock, uploads
 from shared.auth import Principal
@@ -169,7 +170,7 @@ def commit_document(
             raise
         _discard(session, principal, document, error, actor)
         return Commit(refused=error)
-    document.status, document.size_bytes, document.page_count = "queued", blob.size_bytes, pages
+    document.status, document.size_bytes, document.page_count = move(document.status, "queued"), blob.size_bytes, pages
     document.vision_all = commit_in.vision_all
     document.instance_id = f"bids-{document.id}"
     document.updated_at = clock.now()
@@ -218,11 +219,7 @@ def mark_cancelled(
 ) -> tuple[DocumentOut, str | None]:
     """Mark a running analysis cancelled; the instance to terminate (None when nothing was running)."""
     document = document_or_raise(session, principal.tenant_id, document_id, lock=True)
-    if document.status not in ("queued", "analyzing"):
-        raise Conflict(
-            f"The document is {document.status}; only a running analysis can be cancelled", code="not_running"
-        )
-    document.status, document.updated_at = "cancelled", clock.now()
+    document.status, document.updated_at = move(document.status, "cancelled"), clock.now()  # 409 unless running
     session.flush()
     audit.record(
         session,

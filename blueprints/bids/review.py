@@ -31,6 +31,7 @@ from blueprints.bids.schemas import (
     TakeoffOut,
     TypeCount,
 )
+from blueprints.bids.transitions import decide
 from shared import audit, clock
 from shared.auth import Principal
 from shared.db import affected
@@ -143,9 +144,9 @@ def update_fixture(
     if "fixture_type" in changes:
         fixture.fixture_type = changes["fixture_type"]
     if "state" in changes:
-        fixture.state = changes["state"]
+        fixture.state = decide(fixture.state, changes["state"])
     elif changes:
-        fixture.state = "confirmed"  # a person's edit is a person's decision
+        fixture.state = decide(fixture.state, "confirmed")  # a person's edit is a person's decision
     fixture.edited = True
     fixture.updated_at = clock.now()
     flush_versioned(session)

@@ -31,6 +31,7 @@ from blueprints.bids.review import (
     update_fixture,
 )
 from blueprints.bids.schemas import CommitIn, DocumentOut, Progress
+from blueprints.bids.transitions import RUNNING
 from shared import audit
 from shared.auth import Principal
 from shared.db import on_commit
@@ -92,7 +93,7 @@ def get_document(
     document = projects.get_document(session=session, principal=principal, document_id=document_id)
     out = DocumentOut.model_validate(document)
     custom: Any = None
-    if durable is not None and document.instance_id and document.status in ("queued", "analyzing", "analyzed"):
+    if durable is not None and document.instance_id and document.status in (*RUNNING, "analyzed"):
         _, custom = durable.custom_status(document.instance_id)
     if isinstance(custom, dict) and "stage" in custom:
         out.progress = Progress.model_validate({k: custom[k] for k in Progress.model_fields if k in custom})
