@@ -7,7 +7,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from blueprints.bids import analysis, orchestration, schemas, service
+from blueprints.bids import analysis, orchestration, pdfcheck, schemas, service
 from blueprints.bids.durable_http import client, durable_route
 from shared.db import session_scope
 from shared.etag import if_match, with_etag
@@ -278,10 +278,13 @@ def bids_record_failed_page(job: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="job", activity=orchestration.FINISH)
 def bids_finish_analysis(job: dict[str, Any]) -> dict[str, Any]:
-    """Merge the pages into the takeoff."""
+    """Merge the pages into the takeoff, then drop this worker's local copy of the PDF."""
     ids = _ids(job)
     with session_scope(tenant_id=ids["tenant_id"]) as session:
-        return analysis.finish(session=session, **ids)
+        summary = analysis.finish(session=session, **ids)
+    if job.get("blob_name"):
+        pdfcheck.forget(job["blob_name"])
+    return summary
 
 
 @bp.activity_trigger(input_name="job", activity=orchestration.FAIL)

@@ -49,7 +49,7 @@ def analyze_document(context: df.DurableOrchestrationContext) -> Generator[Any, 
         yield from _pages(context, page_job, total, max(1, int(job.get("pages_in_flight", 4))), status)
         status["stage"] = "merging"
         context.set_custom_status(status)
-        summary = yield context.call_activity_with_retry(FINISH, RETRY, ident)
+        summary = yield context.call_activity_with_retry(FINISH, RETRY, {**ident, "blob_name": started["blob_name"]})
     except Exception as error:
         yield context.call_activity_with_retry(FAIL, RETRY, {**ident, "error": str(error)[:1000]})
         status["stage"] = "failed"
