@@ -88,6 +88,8 @@ def _pages(
                 {**{k: page_job[k] for k in ("tenant_id", "document_id")}, "page": page, "error": error},
             )
             status["failed_pages"] = sorted([*status["failed_pages"], page])
+        elif done.result.get("status") == "failed":  # refused for good inside the activity (a spend limit)
+            status["failed_pages"] = sorted([*status["failed_pages"], page])
         elif done.result.get("status") == "needs_vision":
             status["needs_vision_pages"] = sorted([*status["needs_vision_pages"], page])
         status["pages_done"] += 1

@@ -88,3 +88,15 @@ def test_fixture_units_come_from_the_code_table() -> None:
     counts = {"water_closet": 2, "lavatory": 2, "floor_drain": 1}
     assert catalog.fixture_units("IPC", counts) == (catalog.Decimal("12"), catalog.Decimal("14"))
     assert catalog.fixture_units("UPC", counts) == (catalog.Decimal("12"), catalog.Decimal("10"))
+
+
+def test_a_set_longer_than_the_page_limit_is_refused(tmp_path: Path) -> None:
+    from blueprints.bids import pdfcheck
+    from shared.errors import Unprocessable
+
+    path = tmp_path / "long.pdf"
+    path.write_bytes(make_plan_set(plan_sheets=4, seed=2).pdf)
+    assert pdfcheck.page_count(path, max_pages=6) == 6
+    with pytest.raises(Unprocessable) as refused:
+        pdfcheck.page_count(path, max_pages=5)
+    assert refused.value.code == "pdf_too_many_pages"

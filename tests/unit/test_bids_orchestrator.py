@@ -86,13 +86,21 @@ def _complete(context: Context, call: Call) -> None:
         call.result, call.state = error, TaskState.FAILED
 
 
-def activities(*, pages: int, failing: set[int] = frozenset(), fail_finish: bool = False) -> Callable[..., Any]:
+def activities(
+    *,
+    pages: int,
+    failing: frozenset[int] = frozenset(),
+    refused: frozenset[int] = frozenset(),
+    fail_finish: bool = False,
+) -> Callable[..., Any]:
     def activity(name: str, payload: dict[str, Any]) -> Any:
         if name == orchestration.START:
             return {"page_count": pages, "blob_name": "b", "size_bytes": 1, "vision_all": False, "status": "analyzing"}
         if name == orchestration.ANALYZE_PAGE:
             if payload["page"] in failing:
                 raise RuntimeError(f"page {payload['page']} is broken")
+            if payload["page"] in refused:
+                return {"page": payload["page"], "status": "failed", "hits": 0}
             return {"page": payload["page"], "status": "needs_vision" if payload["page"] == 2 else "done", "hits": 1}
         if name == orchestration.FINISH:
             if fail_finish:
@@ -117,7 +125,7 @@ def test_every_page_runs_with_at_most_the_window_in_flight_and_progress_counts_u
 
 
 def test_a_page_that_still_fails_is_recorded_and_the_rest_finish() -> None:
-    context = Context(activities(pages=5, failing={4}))
+    context = Context(activities(pages=5, failing=frozenset({4})))
     result = run(context)
     assert result["stage"] == "analyzed" and result["failed_pages"] == [4] and result["pages_done"] == 5
     recorded = [c.payload for c in context.calls if c.name == orchestration.RECORD_FAILED_PAGE]
@@ -137,3 +145,10 @@ def test_a_document_no_longer_queued_ends_at_once() -> None:
     context = Context(lambda name, payload: {"page_count": 0, "status": "cancelled"})
     assert run(context)["stage"] == "cancelled"
     assert [c.name for c in context.calls] == [orchestration.START]
+
+
+def test_a_page_the_provider_refused_for_good_is_reported_failed_without_a_second_record() -> None:
+    context = Context(activities(pages=3, refused=frozenset({2})))
+    result = run(context)
+    assert result["failed_pages"] == [2] and result["stage"] == "analyzed"
+    assert not [c for c in context.calls if c.name == orchestration.RECORD_FAILED_PAGE]
