@@ -193,6 +193,17 @@ def review_takeoff(req: UserRequest) -> schemas.ReviewOut:
 
 
 @api.get(
+    f"{DOCUMENT}/takeoff/reviews",
+    permission="bids.read",
+    response=schemas.ReviewPage,
+    summary="Every reviewed (frozen) version of the takeoff, newest first",
+)
+def list_reviews(req: UserRequest) -> schemas.ReviewPage:
+    """List the frozen versions."""
+    return service.list_reviews(**req.reads, document_id=req.uuid_param("document_id"))
+
+
+@api.get(
     f"{DOCUMENT}/marked-set",
     permission="bids.read",
     content_type="application/pdf",

@@ -25,6 +25,7 @@ from blueprints.bids.schemas import (
     FixturePatch,
     FixtureQuery,
     ReviewOut,
+    ReviewPage,
     ScheduleRowOut,
     SettingsIn,
     SettingsOut,
@@ -55,6 +56,7 @@ def _editable(session: Session, principal: Principal, document_id: uuid.UUID) ->
         raise Conflict(
             f"The document is {document.status}; fixtures can be reviewed once it is analyzed", code="not_analyzed"
         )
+    document.reviewed_at = None  # a change after a review needs a new review (the frozen version stays)
     return document
 
 
@@ -136,11 +138,12 @@ def update_fixture(
     check_version(fixture.version, expected)
     before = fixture_out(fixture)
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
+    # read before writing: a query after the first change would autoflush it (and count a second version)
+    schedule_tag = _resolve_tag(session, document_id, changes["tag"]) if "tag" in changes else fixture.schedule_tag
     if "box" in changes:
         fixture.x0, fixture.top, fixture.x1, fixture.bottom = (changes["box"][k] for k in ("x0", "top", "x1", "bottom"))
     if "tag" in changes:
-        fixture.tag = changes["tag"]
-        fixture.schedule_tag = _resolve_tag(session, document_id, changes["tag"])
+        fixture.tag, fixture.schedule_tag = changes["tag"], schedule_tag
     if "fixture_type" in changes:
         fixture.fixture_type = changes["fixture_type"]
     if "state" in changes:
@@ -350,6 +353,7 @@ def review(*, session: Session, principal: Principal, document_id: uuid.UUID, ac
     if exists is not None:
         version = document.takeoff_version = document.takeoff_version + 1  # reviewed again after changes
     now = clock.now()
+    frozen = [fixture_out(f).model_dump(mode="json") for f in fixtures]
     session.add(
         BidTakeoff(
             id=uuid.uuid4(),
@@ -359,7 +363,7 @@ def review(*, session: Session, principal: Principal, document_id: uuid.UUID, ac
             reviewed_by=principal.user_id,
             code=code,
             totals=totals,
-            fixtures=[fixture_out(f).model_dump(mode="json") for f in fixtures],
+            fixtures=frozen,
         )
     )
     document.reviewed_at, document.reviewed_by, document.updated_at = now, principal.user_id, now
@@ -373,7 +377,27 @@ def review(*, session: Session, principal: Principal, document_id: uuid.UUID, ac
         entity_id=document_id,
         after={"version": version, "total_fixtures": totals["total_fixtures"]},
     )
-    return ReviewOut(document_id=document_id, version=version, reviewed_at=now, totals=totals)
+    return ReviewOut(document_id=document_id, version=version, reviewed_at=now, totals=totals, fixtures=frozen)
+
+
+def list_reviews(*, session: Session, principal: Principal, document_id: uuid.UUID) -> ReviewPage:
+    """Every frozen version of the document's takeoff, newest first, with its fixtures."""
+    document_or_raise(session, principal.tenant_id, document_id)
+    rows = session.scalars(
+        select(BidTakeoff).where(BidTakeoff.document_id == document_id).order_by(BidTakeoff.version.desc())
+    )
+    return ReviewPage(
+        items=[
+            ReviewOut(
+                document_id=r.document_id,
+                version=r.version,
+                reviewed_at=r.created_at,
+                totals=r.totals,
+                fixtures=r.fixtures,
+            )
+            for r in rows
+        ]
+    )
 
 
 def get_settings_of(*, session: Session, principal: Principal) -> SettingsOut:

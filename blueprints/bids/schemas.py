@@ -15,7 +15,9 @@ from shared.pagination import PageQuery
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Filename = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{1,4}-\d{1,3}[A-Z]?$")]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{1,4}-\d{1,3}[A-Za-z]?$")
+]
 DocumentStatus = Literal["awaiting_upload", "queued", "analyzing", "analyzed", "failed", "cancelled"]
 FixtureState = Literal["auto_accepted", "pending", "hidden", "confirmed", "rejected"]
 Source = Literal["schedule", "text", "vision", "person"]
@@ -243,12 +245,19 @@ class TakeoffOut(BaseModel):
 
 
 class ReviewOut(BaseModel):
-    """The takeoff as reviewed and frozen."""
+    """The takeoff as reviewed and frozen: its totals and every counted fixture as they were."""
 
     document_id: uuid.UUID
     version: int
     reviewed_at: datetime
     totals: dict[str, Any]
+    fixtures: list[dict[str, Any]]
+
+
+class ReviewPage(BaseModel):
+    """The frozen versions of a takeoff, newest first."""
+
+    items: list[ReviewOut]
 
 
 class SettingsOut(_Out):

@@ -608,6 +608,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"v1/bids/documents/{_bids_document(w, t)}/takeoff"), allow(BIDS_READ, 200), other=True),
     ("POST", "/v1/bids/documents/{document_id}/takeoff/review"): Case(lambda w, r, t: Call(
         f"v1/bids/documents/{_bids_document(w, t)}/takeoff/review"), allow(BIDS_REVIEW, 200), other=True),
+    ("GET", "/v1/bids/documents/{document_id}/takeoff/reviews"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/takeoff/reviews"), allow(BIDS_READ, 200), other=True),
     ("GET", "/v1/bids/documents/{document_id}/marked-set"): Case(lambda w, r, t: Call(
         f"v1/bids/documents/{_bids_document(w, t)}/marked-set"), allow(BIDS_READ, 200), other=True),
     ("GET", "/v1/bids/settings"): Case(lambda w, r, t: Call("v1/bids/settings"), allow(BIDS_READ, 200)),

@@ -200,3 +200,46 @@ def test_the_dev_host_lets_the_pwa_put_uploads_from_its_origins(database: Any) -
     origins = uploads.allow_browser_uploads()
     rules = blob_service().get_service_properties()["cors"]
     assert origins and rules[0].allowed_origins == ",".join(origins) and "PUT" in rules[0].allowed_methods
+
+
+def test_a_person_edits_adds_and_reviews_twice_and_both_versions_stay(db_session: Any, analysed: Any) -> None:
+    from blueprints.bids.schemas import Box, FixtureIn
+    from shared.errors import PreconditionFailed
+
+    principal, document, _ = analysed
+    reads = {"session": db_session, "principal": principal, "document_id": document.id}
+    pending = service.list_fixtures(**reads, query=FixtureQuery(state="pending"))
+    service.bulk_confirm(**reads, actor=ACTOR, bulk=BulkConfirmIn(fixture_ids=[f.id for f in pending.items]))
+    first = service.review(**reads, actor=ACTOR)
+    # given a sink the detectors called a lavatory: the estimator changes its type, mark and box
+    lav = service.list_fixtures(**reads, query=FixtureQuery(fixture_type="lavatory", limit=1)).items[0]
+    with pytest.raises(PreconditionFailed):
+        service.update_fixture(
+            **reads, actor=ACTOR, fixture_id=lav.id, patch=FixturePatch(state="rejected"), expected=frozenset({99})
+        )
+    box = Box(x0=lav.box.x0 - 1, top=lav.box.top - 1, x1=lav.box.x1 + 5, bottom=lav.box.bottom + 5)
+    edited = service.update_fixture(
+        **reads,
+        actor=ACTOR,
+        fixture_id=lav.id,
+        patch=FixturePatch(fixture_type="sink", tag="s-1", box=box),
+        expected=frozenset({lav.version}),
+    )
+    assert (edited.fixture_type, edited.tag, edited.schedule_tag, edited.state) == ("sink", "S-1", "S-1", "confirmed")
+    assert edited.box == box and edited.edited and edited.version == lav.version + 1
+    # and adds a floor drain nobody found
+    added = service.add_fixture(
+        **reads,
+        actor=ACTOR,
+        fixture_in=FixtureIn(
+            page_number=2, fixture_type="floor_drain", tag="FD-1", box=Box(x0=5, top=5, x1=15, bottom=15)
+        ),
+    )
+    assert added.sources == ["person"] and added.schedule_tag == "FD-1" and added.sheet_number == "P-101"
+    assert service.get_takeoff(**reads).reviewed is False  # changed since the review
+    second = service.review(**reads, actor=ACTOR)
+    versions = service.list_reviews(**reads).items
+    assert [v.version for v in versions] == [second.version, first.version] == [2, 1]
+    assert versions[0].totals["total_fixtures"] == versions[1].totals["total_fixtures"] + 1
+    first_lav = next(f for f in versions[1].fixtures if f["id"] == str(lav.id))
+    assert first_lav["fixture_type"] == "lavatory"  # the frozen version did not change
