@@ -4,12 +4,13 @@ orchestration's activities run, the review and the marked set."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from blueprints.bids import analysis, service
+from blueprints.bids import analysis, catalog, service
 from blueprints.bids.schemas import (
     BulkConfirmIn,
     CommitIn,
@@ -18,6 +19,7 @@ from blueprints.bids.schemas import (
     FixturePatch,
     FixtureQuery,
     ProjectIn,
+    SettingsIn,
 )
 from shared import audit, uploads
 from shared.errors import AppError, Conflict, Forbidden, NotFound
@@ -243,3 +245,22 @@ def test_a_person_edits_adds_and_reviews_twice_and_both_versions_stay(db_session
     assert versions[0].totals["total_fixtures"] == versions[1].totals["total_fixtures"] + 1
     first_lav = next(f for f in versions[1].fixtures if f["id"] == str(lav.id))
     assert first_lav["fixture_type"] == "lavatory"  # the frozen version did not change
+
+
+def test_the_business_code_and_thresholds_drive_units_and_states(db_session: Any, owner: Any) -> None:
+    principal, project = owner
+    ipc = service.get_settings_of(session=db_session, principal=principal)
+    assert (ipc.code, ipc.auto_accept, ipc.hide_below) == ("IPC", Decimal("0.9"), Decimal("0.4"))
+    strict = SettingsIn(code="UPC", auto_accept=Decimal("0.99"), hide_below=Decimal("0.1"))
+    service.put_settings(session=db_session, principal=principal, actor=ACTOR, settings_in=strict)
+    document = _upload(db_session, principal, project.id, make_plan_set(plan_sheets=1, seed=8).pdf)
+    assert isinstance(document, DocumentOut)
+    _analyse(db_session, principal, document.id)
+    reads = {"session": db_session, "principal": principal, "document_id": document.id}
+    takeoff = service.get_takeoff(**reads)
+    assert takeoff.code == "UPC"
+    counts = {c.fixture_type: c.count for c in takeoff.counts}
+    assert (takeoff.drainage_fixture_units, takeoff.water_supply_fixture_units) == catalog.fixture_units("UPC", counts)
+    # nothing reaches 0.99: every fixture waits for a person, and the notes' prose (0.2) is now shown pending too
+    states = {f.state for f in service.list_fixtures(**reads, query=FixtureQuery(limit=200)).items}
+    assert states == {"pending"}
