@@ -234,6 +234,9 @@ class Settings(BaseSettings):
         1024, ge=256, le=2048, validation_alias=AliasChoices("BIDS_VISION_TILE_PX", "bids_vision_tile_px")
     )
     bids_work_dir: str = Field("", validation_alias=AliasChoices("BIDS_WORK_DIR", "bids_work_dir"))
+    bids_vision_daily_tiles: int = Field(
+        2000, ge=0, validation_alias=AliasChoices("BIDS_VISION_DAILY_TILES", "bids_vision_daily_tiles")
+    )
 
     @field_validator("database_url", "database_migration_url")
     @classmethod

@@ -17,9 +17,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from blueprints.bids import merge, pages, pdfcheck, vision
-from blueprints.bids.models import BidDocument, BidFixture, BidPage, BidScheduleRow, BidSettings
+from blueprints.bids.models import BidDocument, BidFixture, BidPage, BidScheduleRow, BidSettings, BidVisionUsage
 from blueprints.bids.transitions import RUNNING, move
 from shared import clock
+from shared.config import get_settings
+from shared.db import session_scope
 
 
 def settings_row(session: Session, tenant_id: uuid.UUID) -> BidSettings:
@@ -48,10 +50,36 @@ def start(*, session: Session, document_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-def detect_page(*, blob_name: str, size_bytes: int | None, page: int, vision_all: bool) -> dict[str, Any]:
-    """Run the detectors over one page (no transaction open: the vision detector calls a provider)."""
+def detect_page(
+    *, tenant_id: uuid.UUID, blob_name: str, size_bytes: int | None, page: int, vision_all: bool
+) -> dict[str, Any]:
+    """Run the detectors over one page (no transaction open: the vision detector calls a provider).
+
+    Tiles for the vision detector are claimed against the business's daily cap first, in a short
+    transaction of their own.
+    """
+
+    def claim(tiles: int) -> bool:
+        with session_scope(tenant_id=tenant_id) as session:
+            return claim_tiles(session=session, tenant_id=tenant_id, tiles=tiles)
+
     path = pdfcheck.local_copy(blob_name, size_bytes=size_bytes)
-    return pages.analyze_page(path, page, vision=vision.detector(), vision_all=vision_all)
+    return pages.analyze_page(path, page, vision=vision.detector(claim), vision_all=vision_all)
+
+
+def claim_tiles(*, session: Session, tenant_id: uuid.UUID, tiles: int) -> bool:
+    """Count tiles against today's cap (BIDS_VISION_DAILY_TILES, UTC day); False when they do not fit."""
+    cap = get_settings().bids_vision_daily_tiles
+    if tiles > cap:
+        return False
+    table = BidVisionUsage.__table__
+    stmt = insert(BidVisionUsage).values(tenant_id=tenant_id, day=clock.now().date(), tiles=tiles)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "day"],
+        set_={"tiles": table.c.tiles + tiles},
+        where=table.c.tiles + tiles <= cap,
+    ).returning(table.c.tiles)
+    return session.execute(stmt).scalar() is not None
 
 
 def record_page(

@@ -61,7 +61,11 @@ def seed_bids() -> str:
         started = analysis.start(session=session, document_id=committed.document.id)
         for page in range(1, started["page_count"] + 1):
             result = analysis.detect_page(
-                blob_name=started["blob_name"], size_bytes=started["size_bytes"], page=page, vision_all=False
+                tenant_id=principal.tenant_id,
+                blob_name=started["blob_name"],
+                size_bytes=started["size_bytes"],
+                page=page,
+                vision_all=False,
             )
             analysis.record_page(
                 session=session, tenant_id=principal.tenant_id, document_id=committed.document.id, result=result

@@ -265,6 +265,7 @@ def bids_analyze_page(job: dict[str, Any]) -> dict[str, Any]:
     ids, page = _ids(job), int(job["page"])
     try:
         result = analysis.detect_page(
+            tenant_id=ids["tenant_id"],
             blob_name=job["blob_name"],
             size_bytes=job.get("size_bytes"),
             page=page,

@@ -6,7 +6,7 @@ Boxes are PDF points, origin at the page's top left: (x0, top, x1, bottom).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Double,
     ForeignKeyConstraint,
@@ -186,3 +187,13 @@ class BidTakeoff(TenantRecord, Base):
     code: Mapped[str] = mapped_column(String(3), nullable=False)
     totals: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     fixtures: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+
+
+class BidVisionUsage(TenantOwned, Base):
+    """Tiles a business sent to the vision provider on one UTC day (the daily cap counts these)."""
+
+    __tablename__ = "bids_vision_usage"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tiles: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -6,6 +6,7 @@ PDF points (origin top left) through the tile's offset and the render scale, so 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,16 +107,32 @@ def to_points(tile: Tile, box: list[float]) -> tuple[float, float, float, float]
 
 
 class ClaudeDetector:
-    """Detects fixtures on a page with Claude's vision, tile by tile."""
+    """Detects fixtures on a page with Claude's vision, tile by tile.
 
-    def __init__(self, client: anthropic_vision.AnthropicVision, *, dpi: int, tile_px: int) -> None:
-        self.client, self.dpi, self.tile_px = client, dpi, tile_px
+    `claim(tiles)` asks the business's daily cap for that many tiles before any is sent; False refuses the
+    page for good (a VisionError that is not transient: retrying today would be refused again).
+    """
+
+    def __init__(
+        self,
+        client: anthropic_vision.AnthropicVision,
+        *,
+        dpi: int,
+        tile_px: int,
+        claim: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.client, self.dpi, self.tile_px, self.claim = client, dpi, tile_px, claim
 
     def detect_page(self, pdf_path: Path, page_number: int) -> tuple[list[Hit], list[str]]:
         """(hits, request ids) over every tile of the page; a malformed tool input fails the page."""
         hits: list[Hit] = []
         request_ids: list[str] = []
-        for tile in tiles(pdf_path, page_number, dpi=self.dpi, tile_px=self.tile_px):
+        page_tiles = tiles(pdf_path, page_number, dpi=self.dpi, tile_px=self.tile_px)
+        if self.claim is not None and not self.claim(len(page_tiles)):
+            raise VisionError(
+                code="daily_cap", detail="the business's daily vision allowance is used up", transient=False
+            )
+        for tile in page_tiles:
             call = self.client.call_tool(image_png=tile.png, prompt=PROMPT, tool=TOOL)
             if call.request_id:
                 request_ids.append(call.request_id)
@@ -140,10 +157,10 @@ class ClaudeDetector:
         return hits, request_ids
 
 
-def detector() -> ClaudeDetector | None:
+def detector(claim: Callable[[int], bool] | None = None) -> ClaudeDetector | None:
     """The vision detector when an Anthropic key is configured; None otherwise (pages report needs_vision)."""
     client = anthropic_vision.vision()
     if client is None:
         return None
     settings = get_settings()
-    return ClaudeDetector(client, dpi=settings.bids_render_dpi, tile_px=settings.bids_vision_tile_px)
+    return ClaudeDetector(client, dpi=settings.bids_render_dpi, tile_px=settings.bids_vision_tile_px, claim=claim)

@@ -1,7 +1,8 @@
 """Bids: business settings, projects, plan documents, page results, schedule rows, fixtures, reviewed takeoffs.
 
 Every table is tenant-owned with forced row-level security; the app role may read and write them all except
-reviewed takeoffs, which are append-only (SELECT and INSERT: a new review is a new version).
+reviewed takeoffs, which are append-only (SELECT and INSERT: a new review is a new version). Vision usage
+counts the tiles each business sent to the vision provider per UTC day, against its daily cap.
 
 Revision ID: 0008_bids
 Revises: 0002_identity_crm
@@ -29,12 +30,14 @@ TABLES = (
     "bids_schedule_rows",
     "bids_fixtures",
     "bids_takeoffs",
+    "bids_vision_usage",
 )
 APPEND_ONLY = ("bids_takeoffs",)
 
 
 def upgrade() -> None:
     _create_tables()
+    _create_usage()
     for table in TABLES:
         op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
         privileges = "SELECT, INSERT" if table in APPEND_ONLY else "SELECT, INSERT, UPDATE, DELETE"
@@ -222,7 +225,18 @@ def _create_tables() -> None:
     )
 
 
+def _create_usage() -> None:
+    op.create_table(
+        "bids_vision_usage",
+        sa.Column("tenant_id", sa.UUID(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("tiles", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "day", name=op.f("pk_bids_vision_usage")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("bids_vision_usage")
     op.drop_table("bids_takeoffs")
     op.drop_table("bids_schedule_rows")
     op.drop_table("bids_pages")

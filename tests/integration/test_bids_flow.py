@@ -22,6 +22,7 @@ from blueprints.bids.schemas import (
     SettingsIn,
 )
 from shared import audit, uploads
+from shared.config import get_settings
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.storage import blob_service
 from tests.builders import create_customer, create_tenant, create_user, principal_of
@@ -71,7 +72,11 @@ def _analyse(session: Any, principal: Any, document_id: uuid.UUID) -> None:
     started = analysis.start(session=session, document_id=document_id)
     for page in range(1, started["page_count"] + 1):
         result = analysis.detect_page(
-            blob_name=started["blob_name"], size_bytes=started["size_bytes"], page=page, vision_all=False
+            tenant_id=principal.tenant_id,
+            blob_name=started["blob_name"],
+            size_bytes=started["size_bytes"],
+            page=page,
+            vision_all=False,
         )
         analysis.record_page(session=session, tenant_id=principal.tenant_id, document_id=document_id, result=result)
     analysis.finish(session=session, tenant_id=principal.tenant_id, document_id=document_id)
@@ -107,7 +112,13 @@ def test_running_a_step_twice_has_one_effect(db_session: Any, analysed: Any) -> 
         session=db_session, principal=principal, document_id=document.id, query=FixtureQuery(limit=200)
     )
     # a redelivered page and a redelivered merge (the document is analyzed: the merge is a no-op)
-    result = analysis.detect_page(blob_name=_blob(db_session, document.id), size_bytes=None, page=2, vision_all=False)
+    result = analysis.detect_page(
+        tenant_id=principal.tenant_id,
+        blob_name=_blob(db_session, document.id),
+        size_bytes=None,
+        page=2,
+        vision_all=False,
+    )
     analysis.record_page(session=db_session, tenant_id=principal.tenant_id, document_id=document.id, result=result)
     assert (
         analysis.finish(session=db_session, tenant_id=principal.tenant_id, document_id=document.id)["status"]
@@ -264,3 +275,13 @@ def test_the_business_code_and_thresholds_drive_units_and_states(db_session: Any
     # nothing reaches 0.99: every fixture waits for a person, and the notes' prose (0.2) is now shown pending too
     states = {f.state for f in service.list_fixtures(**reads, query=FixtureQuery(limit=200)).items}
     assert states == {"pending"}
+
+
+def test_vision_tiles_count_against_the_daily_cap(db_session: Any, owner: Any) -> None:
+    principal, _ = owner
+    cap = get_settings().bids_vision_daily_tiles
+    assert analysis.claim_tiles(session=db_session, tenant_id=principal.tenant_id, tiles=cap - 2)
+    assert analysis.claim_tiles(session=db_session, tenant_id=principal.tenant_id, tiles=2)
+    assert not analysis.claim_tiles(session=db_session, tenant_id=principal.tenant_id, tiles=1)  # used up today
+    other = create_tenant(db_session, name="Another Plumber")
+    assert analysis.claim_tiles(session=db_session, tenant_id=other.id, tiles=1)  # each business has its own

@@ -138,3 +138,18 @@ def test_vision_on_every_page_merges_with_the_text_detector(fake: FakeAnthropic,
     placed = [f for f in takeoff.fixtures if f.page == 2 and f.state in merge.COUNTED]
     assert len(placed) == len(plan_set.sheets[1].fixtures)
     assert all({"text", "vision"} <= set(f.sources) for f in placed)
+
+
+def test_a_page_past_the_daily_cap_is_refused_before_any_call(fake: FakeAnthropic, raster: Any) -> None:
+    _, path = raster
+    asked: list[int] = []
+
+    def claim(tiles: int) -> bool:
+        asked.append(tiles)
+        return False
+
+    detector = vision.ClaudeDetector(_client(fake, []), dpi=DPI, tile_px=TILE, claim=claim)
+    with pytest.raises(VisionError) as refused:
+        detector.detect_page(path, 2)
+    assert refused.value.code == "daily_cap" and not refused.value.transient
+    assert asked == [len(vision.tiles(path, 2, dpi=DPI, tile_px=TILE))] and fake.requests == []
