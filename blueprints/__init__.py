@@ -1,5 +1,6 @@
 """Every business module's Blueprint, in registration order."""
 
+from blueprints.bids import functions as bids
 from blueprints.configurator import functions as configurator
 from blueprints.crm import functions as crm
 from blueprints.estimates import functions as estimates
@@ -8,4 +9,4 @@ from blueprints.messaging import functions as messaging
 from blueprints.ops import functions as ops
 from blueprints.shop import functions as shop
 
-ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, estimates.bp, ops.bp]
+ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, estimates.bp, bids.bp, ops.bp]

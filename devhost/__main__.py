@@ -197,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if not args.no_services:
             services.start(Path(args.data_dir))
+        if services.azurite is not None:  # the PWA PUTs uploads straight to Blob from its own origin
+            from shared.uploads import allow_browser_uploads
+
+            log.info("blob CORS: uploads allowed from %s", ", ".join(allow_browser_uploads()) or "nowhere")
         if not args.no_migrate and (Path.cwd() / "alembic.ini").exists():
             run_migrations(os.environ.get("DATABASE_MIGRATION_URL") or os.environ["DATABASE_URL"])
         if args.seed:

@@ -32,6 +32,12 @@ def _configurator() -> str:
     return seed_configurator()
 
 
+def _bids() -> str:
+    from blueprints.bids.demo import seed_bids
+
+    return seed_bids()
+
+
 def _shop() -> str:
     from blueprints.shop.demo import seed_shop
 
@@ -52,6 +58,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("configurator", _configurator),
     ("shop", _shop),
     ("estimates", _estimates),
+    ("bids", _bids),
 ]
 
 

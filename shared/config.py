@@ -19,6 +19,7 @@ SECRET_FIELDS: tuple[str, ...] = (
     "twilio_auth_token",
     "smtp_password",
     "inspection_link_signing_key",
+    "anthropic_api_key",
 )
 
 
@@ -215,6 +216,47 @@ class Settings(BaseSettings):
     # customer links (shop inspection approvals, estimate proposals) are signed with this key (HMAC-SHA256)
     inspection_link_signing_key: str = Field(
         "", validation_alias=AliasChoices("INSPECTION_LINK_SIGNING_KEY", "inspection_link_signing_key")
+    )
+
+    # uploads: straight to Blob by a short-lived write SAS (shared/uploads.py)
+    uploads_container: str = Field(
+        "uploads", min_length=3, max_length=63, validation_alias=AliasChoices("UPLOADS_CONTAINER", "uploads_container")
+    )
+    upload_cors_origins: str = Field(
+        "http://localhost:5173,http://127.0.0.1:5173",
+        validation_alias=AliasChoices("UPLOAD_CORS_ORIGINS", "upload_cors_origins"),
+    )
+
+    # bids: plan sets in, fixtures found (Claude's vision API for pages without text, when a key is set)
+    anthropic_api_key: str = Field("", validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"))
+    anthropic_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "anthropic_base_url")
+    )
+    anthropic_timeout_seconds: float = Field(
+        120, gt=0, le=600, validation_alias=AliasChoices("ANTHROPIC_TIMEOUT_SECONDS", "anthropic_timeout_seconds")
+    )
+    anthropic_max_attempts: int = Field(
+        4, ge=1, le=10, validation_alias=AliasChoices("ANTHROPIC_MAX_ATTEMPTS", "anthropic_max_attempts")
+    )
+    bids_vision_model: str = Field(
+        "claude-sonnet-4-5", validation_alias=AliasChoices("BIDS_VISION_MODEL", "bids_vision_model")
+    )
+    bids_max_upload_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, validation_alias=AliasChoices("BIDS_MAX_UPLOAD_BYTES", "bids_max_upload_bytes")
+    )
+    bids_max_pages: int = Field(300, ge=1, le=5000, validation_alias=AliasChoices("BIDS_MAX_PAGES", "bids_max_pages"))
+    bids_pages_in_flight: int = Field(
+        4, ge=1, le=64, validation_alias=AliasChoices("BIDS_PAGES_IN_FLIGHT", "bids_pages_in_flight")
+    )
+    bids_render_dpi: int = Field(
+        100, ge=36, le=400, validation_alias=AliasChoices("BIDS_RENDER_DPI", "bids_render_dpi")
+    )
+    bids_vision_tile_px: int = Field(
+        1024, ge=256, le=2048, validation_alias=AliasChoices("BIDS_VISION_TILE_PX", "bids_vision_tile_px")
+    )
+    bids_work_dir: str = Field("", validation_alias=AliasChoices("BIDS_WORK_DIR", "bids_work_dir"))
+    bids_vision_daily_tiles: int = Field(
+        2000, ge=0, validation_alias=AliasChoices("BIDS_VISION_DAILY_TILES", "bids_vision_daily_tiles")
     )
 
     @field_validator("database_url", "database_migration_url")

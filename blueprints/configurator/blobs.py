@@ -5,18 +5,12 @@ The blob SDK is imported inside the functions so importing the function app stay
 
 from __future__ import annotations
 
-import threading
 import uuid
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from render_container.contract import cancel_blob_name
-from shared import clock
+from shared import clock, uploads
 from shared.storage import blob_service
-
-_lock = threading.Lock()
-_containers: set[str] = set()
-_delegation: dict[str, Any] = {}
 
 
 def glb_path(*, tenant_id: uuid.UUID, product_id: uuid.UUID, template_version: str, config_hash: str) -> str:
@@ -41,16 +35,7 @@ def delete(container: str, path: str) -> None:
 
 def ensure_container(name: str) -> None:
     """Create a container once per process if it is not there yet."""
-    if name in _containers:
-        return
-    from azure.core.exceptions import ResourceExistsError  # heavy SDK: loaded on first use (cold start)
-
-    try:
-        blob_service().create_container(name)
-    except ResourceExistsError:
-        pass
-    with _lock:
-        _containers.add(name)
+    uploads.ensure_container(name)
 
 
 def write_cancel_marker(container: str, job_id: uuid.UUID) -> None:
@@ -61,34 +46,6 @@ def write_cancel_marker(container: str, job_id: uuid.UUID) -> None:
     )
 
 
-def _user_delegation_key(service: Any, now: datetime) -> Any:
-    with _lock:
-        key = _delegation.get("key")
-        if key is None or _delegation["expires"] - now < timedelta(minutes=20):
-            expires = now + timedelta(hours=1)
-            key = service.get_user_delegation_key(now - timedelta(minutes=5), expires)
-            _delegation.update(key=key, expires=expires)
-    return key
-
-
 def read_url(container: str, path: str, *, ttl_seconds: int) -> tuple[str, datetime]:
     """A read-only SAS URL for one blob and when it expires (account key when known, else user delegation)."""
-    from azure.storage.blob import BlobSasPermissions, generate_blob_sas  # heavy SDK: loaded on first use (cold start)
-
-    service = blob_service()
-    now = clock.now()
-    expires = now + timedelta(seconds=ttl_seconds)
-    account_key = getattr(service.credential, "account_key", None)
-    signing: dict[str, Any] = (
-        {"account_key": account_key} if account_key else {"user_delegation_key": _user_delegation_key(service, now)}
-    )
-    sas = generate_blob_sas(
-        account_name=str(service.account_name),
-        container_name=container,
-        blob_name=path,
-        permission=BlobSasPermissions(read=True),
-        start=now - timedelta(minutes=5),
-        expiry=expires,
-        **signing,
-    )
-    return f"{service.get_blob_client(container, path).url}?{sas}", expires
+    return uploads.sas_url(container, path, ttl_seconds=ttl_seconds)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
+from shared import uploads
 from shared.config import get_settings
 from shared.storage import blob_service
-
-_lock = threading.Lock()
-_ready: set[str] = set()
 
 
 def path_of(tenant_id: uuid.UUID, estimate_id: uuid.UUID, revision: int, *, signed: bool = False) -> str:
@@ -19,16 +16,8 @@ def path_of(tenant_id: uuid.UUID, estimate_id: uuid.UUID, revision: int, *, sign
 
 
 def _container() -> str:
-    from azure.core.exceptions import ResourceExistsError  # heavy SDK: loaded on first use (cold start)
-
     name = get_settings().estimate_documents_container
-    with _lock:
-        if name not in _ready:
-            try:
-                blob_service().create_container(name)
-            except ResourceExistsError:
-                pass
-            _ready.add(name)
+    uploads.ensure_container(name)
     return name
 
 

@@ -65,6 +65,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "estimates.share": frozenset({"owner", "admin", "estimator"}),
     "rate_book.read": frozenset({"owner", "admin", "estimator"}),
     "rate_book.manage": MANAGERS,
+    # bids: projects, plan documents and their analysis, the fixture review, the business's takeoff settings
+    "bids.read": frozenset({"owner", "admin", "estimator", "advisor", "accountant"}),
+    "bids.write": frozenset({"owner", "admin", "estimator", "advisor"}),
+    "bids.review": frozenset({"owner", "admin", "estimator"}),
+    "bids.settings": MANAGERS,
 }
 
 

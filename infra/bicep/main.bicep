@@ -55,6 +55,10 @@ param twilioAuthToken string = ''
 @description('SMTP relay password (SMTP_PASSWORD); empty leaves the vault as it is.')
 param smtpPassword string = ''
 
+@secure()
+@description('Anthropic API key for the plan-set vision detector (ANTHROPIC_API_KEY); empty leaves the vault as it is (no key: pages without text are reported as needing vision).')
+param anthropicApiKey string = ''
+
 @description('Function app instance memory (MB): 512, 2048 or 4096.')
 param instanceMemoryMB int = 2048
 
@@ -88,6 +92,7 @@ var containers = [
   rendersContainer
   templatesContainer
   'documents'
+  'uploads'
   renderControlContainer
 ]
 var renderJobsQueue = 'render-jobs'
@@ -170,6 +175,7 @@ module keyVault 'modules/keyvault.bicep' = {
     twilioAuthToken: twilioAuthToken
     smtpPassword: smtpPassword
     inspectionLinkSigningKey: inspectionLinkSigningKey
+    anthropicApiKey: anthropicApiKey
     functionPrincipalId: identities.outputs.functionPrincipalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
@@ -230,6 +236,7 @@ module functionApp 'modules/functionapp.bicep' = {
     smtpHost: smtpHost
     smtpUsername: smtpUsername
     smtpFrom: smtpFrom
+    uploadCorsOrigins: corsAllowedOrigins
     renderTemplateContainer: templatesContainer
     renderOutputContainer: rendersContainer
     renderControlContainer: renderControlContainer

@@ -307,6 +307,95 @@ def _est_document(w: World) -> str:
 
 
 # --- end of estimates helpers ------------------------------------------------------------------------------
+# --- bids helpers (bids engineer's block) -----------------------------------------------------------------
+BIDS_READ = roles("owner", "admin", "estimator", "advisor", "accountant")
+BIDS_WRITE = roles("owner", "admin", "estimator", "advisor")
+BIDS_REVIEW = roles("owner", "admin", "estimator")
+
+
+def _bids_owner(w: World, target: str) -> Account:
+    return w.accounts["owner"] if target == OWN else w.other_owner
+
+
+def _bids_customer(w: World, role: str) -> str:
+    """A customer the role can see: its own when it may add customers (an estimator sees only its own)."""
+    account = w.accounts[role] if role in BIDS_WRITE else w.accounts["owner"]
+    response = w.client.post(
+        "/api/v1/crm/customers", headers=account.headers, json={"name": "Bids customer", "phone": unique_phone()}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _bids_project(w: World, target: str) -> str:
+    """One project per business, made on first use."""
+    key = f"bids-project-{target}"
+    if key not in w.ids:
+        body = {"customer_id": w.customer(target), "name": "Matrix clinic", "address": "1 Main St"}
+        response = w.client.post("/api/v1/bids/projects", headers=_bids_owner(w, target).headers, json=body)
+        assert response.status_code == 201, response.text
+        w.ids[key] = response.json()["id"]
+    return w.ids[key]
+
+
+def _bids_upload(w: World, target: str) -> dict[str, Any]:
+    """A fresh document awaiting its upload."""
+    response = w.client.post(
+        f"/api/v1/bids/projects/{_bids_project(w, target)}/documents",
+        headers=_bids_owner(w, target).headers,
+        json={"filename": "plans.pdf"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _bids_document(w: World, target: str) -> str:
+    """One analysed document per business (a generated 3-sheet set), its pending fixtures confirmed."""
+    import time
+
+    from tests.plansets.generator import make_plan_set
+
+    key = f"bids-document-{target}"
+    if key in w.ids:
+        return w.ids[key]
+    headers = _bids_owner(w, target).headers
+    ticket = _bids_upload(w, target)
+    put = httpx.put(
+        ticket["upload_url"], content=make_plan_set(plan_sheets=1, seed=4).pdf, headers=ticket["upload_headers"]
+    )
+    assert put.status_code == 201, put.text
+    document_id = ticket["document"]["id"]
+    assert w.client.post(f"/api/v1/bids/documents/{document_id}/commit", headers=headers, json={}).status_code == 202
+    for _ in range(600):
+        status = w.client.get(f"/api/v1/bids/documents/{document_id}", headers=headers).json()["status"]
+        if status != "queued" and status != "analyzing":
+            break
+        time.sleep(0.1)
+    assert status == "analyzed", status
+    pending = w.client.get(f"/api/v1/bids/documents/{document_id}/fixtures?state=pending", headers=headers).json()
+    ids = [f["id"] for f in pending["items"]]
+    if ids:
+        confirm = {"fixture_ids": ids}
+        assert (
+            w.client.post(
+                f"/api/v1/bids/documents/{document_id}/fixtures/confirm", headers=headers, json=confirm
+            ).status_code
+            == 200
+        )
+    w.ids[key] = document_id
+    return document_id
+
+
+def _bids_fixture(w: World, target: str) -> tuple[str, str]:
+    document_id = _bids_document(w, target)
+    listed = w.client.get(
+        f"/api/v1/bids/documents/{document_id}/fixtures?limit=1", headers=_bids_owner(w, target).headers
+    )
+    return document_id, listed.json()["items"][0]["id"]
+
+
+_BIDS_BOX = {"x0": 10, "top": 10, "x1": 30, "bottom": 30}
+# --- end of bids helpers -----------------------------------------------------------------------------------
 
 
 def _invitee(w: World, target: str) -> str:
@@ -603,6 +692,49 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/v1/estimate-documents/{token}"): Case(lambda w, r, t: Call(_est_document(w), signed_in=False),
         allow(EVERYONE, 200)),
     # --- end of estimates block
+    # --- bids (bids engineer's block): estimators, advisors and the office read; the desk uploads; estimators
+    #     and managers review; managers set the code and thresholds. Cancelling a finished analysis is 409
+    #     and committing before the upload is 422: both past authorisation.
+    ("GET", "/v1/bids/projects"): Case(lambda w, r, t: Call("v1/bids/projects"), allow(BIDS_READ, 200)),
+    ("POST", "/v1/bids/projects"): Case(lambda w, r, t: Call("v1/bids/projects", json={
+        "customer_id": _bids_customer(w, r), "name": "Clinic", "address": "2 Main St"}), allow(BIDS_WRITE, 201)),
+    ("GET", "/v1/bids/projects/{project_id}"): Case(lambda w, r, t: Call(
+        f"v1/bids/projects/{_bids_project(w, t)}"), allow(BIDS_READ, 200), other=True),
+    ("GET", "/v1/bids/projects/{project_id}/documents"): Case(lambda w, r, t: Call(
+        f"v1/bids/projects/{_bids_project(w, t)}/documents"), allow(BIDS_READ, 200), other=True),
+    ("POST", "/v1/bids/projects/{project_id}/documents"): Case(lambda w, r, t: Call(
+        f"v1/bids/projects/{_bids_project(w, t)}/documents", json={"filename": "a.pdf"}), allow(BIDS_WRITE, 201),
+        other=True),
+    ("POST", "/v1/bids/documents/{document_id}/commit"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_upload(w, t)['document']['id']}/commit", json={}), allow(BIDS_WRITE, 422),
+        other=True),
+    ("GET", "/v1/bids/documents/{document_id}"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}"), allow(BIDS_READ, 200), other=True),
+    ("POST", "/v1/bids/documents/{document_id}/cancel"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/cancel"), allow(BIDS_WRITE, 409), other=True),
+    ("GET", "/v1/bids/documents/{document_id}/fixtures"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/fixtures"), allow(BIDS_READ, 200), other=True),
+    ("POST", "/v1/bids/documents/{document_id}/fixtures"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/fixtures",
+        json={"page_number": 2, "fixture_type": "floor_drain", "box": _BIDS_BOX}), allow(BIDS_REVIEW, 201), other=True),
+    ("PATCH", "/v1/bids/documents/{document_id}/fixtures/{fixture_id}"): Case(lambda w, r, t: Call(
+        "v1/bids/documents/{}/fixtures/{}".format(*_bids_fixture(w, t)), json={"state": "confirmed"},
+        headers={"If-Match": "*"}), allow(BIDS_REVIEW, 200), other=True),
+    ("POST", "/v1/bids/documents/{document_id}/fixtures/confirm"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_fixture(w, t)[0]}/fixtures/confirm",
+        json={"fixture_ids": [_bids_fixture(w, t)[1]]}), allow(BIDS_REVIEW, 200), other=True),
+    ("GET", "/v1/bids/documents/{document_id}/takeoff"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/takeoff"), allow(BIDS_READ, 200), other=True),
+    ("POST", "/v1/bids/documents/{document_id}/takeoff/review"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/takeoff/review"), allow(BIDS_REVIEW, 200), other=True),
+    ("GET", "/v1/bids/documents/{document_id}/takeoff/reviews"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/takeoff/reviews"), allow(BIDS_READ, 200), other=True),
+    ("GET", "/v1/bids/documents/{document_id}/marked-set"): Case(lambda w, r, t: Call(
+        f"v1/bids/documents/{_bids_document(w, t)}/marked-set"), allow(BIDS_READ, 200), other=True),
+    ("GET", "/v1/bids/settings"): Case(lambda w, r, t: Call("v1/bids/settings"), allow(BIDS_READ, 200)),
+    ("PUT", "/v1/bids/settings"): Case(lambda w, r, t: Call("v1/bids/settings", json={
+        "code": "IPC", "auto_accept": "0.9", "hide_below": "0.4"}), allow(MANAGERS, 200)),
+    # --- end of bids block
 }
 # fmt: on
 

@@ -23,6 +23,8 @@ NOT_SET_IN_AZURE: dict[str, str] = {
     "TWILIO_BASE_URL": "the Verify API's base URL for the test fakes; unset means Twilio's own",
     "TWILIO_API_BASE_URL": "the Messages API's base URL for the test fakes; unset means Twilio's own",
     "SMTP_CA_FILE": "a private CA for a test relay; unset means the system's trust store",
+    "ANTHROPIC_BASE_URL": "the Messages API's base URL for the test fake; unset means Anthropic's own",
+    "BIDS_WORK_DIR": "where plan sets are spooled; unset means the instance's temp directory",
 }
 
 # App settings the Bicep sets that our code does not read: the Functions host or the Azure SDK reads them.

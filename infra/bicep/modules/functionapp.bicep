@@ -34,6 +34,8 @@ param smtpPort int = 587
 param smtpUsername string = ''
 param smtpFrom string = ''
 param smtpTls string = 'starttls'
+@description('Origins (comma-separated) the PWA uploads from; the storage account\'s CORS allows the same.')
+param uploadCorsOrigins string = ''
 param renderTemplateContainer string
 param renderOutputContainer string
 param renderControlContainer string
@@ -209,6 +211,19 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // estimates: proposal PDFs under tenants/{tenant}/estimates/ in the documents container
     ESTIMATE_DOCUMENTS_CONTAINER: 'documents'
     ESTIMATE_PDF_URL_TTL_SECONDS: '900'
+    // uploads (plan sets, photos) by short-lived SAS into one container, checked on commit
+    UPLOADS_CONTAINER: 'uploads'
+    UPLOAD_CORS_ORIGINS: uploadCorsOrigins
+    // bids: plan-set analysis (the Anthropic key is in Key Vault; without it vision is off)
+    ANTHROPIC_TIMEOUT_SECONDS: '120'
+    ANTHROPIC_MAX_ATTEMPTS: '4'
+    BIDS_VISION_MODEL: 'claude-sonnet-4-5'
+    BIDS_MAX_UPLOAD_BYTES: '52428800'
+    BIDS_MAX_PAGES: '300'
+    BIDS_PAGES_IN_FLIGHT: '4'
+    BIDS_RENDER_DPI: '100'
+    BIDS_VISION_TILE_PX: '1024'
+    BIDS_VISION_DAILY_TILES: '2000'
   }
 }
 

@@ -1,0 +1,1 @@
+"""Plumbing bids: plan sets in, fixtures found, counted and placed, reviewed by a person."""
