@@ -24,6 +24,7 @@ from blueprints.bids.schemas import (
     FixturePage,
     FixturePatch,
     FixtureQuery,
+    PageSummary,
     ReviewOut,
     ReviewPage,
     ScheduleRowOut,
@@ -309,13 +310,7 @@ def get_takeoff(*, session: Session, principal: Principal, document_id: uuid.UUI
         schedule=[ScheduleRowOut.model_validate(r) for r in schedule],
         to_check=items,
         pages=[
-            {
-                "page": p.page_number,
-                "kind": p.kind,
-                "status": p.status,
-                "sheet": p.sheet_number,
-                "discipline": p.discipline,
-            }
+            PageSummary(page=p.page_number, kind=p.kind, status=p.status, sheet=p.sheet_number, discipline=p.discipline)
             for p in page_rows
         ],
     )
@@ -377,7 +372,9 @@ def review(*, session: Session, principal: Principal, document_id: uuid.UUID, ac
         entity_id=document_id,
         after={"version": version, "total_fixtures": totals["total_fixtures"]},
     )
-    return ReviewOut(document_id=document_id, version=version, reviewed_at=now, totals=totals, fixtures=frozen)
+    return ReviewOut.model_validate(
+        {"document_id": document_id, "version": version, "reviewed_at": now, "totals": totals, "fixtures": frozen}
+    )
 
 
 def list_reviews(*, session: Session, principal: Principal, document_id: uuid.UUID) -> ReviewPage:
@@ -388,12 +385,14 @@ def list_reviews(*, session: Session, principal: Principal, document_id: uuid.UU
     )
     return ReviewPage(
         items=[
-            ReviewOut(
-                document_id=r.document_id,
-                version=r.version,
-                reviewed_at=r.created_at,
-                totals=r.totals,
-                fixtures=r.fixtures,
+            ReviewOut.model_validate(
+                {
+                    "document_id": r.document_id,
+                    "version": r.version,
+                    "reviewed_at": r.created_at,
+                    "totals": r.totals,
+                    "fixtures": r.fixtures,
+                }
             )
             for r in rows
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -227,6 +227,26 @@ class TypeCount(BaseModel):
     schedule_tags: list[str]
 
 
+class PageSummary(BaseModel):
+    """One page of the document: how it was read and what sheet it is."""
+
+    page: int
+    kind: str | None = None
+    status: str
+    sheet: str | None = None
+    discipline: str | None = None
+
+
+class TakeoffTotals(BaseModel):
+    """A takeoff's totals as frozen at review: counts by type, fixture units under the code."""
+
+    counts: list[TypeCount]
+    total_fixtures: int
+    dfu: Decimal
+    wsfu: Decimal
+    code: Code
+
+
 class TakeoffOut(BaseModel):
     """The takeoff: counts by type and sheet, the schedule, fixture units under the business's code, to check."""
 
@@ -241,7 +261,7 @@ class TakeoffOut(BaseModel):
     water_supply_fixture_units: Decimal
     schedule: list[ScheduleRowOut]
     to_check: list[CheckItem]
-    pages: list[dict[str, Any]]
+    pages: list[PageSummary]
 
 
 class ReviewOut(BaseModel):
@@ -250,8 +270,8 @@ class ReviewOut(BaseModel):
     document_id: uuid.UUID
     version: int
     reviewed_at: datetime
-    totals: dict[str, Any]
-    fixtures: list[dict[str, Any]]
+    totals: TakeoffTotals
+    fixtures: list[FixtureOut]
 
 
 class ReviewPage(BaseModel):

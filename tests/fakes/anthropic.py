@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from tests.fakes.loopback import JsonHandler, LoopbackServer
+from devhost.sms import JsonHandler, LoopbackServer
 
 API_KEY = "sk-ant-fake-0123456789"
 

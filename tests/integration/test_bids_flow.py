@@ -103,7 +103,7 @@ def test_an_analysed_set_has_the_true_counts_schedule_and_checks(db_session: Any
     assert takeoff.drainage_fixture_units > 0 and takeoff.code == "IPC"
     kinds = {(i.kind, i.tag) for i in takeoff.to_check}
     assert ("schedule_row_not_found", "DF-2") in kinds
-    assert [p["discipline"] for p in takeoff.pages][-1] == "ARCHITECTURAL"
+    assert [p.discipline for p in takeoff.pages][-1] == "ARCHITECTURAL"
 
 
 def test_running_a_step_twice_has_one_effect(db_session: Any, analysed: Any) -> None:
@@ -155,7 +155,7 @@ def test_review_edits_then_freezes_a_version_and_draws_the_marked_set(db_session
     assert rejected.state == "rejected"
     frozen = service.review(**reads, actor=ACTOR)
     assert frozen.version == 1
-    assert frozen.totals["total_fixtures"] == len(plan_set.fixtures) - 1
+    assert frozen.totals.total_fixtures == len(plan_set.fixtures) - 1
     marked = service.marked_set(**reads)
     assert marked.startswith(b"%PDF-") and len(marked) > 1000
 
@@ -253,9 +253,9 @@ def test_a_person_edits_adds_and_reviews_twice_and_both_versions_stay(db_session
     second = service.review(**reads, actor=ACTOR)
     versions = service.list_reviews(**reads).items
     assert [v.version for v in versions] == [second.version, first.version] == [2, 1]
-    assert versions[0].totals["total_fixtures"] == versions[1].totals["total_fixtures"] + 1
-    first_lav = next(f for f in versions[1].fixtures if f["id"] == str(lav.id))
-    assert first_lav["fixture_type"] == "lavatory"  # the frozen version did not change
+    assert versions[0].totals.total_fixtures == versions[1].totals.total_fixtures + 1
+    first_lav = next(f for f in versions[1].fixtures if f.id == lav.id)
+    assert first_lav.fixture_type == "lavatory"  # the frozen version did not change
 
 
 def test_the_business_code_and_thresholds_drive_units_and_states(db_session: Any, owner: Any) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from blueprints.bids.demo import seed_bids
 from blueprints.bids.models import BidDocument, BidFixture, BidScheduleRow
+from blueprints.crm.demo import seed_crm
 from blueprints.identity.demo import seed_identity
 from blueprints.identity.service import DEMO_TENANT_ID
 from devhost.seed import STEPS
@@ -15,6 +16,7 @@ from tests.conftest import Database
 
 def test_the_bids_seed_is_idempotent(database: Database) -> None:
     seed_identity()
+    seed_crm()  # the steps run in their order; the demo tenant other seed tests of this database share
     first = seed_bids()
     again = seed_bids()
     assert "sheets analysed" in first or first == "demo project exists"
