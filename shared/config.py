@@ -19,6 +19,8 @@ SECRET_FIELDS: tuple[str, ...] = (
     "twilio_auth_token",
     "smtp_password",
     "inspection_link_signing_key",
+    "servicetitan_app_key",
+    "pricebook_key_encryption_key",
 )
 
 
@@ -196,6 +198,37 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("INSPECTION_LINK_SIGNING_KEY", "inspection_link_signing_key")
     )
 
+    # pricebook: ServiceTitan (the app key is ours; client id and secret belong to each business's connection)
+    servicetitan_app_key: str = Field("", validation_alias=AliasChoices("SERVICETITAN_APP_KEY", "servicetitan_app_key"))
+    servicetitan_auth_url: str = Field(
+        "https://auth.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_AUTH_URL", "servicetitan_auth_url"),
+    )
+    servicetitan_api_base_url: str = Field(
+        "https://api.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_API_BASE_URL", "servicetitan_api_base_url"),
+    )
+    servicetitan_integration_auth_url: str = Field(
+        "https://auth-integration.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_INTEGRATION_AUTH_URL", "servicetitan_integration_auth_url"),
+    )
+    servicetitan_integration_api_base_url: str = Field(
+        "https://api-integration.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_INTEGRATION_API_BASE_URL", "servicetitan_integration_api_base_url"),
+    )
+    servicetitan_max_rps: float = Field(
+        50, gt=0, le=60, validation_alias=AliasChoices("SERVICETITAN_MAX_RPS", "servicetitan_max_rps")
+    )
+    servicetitan_timeout_seconds: float = Field(
+        30, gt=0, le=120, validation_alias=AliasChoices("SERVICETITAN_TIMEOUT_SECONDS", "servicetitan_timeout_seconds")
+    )
+    servicetitan_page_size: int = Field(
+        5000, ge=1, le=5000, validation_alias=AliasChoices("SERVICETITAN_PAGE_SIZE", "servicetitan_page_size")
+    )
+    pricebook_key_encryption_key: str = Field(
+        "", validation_alias=AliasChoices("PRICEBOOK_KEY_ENCRYPTION_KEY", "pricebook_key_encryption_key")
+    )
+
     @field_validator("database_url", "database_migration_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -216,6 +249,8 @@ class Settings(BaseSettings):
             required.append("twilio_auth_token")
         if self.environment == "production" or self.inspection_link_signing_key:
             required.append("inspection_link_signing_key")
+        if self.environment == "production" or self.pricebook_key_encryption_key:
+            required.append("pricebook_key_encryption_key")
         for name in required:
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
                 env_name = name.upper()
