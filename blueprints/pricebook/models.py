@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
-    Table,
     Boolean,
     DateTime,
     Identity,
@@ -24,6 +23,7 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,

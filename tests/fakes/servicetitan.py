@@ -37,7 +37,17 @@ PATCHABLE = {
         "hours",
     },
     "services": {"code", "displayName", "description", "active", "price", "memberPrice", "addOnPrice", "hours"},
-    "equipment": {"code", "displayName", "description", "cost", "active", "price", "memberPrice", "addOnPrice"},
+    "equipment": {
+        "code",
+        "displayName",
+        "description",
+        "cost",
+        "active",
+        "price",
+        "memberPrice",
+        "addOnPrice",
+        "hours",
+    },
 }
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -71,6 +81,7 @@ class FakeState:
     retry_after: str = "1"
     window: list[float] = field(default_factory=list)
     throttled: int = 0
+    before_patch: Any = None  # a test's hook: someone edits the item between our GET and our PATCH
 
 
 class _Handler(JsonHandler):
@@ -140,6 +151,8 @@ class _Handler(JsonHandler):
             item = self.fake.state.items[parts[0]].get(int(parts[1]))
             if item is None:
                 return self._problem(404, "The requested entity was not found")
+            if self.fake.state.before_patch is not None:
+                self.fake.state.before_patch(parts[0], item)
             self.fake.touch(parts[0], item, fields)
             return self.send_json(200, item)
 

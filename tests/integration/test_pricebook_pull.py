@@ -18,8 +18,9 @@ from tests.builders import create_tenant, create_user, principal_of
 from tests.fakes.servicetitan import FakeServiceTitan, settings_for
 
 
-@pytest.fixture
-def fake(database, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServiceTitan]:
+@pytest.fixture(name="fake")
+def fake_servicetitan(database, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServiceTitan]:
+    """A fake ServiceTitan our client is pointed at."""
     server = FakeServiceTitan().start()
     for name, value in settings_for(server).items():
         monkeypatch.setenv(name, value)
