@@ -5,6 +5,7 @@ from blueprints.crm import functions as crm
 from blueprints.identity import functions as identity
 from blueprints.messaging import functions as messaging
 from blueprints.ops import functions as ops
+from blueprints.pricebook import functions as pricebook
 from blueprints.shop import functions as shop
 
-ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, ops.bp]
+ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, pricebook.bp, ops.bp]

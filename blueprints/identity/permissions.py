@@ -57,6 +57,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inspection_templates.manage": frozenset({"owner", "admin", "advisor"}),
     "stats.read": frozenset({"owner", "admin", "advisor", "accountant"}),
     "exports.run": frozenset({"owner", "admin", "accountant"}),
+    # pricebook: ServiceTitan connection, pulls, local edits and pushes, conflicts, the pricing inputs
+    "pricebook.read": EVERYONE,
+    "pricebook.connect": MANAGERS,
+    "pricebook.sync": MANAGERS,
+    "pricebook.edit": frozenset({"owner", "admin", "estimator"}),
+    "pricebook.push": frozenset({"owner", "admin", "estimator"}),
+    "pricing.read": frozenset({"owner", "admin", "estimator", "accountant"}),
+    "pricing.manage": MANAGERS,
 }
 
 

@@ -13,7 +13,7 @@ from blueprints.pricebook.models import StConnection, SyncRun
 from shared import audit, clock, secretbox
 from shared.auth import Principal
 from shared.config import get_settings
-from shared.errors import BadGateway, Conflict, Unprocessable
+from shared.errors import Conflict, Unprocessable
 from shared.providers.servicetitan import Connection, ServiceTitanClient, ServiceTitanError
 
 
@@ -39,8 +39,10 @@ def test_call(connection: Connection) -> None:
                 "and secret, and that our app is connected in ServiceTitan",
                 code="servicetitan_refused",
             ) from None
-        raise BadGateway(
-            f"ServiceTitan did not answer the connection test ({exc.status})", code="servicetitan_down"
+        # Not our 5xx either: the credentials could not be checked, so they are not saved; the user may retry.
+        raise Unprocessable(
+            f"ServiceTitan could not be reached to test these credentials ({exc.status} {exc.title}); try again",
+            code="servicetitan_unreachable",
         ) from None
 
 
