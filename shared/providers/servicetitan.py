@@ -15,6 +15,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,33 +64,36 @@ class AuthError(ServiceTitanError):
 
 
 class RateLimiter:
-    """A token bucket: at most `rate` calls per second, in bursts of at most `rate`, across threads."""
+    """At most `rate` calls in any one-second window, across threads (ServiceTitan counts per second)."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._tokens = rate
-        self._at = time.monotonic()
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
     def acquire(self) -> None:
         """Wait until a call may go out."""
+        capacity = max(1, int(self.rate))
         while True:
             with self._lock:
                 now = time.monotonic()
-                self._tokens = min(self.rate, self._tokens + (now - self._at) * self.rate)
-                self._at = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                while self._sent and now - self._sent[0] >= 1.0:
+                    self._sent.popleft()
+                wait = self._paused_until - now
+                if wait <= 0 and len(self._sent) < capacity:
+                    self._sent.append(now)
                     return
-                wait = (1 - self._tokens) / self.rate
+                if wait <= 0:
+                    wait = 1.0 - (now - self._sent[0])
             self.waited_seconds += wait
             time.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of this bucket back (a 429's Retry-After applies to the app and tenant)."""
         with self._lock:
-            self._tokens = min(self._tokens, 0) - seconds * self.rate
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 _limiters: dict[tuple[str, int], RateLimiter] = {}
@@ -226,9 +230,7 @@ class ServiceTitanClient:
             )
             if response.status_code == 429 and throttled < MAX_429_RETRIES:
                 throttled += 1
-                wait = _retry_after(response)
-                self.limiter.pause(wait)
-                time.sleep(wait)
+                self.limiter.pause(_retry_after(response))  # acquire() waits it out, for every thread
                 continue
             if response.status_code >= 500 and failures < MAX_5XX_RETRIES:
                 failures += 1
