@@ -315,6 +315,55 @@ for _kind in ITEM_KINDS:
     _item_routes(_kind)
 
 
+# --- pricing ---------------------------------------------------------------------------------------------------
+
+
+@api.get(
+    "v1/pricebook/pricing",
+    permission="pricing.read",
+    response=schemas.PricingOut,
+    summary="Technicians, vehicles, expense items, markup tiers, profit, and the hourly billable rate",
+)
+def get_pricing(req: UserRequest) -> schemas.PricingOut:
+    """Read the pricing inputs."""
+    return service.get_pricing(**req.reads)
+
+
+@api.put(
+    "v1/pricebook/pricing",
+    permission="pricing.manage",
+    body=schemas.PricingIn,
+    response=schemas.PricingOut,
+    summary="Replace the pricing inputs (tiers from 0, no gaps, the last open-ended)",
+)
+def put_pricing(req: UserRequest[schemas.PricingIn, None]) -> schemas.PricingOut:
+    """Replace the pricing inputs."""
+    return service.put_pricing(**req.writes, pricing_in=req.body)
+
+
+@api.get(
+    "v1/pricebook/services/{st_id}/suggested-price",
+    permission="pricing.read",
+    response=schemas.SuggestedPrice,
+    summary="A service's suggested price: hours × rate + Σ materials × tier multiplier, each term shown",
+)
+def suggested_price(req: UserRequest) -> schemas.SuggestedPrice:
+    """Explain a service's suggested price."""
+    return service.suggested_price(**req.reads, st_id=_st_id(req))
+
+
+@api.get(
+    "v1/pricebook/pricing/drift",
+    permission="pricing.read",
+    query=schemas.DriftQuery,
+    response=schemas.DriftList,
+    summary="Services whose ServiceTitan price is more than threshold_percent from the suggestion",
+)
+def drift_report(req: UserRequest[None, schemas.DriftQuery]) -> schemas.DriftList:
+    """The drift report."""
+    return service.drift_report(**req.reads, query=req.query)
+
+
 # --- conflicts and images ----------------------------------------------------------------------------------------
 
 

@@ -244,3 +244,104 @@ class ResolutionIn(BaseModel):
 
 
 ConnectionOut.model_rebuild()
+
+
+class TechnicianIn(BaseModel):
+    """A technician's cost: hourly wage, burden percent, paid and billable hours a month."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    name: Text200
+    wage_cents: int = Field(ge=0, le=100_000)
+    burden_percent: Decimal = Field(Decimal(0), ge=0, le=200, decimal_places=2)
+    paid_hours_per_month: Decimal = Field(Decimal(173), gt=0, le=744, decimal_places=2)
+    billable_hours_per_month: Decimal = Field(gt=0, le=744, decimal_places=2)
+
+
+class MonthlyCostIn(BaseModel):
+    """A vehicle or an overhead expense, per month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200
+    monthly_cents: int = Field(ge=0, le=10**10)
+
+
+class TierIn(BaseModel):
+    """Material cost from min (inclusive) to max (exclusive; none for the last tier) × multiplier."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    min_cost_cents: int = Field(ge=0)
+    max_cost_cents: int | None = Field(None, gt=0)
+    multiplier: Decimal = Field(gt=0, le=100, decimal_places=3)
+
+
+class PricingIn(BaseModel):
+    """Every pricing input at once (replaces the previous ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    technicians: list[TechnicianIn] = Field(default_factory=list, max_length=500)
+    vehicles: list[MonthlyCostIn] = Field(default_factory=list, max_length=500)
+    expense_items: list[MonthlyCostIn] = Field(default_factory=list, max_length=500)
+    markup_tiers: list[TierIn] = Field(default_factory=list, max_length=50)
+    profit_percent: Decimal = Field(Decimal(20), ge=0, le=500, decimal_places=2)
+
+
+class RateOut(BaseModel):
+    """The hourly billable rate and its terms."""
+
+    labour_cents_per_month: int
+    overhead_cents_per_month: int
+    billable_hours_per_month: Decimal
+    cost_cents_per_billable_hour: int
+    profit_percent: Decimal
+    rate_cents: int
+
+
+class PricingOut(PricingIn):
+    """The pricing inputs and the rate they give."""
+
+    rate: RateOut
+
+
+class MaterialTerm(BaseModel):
+    """One linked material or equipment in a suggested price."""
+
+    kind: str
+    st_id: int
+    code: str | None = None
+    quantity: Decimal
+    cost_cents: int
+    multiplier: Decimal
+    cents: int
+
+
+class SuggestedPrice(BaseModel):
+    """hours × rate + Σ linked items × their tier multiplier, each term shown."""
+
+    st_id: int
+    code: str
+    hours: Decimal
+    rate: RateOut
+    labour_cents: int
+    materials: list[MaterialTerm]
+    materials_cents: int
+    suggested_cents: int
+    price_cents: int
+    drift_percent: Decimal | None = None
+    currency: str = "USD"
+
+
+class DriftQuery(PageQuery):
+    """Services whose ServiceTitan price is more than threshold_percent from the suggestion."""
+
+    threshold_percent: Decimal = Field(Decimal(10), ge=0, le=1000)
+
+
+class DriftList(BaseModel):
+    """A page of drifting services, by id."""
+
+    items: list[SuggestedPrice]
+    next_cursor: str | None = None

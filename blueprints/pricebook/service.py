@@ -13,6 +13,7 @@ from blueprints.pricebook.connection import delete_connection, get_connection, p
 from blueprints.pricebook.edits import create_item, update_item
 from blueprints.pricebook.images import CACHE_CONTROL as IMAGE_CACHE_CONTROL
 from blueprints.pricebook.images import get_image
+from blueprints.pricebook.pricing import drift_report, get_pricing, put_pricing, suggested_price
 from blueprints.pricebook.pull import begin as begin_pull
 from blueprints.pricebook.pull import finish as finish_run
 from blueprints.pricebook.pull import finish_kind, get_sync, nightly_run, pull_page, start_sync
@@ -24,11 +25,13 @@ __all__ = [
     "begin_pull",
     "create_item",
     "delete_connection",
+    "drift_report",
     "finish_kind",
     "finish_run",
     "get_connection",
     "get_image",
     "get_item",
+    "get_pricing",
     "get_sync",
     "list_categories",
     "list_conflicts",
@@ -39,8 +42,10 @@ __all__ = [
     "push_item",
     "push_new",
     "put_connection",
+    "put_pricing",
     "resolve_conflict",
     "start_push",
     "start_sync",
+    "suggested_price",
     "update_item",
 ]

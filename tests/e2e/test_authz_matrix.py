@@ -565,6 +565,15 @@ EXPECTED: dict[tuple[str, str], Case] = {
         other=True),
     ("GET", "/v1/pricebook/images/{kind}/{st_id}"): Case(lambda w, r, t: Call(
         f"v1/pricebook/images/materials/{_pb_item(w, t, image=b'png-bytes')}"), allow(EVERYONE, 200), other=True),
+    ("GET", "/v1/pricebook/pricing"): Case(lambda w, r, t: Call("v1/pricebook/pricing"),
+        allow(roles("owner", "admin", "estimator", "accountant"), 200)),
+    ("PUT", "/v1/pricebook/pricing"): Case(lambda w, r, t: Call("v1/pricebook/pricing", json={"profit_percent": 25}),
+        allow(MANAGERS, 200)),
+    ("GET", "/v1/pricebook/pricing/drift"): Case(lambda w, r, t: Call("v1/pricebook/pricing/drift"),
+        allow(roles("owner", "admin", "estimator", "accountant"), 200)),
+    ("GET", "/v1/pricebook/services/{st_id}/suggested-price"): Case(lambda w, r, t: Call(
+        f"v1/pricebook/services/{_pb_item(w, t, 'services')}/suggested-price"),
+        allow(roles("owner", "admin", "estimator", "accountant"), 200), other=True),
     # --- end of pricebook block
 }
 # fmt: on
