@@ -2,8 +2,8 @@
 
 The pull orchestration calls these as activities. `pull_page` reads the connection in one short transaction,
 calls ServiceTitan outside any transaction, and writes the page in a second one. Each page is bulk-written
-(executemany upserts, never row by row) and idempotent: a raw row is rewritten only when its JSON changed,
-and only the rows that changed are normalised into master, so a page written twice changes nothing.
+(COPY into staging, then one upsert; never row by row) and idempotent: a raw row is rewritten only when its
+JSON changed, and only the rows that changed are normalised into master, so a page written twice changes nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from blueprints.pricebook import connection, normalise, schemas
+from blueprints.pricebook import bulk, connection, normalise, schemas
 from blueprints.pricebook.models import (
     MASTER_MODELS,
     RAW_MODELS,
@@ -34,6 +35,7 @@ from shared.db import session_scope
 from shared.errors import Conflict, NotFound
 
 RUNNING = ("pending", "running")
+RAW_COLUMNS = ("tenant_id", "st_id", "payload", "modified_on", "run_id")
 ORDER = normalise.KINDS  # categories first, so items find their categories
 
 
@@ -171,48 +173,39 @@ def write_page(
 def write_raw(
     session: Session, *, tenant_id: uuid.UUID, run_id: uuid.UUID, kind: str, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """executemany upsert of the JSON as received; the items whose JSON was new or changed."""
+    """Bulk upsert (COPY, then one merge) of the JSON as received; the items whose JSON was new or changed."""
     if not items:
         return []
-    model = RAW_MODELS[kind]
-    table = table_of(model)
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "st_id": int(item["id"]),
-            "payload": item,
-            "modified_on": normalise.st_time(item.get("modifiedOn")),
-            "run_id": run_id,
-        }
-        for item in items
-    ]
-    stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "st_id"],
-        set_={"payload": stmt.excluded.payload, "modified_on": stmt.excluded.modified_on, "run_id": run_id},
-        where=table.c.payload.is_distinct_from(stmt.excluded.payload),
-    ).returning(table.c.st_id)
-    changed_ids = set(session.scalars(stmt, rows).all())
+    rows = [(tenant_id, int(i["id"]), Jsonb(i), normalise.st_time(i.get("modifiedOn")), run_id) for i in items]
+    changed = bulk.copy_upsert(
+        session,
+        table_of(RAW_MODELS[kind]),
+        RAW_COLUMNS,
+        rows,
+        keys=("tenant_id", "st_id"),
+        update=("payload", "modified_on", "run_id"),
+        only_if_changed="payload",
+    )
+    changed_ids = {st_id for _, st_id in changed}
     return [item for item in items if int(item["id"]) in changed_ids]
 
 
 def write_master(session: Session, *, tenant_id: uuid.UUID, kind: str, items: list[dict[str, Any]]) -> None:
-    """executemany upsert of the normalised rows (and a service's links)."""
+    """Bulk upsert (COPY, then one merge) of the normalised rows, and a service's links."""
     if not items:
         return
     if kind == "categories":
         table = table_of(MasterCategory)
-        rows = [{"tenant_id": tenant_id, **normalise.category_row(item)} for item in items]
+        rows = [normalise.category_row(item) for item in items]
     else:
         table = table_of(MASTER_MODELS[kind])
-        rows = [{"tenant_id": tenant_id, **normalise.item_row(kind, item)} for item in items]
-    stmt = insert(table)
-    keep = {"tenant_id", "st_id", "path"}
-    columns: dict[str, Any] = {
-        c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep and c.name in rows[0]
-    }
-    columns["synced_at"] = func.now()
-    session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "st_id"], set_=columns), rows)
+        rows = [normalise.item_row(kind, item) for item in items]
+    columns = ["tenant_id", *rows[0]]
+    update = [c for c in rows[0] if c != "st_id"]
+    values = [(tenant_id, *row.values()) for row in rows]
+    bulk.copy_upsert(
+        session, table, columns, values, keys=("tenant_id", "st_id"), update=update, touch="synced_at", returning=False
+    )
     if kind == "services":
         ids = [int(item["id"]) for item in items]
         session.execute(
