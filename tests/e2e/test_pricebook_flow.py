@@ -163,3 +163,32 @@ def test_images_come_from_servicetitan_once_then_from_us(
     assert again.status_code == 304
     assert len([c for c in fake.api_calls() if c["path"].endswith("/images")]) == calls
     assert client.get("/api/v1/pricebook/images/materials/20001", headers=owner.headers).status_code == 404
+
+
+def test_the_nightly_timer_refreshes_every_connected_business_and_one_failure_stops_none(
+    host: RunningHost, fake: FakeServiceTitan, owner: Account
+) -> None:
+    import uuid
+
+    from sqlalchemy import update
+
+    from blueprints.pricebook.models import StConnection
+    from shared.db import session_scope
+
+    client = host.client()
+    # given a second connected business whose stored secret is broken
+    broken = register(client, tenant_name="Broken box")
+    body = {"st_tenant_id": fake.state.st_tenant_id, "client_id": "fake-client", "client_secret": "fake-secret"}
+    assert client.put("/api/v1/pricebook/connection", headers=broken.headers, json=body).status_code == 200
+    with session_scope(tenant_id=uuid.UUID(broken.tenant_id)) as session:
+        session.execute(update(StConnection).values(secret_box="v1.broken.box"))
+    fake.edit("materials", 20_011, displayName="Changed before the night")
+    before = client.get("/api/v1/pricebook/connection", headers=owner.headers).json()["last_run"]["id"]
+    # when the nightly timer fires
+    assert host.fire("pricebook_nightly").status_code == 200, host.log_tail()
+    # then our business got an incremental pull that brought the change in
+    last = client.get("/api/v1/pricebook/connection", headers=owner.headers).json()["last_run"]
+    assert last["id"] != before and last["mode"] == "incremental"
+    assert wait_run(client, owner, last["id"])["status"] == "completed"
+    item = client.get("/api/v1/pricebook/materials/20011", headers=owner.headers).json()
+    assert item["display_name"] == "Changed before the night"
