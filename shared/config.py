@@ -222,9 +222,6 @@ class Settings(BaseSettings):
     servicetitan_timeout_seconds: float = Field(
         30, gt=0, le=120, validation_alias=AliasChoices("SERVICETITAN_TIMEOUT_SECONDS", "servicetitan_timeout_seconds")
     )
-    servicetitan_page_size: int = Field(
-        5000, ge=1, le=5000, validation_alias=AliasChoices("SERVICETITAN_PAGE_SIZE", "servicetitan_page_size")
-    )
     pricebook_key_encryption_key: str = Field(
         "", validation_alias=AliasChoices("PRICEBOOK_KEY_ENCRYPTION_KEY", "pricebook_key_encryption_key")
     )

@@ -1,7 +1,7 @@
 """Pricebook images: the process cache, then raw.pricebook_images, then ServiceTitan (following its 302).
 
-An image fetched from ServiceTitan is stored for next time; ServiceTitan is asked only on a miss, outside the
-lookups' transaction work (one request, one image). Answers carry a strong ETag (the bytes' SHA-256) and a
+An image fetched from ServiceTitan is stored for next time; ServiceTitan is asked only on a miss of both (one
+call, inside the request that needs it). Answers carry a strong ETag (the bytes' SHA-256) and a
 long private Cache-Control, so the PWA keeps them; If-None-Match answers 304.
 """
 
