@@ -9,6 +9,7 @@ JSON changed, and only the rows that changed are normalised into master, so a pa
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -35,6 +36,7 @@ from shared.db import session_scope
 from shared.errors import Conflict, NotFound
 
 RUNNING = ("pending", "running")
+STALE_AFTER = timedelta(hours=6)  # a run this old that never finished (its host lost) no longer blocks the next
 RAW_COLUMNS = ("tenant_id", "st_id", "payload", "modified_on", "run_id")
 ORDER = normalise.KINDS  # categories first, so items find their categories
 
@@ -53,6 +55,10 @@ def create_run(
     """A pending run; 409 naming the running one when the business already has one in this direction."""
     connection.load(session, tenant_id)  # 409 not_connected before anything else
     running = _running(session, tenant_id, direction)
+    if running is not None and running.created_at < clock.now() - STALE_AFTER:
+        running.status, running.error, running.finished_at = "failed", "stale: never finished", clock.now()
+        session.flush()
+        running = None
     if running is not None:
         raise Conflict(f"A {direction} is already running", code=f"{direction}_running", running_id=str(running.id))
     run = SyncRun(
@@ -148,13 +154,14 @@ def write_page(
     data = [item for item in page.get("data") or [] if item.get("id") is not None]
     changed = write_raw(session, tenant_id=tenant_id, run_id=run_id, kind=kind, items=data)
     write_master(session, tenant_id=tenant_id, kind=kind, items=changed)
-    cursor = insert(FeedCursor).values(tenant_id=tenant_id, kind=kind, continue_from=page.get("continueFrom"))
-    session.execute(
-        cursor.on_conflict_do_update(
-            index_elements=["tenant_id", "kind"],
-            set_={"continue_from": cursor.excluded.continue_from, "updated_at": func.now()},
+    if page.get("continueFrom") is not None:  # without a token, keep the last one (never restart the feed)
+        cursor = insert(FeedCursor).values(tenant_id=tenant_id, kind=kind, continue_from=page["continueFrom"])
+        session.execute(
+            cursor.on_conflict_do_update(
+                index_elements=["tenant_id", "kind"],
+                set_={"continue_from": cursor.excluded.continue_from, "updated_at": func.now()},
+            )
         )
-    )
     session.add(
         InboundPage(
             tenant_id=tenant_id,

@@ -192,3 +192,13 @@ def test_the_nightly_timer_refreshes_every_connected_business_and_one_failure_st
     assert wait_run(client, owner, last["id"])["status"] == "completed"
     item = client.get("/api/v1/pricebook/materials/20011", headers=owner.headers).json()
     assert item["display_name"] == "Changed before the night"
+
+
+def test_a_retried_pull_with_the_same_idempotency_key_starts_one_sync(host: RunningHost, owner: Account) -> None:
+    client = host.client()
+    headers = {**owner.headers, "Idempotency-Key": "pull-once-please"}
+    first = client.post("/api/v1/pricebook/syncs", headers=headers, json={"mode": "incremental"})
+    again = client.post("/api/v1/pricebook/syncs", headers=headers, json={"mode": "incremental"})
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"] and again.headers.get("Idempotent-Replayed") == "true"
+    assert wait_run(client, owner, first.json()["id"])["status"] == "completed"

@@ -130,3 +130,51 @@ def _system(tenant_id: uuid.UUID):
     from shared.auth import system_principal
 
     return system_principal(tenant_id)
+
+
+def test_the_client_secret_is_stored_sealed_and_opens_for_its_business_only(fake: FakeServiceTitan) -> None:
+    from blueprints.pricebook.models import StConnection
+    from shared import secretbox
+
+    tenant_id = connected_business(fake)
+    with session_scope(tenant_id=tenant_id) as session:
+        row = session.get(StConnection, tenant_id)
+        assert row is not None and "fake-secret" not in row.secret_box
+        assert connection.load(session, tenant_id).client_secret == "fake-secret"
+        with pytest.raises(secretbox.SecretBoxError):
+            secretbox.open_box(row.secret_box, kek=connection.key_encryption_key(), context=str(uuid.uuid4()))
+
+
+def test_a_wrong_servicetitan_tenant_is_a_422_and_nothing_is_saved(fake: FakeServiceTitan) -> None:
+    from shared.errors import Unprocessable
+
+    with session_scope() as session:
+        tenant = create_tenant(session, name="Typo")
+        owner = principal_of(create_user(session, tenant=tenant))
+        body = schemas.ConnectionIn(st_tenant_id=42, client_id="fake-client", client_secret="fake-secret")
+        with pytest.raises(Unprocessable, match="refused"):  # the API answers 403 for a tenant we may not read
+            connection.put_connection(session=session, principal=owner, actor=audit.SYSTEM, connection_in=body)
+        assert connection.get_connection(session=session, principal=owner).connected is False
+
+
+def test_a_run_that_never_finished_stops_blocking_after_six_hours(fake: FakeServiceTitan) -> None:
+    from datetime import timedelta
+
+    from shared import clock
+    from shared.errors import Conflict
+
+    tenant_id = connected_business(fake)
+    with session_scope(tenant_id=tenant_id) as session:
+        stuck = pull.create_run(
+            session, tenant_id=tenant_id, direction="pull", mode="full", kinds=["materials"], user_id=None
+        )
+        with pytest.raises(Conflict), session.begin_nested():
+            pull.create_run(
+                session, tenant_id=tenant_id, direction="pull", mode="full", kinds=["materials"], user_id=None
+            )
+        stuck.created_at = clock.now() - timedelta(hours=7)
+        session.flush()
+        fresh = pull.create_run(
+            session, tenant_id=tenant_id, direction="pull", mode="full", kinds=["materials"], user_id=None
+        )
+        assert fresh.id != stuck.id and stuck.status == "failed"
