@@ -202,3 +202,17 @@ def test_a_retried_pull_with_the_same_idempotency_key_starts_one_sync(host: Runn
     assert first.status_code == again.status_code == 202
     assert again.json()["id"] == first.json()["id"] and again.headers.get("Idempotent-Replayed") == "true"
     assert wait_run(client, owner, first.json()["id"])["status"] == "completed"
+
+
+def test_a_stale_etag_is_412_and_a_services_cost_is_not_editable(host: RunningHost, owner: Account) -> None:
+    client = host.client()
+    run(client, owner, "syncs", {"mode": "incremental"})  # from the start when nothing was pulled yet
+    read = client.get("/api/v1/pricebook/materials/20020", headers=owner.headers)
+    url, tag = "/api/v1/pricebook/materials/20020", read.headers["ETag"]
+    assert client.patch(url, headers={**owner.headers, "If-Match": tag}, json={"code": "A-1"}).status_code == 200
+    stale = client.patch(url, headers={**owner.headers, "If-Match": tag}, json={"code": "A-2"})
+    assert stale.status_code == 412
+    service = client.patch(
+        "/api/v1/pricebook/services/40001", headers={**owner.headers, "If-Match": "*"}, json={"cost_cents": 5}
+    )
+    assert service.status_code == 422 and service.json()["code"] == "field_not_editable"
