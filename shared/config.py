@@ -246,7 +246,7 @@ class Settings(BaseSettings):
             required.append("twilio_auth_token")
         if self.environment == "production" or self.inspection_link_signing_key:
             required.append("inspection_link_signing_key")
-        if self.environment == "production" or self.pricebook_key_encryption_key:
+        if self.servicetitan_app_key or self.pricebook_key_encryption_key:  # the pricebook's integration is on
             required.append("pricebook_key_encryption_key")
         for name in required:
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:

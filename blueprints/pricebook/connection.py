@@ -13,15 +13,19 @@ from blueprints.pricebook.models import StConnection, SyncRun
 from shared import audit, clock, secretbox
 from shared.auth import Principal
 from shared.config import get_settings
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, ServiceUnavailable, Unprocessable
 from shared.providers.servicetitan import Connection, ServiceTitanClient, ServiceTitanError
 
 
 def key_encryption_key() -> bytes:
     """The KEK that wraps each secret's data key: PRICEBOOK_KEY_ENCRYPTION_KEY (Key Vault), else a local key."""
-    setting = get_settings().pricebook_key_encryption_key
-    # Production refuses to start without the setting (shared.config); development and tests use a fixed key.
-    return secretbox.key_from_setting(setting or "tradeops-local-pricebook-kek")
+    settings = get_settings()
+    if settings.pricebook_key_encryption_key:
+        return secretbox.key_from_setting(settings.pricebook_key_encryption_key)
+    if settings.environment == "production":
+        # shared.config refuses to start with an app key but no KEK; without either the integration is off.
+        raise ServiceUnavailable("The ServiceTitan integration is not configured here", code="pricebook_not_configured")
+    return secretbox.key_from_setting("tradeops-local-pricebook-kek")  # development and tests only
 
 
 def _context(tenant_id: uuid.UUID) -> str:

@@ -436,9 +436,10 @@ def _service(sid: int, n: int, rng: random.Random, category: int, material_ids: 
 
 
 def settings_for(fake: FakeServiceTitan) -> dict[str, str]:
-    """The settings that point our client at this fake (production and integration URLs alike)."""
+    """The settings that point our client at this fake (production and integration URLs alike), with a test KEK."""
     return {
         "SERVICETITAN_APP_KEY": fake.state.app_key,
+        "PRICEBOOK_KEY_ENCRYPTION_KEY": "test-pricebook-kek-0123456789abcdef",
         "SERVICETITAN_AUTH_URL": fake.base_url,
         "SERVICETITAN_API_BASE_URL": fake.base_url,
         "SERVICETITAN_INTEGRATION_AUTH_URL": fake.base_url,
