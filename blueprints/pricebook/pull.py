@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from blueprints.identity import service as identity
 from blueprints.pricebook import bulk, connection, normalise, schemas
 from blueprints.pricebook.models import (
     MASTER_MODELS,
@@ -31,7 +32,7 @@ from blueprints.pricebook.models import (
     table_of,
 )
 from shared import audit, clock
-from shared.auth import Principal
+from shared.auth import Principal, system_principal
 from shared.db import session_scope
 from shared.errors import Conflict, NotFound
 
@@ -294,9 +295,12 @@ def finish(tenant_id: uuid.UUID, run_id: uuid.UUID, error: str | None = None) ->
 
 
 def nightly_run(tenant_id: uuid.UUID) -> dict[str, Any] | None:
-    """Record an incremental pull for a connected business with none running; its orchestration input."""
+    """Record an incremental pull for a connected business with the module on and none running; its input."""
     with session_scope(tenant_id=tenant_id) as session:
         if session.get(StConnection, tenant_id) is None or _running(session, tenant_id, "pull") is not None:
+            return None
+        tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
+        if "pricebook" not in tenant.enabled_modules:  # switched off: connected, but nobody may see the result
             return None
         run = create_run(
             session, tenant_id=tenant_id, direction="pull", mode="incremental", kinds=list(ORDER), user_id=None

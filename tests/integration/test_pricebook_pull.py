@@ -178,3 +178,16 @@ def test_a_run_that_never_finished_stops_blocking_after_six_hours(fake: FakeServ
             session, tenant_id=tenant_id, direction="pull", mode="full", kinds=["materials"], user_id=None
         )
         assert fresh.id != stuck.id and stuck.status == "failed"
+
+
+def test_the_nightly_run_skips_a_business_that_switched_the_module_off(fake: FakeServiceTitan) -> None:
+    from blueprints.identity.models import Tenant
+
+    tenant_id = connected_business(fake)
+    assert pull.nightly_run(tenant_id) is not None  # connected, module on: a run is recorded
+    off = connected_business(fake)
+    with session_scope(tenant_id=off) as session:
+        tenant = session.get(Tenant, off)
+        assert tenant is not None
+        tenant.enabled_modules = ["crm"]
+    assert pull.nightly_run(off) is None
