@@ -82,6 +82,7 @@ def test_full_pull_then_edit_push_and_conflict(host: RunningHost, fake: FakeServ
     # a full pull lands exactly ServiceTitan's counts
     pulled = run(client, owner, "syncs", {"mode": "full"})
     assert pulled["status"] == "completed", pulled
+    assert pulled["progress"]["materials"]["done"] and pulled["progress"]["materials"]["pages"] == 3  # 120 by 40
     for kind in ("materials", "services", "equipment"):
         assert count(client, owner, kind) == len(fake.state.items[kind])
     assert (

@@ -153,3 +153,43 @@ def test_an_item_locked_by_another_push_is_left_for_later(fake: FakeServiceTitan
         assert push.acquire_lock(session, tenant_id=tenant_id, kind="materials", st_id=20_004, holder=uuid.uuid4())
     assert run_push(tenant_id) == [{"outcome": "locked"}]
     assert fake.state.items["materials"][20_004]["price"] != 1.0
+
+
+def test_two_pushes_of_the_same_item_at_once_send_one_patch(fake: FakeServiceTitan) -> None:
+    import threading
+    import time
+
+    tenant_id = pulled(fake)
+    edit(tenant_id, "materials", 20_005, price_cents=777)
+    runs = []
+    for _ in range(2):
+        with session_scope(tenant_id=tenant_id) as session:
+            run = pull.create_run(
+                session, tenant_id=tenant_id, direction="push", mode="push", kinds=["materials"], user_id=None
+            )
+            runs.append(run.id)
+            run.status = "completed"  # two pushes started by different people (the one-running rule set aside)
+    # the first push holds its PATCH open while the second one tries the same item
+    fake.state.before_patch = lambda kind, item: time.sleep(0.5)
+    outcomes: dict[int, dict[str, object]] = {}
+    first = threading.Thread(
+        target=lambda: outcomes.update({0: push.push_item(tenant_id, runs[0], "materials", 20_005)})
+    )
+    first.start()
+    time.sleep(0.2)
+    outcomes[1] = push.push_item(tenant_id, runs[1], "materials", 20_005)
+    first.join()
+    fake.state.before_patch = None
+    assert sorted(o["outcome"] for o in outcomes.values()) == ["locked", "sent"]
+    assert len([c for c in fake.api_calls() if c["method"] == "PATCH"]) == 1
+
+
+def test_every_push_is_audited_with_what_it_sent(fake: FakeServiceTitan) -> None:
+    from shared.audit import AuditLog
+
+    tenant_id = pulled(fake)
+    edit(tenant_id, "materials", 20_006, price_cents=4_000)
+    run_push(tenant_id)
+    with session_scope(tenant_id=tenant_id) as session:
+        rows = session.scalars(select(AuditLog).where(AuditLog.action == "pricebook.pushed")).all()
+        assert [(r.entity_id, r.after["sent"]) for r in rows if r.after] == [("20006", {"price_cents": 4_000})]
