@@ -89,6 +89,19 @@ def category_row(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def flatten_categories(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every category of the feed, the ones nested in `subcategories` too (each knowing its parent)."""
+    out: list[dict[str, Any]] = []
+    stack = [(item, None) for item in reversed(items)]
+    while stack:
+        item, parent = stack.pop()
+        if item.get("id") is None:
+            continue
+        out.append({**item, "parentId": item.get("parentId") or parent})
+        stack.extend((child, item["id"]) for child in reversed(item.get("subcategories") or []))
+    return out
+
+
 def item_row(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     """A material's, service's or equipment's master row."""
     row = {

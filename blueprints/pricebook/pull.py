@@ -204,7 +204,7 @@ def write_master(session: Session, *, tenant_id: uuid.UUID, kind: str, items: li
         return
     if kind == "categories":
         table = table_of(MasterCategory)
-        rows = [normalise.category_row(item) for item in items]
+        rows = [normalise.category_row(item) for item in normalise.flatten_categories(items)]
     else:
         table = table_of(MASTER_MODELS[kind])
         rows = [normalise.item_row(kind, item) for item in items]

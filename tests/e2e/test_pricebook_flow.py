@@ -19,7 +19,7 @@ TERMINAL = ("completed", "failed")
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeServiceTitan]:
     server = FakeServiceTitan().start()
-    server.seed(categories=14, materials=120, services=30, equipment=8)
+    server.seed(categories=14, materials=120, services=30, equipment=8, nested=2)
     server.state.export_page_size = 40  # several pages per feed
     yield server
     server.stop()
@@ -85,10 +85,8 @@ def test_full_pull_then_edit_push_and_conflict(host: RunningHost, fake: FakeServ
     assert pulled["progress"]["materials"]["done"] and pulled["progress"]["materials"]["pages"] == 3  # 120 by 40
     for kind in ("materials", "services", "equipment"):
         assert count(client, owner, kind) == len(fake.state.items[kind])
-    assert (
-        len(client.get("/api/v1/pricebook/categories?limit=200&active=any", headers=owner.headers).json()["items"])
-        == 14
-    )
+    categories = client.get("/api/v1/pricebook/categories?limit=200&active=any", headers=owner.headers).json()
+    assert len(categories["items"]) == fake.category_count() == 16  # two of them nested in their parent's record
     # a second pull while one runs is 409 naming it (started and checked at once)
     first = client.post("/api/v1/pricebook/syncs", headers=owner.headers, json={"mode": "incremental"})
     second = client.post("/api/v1/pricebook/syncs", headers=owner.headers, json={"mode": "incremental"})

@@ -289,6 +289,11 @@ class FakeServiceTitan(LoopbackServer):
         """Someone moves a category under another one."""
         self.edit("categories", category_id, parentId=parent_id)
 
+    def category_count(self) -> int:
+        """Every category, nested ones included."""
+        top = self.state.items["categories"].values()
+        return len(top) + sum(len(c.get("subcategories") or []) for c in top)
+
     def api_calls(self) -> list[dict[str, Any]]:
         """Every API call received (method, path, the ST-App-Key it carried)."""
         with self.lock:
@@ -296,8 +301,17 @@ class FakeServiceTitan(LoopbackServer):
 
     # --- seeding -------------------------------------------------------------------------------------------------
 
-    def seed(self, *, categories: int = 104, materials: int = 5719, services: int = 2161, equipment: int = 292) -> None:
-        """A realistic home-services pricebook, the same every time."""
+    def seed(
+        self,
+        *,
+        categories: int = 104,
+        materials: int = 5719,
+        services: int = 2161,
+        equipment: int = 292,
+        nested: int = 0,
+    ) -> None:
+        """A realistic home-services pricebook, the same every time; `nested` subcategories sit inside the first
+        category's `subcategories` (as ServiceTitan nests them) rather than as records of their own."""
         rng = random.Random(17)
         with self.lock:
             top = max(min(2, categories), categories // 8)
@@ -305,6 +319,9 @@ class FakeServiceTitan(LoopbackServer):
                 cid = 1000 + n
                 parent = None if n < top else 1000 + rng.randrange(0, top)
                 self._put("categories", _category(cid, n, parent))
+            if nested and categories:
+                first = self.state.items["categories"][1000]
+                first["subcategories"] = [_category(9000 + n, n, 1000) for n in range(nested)]
             category_ids = [1000 + n for n in range(categories)] or [1000]
             for n in range(materials):
                 self._put("materials", _material(20_000 + n, n, rng, rng.choice(category_ids), self))

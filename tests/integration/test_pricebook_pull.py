@@ -66,14 +66,16 @@ def run_pull(tenant_id: uuid.UUID, mode: str = "full") -> uuid.UUID:
 
 def test_a_full_pull_lands_every_item_in_raw_and_master(fake: FakeServiceTitan) -> None:
     # given a ServiceTitan pricebook (export pages smaller than the feed, so paging is exercised)
-    fake.seed(categories=12, materials=130, services=40, equipment=9)
+    fake.seed(categories=12, materials=130, services=40, equipment=9, nested=3)
     fake.state.export_page_size = 50
     tenant_id = connected_business(fake)
     # when it is pulled
     run_pull(tenant_id)
     # then master holds exactly ServiceTitan's counts, money in cents, services linked to their materials
     with session_scope(tenant_id=tenant_id) as session:
-        assert pull.counts(session, tenant_id) == {"categories": 12, "materials": 130, "services": 40, "equipment": 9}
+        assert pull.counts(session, tenant_id) == {"categories": 15, "materials": 130, "services": 40, "equipment": 9}
+        nested = session.get(MasterCategory, (tenant_id, 9_001))  # sent inside category 1000's subcategories
+        assert nested is not None and nested.path == "/1000/9001/"
         material = session.get(MasterMaterial, (tenant_id, 20_001))
         assert material is not None
         assert material.price_cents == round(fake.state.items["materials"][20_001]["price"] * 100)

@@ -70,3 +70,8 @@ def test_paths_follow_parents_and_survive_cycles_and_lost_parents() -> None:
     assert paths[3] == "/1/2/3/" and paths[1] == "/1/"
     assert paths[4] == "/4/"  # its parent is not in the pricebook
     assert paths[5].endswith("/5/") and paths[6].endswith("/6/")
+
+
+def test_nested_subcategories_become_categories_under_their_parent() -> None:
+    feed = [{"id": 1, "name": "HVAC", "subcategories": [{"id": 2, "name": "Furnaces", "subcategories": [{"id": 3}]}]}]
+    assert [(c["id"], c["parentId"]) for c in normalise.flatten_categories(feed)] == [(1, None), (2, 1), (3, 2)]
