@@ -3,13 +3,16 @@
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from sqlalchemy.orm import Session
 
 from blueprints.pricebook import schemas, service
 from blueprints.pricebook.starters import durable_starter
+from shared.db import session_scope
 from shared.errors import NotFound
 from shared.etag import if_match, with_etag
 from shared.http import Response, Router, UserRequest
@@ -41,6 +44,19 @@ def _st_id(req: UserRequest[Any, Any]) -> int:
     if not value.isdigit() or len(value) > 18:
         raise NotFound("No such item")
     return int(value)
+
+
+def _in_session(job: Callable[[Session, uuid.UUID], Any]) -> Callable[[uuid.UUID], Any]:
+    """A (session, tenant) job for this branch's for_each_tenant, which hands the tenant only.
+
+    Main's for_each_tenant opens the session itself: after the merge, pass the job directly.
+    """
+
+    def run(tenant_id: uuid.UUID) -> Any:
+        with session_scope(tenant_id=tenant_id) as session:
+            return job(session, tenant_id)
+
+    return run
 
 
 def _fail_run(start_input: dict[str, Any], error: str) -> None:
@@ -228,7 +244,7 @@ def pricebook_push_new(job: dict[str, Any]) -> dict[str, Any]:
 async def pricebook_nightly(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """An incremental pull for every connected business; one business's failure never stops another."""
     ensure_started()
-    run = await asyncio.to_thread(for_each_tenant, service.nightly_run, name="pricebook_nightly")
+    run = await asyncio.to_thread(for_each_tenant, _in_session(service.nightly_run), name="pricebook_nightly")
     started = 0
     for start in run.results.values():
         if not start:

@@ -294,18 +294,20 @@ def finish(tenant_id: uuid.UUID, run_id: uuid.UUID, error: str | None = None) ->
         return run.status
 
 
-def nightly_run(tenant_id: uuid.UUID) -> dict[str, Any] | None:
-    """Record an incremental pull for a connected business with the module on and none running; its input."""
-    with session_scope(tenant_id=tenant_id) as session:
-        if session.get(StConnection, tenant_id) is None or _running(session, tenant_id, "pull") is not None:
-            return None
-        tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
-        if "pricebook" not in tenant.enabled_modules:  # switched off: connected, but nobody may see the result
-            return None
-        run = create_run(
-            session, tenant_id=tenant_id, direction="pull", mode="incremental", kinds=list(ORDER), user_id=None
-        )
-        return {"tenant_id": str(tenant_id), "run_id": str(run.id), "mode": "incremental", "kinds": list(ORDER)}
+def nightly_run(session: Session, tenant_id: uuid.UUID) -> dict[str, Any] | None:
+    """Record an incremental pull for a connected business with the module on and none running; its input.
+
+    Takes the job's session bound to the business, as main's shared.jobs.for_each_tenant hands it.
+    """
+    if session.get(StConnection, tenant_id) is None or _running(session, tenant_id, "pull") is not None:
+        return None
+    tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
+    if "pricebook" not in tenant.enabled_modules:  # switched off: connected, but nobody may see the result
+        return None
+    run = create_run(
+        session, tenant_id=tenant_id, direction="pull", mode="incremental", kinds=list(ORDER), user_id=None
+    )
+    return {"tenant_id": str(tenant_id), "run_id": str(run.id), "mode": "incremental", "kinds": list(ORDER)}
 
 
 def counts(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:

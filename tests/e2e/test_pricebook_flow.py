@@ -175,6 +175,7 @@ def test_the_nightly_timer_refreshes_every_connected_business_and_one_failure_st
     from shared.db import session_scope
 
     client = host.client()
+    run(client, owner, "syncs", {"mode": "incremental"})  # from the start when nothing was pulled yet
     # given a second connected business whose stored secret is broken
     broken = register(client, tenant_name="Broken box")
     body = {"st_tenant_id": fake.state.st_tenant_id, "client_id": "fake-client", "client_secret": "fake-secret"}

@@ -186,10 +186,12 @@ def test_the_nightly_run_skips_a_business_that_switched_the_module_off(fake: Fak
     from blueprints.identity.models import Tenant
 
     tenant_id = connected_business(fake)
-    assert pull.nightly_run(tenant_id) is not None  # connected, module on: a run is recorded
+    with session_scope(tenant_id=tenant_id) as session:
+        assert pull.nightly_run(session, tenant_id) is not None  # connected, module on: a run is recorded
     off = connected_business(fake)
     with session_scope(tenant_id=off) as session:
         tenant = session.get(Tenant, off)
         assert tenant is not None
         tenant.enabled_modules = ["crm"]
-    assert pull.nightly_run(off) is None
+    with session_scope(tenant_id=off) as session:
+        assert pull.nightly_run(session, off) is None
