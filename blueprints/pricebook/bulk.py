@@ -45,9 +45,8 @@ def copy_upsert(
     names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     cursor = _cursor(session)
     cursor.execute(
-        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
-            stage, target
-        )
+        # dropped at commit: nothing outlives the transaction on a pooled connection (or in the catalogue)
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(stage, target)
     )
     cursor.execute(sql.SQL("TRUNCATE {}").format(stage))
     with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
