@@ -41,14 +41,18 @@ def copy_upsert(
         return []
     session.flush()
     target = sql.Identifier(table.schema or "public", table.name)
-    stage = sql.Identifier(f"stage_{table.schema}_{table.name}")
+    stage_name = f"stage_{table.schema}_{table.name}"
+    stage = sql.Identifier(stage_name)
     names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     cursor = _cursor(session)
     cursor.execute(
         # dropped at commit: nothing outlives the transaction on a pooled connection (or in the catalogue)
         sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(stage, target)
     )
-    cursor.execute(sql.SQL("TRUNCATE {}").format(stage))
+    staged: set[str] = session.info.setdefault("pricebook_staged", set())
+    if stage_name in staged:  # used before in this session: empty it (a fresh one needs no TRUNCATE)
+        cursor.execute(sql.SQL("TRUNCATE {}").format(stage))
+    staged.add(stage_name)
     with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
         for row in rows:
             copy.write_row(row)
