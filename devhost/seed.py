@@ -50,6 +50,12 @@ def _estimates() -> str:
     return seed_estimates()
 
 
+def _pricebook() -> str:
+    from blueprints.pricebook.demo import seed_pricebook
+
+    return seed_pricebook()
+
+
 # Each module that has demo data adds one step; a step must be safe to run again.
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("identity", _identity),
@@ -59,6 +65,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("shop", _shop),
     ("estimates", _estimates),
     ("bids", _bids),
+    ("pricebook", _pricebook),
 ]
 
 

@@ -20,6 +20,8 @@ SECRET_FIELDS: tuple[str, ...] = (
     "smtp_password",
     "inspection_link_signing_key",
     "anthropic_api_key",
+    "servicetitan_app_key",
+    "pricebook_key_encryption_key",
 )
 
 
@@ -259,6 +261,34 @@ class Settings(BaseSettings):
         2000, ge=0, validation_alias=AliasChoices("BIDS_VISION_DAILY_TILES", "bids_vision_daily_tiles")
     )
 
+    # pricebook: ServiceTitan (the app key is ours; client id and secret belong to each business's connection)
+    servicetitan_app_key: str = Field("", validation_alias=AliasChoices("SERVICETITAN_APP_KEY", "servicetitan_app_key"))
+    servicetitan_auth_url: str = Field(
+        "https://auth.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_AUTH_URL", "servicetitan_auth_url"),
+    )
+    servicetitan_api_base_url: str = Field(
+        "https://api.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_API_BASE_URL", "servicetitan_api_base_url"),
+    )
+    servicetitan_integration_auth_url: str = Field(
+        "https://auth-integration.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_INTEGRATION_AUTH_URL", "servicetitan_integration_auth_url"),
+    )
+    servicetitan_integration_api_base_url: str = Field(
+        "https://api-integration.servicetitan.io",
+        validation_alias=AliasChoices("SERVICETITAN_INTEGRATION_API_BASE_URL", "servicetitan_integration_api_base_url"),
+    )
+    servicetitan_max_rps: float = Field(
+        50, gt=0, le=60, validation_alias=AliasChoices("SERVICETITAN_MAX_RPS", "servicetitan_max_rps")
+    )
+    servicetitan_timeout_seconds: float = Field(
+        30, gt=0, le=120, validation_alias=AliasChoices("SERVICETITAN_TIMEOUT_SECONDS", "servicetitan_timeout_seconds")
+    )
+    pricebook_key_encryption_key: str = Field(
+        "", validation_alias=AliasChoices("PRICEBOOK_KEY_ENCRYPTION_KEY", "pricebook_key_encryption_key")
+    )
+
     @field_validator("database_url", "database_migration_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -279,6 +309,8 @@ class Settings(BaseSettings):
             required.append("twilio_auth_token")
         if self.environment == "production" or self.inspection_link_signing_key:
             required.append("inspection_link_signing_key")
+        if self.servicetitan_app_key or self.pricebook_key_encryption_key:  # the pricebook's integration is on
+            required.append("pricebook_key_encryption_key")
         for name in required:
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
                 env_name = name.upper()

@@ -417,3 +417,79 @@ def example_room(world: PaintWorld, **changes: Any) -> Any:
         ],
     )
     return room.model_copy(update=changes)
+
+
+# --- pricebook (ServiceTitan) ----------------------------------------------------------------------------------
+
+
+def create_pricebook_item(
+    session: Session, *, tenant_id: uuid.UUID, kind: str = "materials", st_id: int | None = None, **fields: Any
+) -> int:
+    """A pulled material, service or equipment in master (as if ServiceTitan had sent it); its id there."""
+    from blueprints.pricebook.models import MASTER_MODELS, PricebookImage
+
+    set_tenant(session, tenant_id)
+    st_id = st_id or 10**9 + uuid.uuid4().int % 10**9
+    image = fields.pop("image", None)
+    values: dict[str, Any] = {
+        "code": f"SKU-{st_id}",
+        "display_name": "Ball valve",
+        "description": "<p>1/2 in</p>",
+        "price_cents": 2_500,
+        "member_price_cents": 2_250,
+        "add_on_price_cents": 2_400,
+        "cost_cents": None if kind == "services" else 1_000,
+        "hours": 1,
+        "active": True,
+        "category_ids": [],
+        "image_paths": [f"Images/Test/{st_id}.png"] if image else [],
+        **fields,
+    }
+    session.add(MASTER_MODELS[kind](tenant_id=tenant_id, st_id=st_id, **values))
+    if image:
+        path = values["image_paths"][0]
+        session.add(PricebookImage(tenant_id=tenant_id, path=path, content_type="image/png", data=image, etag='"t"'))
+    session.flush()
+    return st_id
+
+
+def create_pricebook_conflict(
+    session: Session, *, tenant_id: uuid.UUID, st_id: int, field: str = "price_cents"
+) -> uuid.UUID:
+    """An open conflict on an item's field."""
+    from blueprints.pricebook.models import SyncConflict
+
+    set_tenant(session, tenant_id)
+    conflict = SyncConflict(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        kind="materials",
+        st_id=st_id,
+        field=field,
+        base=2_500,
+        local=2_600,
+        remote=2_700,
+        status="open",
+    )
+    session.add(conflict)
+    session.flush()
+    return conflict.id
+
+
+def create_pricebook_run(session: Session, *, tenant_id: uuid.UUID, status: str = "completed") -> uuid.UUID:
+    """A finished pull."""
+    from blueprints.pricebook.models import SyncRun
+
+    set_tenant(session, tenant_id)
+    run = SyncRun(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        direction="pull",
+        mode="full",
+        kinds=["materials"],
+        status=status,
+        progress={},
+    )
+    session.add(run)
+    session.flush()
+    return run.id

@@ -70,6 +70,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bids.write": frozenset({"owner", "admin", "estimator", "advisor"}),
     "bids.review": frozenset({"owner", "admin", "estimator"}),
     "bids.settings": MANAGERS,
+    # pricebook: ServiceTitan connection, pulls, local edits and pushes, conflicts, the pricing inputs
+    "pricebook.read": EVERYONE,
+    "pricebook.connect": MANAGERS,
+    "pricebook.sync": MANAGERS,
+    "pricebook.edit": frozenset({"owner", "admin", "estimator"}),
+    "pricebook.push": frozenset({"owner", "admin", "estimator"}),
+    "pricing.read": frozenset({"owner", "admin", "estimator", "accountant"}),
+    "pricing.manage": MANAGERS,
 }
 
 

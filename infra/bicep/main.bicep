@@ -59,6 +59,14 @@ param smtpPassword string = ''
 @description('Anthropic API key for the plan-set vision detector (ANTHROPIC_API_KEY); empty leaves the vault as it is (no key: pages without text are reported as needing vision).')
 param anthropicApiKey string = ''
 
+@secure()
+@description('Our ServiceTitan app key (SERVICETITAN_APP_KEY, sent as ST-App-Key); empty leaves the vault as it is.')
+param servicetitanAppKey string = ''
+
+@secure()
+@description('Key-encryption key of the stored ServiceTitan client secrets (PRICEBOOK_KEY_ENCRYPTION_KEY); preprovision.sh generates one.')
+param pricebookKeyEncryptionKey string = ''
+
 @description('Function app instance memory (MB): 512, 2048 or 4096.')
 param instanceMemoryMB int = 2048
 
@@ -176,6 +184,8 @@ module keyVault 'modules/keyvault.bicep' = {
     smtpPassword: smtpPassword
     inspectionLinkSigningKey: inspectionLinkSigningKey
     anthropicApiKey: anthropicApiKey
+    servicetitanAppKey: servicetitanAppKey
+    pricebookKeyEncryptionKey: pricebookKeyEncryptionKey
     functionPrincipalId: identities.outputs.functionPrincipalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType

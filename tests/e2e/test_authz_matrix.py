@@ -396,6 +396,66 @@ def _bids_fixture(w: World, target: str) -> tuple[str, str]:
 
 _BIDS_BOX = {"x0": 10, "top": 10, "x1": 30, "bottom": 30}
 # --- end of bids helpers -----------------------------------------------------------------------------------
+# --- pricebook helpers (pricebook engineer's block) -----------------------------------------------------
+PB_EDITORS = roles("owner", "admin", "estimator")
+PB_KINDS = ("materials", "services", "equipment")
+
+
+def _pb_tenant(w: World, target: str) -> uuid.UUID:
+    return uuid.UUID((w.accounts["owner"] if target == OWN else w.other_owner).tenant_id)
+
+
+def _pb_db(w: World, target: str, build: Callable[..., Any], **kwargs: Any) -> Any:
+    """Rows as a pull would leave them (the matrix host has no ServiceTitan to pull from)."""
+    from shared.db import session_scope
+
+    tenant_id = _pb_tenant(w, target)
+    with session_scope(tenant_id=tenant_id) as session:
+        return build(session, tenant_id=tenant_id, **kwargs)
+
+
+def _pb_item(w: World, target: str, kind: str = "materials", **fields: Any) -> int:
+    from tests.builders import create_pricebook_item
+
+    return _pb_db(w, target, create_pricebook_item, kind=kind, **fields)
+
+
+def _pb_conflict(w: World, target: str) -> str:
+    from tests.builders import create_pricebook_conflict
+
+    return str(_pb_db(w, target, create_pricebook_conflict, st_id=_pb_item(w, target)))
+
+
+def _pb_run(w: World, target: str) -> str:
+    from tests.builders import create_pricebook_run
+
+    return str(_pb_db(w, target, create_pricebook_run))
+
+
+def _pb_kind_rows() -> dict[tuple[str, str], Case]:
+    rows: dict[tuple[str, str], Case] = {}
+    for kind in PB_KINDS:
+        rows[("GET", f"/v1/pricebook/{kind}")] = Case(
+            lambda w, r, t, k=kind: Call(f"v1/pricebook/{k}"), allow(EVERYONE, 200)
+        )
+        rows[("GET", f"/v1/pricebook/{kind}/{{st_id}}")] = Case(
+            lambda w, r, t, k=kind: Call(f"v1/pricebook/{k}/{_pb_item(w, t, k)}"), allow(EVERYONE, 200), other=True
+        )
+        rows[("PATCH", f"/v1/pricebook/{kind}/{{st_id}}")] = Case(
+            lambda w, r, t, k=kind: Call(
+                f"v1/pricebook/{k}/{_pb_item(w, t, k)}", json={"price_cents": 3_000}, headers={"If-Match": "*"}
+            ),
+            allow(PB_EDITORS, 200),
+            other=True,
+        )
+        rows[("POST", f"/v1/pricebook/{kind}")] = Case(
+            lambda w, r, t, k=kind: Call(f"v1/pricebook/{k}", json={"code": "NEW-1", "price_cents": 1_000}),
+            allow(PB_EDITORS, 201),
+        )
+    return rows
+
+
+# --- end of pricebook helpers ------------------------------------------------------------------------------
 
 
 def _invitee(w: World, target: str) -> str:
@@ -735,6 +795,37 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("PUT", "/v1/bids/settings"): Case(lambda w, r, t: Call("v1/bids/settings", json={
         "code": "IPC", "auto_accept": "0.9", "hide_below": "0.4"}), allow(MANAGERS, 200)),
     # --- end of bids block
+    # --- pricebook (pricebook engineer's block): everyone browses; managers connect and pull; owners, admins and
+    # estimators edit, push and resolve. The matrix host is not connected, so starting a pull or push is 409.
+    ("PUT", "/v1/pricebook/connection"): Case(lambda w, r, t: Call("v1/pricebook/connection", json={}),
+        allow(MANAGERS, 422)),
+    ("GET", "/v1/pricebook/connection"): Case(lambda w, r, t: Call("v1/pricebook/connection"), allow(EVERYONE, 200)),
+    ("DELETE", "/v1/pricebook/connection"): Case(lambda w, r, t: Call("v1/pricebook/connection"),
+        allow(MANAGERS, 204)),
+    ("POST", "/v1/pricebook/syncs"): Case(lambda w, r, t: Call("v1/pricebook/syncs", json={"mode": "full"}),
+        allow(MANAGERS, 409)),
+    ("POST", "/v1/pricebook/pushes"): Case(lambda w, r, t: Call("v1/pricebook/pushes", json={}),
+        allow(PB_EDITORS, 409)),
+    ("GET", "/v1/pricebook/syncs/{run_id}"): Case(lambda w, r, t: Call(f"v1/pricebook/syncs/{_pb_run(w, t)}"),
+        allow(EVERYONE, 200), other=True),
+    ("GET", "/v1/pricebook/categories"): Case(lambda w, r, t: Call("v1/pricebook/categories"), allow(EVERYONE, 200)),
+    **_pb_kind_rows(),
+    ("GET", "/v1/pricebook/conflicts"): Case(lambda w, r, t: Call("v1/pricebook/conflicts"), allow(EVERYONE, 200)),
+    ("POST", "/v1/pricebook/conflicts/{conflict_id}/resolution"): Case(lambda w, r, t: Call(
+        f"v1/pricebook/conflicts/{_pb_conflict(w, t)}/resolution", json={"take": "remote"}), allow(PB_EDITORS, 200),
+        other=True),
+    ("GET", "/v1/pricebook/images/{kind}/{st_id}"): Case(lambda w, r, t: Call(
+        f"v1/pricebook/images/materials/{_pb_item(w, t, image=b'png-bytes')}"), allow(EVERYONE, 200), other=True),
+    ("GET", "/v1/pricebook/pricing"): Case(lambda w, r, t: Call("v1/pricebook/pricing"),
+        allow(roles("owner", "admin", "estimator", "accountant"), 200)),
+    ("PUT", "/v1/pricebook/pricing"): Case(lambda w, r, t: Call("v1/pricebook/pricing", json={"profit_percent": 25}),
+        allow(MANAGERS, 200)),
+    ("GET", "/v1/pricebook/pricing/drift"): Case(lambda w, r, t: Call("v1/pricebook/pricing/drift"),
+        allow(roles("owner", "admin", "estimator", "accountant"), 200)),
+    ("GET", "/v1/pricebook/services/{st_id}/suggested-price"): Case(lambda w, r, t: Call(
+        f"v1/pricebook/services/{_pb_item(w, t, 'services')}/suggested-price"),
+        allow(roles("owner", "admin", "estimator", "accountant"), 200), other=True),
+    # --- end of pricebook block
 }
 # fmt: on
 

@@ -224,6 +224,13 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     BIDS_RENDER_DPI: '100'
     BIDS_VISION_TILE_PX: '1024'
     BIDS_VISION_DAILY_TILES: '2000'
+    // pricebook: ServiceTitan (the app key and the key-encryption key are in Key Vault)
+    SERVICETITAN_AUTH_URL: 'https://auth.servicetitan.io'
+    SERVICETITAN_API_BASE_URL: 'https://api.servicetitan.io'
+    SERVICETITAN_INTEGRATION_AUTH_URL: 'https://auth-integration.servicetitan.io'
+    SERVICETITAN_INTEGRATION_API_BASE_URL: 'https://api-integration.servicetitan.io'
+    SERVICETITAN_MAX_RPS: '50'
+    SERVICETITAN_TIMEOUT_SECONDS: '30'
   }
 }
 

@@ -20,6 +20,10 @@ param smtpPassword string
 param inspectionLinkSigningKey string
 @secure()
 param anthropicApiKey string
+@secure()
+param servicetitanAppKey string
+@secure()
+param pricebookKeyEncryptionKey string
 param functionPrincipalId string
 param deployerPrincipalId string
 @allowed([
@@ -107,6 +111,28 @@ resource anthropicApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = 
   name: 'ANTHROPIC-API-KEY'
   properties: {
     value: anthropicApiKey
+    contentType: 'text/plain'
+  }
+}
+
+resource servicetitanAppKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(servicetitanAppKey)) {
+  //checkov:skip=CKV_AZURE_41:No expiry: the app reads secrets once at start-up, and an expired signing key or provider token would stop sign-in or messaging; rotation is a documented manual step (infra/bicep/README.md).
+  //checkov:skip=CKV_AZURE_114:contentType is set (text/plain); checkov does not read it on a conditional resource.
+  parent: vault
+  name: 'SERVICETITAN-APP-KEY'
+  properties: {
+    value: servicetitanAppKey
+    contentType: 'text/plain'
+  }
+}
+
+resource pricebookKeyEncryptionKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(pricebookKeyEncryptionKey)) {
+  //checkov:skip=CKV_AZURE_41:No expiry: the app reads secrets once at start-up, and an expired signing key or provider token would stop sign-in or messaging; rotation is a documented manual step (infra/bicep/README.md).
+  //checkov:skip=CKV_AZURE_114:contentType is set (text/plain); checkov does not read it on a conditional resource.
+  parent: vault
+  name: 'PRICEBOOK-KEY-ENCRYPTION-KEY'
+  properties: {
+    value: pricebookKeyEncryptionKey
     contentType: 'text/plain'
   }
 }
