@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.loopback import JsonHandler, LoopbackServer
+from devhost.sms import JsonHandler, LoopbackServer
 
 KINDS = ("categories", "materials", "services", "equipment")
 PATCHABLE = {

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from blueprints.pricebook import connection, pull, schemas
 from blueprints.pricebook.models import MasterCategory, MasterMaterial, RawMaterial, ServiceLink
+from blueprints.pricebook.schemas import KindProgress
 from shared import audit
 from shared.config import reset_settings_cache
 from shared.db import session_scope
@@ -113,7 +114,8 @@ def test_an_incremental_pull_takes_remote_edits_deletions_and_a_moved_category(f
         assert deleted is not None and deleted.active is False
         assert moved is not None and moved.path == f"/{new_parent}/{child['id']}/"
         run = pull.get_sync(session=session, principal=_system(tenant_id), run_id=run_id)
-        assert run.progress["materials"]["written"] == 2
+        materials = run.progress["materials"]
+        assert isinstance(materials, KindProgress) and materials.written == 2
     assert len(fake.api_calls()) - calls_before == 4  # one page per kind
 
 

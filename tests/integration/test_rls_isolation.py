@@ -182,6 +182,7 @@ def _value_for(type_name: str) -> str:
         "text": "md5(random()::text)",
         "jsonb": "'{}'",
         "json": "'{}'",
+        "bytea": "decode(md5(random()::text), 'hex')",
         "timestamp with time zone": "now()",
         "timestamp without time zone": "now()",
         "date": "current_date",
