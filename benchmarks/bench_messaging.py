@@ -36,12 +36,12 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
-def _database() -> tuple[object, str]:
-    """An embedded PostgreSQL with a migrated database; returns (server, app-role URL)."""
+def _database() -> tuple[object, str, str]:
+    """An embedded PostgreSQL with a migrated database; returns (server, app-role URL, owner URL)."""
     from devhost.services import embedded_database
 
     server, database = embedded_database(f"bench_messaging_{uuid.uuid4().hex[:8]}")
-    return server, database.app_url
+    return server, database.app_url, database.owner_url
 
 
 def _afternoon_zone() -> str:
@@ -160,12 +160,14 @@ def main() -> None:
     from devhost.services import free_azurite
     from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
 
-    server, app_url = _database()
+    server, app_url, owner_url = _database()
     azurite = free_azurite().start()
     fake = FakeTwilioMessaging().start()
     env = {
         "APP_ENV": "development",
         "DATABASE_URL": app_url,
+        # the dev host keeps its durable state in schema devhost, which the owner role creates
+        "DATABASE_MIGRATION_URL": owner_url,
         "AzureWebJobsStorage": azurite.connection_string,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,

@@ -396,6 +396,8 @@ def main() -> None:
     env = {
         "APP_ENV": "development",
         "DATABASE_URL": app_url,
+        # the dev host keeps its durable state in schema devhost, which the owner role creates
+        "DATABASE_MIGRATION_URL": owner_url,
         "AzureWebJobsStorage": azurite.connection_string,
         "LOG_LEVEL": "ERROR",
         "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
