@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 PORT ?= 7071
 
-.PHONY: install dev test test-fast migrate seed bench lint clean
+.PHONY: install dev test test-fast migrate seed bench load lint clean
 
 # One environment for the app, its tools and the render worker (bpy 4.5 is Python 3.11, like Functions).
 $(STAMP): requirements.txt requirements-dev.txt render_container/requirements.txt package.json
@@ -39,6 +39,10 @@ seed: install local.settings.json
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# 50 Locust users for 3 minutes against the dev host (its own services, all loopback); prints one JSON line.
+load: install
+	$(PY) benchmarks/load/run.py
 
 lint: install
 	$(VENV)/bin/ruff format --check .

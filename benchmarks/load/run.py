@@ -1,0 +1,229 @@
+"""`make load`: the whole app under concurrent users, headless Locust against the dev host; one JSON line.
+
+The runner starts its own embedded PostgreSQL, Azurite, fake Twilio Messages server and mail catcher (all
+loopback), seeds the demo business, starts the dev host, generates auto shops over HTTP (world.py), then
+runs `locust --headless` with the users of locustfile.py for a set time, sampling the host's RSS every
+minute. Last line: `users`, `requests`, `server_errors` (responses >= 500), `failures_by_status`,
+p50/p95/p99 per endpoint, throughput, `rss_mb` per minute, the machine's load, and the targets met.
+
+Targets (2 cores, everything on one machine): 50 users for 3 minutes, 0 responses >= 500, board p95 <
+100 ms, drawer p95 < 60 ms, RSS growth between minute 1 and minute 3 under 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+BOARD, DRAWER = "GET /v1/shop/board", "GET /v1/shop/appointments/{id}"
+TARGETS = {"users": 50, "seconds": 180, "board_p95_ms": 100.0, "drawer_p95_ms": 60.0, "rss_growth_pct": 10.0}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (defaults are the issue's targets)."""
+    parser = argparse.ArgumentParser(prog="benchmarks/load/run.py", description=__doc__)
+    parser.add_argument("--users", type=int, default=TARGETS["users"])
+    parser.add_argument("--seconds", type=int, default=TARGETS["seconds"])
+    parser.add_argument("--spawn-rate", type=float, default=5.0)
+    parser.add_argument("--shops", type=int, default=5, help="generated auto shops beside the demo business")
+    return parser.parse_args(argv)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile of values (nearest rank), or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of one process (MB), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's RSS at the start and at each full minute of the load."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[float] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Sample now, then every 60 s until stopped."""
+        started = time.monotonic()
+        while True:
+            self.samples.append(rss_mb(self.pid))
+            next_minute = started + 60 * len(self.samples)
+            if self.stopped.wait(max(0.0, next_minute - time.monotonic())):
+                return
+
+
+def services() -> tuple[dict[str, str], list[Any]]:
+    """Start PostgreSQL, Azurite, the fake Twilio and the mail catcher; the app's settings and what to stop."""
+    from devhost.services import MailCatcher, embedded_database, free_azurite
+    from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
+
+    server, database = embedded_database(f"load_{uuid.uuid4().hex[:8]}")
+    azurite = free_azurite().start()
+    twilio = FakeTwilioMessaging().start()
+    mail = MailCatcher(Path(tempfile.mkdtemp(prefix="load-mail-"))).start()
+    env = {
+        "APP_ENV": "development",
+        "DATABASE_URL": database.app_url,
+        "DATABASE_MIGRATION_URL": database.owner_url,
+        "AzureWebJobsStorage": azurite.connection_string,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "SMTP_FROM": "no-reply@load.tradeops.dev",
+        "LOG_LEVEL": "WARNING",
+        # One connection per request thread of the dev host (16), as Azure's worker (cores + 4 threads) has
+        # about one per thread with the default pool: fewer, and sign-ins hashing argon2 while holding
+        # theirs make the other requests wait past the pool timeout on a loaded machine.
+        "DB_POOL_SIZE": "16",
+        "DB_MAX_OVERFLOW": "4",
+        "JWT_SIGNING_KEY": "load-signing-key-0123456789abcdef0123456789abcdef",
+        **mail.env(),
+    }
+    return env, [mail, twilio, azurite, server]
+
+
+def run_locust(base_url: str, args: argparse.Namespace, world: Path, results: Path) -> int:
+    """Headless Locust for args.seconds; returns its exit code (1 when any request failed)."""
+    command = [
+        str(Path(sys.executable).parent / "locust"),
+        "-f",
+        str(Path(__file__).parent / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "--users",
+        str(args.users),
+        "--spawn-rate",
+        str(args.spawn_rate),
+        "--run-time",
+        # a bound only: the locustfile quits args.seconds after the last user signed in
+        f"{args.seconds + 300}s",
+        "--stop-timeout",
+        "10",
+        "--host",
+        base_url,
+        "--loglevel",
+        "WARNING",
+    ]
+    env = {**os.environ, "LOAD_WORLD": str(world), "LOAD_RESULTS": str(results), "LOAD_SECONDS": str(args.seconds)}
+    return subprocess.run(command, env=env, cwd=ROOT, stdout=sys.stderr, check=False).returncode
+
+
+def summarise(results: dict[str, Any], *, seconds: float) -> dict[str, Any]:
+    """Requests, failures by status, server errors and p50/p95/p99 per endpoint."""
+    endpoints: dict[str, Any] = {}
+    failures: dict[str, int] = {}
+    total = server_errors = 0
+    for name, times in sorted(results["times_ms"].items()):
+        statuses = {int(k): v for k, v in results["statuses"].get(name, {}).items()}
+        total += len(times)
+        for status, count in statuses.items():
+            if status >= 400 or status == 0:
+                failures[str(status)] = failures.get(str(status), 0) + count
+            if status >= 500 or status == 0:  # 0: no answer at all (connection refused or reset)
+                server_errors += count
+        endpoints[name] = {
+            "requests": len(times),
+            "p50_ms": percentile(times, 0.5),
+            "p95_ms": percentile(times, 0.95),
+            "p99_ms": percentile(times, 0.99),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        }
+    return {
+        "requests": total,
+        "server_errors": server_errors,
+        "failures_by_status": failures,
+        "throughput_rps": round(total / seconds, 1) if seconds else 0.0,
+        "endpoints": endpoints,
+    }
+
+
+def verdict(figures: dict[str, Any], args: argparse.Namespace) -> dict[str, bool]:
+    """Which of the issue's targets this run met."""
+    endpoints, rss = figures["endpoints"], figures["rss_mb"]
+    board, drawer = endpoints.get(BOARD, {}).get("p95_ms"), endpoints.get(DRAWER, {}).get("p95_ms")
+    growth = figures["rss_growth_min1_to_min3_pct"]
+    return {
+        "users_and_duration": args.users >= TARGETS["users"] and figures["seconds"] >= TARGETS["seconds"],
+        "no_server_errors": figures["server_errors"] == 0,
+        "board_p95": board is not None and board < TARGETS["board_p95_ms"],
+        "drawer_p95": drawer is not None and drawer < TARGETS["drawer_p95_ms"],
+        "rss_growth": growth is not None and growth < TARGETS["rss_growth_pct"] and len(rss) >= 4,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start everything, build the world, run the users, print the figures; 0 when every target is met."""
+    args = parse_args(argv)
+    env, stoppable = services()
+    os.environ.update(env)
+    host = None
+    try:
+        from benchmarks.load import world as world_module
+        from devhost.seed import seed
+        from tests.conftest import start_host
+
+        seed()
+        host = start_host("function_app:app", env=env)
+        scratch = Path(tempfile.mkdtemp(prefix="load-"))
+        world = world_module.build(host.base_url, shops=args.shops, path=scratch / "world.json")
+        sampler = RssSampler(host.process.pid)
+        started = time.monotonic()
+        sampler.start()
+        run_locust(host.base_url, args, scratch / "world.json", scratch / "results.json")
+        elapsed = time.monotonic() - started
+        sampler.stopped.set()
+        sampler.join()
+        sampler.samples.append(rss_mb(host.process.pid))
+        results = json.loads((scratch / "results.json").read_text())
+        figures: dict[str, Any] = {
+            "benchmark": "load",
+            "users": args.users,
+            "seconds": round(results["steady_seconds"]),
+        }
+        figures.update(summarise(results["steady"], seconds=results["steady_seconds"]))
+        ramp = summarise(results["ramp"], seconds=elapsed - results["steady_seconds"])
+        figures["ramp"] = {k: ramp[k] for k in ("requests", "server_errors", "failures_by_status")}
+        figures["server_errors"] += ramp["server_errors"]
+        rss = sampler.samples
+        figures["rss_mb"] = rss
+        figures["rss_growth_min1_to_min3_pct"] = round((rss[3] - rss[1]) / rss[1] * 100, 1) if len(rss) >= 4 else None
+        figures["businesses"] = len(world["businesses"])
+        figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        figures["cpus"] = os.cpu_count()
+        figures["targets"] = TARGETS
+        figures["meets"] = verdict(figures, args)
+    finally:
+        if host is not None:
+            host.stop()
+        for thing in stoppable:
+            thing.stop()
+    print(json.dumps(figures, separators=(",", ":")))
+    return 0 if all(figures["meets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
