@@ -21,12 +21,13 @@ from typing_extensions import TypeVar
 
 from shared import audit, auth, idempotency
 from shared.config import get_settings
-from shared.db import session_scope
+from shared.db import OUTAGE_RETRY_AFTER_SECONDS, is_outage, session_scope
 from shared.errors import (
     AppError,
     BadRequest,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
     validation_errors,
@@ -352,7 +353,11 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
         except AppError as error:
             status = error.status
             return problem_response(error, request_id=request_id, instance=raw.url and _path(raw.url))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # a database outage is the caller's to retry, not a bug with a stack
+                status = 503
+                log.warning("database unavailable in %s: %s", spec.name, type(exc.__cause__ or exc).__name__)
+                return problem_response(_DATABASE_DOWN, request_id=request_id)
             log.exception("unhandled error in %s", spec.name)
             return problem_response(AppError("An unexpected error occurred"), request_id=request_id)
         finally:
@@ -363,6 +368,13 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
                 status,
                 extra={"status": status, "route": spec.route, "duration_ms": timing_ms(timing)},
             )
+
+
+_DATABASE_DOWN = ServiceUnavailable(
+    "The database is unavailable; try again shortly",
+    code="database_unavailable",
+    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+)
 
 
 def timing_ms(timing: dict[str, Any]) -> float:
