@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.update(summarise(results["steady"], seconds=results["steady_seconds"]))
         ramp = summarise(results["ramp"], seconds=elapsed - results["steady_seconds"])
         figures["ramp"] = {k: ramp[k] for k in ("requests", "server_errors", "failures_by_status")}
+        figures["ramp"]["sign_in"] = ramp["endpoints"].get("POST /v1/auth/login")
         figures["server_errors"] += ramp["server_errors"]
         rss = sampler.samples
         figures["rss_mb"] = rss
