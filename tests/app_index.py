@@ -12,12 +12,23 @@ ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 @cache
-def http_routes() -> frozenset[tuple[str, str]]:
-    """(METHOD, route without a leading slash) for every HTTP trigger of function_app."""
+def _functions() -> tuple:
     import function_app
 
+    return tuple(function_app.app.get_functions())
+
+
+@cache
+def queue_triggers() -> frozenset[str]:
+    """The names of function_app's queue-triggered functions."""
+    return frozenset(f.get_function_name() for f in _functions() if f.get_trigger().type == "queueTrigger")
+
+
+@cache
+def http_routes() -> frozenset[tuple[str, str]]:
+    """(METHOD, route without a leading slash) for every HTTP trigger of function_app."""
     found = set()
-    for function in function_app.app.get_functions():
+    for function in _functions():
         trigger = function.get_trigger()
         if trigger.type != "httpTrigger":
             continue
