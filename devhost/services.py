@@ -31,6 +31,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
     """Block until something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
@@ -84,6 +93,20 @@ class EmbeddedPostgres:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{database}"')
             ensure_app_role(conn)
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-w", *args], pgdata=self._server.pgdata, user=self._server.system_user, timeout=30)
+
+    def halt(self) -> None:
+        """Stop the server process (fast shutdown: sessions are cut), keeping data and socket (faults)."""
+        self._pg_ctl("-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start a halted server again on the same data folder and unix socket."""
+        socket_dir = self.socket_dir
+        self._pg_ctl("-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self._server.log), "start")
 
     def stop(self) -> None:
         """Stop the server if this process started it."""
@@ -240,16 +263,31 @@ class Azurite:
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT
         )
         if self._pid_file is not None:
-            self._pid_file.write_text(str(self._process.pid))
+            ports = [self.blob_port, self.queue_port, self.table_port]
+            self._pid_file.write_text(json.dumps({"pid": self._process.pid, "ports": ports}))
         for port in (self.blob_port, self.queue_port):
             wait_for_port(port)
         return self
+
+    @classmethod
+    def in_folder(cls, location: Path) -> Azurite:
+        """An Azurite keeping its data in location: on the ports of the one left running there, else the
+        default ports, else free ones (another emulator already has the defaults)."""
+        pid_file = location / "azurite.pid"
+        if pid_file.exists():
+            recorded = json.loads(pid_file.read_text() or "{}")
+            if recorded.get("ports"):
+                blob, queue, table = recorded["ports"]
+                return cls(location=location, blob_port=blob, queue_port=queue, table_port=table)
+        if all(_port_free(port) for port in (10000, 10001, 10002)):
+            return cls(location=location)
+        return free_azurite(location)
 
     def _left_running(self) -> int | None:
         """The pid of an Azurite still serving this data folder for a host that is gone, if any."""
         if self._pid_file is None or not self._pid_file.exists():
             return None
-        pid = int(self._pid_file.read_text().strip() or 0)
+        pid = int(json.loads(self._pid_file.read_text() or "{}").get("pid") or 0)
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:

@@ -30,20 +30,13 @@ class StoppablePostgres:
     server: EmbeddedPostgres
     database: MigratedDatabase
 
-    def _pg_ctl(self, *args: str) -> None:
-        from pgserver._commands import pg_ctl
-
-        pg = self.server._server
-        pg_ctl(["-w", *args], pgdata=pg.pgdata, user=pg.system_user, timeout=30)
-
     def stop(self) -> None:
         """Stop the server the way a failover or an operator does (fast shutdown: sessions are cut)."""
-        self._pg_ctl("-m", "fast", "stop")
+        self.server.halt()
 
     def start(self) -> None:
         """Start it again on the same data folder and unix socket."""
-        pg = self.server._server
-        self._pg_ctl("-o", '-h ""', "-o", f"-k {self.server.socket_dir}", "-l", str(pg.log), "start")
+        self.server.resume()
 
     def owner_query(self, sql: str, *params: object) -> list[tuple]:
         """Rows of one query as the owner (row-level security does not apply)."""

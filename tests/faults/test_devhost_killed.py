@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from devhost.services import ROOT, free_port
+from devhost.services import ROOT, Azurite, free_port
 from tests.builders import Account, register, unique_phone
 from tests.conftest import Database, start_host
 from tests.e2e.test_devhost_lifecycle import _processes_mentioning
@@ -88,10 +88,13 @@ def test_a_restarted_devhost_adopts_the_services_a_killed_one_left_and_stops_the
     assert _processes_mentioning(str(data_dir)) == []
 
 
-def test_texts_in_flight_when_the_host_is_killed_are_each_handled_and_none_sent_twice(database: Database) -> None:
+def test_texts_in_flight_when_the_host_is_killed_are_each_handled_and_none_sent_twice(
+    database: Database, private_azurite: Azurite
+) -> None:
     # given a business texting four customers, and a Twilio that holds every send until released
     twilio = SlowTwilio().start()
     env = {
+        "AzureWebJobsStorage": private_azurite.connection_string,
         "TWILIO_ACCOUNT_SID": twilio_fake.ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": twilio_fake.AUTH_TOKEN,
         "TWILIO_API_BASE_URL": twilio.base_url,

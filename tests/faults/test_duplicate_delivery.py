@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from azure.storage.queue import QueueClient
 
+from devhost.services import free_azurite
 from tests.app_index import queue_triggers
 from tests.builders import Account, register, unique_email, unique_phone
 from tests.conftest import Database, RunningHost, start_host
@@ -57,12 +58,13 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(database: Database) -> Iterator[Stack]:
-    """The app against this worker's database, a fake Twilio and a fake SMTP relay."""
-    import os
-
+    """The app against this worker's database, its own Azurite (no other host takes its messages), a fake
+    Twilio and a fake SMTP relay."""
+    azurite = free_azurite().start()
     twilio, smtp = FakeTwilioMessaging().start(), FakeSmtp().start()
-    storage = os.environ["AzureWebJobsStorage"]
+    storage = azurite.connection_string
     env = {
+        "AzureWebJobsStorage": storage,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE_URL": twilio.base_url,
@@ -79,6 +81,7 @@ def stack(database: Database) -> Iterator[Stack]:
         host.stop()
         twilio.stop()
         smtp.stop()
+        azurite.stop()
 
 
 def _wait(condition: Callable[[], bool], what: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from devhost.services import Azurite
 from tests.builders import register, unique_email, unique_phone
 from tests.conftest import Database, RunningHost, start_host
 from tests.fakes import smtp as smtp_fake
@@ -79,12 +80,13 @@ def slow() -> Iterator[tuple[SlowTwilio, SlowSmtp]]:
 
 
 @pytest.fixture
-def host(database: Database, slow: tuple[SlowTwilio, SlowSmtp]) -> Iterator[RunningHost]:
+def host(database: Database, private_azurite: Azurite, slow: tuple[SlowTwilio, SlowSmtp]) -> Iterator[RunningHost]:
     """The app with its provider timeouts at 2 s, talking to the slow fakes."""
     twilio, smtp = slow
     running = start_host(
         "function_app:app",
         env={
+            "AzureWebJobsStorage": private_azurite.connection_string,
             "TWILIO_ACCOUNT_SID": twilio_fake.ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": twilio_fake.AUTH_TOKEN,
             "TWILIO_API_BASE_URL": twilio.base_url,
