@@ -44,11 +44,17 @@ def _people(kind: str) -> itertools.cycle[tuple[dict[str, str], dict[str, Any]]]
 _CAST: dict[str, itertools.cycle[tuple[dict[str, str], dict[str, Any]]]] = {}
 
 
+# Every answer with its time (for a fault's window) and the ids of acknowledged writes (to look up after).
+_answers: list[tuple[float, str, int]] = []
+_acknowledged: list[str] = []
+
+
 @events.request.add_listener
 def _record(name: str, response_time: float, response: Any = None, **_: Any) -> None:
     status = getattr(response, "status_code", 0) or 0
     _times[_phase["name"]][name].append(response_time)
     _statuses[_phase["name"]][name][status] += 1
+    _answers.append((time.time(), name, status))
 
 
 _signed_in = itertools.count(1)
@@ -61,6 +67,8 @@ def _one_more_signed_in(environment: Any) -> None:
         return
     _phase["name"] = "steady"
     _phase["since"] = time.time()
+    if RESULTS:  # tells the runner when to inject its fault
+        Path(RESULTS + ".steady").write_text(str(_phase["since"]))
     if STEADY_SECONDS:
         gevent.spawn_later(STEADY_SECONDS, runner.quit)
 
@@ -76,6 +84,8 @@ def _write_results(**_: Any) -> None:
             for phase in ("ramp", "steady")
         }
         payload["steady_seconds"] = time.time() - _phase.get("since", time.time())  # type: ignore[assignment]
+        payload["answers"] = _answers  # type: ignore[assignment]
+        payload["acknowledged_customers"] = _acknowledged  # type: ignore[assignment]
         Path(RESULTS).write_text(json.dumps(payload))
 
 
@@ -278,14 +288,16 @@ class FrontDesk(TradeopsUser):
 
     @task(1)
     def walk_in(self) -> None:
-        """A new customer at the counter."""
-        self.call(
+        """A new customer at the counter (its id kept: it must be in the database afterwards)."""
+        made = self.call(
             "POST",
             "/api/v1/crm/customers",
             "POST /v1/crm/customers",
             json={"name": f"Walk-in {uuid.uuid4().hex[:6]}", "phone": f"+1512{random.randint(2000000, 9999999)}"},
             headers=self.idempotency(),
         )
+        if made:
+            _acknowledged.append(made["id"])
 
 
 class Manufacturer(TradeopsUser):

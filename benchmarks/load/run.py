@@ -38,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=TARGETS["seconds"])
     parser.add_argument("--spawn-rate", type=float, default=5.0)
     parser.add_argument("--shops", type=int, default=5, help="generated auto shops beside the demo business")
+    parser.add_argument("--fault", choices=["none", "postgres"], default="none", help="an outage during the load")
+    parser.add_argument("--fault-after", type=float, default=60.0, help="seconds into the steady load")
+    parser.add_argument("--fault-seconds", type=float, default=10.0, help="how long the dependency stays down")
     return parser.parse_args(argv)
 
 
@@ -76,6 +79,58 @@ class RssSampler(threading.Thread):
                 return
 
 
+RECOVERY_SECONDS = 5.0  # after the dependency returns, every endpoint answers again within this
+
+
+class PostgresOutage(threading.Thread):
+    """Stops the load's PostgreSQL `after` seconds into the steady load for `seconds`, then starts it."""
+
+    def __init__(self, server: Any, steady_marker: Path, *, after: float, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.server, self.marker, self.after, self.seconds = server, steady_marker, after, seconds
+        self.down_at: float | None = None
+        self.up_at: float | None = None
+
+    def run(self) -> None:
+        """Wait for the steady load, then the outage."""
+        while not self.marker.exists():
+            time.sleep(0.5)
+        time.sleep(max(0.0, float(self.marker.read_text()) + self.after - time.time()))
+        self.down_at = time.time()
+        self.server.halt()
+        time.sleep(self.seconds)
+        self.server.resume()
+        self.up_at = time.time()
+
+
+def outage_figures(results: dict[str, Any], outage: PostgresOutage, owner_url: str) -> dict[str, Any]:
+    """What the users saw during and after the outage, and whether every acknowledged write is stored."""
+    import psycopg
+
+    down, up = outage.down_at or 0.0, outage.up_at or 0.0
+    during: dict[str, int] = {}
+    late_errors = other_errors = 0
+    for at, _name, status in results["answers"]:
+        if down <= at <= up + RECOVERY_SECONDS:
+            during[str(status)] = during.get(str(status), 0) + 1
+            other_errors += (status >= 500 and status != 503) or status == 0
+        elif status >= 500 or status == 0:
+            late_errors += 1
+    ids = results["acknowledged_customers"]
+    with psycopg.connect(owner_url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        stored = conn.execute("SELECT count(*) FROM customers WHERE id::text = ANY(%s)", (ids,)).fetchone()
+    return {
+        "kind": "postgres",
+        "down_seconds": round(up - down, 1),
+        "statuses_while_down_and_recovering": during,
+        "server_errors_other_than_503_while_down": other_errors,
+        "server_errors_outside_the_outage": late_errors,
+        "recovery_bound_seconds": RECOVERY_SECONDS,
+        "acknowledged_walk_ins": len(ids),
+        "acknowledged_walk_ins_stored": int(stored[0]) if stored else 0,
+    }
+
+
 def services() -> tuple[dict[str, str], list[Any]]:
     """Start PostgreSQL, Azurite, the fake Twilio and the mail catcher; the app's settings and what to stop."""
     from devhost.services import MailCatcher, embedded_database, free_azurite
@@ -103,6 +158,7 @@ def services() -> tuple[dict[str, str], list[Any]]:
         "JWT_SIGNING_KEY": "load-signing-key-0123456789abcdef0123456789abcdef",
         **mail.env(),
     }
+    env["LOAD_OWNER_URL"] = database.owner_url
     return env, [mail, twilio, azurite, server]
 
 
@@ -191,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="load-"))
         world = world_module.build(host.base_url, shops=args.shops, path=scratch / "world.json")
         sampler = RssSampler(host.process.pid)
+        outage = None
+        if args.fault == "postgres":
+            marker = scratch / "results.json.steady"
+            outage = PostgresOutage(stoppable[-1], marker, after=args.fault_after, seconds=args.fault_seconds)
+            outage.start()
         started = time.monotonic()
         sampler.start()
         run_locust(host.base_url, args, scratch / "world.json", scratch / "results.json")
@@ -217,6 +278,15 @@ def main(argv: list[str] | None = None) -> int:
         figures["cpus"] = os.cpu_count()
         figures["targets"] = TARGETS
         figures["meets"] = verdict(figures, args)
+        if outage is not None:
+            fault = outage_figures(results, outage, env["LOAD_OWNER_URL"])
+            figures["fault"] = fault
+            # the outage's 503s are the point; what must hold is no other error and nothing acknowledged lost
+            figures["meets"]["no_server_errors"] = fault["server_errors_outside_the_outage"] == 0
+            figures["meets"]["only_503_while_down"] = fault["server_errors_other_than_503_while_down"] == 0
+            figures["meets"]["nothing_acknowledged_lost"] = (
+                fault["acknowledged_walk_ins_stored"] == fault["acknowledged_walk_ins"]
+            )
     finally:
         if host is not None:
             host.stop()
