@@ -41,7 +41,7 @@ bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # 50 Locust users for 3 minutes against the dev host (its own services, all loopback); prints one JSON line.
-# FAULT=postgres stops its PostgreSQL for 10 s a minute into the load.
+# FAULT=postgres (or azurite) stops that dependency for 10 s a minute into the load.
 FAULT ?= none
 load: install
 	$(PY) benchmarks/load/run.py --fault $(FAULT)

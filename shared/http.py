@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from typing_extensions import TypeVar
 
-from shared import audit, auth, idempotency
+from shared import audit, auth, idempotency, storage
 from shared.config import get_settings
 from shared.db import OUTAGE_RETRY_AFTER_SECONDS, is_outage, session_scope
 from shared.errors import (
@@ -354,10 +354,11 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
             status = error.status
             return problem_response(error, request_id=request_id, instance=raw.url and _path(raw.url))
         except Exception as exc:
-            if is_outage(exc):  # a database outage is the caller's to retry, not a bug with a stack
+            down = _DATABASE_DOWN if is_outage(exc) else _STORAGE_DOWN if storage.is_outage(exc) else None
+            if down is not None:  # an outage is the caller's to retry, not a bug with a stack
                 status = 503
-                log.warning("database unavailable in %s: %s", spec.name, type(exc.__cause__ or exc).__name__)
-                return problem_response(_DATABASE_DOWN, request_id=request_id)
+                log.warning("%s in %s: %s", down.code, spec.name, type(exc.__cause__ or exc).__name__)
+                return problem_response(down, request_id=request_id)
             log.exception("unhandled error in %s", spec.name)
             return problem_response(AppError("An unexpected error occurred"), request_id=request_id)
         finally:
@@ -373,6 +374,11 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
 _DATABASE_DOWN = ServiceUnavailable(
     "The database is unavailable; try again shortly",
     code="database_unavailable",
+    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+)
+_STORAGE_DOWN = ServiceUnavailable(
+    "Storage is unavailable; try again shortly",
+    code="storage_unavailable",
     headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
 )
 

@@ -42,6 +42,13 @@ _queues: dict[str, QueueClient] = {}
 _blob_service: BlobServiceClient | None = None
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether exc means storage could not be reached (refused, reset, timed out), not a bad request."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    return isinstance(exc, (ServiceRequestError, ServiceResponseError))
+
+
 def _credential_kwargs(service: str) -> dict[str, Any]:
     settings = get_settings()
     if settings.storage_connection_string:

@@ -47,6 +47,7 @@ _CAST: dict[str, itertools.cycle[tuple[dict[str, str], dict[str, Any]]]] = {}
 # Every answer with its time (for a fault's window) and the ids of acknowledged writes (to look up after).
 _answers: list[tuple[float, str, int]] = []
 _acknowledged: list[str] = []
+_texts: list[str] = []
 
 
 @events.request.add_listener
@@ -86,6 +87,7 @@ def _write_results(**_: Any) -> None:
         payload["steady_seconds"] = time.time() - _phase.get("since", time.time())  # type: ignore[assignment]
         payload["answers"] = _answers  # type: ignore[assignment]
         payload["acknowledged_customers"] = _acknowledged  # type: ignore[assignment]
+        payload["acknowledged_texts"] = _texts  # type: ignore[assignment]
         Path(RESULTS).write_text(json.dumps(payload))
 
 
@@ -267,13 +269,15 @@ class FrontDesk(TradeopsUser):
     def text_customer(self) -> None:
         """Send a transactional text (202: queued through the outbox)."""
         customer = random.choice(self.business["customers"])
-        self.call(
+        queued = self.call(
             "POST",
             "/api/v1/messages",
             "POST /v1/messages",
             json={"customer_id": customer, "channel": "sms", "purpose": "transactional", "body": "Your car is in."},
             headers=self.idempotency(),
         )
+        if queued:
+            _texts.append(queued["id"])
 
     @task(2)
     def read_thread(self) -> None:
