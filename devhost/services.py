@@ -57,6 +57,7 @@ class EmbeddedPostgres:
     data_dir: Path
     database: str = "tradeops"
     _server: Any = None
+    _resumed: bool = False
 
     def start(self) -> EmbeddedPostgres:
         """Start (or join, or adopt) the server and make sure the database and the app role exist."""
@@ -107,9 +108,13 @@ class EmbeddedPostgres:
         """Start a halted server again on the same data folder and unix socket."""
         socket_dir = self.socket_dir
         self._pg_ctl("-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self._server.log), "start")
+        self._resumed = True
 
     def stop(self) -> None:
-        """Stop the server if this process started it."""
+        """Stop the server if this process started it (or resumed it: pgserver only knows its first process)."""
+        if self._server is not None and self._resumed:
+            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                self.halt()
         if self._server is not None:
             self._server.cleanup()
             self._server = None
