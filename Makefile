@@ -9,7 +9,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 PORT ?= 7071
 
-.PHONY: install dev test test-fast migrate seed bench lint clean
+.PHONY: install dev test test-fast migrate seed bench load lint clean
 
 # One environment for the app, its tools and the render worker (bpy 4.5 is Python 3.11, like Functions).
 $(STAMP): requirements.txt requirements-dev.txt render_container/requirements.txt package.json
@@ -48,6 +48,12 @@ seed: install local.settings.json
 # Each script's last line is one JSON object; benchmarks/results/latest.json keeps them with date and load.
 bench: install
 	$(PY) benchmarks/run.py
+
+# 50 Locust users for 3 minutes against the dev host (its own services, all loopback); prints one JSON line.
+# FAULT=postgres (or azurite) stops that dependency for 10 s a minute into the load.
+FAULT ?= none
+load: install
+	$(PY) benchmarks/load/run.py --fault $(FAULT)
 
 lint: install
 	$(VENV)/bin/ruff format --check .

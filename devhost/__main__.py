@@ -81,7 +81,7 @@ class Services:
             log.info("embedded PostgreSQL at %s", self.postgres.socket_dir)
         storage = os.environ.get("AzureWebJobsStorage", "")
         if not storage or storage == "UseDevelopmentStorage=true":
-            self.azurite = Azurite(location=data_dir / "azurite").start()
+            self.azurite = Azurite.in_folder(data_dir / "azurite").start()
             os.environ["AzureWebJobsStorage"] = self.azurite.connection_string
             log.info("Azurite on 127.0.0.1:%d (blob) and :%d (queue)", self.azurite.blob_port, self.azurite.queue_port)
         if not os.environ.get("SMTP_HOST"):

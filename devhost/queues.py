@@ -20,8 +20,9 @@ from devhost.invoke import Invoker
 
 log = logging.getLogger("devhost.queues")
 
-# How long a fetched message stays invisible while its function runs (the host's lease).
-LEASE_SECONDS = 600
+# How long a fetched message stays invisible while its function runs (the host's lease); fault tests
+# shorten it so the messages a killed host held come back within the test.
+LEASE_SECONDS = int(os.environ.get("DEVHOST_QUEUE_LEASE_SECONDS", "600"))
 MIN_POLL_SECONDS = 0.1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -30,6 +31,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
     """Block until something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
@@ -47,13 +57,19 @@ class EmbeddedPostgres:
     data_dir: Path
     database: str = "tradeops"
     _server: Any = None
+    _resumed: bool = False
 
     def start(self) -> EmbeddedPostgres:
-        """Start (or join) the server and make sure the database and the app role exist."""
+        """Start (or join, or adopt) the server and make sure the database and the app role exist."""
         import pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        adopted = _forget_dead_holders(self.data_dir / ".handle_pids.json")
         self._server = pgserver.get_server(str(self.data_dir), cleanup_mode="stop")
+        if adopted:
+            log.warning(
+                "adopted the PostgreSQL a dev host that died left running (%s); it stops with this one", self.data_dir
+            )
         self.ensure_database(self.database)
         return self
 
@@ -79,11 +95,55 @@ class EmbeddedPostgres:
                 conn.execute(f'CREATE DATABASE "{database}"')
             ensure_app_role(conn)
 
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-w", *args], pgdata=self._server.pgdata, user=self._server.system_user, timeout=30)
+
+    def halt(self) -> None:
+        """Stop the server process (fast shutdown: sessions are cut), keeping data and socket (faults)."""
+        self._pg_ctl("-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start a halted server again on the same data folder and unix socket."""
+        socket_dir = self.socket_dir
+        self._pg_ctl("-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self._server.log), "start")
+        self._resumed = True
+
     def stop(self) -> None:
-        """Stop the server if this process started it."""
+        """Stop the server if this process started it (or resumed it: pgserver only knows its first process)."""
+        if self._server is not None and self._resumed:
+            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                self.halt()
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _forget_dead_holders(handles: Path) -> bool:
+    """Drop processes that no longer exist from pgserver's list of a server's holders.
+
+    pgserver stops a server when its last holder lets go; a holder killed with SIGKILL never does, so
+    without this the next dev host would join the server and leave it running when it stops. Answers
+    whether a dead holder was dropped (the server, if still up, is now ours to stop).
+    """
+    if not handles.exists():
+        return False
+    holders = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in holders if _alive(pid)]
+    if alive != holders:
+        handles.write_text(json.dumps(alive))
+    return len(alive) < len(holders)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _ROLE_LOCK = 7_310_001  # advisory lock id: several test workers or hosts may prepare the role at once
@@ -163,9 +223,21 @@ class Azurite:
     queue_port: int = 10001
     table_port: int = 10002
     _process: subprocess.Popen[bytes] | None = None
+    _adopted: int | None = None
+
+    @property
+    def _pid_file(self) -> Path | None:
+        return self.location / "azurite.pid" if self.location is not None else None
 
     def start(self) -> Azurite:
-        """Start Azurite in its own process group and wait until it accepts connections."""
+        """Start Azurite in its own process group (or adopt the one a killed host left) and wait for it."""
+        left = self._left_running()
+        if left is not None:
+            self._adopted = left
+            log.warning("adopted the Azurite a dev host that died left running (pid %d); it stops with this one", left)
+            for port in (self.blob_port, self.queue_port):
+                wait_for_port(port)
+            return self
         binary = ROOT / "node_modules" / ".bin" / "azurite"
         if not binary.exists():
             raise RuntimeError("Azurite is not installed: run `npm install` (make dev and make test do)")
@@ -195,9 +267,37 @@ class Azurite:
         self._process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT
         )
+        if self._pid_file is not None:
+            ports = [self.blob_port, self.queue_port, self.table_port]
+            self._pid_file.write_text(json.dumps({"pid": self._process.pid, "ports": ports}))
         for port in (self.blob_port, self.queue_port):
             wait_for_port(port)
         return self
+
+    @classmethod
+    def in_folder(cls, location: Path) -> Azurite:
+        """An Azurite keeping its data in location: on the ports of the one left running there, else the
+        default ports, else free ones (another emulator already has the defaults)."""
+        pid_file = location / "azurite.pid"
+        if pid_file.exists():
+            recorded = json.loads(pid_file.read_text() or "{}")
+            if recorded.get("ports"):
+                blob, queue, table = recorded["ports"]
+                return cls(location=location, blob_port=blob, queue_port=queue, table_port=table)
+        if all(_port_free(port) for port in (10000, 10001, 10002)):
+            return cls(location=location)
+        return free_azurite(location)
+
+    def _left_running(self) -> int | None:
+        """The pid of an Azurite still serving this data folder for a host that is gone, if any."""
+        if self._pid_file is None or not self._pid_file.exists():
+            return None
+        pid = int(json.loads(self._pid_file.read_text() or "{}").get("pid") or 0)
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return None
+        return pid if "azurite" in cmdline and str(self.location) in cmdline else None
 
     @property
     def connection_string(self) -> str:
@@ -211,6 +311,9 @@ class Azurite:
 
     def stop(self) -> None:
         """Stop Azurite and every process it started."""
+        if self._adopted is not None:
+            _stop_group(self._adopted)
+            self._adopted = None
         if self._process is None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -222,6 +325,17 @@ class Azurite:
                 os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(timeout=5)
         self._process = None
+
+
+def _stop_group(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM a process group we did not start as a child (so cannot wait on), then SIGKILL it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def free_azurite(location: Path | None = None) -> Azurite:

@@ -24,6 +24,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
@@ -134,6 +136,27 @@ def engine_for_settings(url: str, settings: Any, **kwargs: Any) -> Engine:
     if settings.database_auth == "entra":
         credential = azure_credential(settings.azure_client_id)
     return make_engine(url, auth=settings.database_auth, credential=credential, **kwargs)
+
+
+# SQLSTATEs of a server that is gone or going: connection exceptions (08), admin/crash shutdown, starting up.
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether exc means the database cannot be reached (down, restarting, no free connection), not a bad query.
+
+    SQLAlchemy has already invalidated the pooled connection such an error came from; pre-ping discards
+    the rest on their next checkout, so requests answer again as soon as the server is back.
+    """
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is None:  # no answer from a server at all: refused, reset, closed
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return exc.connection_invalidated or state.startswith(_OUTAGE_STATES)
 
 
 def get_engine() -> Engine:

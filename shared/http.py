@@ -20,14 +20,15 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from typing_extensions import TypeVar
 
-from shared import audit, auth, idempotency, tracing
+from shared import audit, auth, idempotency, storage, tracing
 from shared.config import get_settings
-from shared.db import session_scope
+from shared.db import OUTAGE_RETRY_AFTER_SECONDS, is_outage, session_scope
 from shared.errors import (
     AppError,
     BadRequest,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
     validation_errors,
@@ -414,7 +415,12 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
         except AppError as error:
             status = error.status
             return problem_response(error, request_id=request_id, instance=raw.url and _path(raw.url))
-        except Exception:
+        except Exception as exc:
+            down = _DATABASE_DOWN if is_outage(exc) else _STORAGE_DOWN if storage.is_outage(exc) else None
+            if down is not None:  # an outage is the caller's to retry, not a bug with a stack
+                status = 503
+                log.warning("%s in %s: %s", down.code, spec.name, type(exc.__cause__ or exc).__name__)
+                return problem_response(down, request_id=request_id)
             log.exception("unhandled error in %s", spec.name)
             return problem_response(AppError("An unexpected error occurred"), request_id=request_id)
         finally:
@@ -426,6 +432,18 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
                 status,
                 extra={"status": status, "route": spec.route, "duration_ms": timing_ms(timing)},
             )
+
+
+_DATABASE_DOWN = ServiceUnavailable(
+    "The database is unavailable; try again shortly",
+    code="database_unavailable",
+    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+)
+_STORAGE_DOWN = ServiceUnavailable(
+    "Storage is unavailable; try again shortly",
+    code="storage_unavailable",
+    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+)
 
 
 def timing_ms(timing: dict[str, Any]) -> float:

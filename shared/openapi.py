@@ -102,6 +102,38 @@ def _problem_schema() -> dict[str, Any]:
     }
 
 
+def _creates_with_id(spec: RouteSpec) -> bool:
+    model = spec.response_model
+    return "POST" in spec.methods and spec.status in (201, 202) and model is not None and "id" in model.model_fields
+
+
+def _links(spec: RouteSpec) -> dict[str, Any]:
+    """OpenAPI links from a create to what its new id opens, for stateful fuzzing (create -> read -> update
+    -> delete): every operation on `<its path>/{param}...` (its own path parameters carried over), and for a
+    nested create (`/v1/crm/customers/{customer_id}/vehicles`) those on `/v1/crm/vehicles/{param}...`."""
+    if not _creates_with_id(spec):
+        return {}
+    base = openapi_path(spec.route)
+    inherited = {name: f"$request.path.{name}" for name, _, _ in _PARAM.findall(spec.route)}
+    segments = base.split("/")
+    bases = {base: inherited}
+    if inherited:
+        bases["/".join([*segments[:3], segments[-1]])] = {}
+    links: dict[str, Any] = {}
+    for other in (o for o in REGISTRY if o.auth == spec.auth):
+        for prefix, carried in bases.items():
+            match = re.match(re.escape(prefix) + r"/\{(\w+)\}", openapi_path(other.route))
+            parameters = {**carried, match.group(1): "$response.body#/id"} if match else {}
+            if not match or {name for name, _, _ in _PARAM.findall(other.route)} != set(parameters):
+                continue
+            for method in other.methods:
+                links[f"{method.title()}{other.name.title().replace('_', '')}"] = {
+                    "operationId": other.name,
+                    "parameters": dict(sorted(parameters.items())),
+                }
+    return links
+
+
 def _operation(spec: RouteSpec, schemas: dict[Any, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": spec.name,
@@ -125,6 +157,9 @@ def _operation(spec: RouteSpec, schemas: dict[Any, Any]) -> dict[str, Any]:
         success["content"] = {spec.content_type: {"schema": schemas[(spec.response_model, "serialization")]}}
     elif spec.content_type != "application/json":
         success["content"] = {spec.content_type: {"schema": {"type": "string"}}}
+    links = _links(spec)
+    if links:
+        success["links"] = links
     op["responses"][str(spec.status)] = success
     for status, description in spec.responses.items():
         op["responses"].setdefault(str(status), {"description": description})

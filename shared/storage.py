@@ -29,9 +29,26 @@ Task = TypeVar("Task", bound=BaseModel)
 
 # Azure caps a visibility timeout at 7 days; longer delays are re-deferred by their handler.
 MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
+# A caller waits at most a few seconds on storage that is down (the SDK's default retries wait 15 s, 18 s,
+# 24 s): a failed after-commit send leaves its message in the outbox, where the sweeper finds it.
+FAIL_FAST: dict[str, Any] = {
+    "retry_total": 2,
+    "retry_connect": 1,
+    "initial_backoff": 0.5,
+    "increment_base": 2,
+    "random_jitter_range": 0.5,
+    "connection_timeout": 3,
+}
 _lock = threading.Lock()
 _queues: dict[str, QueueClient] = {}
 _blob_service: BlobServiceClient | None = None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether exc means storage could not be reached (refused, reset, timed out), not a bad request."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    return isinstance(exc, (ServiceRequestError, ServiceResponseError))
 
 
 def _credential_kwargs(service: str) -> dict[str, Any]:
@@ -59,6 +76,7 @@ def queue_client(name: str) -> QueueClient:
             policies = {
                 "message_encode_policy": TextBase64EncodePolicy(),
                 "message_decode_policy": TextBase64DecodePolicy(),
+                **FAIL_FAST,
             }
             if "conn_str" in kwargs:
                 client = QueueClient.from_connection_string(kwargs["conn_str"], name, **policies)
@@ -81,9 +99,9 @@ def blob_service() -> BlobServiceClient:
 
             kwargs = _credential_kwargs("blob")
             if "conn_str" in kwargs:
-                _blob_service = BlobServiceClient.from_connection_string(kwargs["conn_str"])
+                _blob_service = BlobServiceClient.from_connection_string(kwargs["conn_str"], **FAIL_FAST)
             else:
-                _blob_service = BlobServiceClient(kwargs["account_url"], credential=kwargs["credential"])
+                _blob_service = BlobServiceClient(kwargs["account_url"], credential=kwargs["credential"], **FAIL_FAST)
     return _blob_service
 
 
@@ -173,8 +191,11 @@ def deliver(*, ids: list[uuid.UUID] | None = None, older_than_seconds: int = 0, 
             query = query.where(OutboxMessage.id.in_(ids))
         else:
             now = datetime.now(UTC)
+            # Old enough that its own after-commit send should have happened, or that send failed (attempts):
+            # either way it is the sweeper's, once its backoff is due.
             query = query.where(
-                OutboxMessage.created_at <= now - timedelta(seconds=older_than_seconds),
+                (OutboxMessage.created_at <= now - timedelta(seconds=older_than_seconds))
+                | (OutboxMessage.attempts > 0),
                 (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
             )
         for message in session.scalars(query.with_for_update(skip_locked=True)).all():

@@ -21,6 +21,12 @@ def functions() -> tuple:
 
 
 @cache
+def queue_triggers() -> frozenset[str]:
+    """The names of function_app's queue-triggered functions."""
+    return frozenset(f.get_function_name() for f in functions() if f.get_trigger().type == "queueTrigger")
+
+
+@cache
 def http_routes() -> frozenset[tuple[str, str]]:
     """(METHOD, route without a leading slash) for every HTTP trigger of function_app."""
     found = set()

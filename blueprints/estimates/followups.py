@@ -169,15 +169,15 @@ def deliver_notice(task: NoticeTask) -> str:
 
 
 def give_up(task: NoticeTask) -> None:
-    """The queue retried the notice until it gave up: the row shows it failed."""
-    _record(task, status="failed", error="gave up after repeated transient errors")
+    """The queue retried the notice until it gave up: the row shows it failed (a copy of a sent one changes nothing)."""
+    _record(task, status="failed", error="gave up after repeated transient errors", only_if_queued=True)
 
 
-def _record(task: NoticeTask, *, status: str, error: str | None = None) -> None:
+def _record(task: NoticeTask, *, status: str, error: str | None = None, only_if_queued: bool = False) -> None:
     with session_scope() as session:
         set_tenant(session, task.tenant_id)
         notice = session.get(EstimateNotice, task.notice_id, with_for_update=True)
-        if notice is None:
+        if notice is None or (only_if_queued and notice.status != "queued"):
             return
         notice.status, notice.error = status, (error or None) and (error or "")[:300]
         notice.sent_at = clock.now() if status == "sent" else None

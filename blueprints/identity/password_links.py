@@ -276,15 +276,16 @@ def deliver(task: LinkTask) -> str:
 
 
 def give_up(task: LinkTask) -> None:
-    """The queue retried the email until it gave up: the link shows it failed."""
-    _record(task.link_id, status="failed", error="gave up after repeated transient errors")
+    """The queue retried the email until it gave up: the link shows it failed (a sent one stays sent)."""
+    _record(task.link_id, status="failed", error="gave up after repeated transient errors", unless_final=True)
 
 
-def _record(link_id: uuid.UUID, *, status: str, error: str | None = None) -> None:
+def _record(link_id: uuid.UUID, *, status: str, error: str | None = None, unless_final: bool = False) -> None:
     with session_scope() as session:
         _bind_to_link(session, link_id)
         link = session.get(PasswordLink, link_id, with_for_update=True)
-        if link is None:
+        # A poison copy delivered after the email went (or failed for good) must not record a second outcome.
+        if link is None or (unless_final and link.email_status != "queued"):
             return
         link.email_status, link.email_error = status, (error or None) and error[:200]  # type: ignore[assignment]
         set_tenant(session, link.tenant_id)

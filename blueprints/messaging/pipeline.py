@@ -236,8 +236,10 @@ def _record(session: Session, job: Job, outcome: Receipt | SendError) -> str:
     if isinstance(outcome, Receipt):
         message.provider_sid = message.provider_sid or outcome.provider_id
         message.sent_at = message.sent_at or now
+        # A send that outlived its lease was failed outcome_unknown meanwhile; its receipt says it went.
+        unknown = message.status == "failed" and message.error_code == "outcome_unknown"
         message.error_code = message.error_detail = None
-        if message.status == "sending":  # a fast status webhook may already have moved it on
+        if message.status == "sending" or unknown:  # a fast status webhook may already have moved it on
             message.status = "sent"
         message.provider_status = message.provider_status or outcome.status
         session.flush()

@@ -59,9 +59,9 @@ def sweep_outbox_now(req: Request) -> schemas.OutboxSweep:
     return schemas.OutboxSweep(delivered=service.sweep_outbox(older_than_seconds=0))
 
 
-@timer_handler(bp, schedule="0 */1 * * * *")
+@timer_handler(bp, schedule="*/10 * * * * *")
 def ops_outbox_sweeper() -> None:
-    """Every minute, deliver outbox messages older than 30 s whose after-commit send failed."""
+    """Every 10 s, deliver outbox messages whose after-commit send failed, or older than 30 s."""
     delivered = service.sweep_outbox(older_than_seconds=30)
     if delivered:
         log.warning("outbox sweeper delivered %d stranded messages", delivered)

@@ -100,4 +100,10 @@ def _translate(exc: Exception) -> SendError:
         if code in PERMANENT_CODES:
             transient = False
         return SendError(code=str(code or f"http_{status}"), detail=str(exc.msg or "")[:200], transient=transient)
+    from requests.exceptions import ReadTimeout
+
+    if isinstance(exc, ReadTimeout):
+        # Twilio had the request but did not answer in time: the text may have gone, and the Messages API
+        # takes no idempotency key, so trying again could text the customer twice. Connect errors retry.
+        return SendError(code="provider_timeout", detail="Twilio did not answer in time", transient=False)
     return SendError(code="unreachable", detail=type(exc).__name__, transient=True)

@@ -1,0 +1,165 @@
+"""The dev host is killed with SIGKILL and started again: on the same data folder the new one adopts the
+PostgreSQL and Azurite the dead one left running, serves with them, and stops them when it stops; the
+texts the dead one was sending or had fetched from the queue are each handled once, none sent twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from devhost.services import ROOT, Azurite, free_port
+from tests.builders import Account, register, unique_phone
+from tests.conftest import Database, start_host
+from tests.e2e.test_devhost_lifecycle import _processes_mentioning
+from tests.fakes import twilio_messaging as twilio_fake
+from tests.faults.test_slow_provider import SlowTwilio, _until
+
+
+def _devhost(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    ours = ("DATABASE_URL", "DATABASE_MIGRATION_URL", "AzureWebJobsStorage")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
+    env.update(DEVHOST_MASTER_KEY="k", PYTHONPATH=str(ROOT))
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--settings",
+                os.devnull,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _ready(process: subprocess.Popen[bytes], port: int, log: Path) -> httpx.Response:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/ready", timeout=5)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"the dev host did not answer:\n{log.read_text()[-3000:]}")
+
+
+def test_a_restarted_devhost_adopts_the_services_a_killed_one_left_and_stops_them(tmp_path: Path) -> None:
+    # given a dev host running its own PostgreSQL and Azurite (under /tmp: PostgreSQL runs unprivileged)
+    data_dir = Path(tempfile.mkdtemp(prefix="devhost-killed-")) / "data"
+    data_dir.parent.chmod(0o755)
+    log = tmp_path / "host.log"
+    port = free_port()
+    first = _devhost(data_dir, port, log)
+    second = None
+    try:
+        assert _ready(first, port, log).status_code == 200, log.read_text()[-3000:]
+        # when it is killed outright, its services live on
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        assert _processes_mentioning(str(data_dir)), "PostgreSQL and Azurite should outlive a SIGKILL"
+        # then a new host on the same folder serves with them, saying it adopted both
+        second = _devhost(data_dir, port, log)
+        ready = _ready(second, port, log)
+        assert ready.status_code == 200, ready.text
+        text = log.read_text()
+        assert "adopted the PostgreSQL" in text and "adopted the Azurite" in text, text[-3000:]
+    finally:
+        for process in (second, first):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
+    # and stopping it stops what it adopted
+    time.sleep(0.5)
+    assert _processes_mentioning(str(data_dir)) == []
+
+
+def test_texts_in_flight_when_the_host_is_killed_are_each_handled_and_none_sent_twice(
+    database: Database, private_azurite: Azurite
+) -> None:
+    # given a business texting four customers, and a Twilio that holds every send until released
+    twilio = SlowTwilio().start()
+    env = {
+        "AzureWebJobsStorage": private_azurite.connection_string,
+        "TWILIO_ACCOUNT_SID": twilio_fake.ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": twilio_fake.AUTH_TOKEN,
+        "TWILIO_API_BASE_URL": twilio.base_url,
+        "TWILIO_TIMEOUT_SECONDS": "8",  # under the send lease, as the defaults (15 s, 120 s) are
+        "MESSAGING_SEND_LEASE_SECONDS": "10",
+        "DEVHOST_QUEUE_LEASE_SECONDS": "5",
+    }
+    first = start_host("function_app:app", env=env)
+    second = None
+    try:
+        client = first.client()
+        owner = register(client, tenant_name="Crash Auto")
+        client.put("/api/v1/messaging/settings", headers=owner.headers, json={"sms_from_number": unique_phone()})
+        customers = [_consenting_customer(client, owner) for _ in range(4)]
+        texts = [
+            client.post(
+                "/api/v1/messages",
+                headers=owner.headers,
+                json={"customer_id": c, "channel": "sms", "purpose": "transactional", "body": f"Update {n}"},
+            ).json()["id"]
+            for n in range(5)
+            for c in customers
+        ]
+        # when the host dies with sends in flight at Twilio and messages fetched from the queue
+        assert _until(lambda: len(twilio.arrived) >= 8), first.log_tail()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        twilio.release.set()  # Twilio finishes what the dead host asked for
+        second = start_host("function_app:app", env=env)
+        client = second.client()
+        # then the next host handles every text: each ends sent, or failed as "may have gone out" when it
+        # was in flight (outcome_unknown) or Twilio did not answer in time, and Twilio never got one twice
+        statuses = {}
+        assert _until(lambda: _all_final(client, owner, texts, statuses), bound=90), (statuses, second.log_tail())
+        delivered = Counter(
+            parse_qs(urlsplit(sent.status_callback or "").query)["message_id"][0] for sent in twilio.sent
+        )
+        assert max(delivered.values()) == 1, delivered
+        for text_id, (status, code) in statuses.items():
+            assert status == "sent" or code in ("outcome_unknown", "provider_timeout"), str(
+                client.get(f"/api/v1/messages/{text_id}", headers=owner.headers).json()
+            )
+            assert status != "sent" or delivered[text_id] == 1
+    finally:
+        twilio.release.set()
+        for host in (second, first):
+            if host is not None:
+                host.stop()
+        twilio.stop()
+
+
+def _consenting_customer(client: httpx.Client, owner: Account) -> str:
+    customer = client.post(
+        "/api/v1/crm/customers", headers=owner.headers, json={"name": "Ada", "phone": unique_phone()}
+    )
+    client.post(
+        f"/api/v1/messaging/customers/{customer.json()['id']}/consents",
+        headers=owner.headers,
+        json={"channel": "sms", "purpose": "transactional", "granted": True, "source": "counter"},
+    )
+    return customer.json()["id"]
+
+
+def _all_final(client: httpx.Client, owner: Account, texts: list[str], statuses: dict) -> bool:
+    for text_id in texts:
+        message = client.get(f"/api/v1/messages/{text_id}", headers=owner.headers).json()
+        statuses[text_id] = (message["status"], message["error_code"] or message["reason"])
+    return all(status in ("sent", "failed") for status, _ in statuses.values())
