@@ -41,11 +41,19 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Record ids stay readable: a UUID's digit groups must not pass for a phone number.
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+
+
 def redact(text: str) -> str:
-    """Remove phone numbers, emails, tokens and codes from free text."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    """Remove phone numbers, emails, tokens and codes from free text (UUIDs are kept as they are)."""
+    ids = _UUID.findall(text)
+    parts = _UUID.split(text)
+    for index, part in enumerate(parts):
+        for pattern, replacement in _PATTERNS:
+            part = pattern.sub(replacement, part)
+        parts[index] = part
+    return "".join(part + (ids[index] if index < len(ids) else "") for index, part in enumerate(parts))
 
 
 def sensitive_key(key: str) -> bool:

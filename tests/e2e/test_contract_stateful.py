@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 
 from tests.builders import Account, register
 from tests.conftest import RunningHost
@@ -66,5 +67,14 @@ def test_linked_operations_chain_within_their_contract_and_stay_in_their_busines
                 if seen.status_code not in (403, 404):
                     leaks.append(f"{case.path} {case.path_parameters} answered {seen.status_code} to another business")
 
-    Workflow.run(settings=BOUND)
+    # Hypothesis sometimes calls a state machine's strategy "flaky" when a bundle fed by a response is drawn
+    # differently on its own re-run (schemathesis#4132); that says nothing about the app, so such a run is
+    # started again, at most twice. Contract failures and leaks fail at once.
+    for attempt in range(3):
+        try:
+            Workflow.run(settings=BOUND)
+            break
+        except FlakyStrategyDefinition:
+            if attempt == 2:
+                raise
     assert leaks == []

@@ -80,3 +80,9 @@ def test_the_request_line_never_shows_a_link_token() -> None:
     assert response.status_code == 200
     line = stream.getvalue()
     assert "/api/v1/auth/password-links/[redacted] -> 200" in line and token not in line and "6PkO2L" not in line
+
+
+def test_record_ids_stay_whole_while_a_phone_beside_them_goes() -> None:
+    # a UUID whose digit groups look like a phone number was half blanked, so its log lines could not be found
+    line = "outbound message eaf92329-0600-4707-9291-948a1469480b: sent to 512-555-0100"
+    assert redact(line) == "outbound message eaf92329-0600-4707-9291-948a1469480b: sent to [redacted]"
