@@ -4,6 +4,7 @@ messages), are delivered once it returns, the queue trigger resumes, and the pro
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from devhost.services import Azurite, free_azurite
 from tests.builders import Account, register, unique_phone
-from tests.conftest import Database, start_host
+from tests.conftest import Database, create_database, start_host
 from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
 
 OUTAGE_SECONDS = 10
@@ -83,7 +84,12 @@ def _wait_for(twilio: FakeTwilioMessaging, ids: set[str]) -> Counter[str]:
 def test_texts_asked_for_while_azurite_is_down_are_held_then_sent_once(
     database: Database, durable_azurite: Azurite, twilio: FakeTwilioMessaging
 ) -> None:
+    # A database of its own: the session's other dev hosts sweep the worker database's outbox every 10 s and
+    # would send this host's held texts to their own storage, where this test's Twilio never sees them.
+    own = create_database(f"tradeops_faults_{uuid.uuid4().hex[:8]}")
     env = {
+        "DATABASE_URL": own.app_url,
+        "DATABASE_MIGRATION_URL": own.owner_url,
         "AzureWebJobsStorage": durable_azurite.connection_string,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
