@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from devhost.sms import JsonHandler, LoopbackServer
 
-API_KEY = "AIzaFake-gemini-0123456789abcdefghijklmn"
+API_KEY = "fake-gemini-key-0123456789"  # not shaped like a real key (AIza...), so no scanner mistakes it
 PATH = re.compile(r"^/(v1beta|v1)/models/([A-Za-z0-9._-]+):generateContent$")
 MODALITIES = frozenset({"TEXT", "IMAGE", "AUDIO"})
 IMAGE_TOKENS = 1120  # what Gemini 3 Pro Image bills per 1K/2K output image

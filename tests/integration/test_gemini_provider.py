@@ -10,7 +10,10 @@ import base64
 import io
 import logging
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -189,7 +192,7 @@ def test_5xx_after_the_last_attempt_is_a_transient_server_failure(fake: FakeGemi
 
 def test_a_wrong_key_is_refused_and_not_retried(fake: FakeGemini, photo: bytes) -> None:
     sleeps: list[float] = []
-    client = GeminiImage(api_key="AIza-wrong", model=MODEL, base_url=fake.base_url, sleep=sleeps.append)
+    client = GeminiImage(api_key="fake-gemini-key-wrong", model=MODEL, base_url=fake.base_url, sleep=sleeps.append)
     with pytest.raises(ImageError) as refused:
         _edit(client, photo)
     assert refused.value.code == "refused" and not refused.value.transient
@@ -237,3 +240,14 @@ def test_gemini_is_none_without_a_key_and_one_cached_client_per_settings(
     finally:
         monkeypatch.delenv("GEMINI_API_KEY", raising=False)
         reset_settings_cache()
+
+
+def test_importing_the_adapter_loads_no_sdk() -> None:
+    """The preview pipeline imports this module from the function app's graph: the SDK waits for a client."""
+    code = (
+        "import sys, shared.providers.gemini_image\n"
+        "print(sorted(m for m in ('google.genai', 'google.auth', 'httpx2', 'PIL') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
