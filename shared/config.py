@@ -20,6 +20,7 @@ SECRET_FIELDS: tuple[str, ...] = (
     "smtp_password",
     "inspection_link_signing_key",
     "anthropic_api_key",
+    "gemini_api_key",
     "servicetitan_app_key",
     "pricebook_key_encryption_key",
 )
@@ -239,6 +240,18 @@ class Settings(BaseSettings):
     )
     anthropic_max_attempts: int = Field(
         4, ge=1, le=10, validation_alias=AliasChoices("ANTHROPIC_MAX_ATTEMPTS", "anthropic_max_attempts")
+    )
+    # estimates: AI colour previews of photos (Gemini's image editing when a key is set; else the local recolouring)
+    gemini_api_key: str = Field("", validation_alias=AliasChoices("GEMINI_API_KEY", "gemini_api_key"))
+    gemini_image_model: str = Field(
+        "gemini-3-pro-image-preview", validation_alias=AliasChoices("GEMINI_IMAGE_MODEL", "gemini_image_model")
+    )
+    gemini_base_url: str | None = Field(None, validation_alias=AliasChoices("GEMINI_BASE_URL", "gemini_base_url"))
+    gemini_timeout_seconds: float = Field(
+        120, gt=0, le=600, validation_alias=AliasChoices("GEMINI_TIMEOUT_SECONDS", "gemini_timeout_seconds")
+    )
+    gemini_max_attempts: int = Field(
+        4, ge=1, le=10, validation_alias=AliasChoices("GEMINI_MAX_ATTEMPTS", "gemini_max_attempts")
     )
     bids_vision_model: str = Field(
         "claude-sonnet-4-5", validation_alias=AliasChoices("BIDS_VISION_MODEL", "bids_vision_model")

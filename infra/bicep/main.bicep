@@ -60,6 +60,10 @@ param smtpPassword string = ''
 param anthropicApiKey string = ''
 
 @secure()
+@description('Gemini API key for AI colour previews of estimate photos (GEMINI_API_KEY); empty leaves the vault as it is (no key: previews use the local recolouring).')
+param geminiApiKey string = ''
+
+@secure()
 @description('Our ServiceTitan app key (SERVICETITAN_APP_KEY, sent as ST-App-Key); empty leaves the vault as it is.')
 param servicetitanAppKey string = ''
 
@@ -184,6 +188,7 @@ module keyVault 'modules/keyvault.bicep' = {
     smtpPassword: smtpPassword
     inspectionLinkSigningKey: inspectionLinkSigningKey
     anthropicApiKey: anthropicApiKey
+    geminiApiKey: geminiApiKey
     servicetitanAppKey: servicetitanAppKey
     pricebookKeyEncryptionKey: pricebookKeyEncryptionKey
     functionPrincipalId: identities.outputs.functionPrincipalId

@@ -24,6 +24,7 @@ NOT_SET_IN_AZURE: dict[str, str] = {
     "TWILIO_API_BASE_URL": "the Messages API's base URL for the test fakes; unset means Twilio's own",
     "SMTP_CA_FILE": "a private CA for a test relay; unset means the system's trust store",
     "ANTHROPIC_BASE_URL": "the Messages API's base URL for the test fake; unset means Anthropic's own",
+    "GEMINI_BASE_URL": "the Gemini API's base URL for the test fake; unset means Google's own",
     "BIDS_WORK_DIR": "where plan sets are spooled; unset means the instance's temp directory",
 }
 

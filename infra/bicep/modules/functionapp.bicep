@@ -224,6 +224,10 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     BIDS_RENDER_DPI: '100'
     BIDS_VISION_TILE_PX: '1024'
     BIDS_VISION_DAILY_TILES: '2000'
+    // estimates: AI colour previews through Gemini (the key is in Key Vault; without it previews are recoloured locally)
+    GEMINI_IMAGE_MODEL: 'gemini-3-pro-image-preview'
+    GEMINI_TIMEOUT_SECONDS: '120'
+    GEMINI_MAX_ATTEMPTS: '4'
     // pricebook: ServiceTitan (the app key and the key-encryption key are in Key Vault)
     SERVICETITAN_AUTH_URL: 'https://auth.servicetitan.io'
     SERVICETITAN_API_BASE_URL: 'https://api.servicetitan.io'
