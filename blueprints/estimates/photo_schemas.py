@@ -33,6 +33,11 @@ SYNTHID_NOTE = (
 LOCAL_NOTE = "Colour preview computed from the photo (local recolouring, no AI service). Real paint colours differ."
 
 
+def preview_note(model: str | None) -> str:
+    """The note shown with a preview: Gemini's SynthID watermark, or that it was computed locally."""
+    return LOCAL_NOTE if model and model.startswith("local-") else SYNTHID_NOTE
+
+
 class PhotoUploadIn(BaseModel):
     """A photo about to be uploaded: its type and size as the client sees them (checked again on commit)."""
 

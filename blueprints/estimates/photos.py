@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from blueprints.estimates import media
 from blueprints.estimates.access import estimate_or_raise, require_edit
-from blueprints.estimates.models import Estimate, EstimateItem, EstimatePhoto
+from blueprints.estimates.models import Estimate, EstimateItem, EstimatePhoto, EstimatePreview
 from blueprints.estimates.photo_schemas import (
+    AI_LABEL,
     KIND_OF_TYPE,
     MAX_PHOTO_BYTES,
     MIME_OF_KIND,
@@ -33,7 +34,9 @@ from blueprints.estimates.photo_schemas import (
     PhotoUploadIn,
     PhotoUploadOut,
     ThumbnailTask,
+    preview_note,
 )
+from blueprints.estimates.schemas import ProposalPicture
 from shared import audit, clock, exif, uploads
 from shared.auth import Principal
 from shared.errors import AppError, Forbidden, NotFound, Unprocessable
@@ -303,3 +306,74 @@ def delete_photo(
         entity_id=photo.id,
         before={"caption": photo.caption, "in_proposal": photo.in_proposal},
     )
+
+
+# --- the proposal's pictures ------------------------------------------------------------------------------
+
+PICTURE_PX = 1280
+SURFACE_NAMES = {"walls": "walls", "ceiling": "ceiling", "trim": "trim"}
+
+
+def _colour_caption(preview: EstimatePreview, photo: EstimatePhoto) -> str:
+    colour = preview.colour
+    named = " ".join(str(v) for v in (colour.get("brand"), colour.get("name")) if v)
+    code = f" {colour['code']}" if colour.get("code") else ""
+    finish = f", {preview.finish} finish" if preview.finish else ""
+    where = ", ".join(SURFACE_NAMES[s] for s in preview.surfaces)
+    of = f" of {photo.caption}" if photo.caption else ""
+    return f"{named}{code} ({colour['hex']}) on the {where}{finish}: a preview{of}."
+
+
+def proposal_pictures(session: Session, tenant_id: uuid.UUID, estimate_id: uuid.UUID) -> list[ProposalPicture]:
+    """The estimate's photos marked for the proposal (with thumbnails), then its ready previews marked for it."""
+    live = (
+        EstimatePhoto.tenant_id == tenant_id,
+        EstimatePhoto.estimate_id == estimate_id,
+        EstimatePhoto.deleted_at.is_(None),
+    )
+    order = (EstimatePhoto.position, EstimatePhoto.created_at, EstimatePhoto.id)
+    shown = select(EstimatePhoto).where(
+        *live, EstimatePhoto.in_proposal.is_(True), EstimatePhoto.thumb_large.is_not(None)
+    )
+    pictures = [
+        ProposalPicture(kind="photo", blob_name=photo.thumb_large or "", caption=photo.caption)
+        for photo in session.scalars(shown.order_by(*order))
+    ]
+    made = (
+        select(EstimatePreview, EstimatePhoto)
+        .join(EstimatePhoto, EstimatePhoto.id == EstimatePreview.photo_id)
+        .where(*live, EstimatePreview.in_proposal.is_(True), EstimatePreview.status == "ready")
+        .order_by(*order, EstimatePreview.created_at)
+    )
+    for preview, photo in session.execute(made).tuples():
+        pictures.append(
+            ProposalPicture(
+                kind="preview",
+                blob_name=preview.blob_name or "",
+                caption=_colour_caption(preview, photo),
+                label=AI_LABEL,
+                note=preview_note(preview.model),
+            )
+        )
+    return pictures
+
+
+def load_pictures(pictures: list[ProposalPicture]) -> list[tuple[ProposalPicture, bytes]]:
+    """Each picture's image as a JPEG at most PICTURE_PX on its long side, for the PDF (a missing blob is left out)."""
+    from azure.core.exceptions import ResourceNotFoundError  # heavy SDK: loaded on first use (cold start)
+    from PIL import Image  # heavy: loaded on first use (cold start)
+
+    loaded = []
+    for picture in pictures:
+        try:
+            data = media.get(picture.blob_name)
+        except ResourceNotFoundError:
+            continue
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (PICTURE_PX, PICTURE_PX))
+            image = opened.convert("RGB")
+        image.thumbnail((PICTURE_PX, PICTURE_PX), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85)
+        loaded.append((picture, out.getvalue()))
+    return loaded

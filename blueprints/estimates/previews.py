@@ -22,15 +22,14 @@ from blueprints.estimates.access import estimate_or_raise, require_edit
 from blueprints.estimates.models import EstimatePhoto, EstimatePreview
 from blueprints.estimates.photo_schemas import (
     AI_LABEL,
-    LOCAL_NOTE,
     PREVIEW_QUEUE,
-    SYNTHID_NOTE,
     Colour,
     PreviewIn,
     PreviewList,
     PreviewOut,
     PreviewPatch,
     PreviewTask,
+    preview_note,
 )
 from blueprints.estimates.photos import photo_or_raise
 from shared import audit, clock
@@ -57,11 +56,6 @@ def request_key(preview_in: PreviewIn) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def note_for(model: str | None) -> str:
-    """The note shown with a preview: Gemini's SynthID watermark, or that it was computed locally."""
-    return LOCAL_NOTE if model and model.startswith("local-") else SYNTHID_NOTE
-
-
 def preview_out(preview: EstimatePreview) -> PreviewOut:
     """The preview as the API answers it, with a fresh read URL once it is ready."""
     url, expires = media.read_url(preview.blob_name if preview.status == "ready" else None)
@@ -86,7 +80,7 @@ def preview_out(preview: EstimatePreview) -> PreviewOut:
         error=preview.error,
         in_proposal=preview.in_proposal,
         label=AI_LABEL,
-        note=note_for(preview.model),
+        note=preview_note(preview.model),
         created_at=preview.created_at,
         updated_at=preview.updated_at,
         version=preview.version,
