@@ -345,7 +345,7 @@ def proposal_pictures(session: Session, tenant_id: uuid.UUID, estimate_id: uuid.
         .where(*live, EstimatePreview.in_proposal.is_(True), EstimatePreview.status == "ready")
         .order_by(*order, EstimatePreview.created_at)
     )
-    for preview, photo in session.execute(made).tuples():
+    for preview, photo in session.execute(made).all():
         pictures.append(
             ProposalPicture(
                 kind="preview",

@@ -60,12 +60,13 @@ def _band(height: int, surfaces: Sequence[str]) -> list[int]:
 
 
 def wall_mask(image: PILImage.Image, surfaces: Sequence[str]) -> PILImage.Image:
-    """The soft mask (mode L, the photo's size) of what gets the colour."""
+    """The soft mask (mode L, the photo's size) of what gets the colour (image in RGB or YCbCr)."""
     from PIL import Image, ImageChops, ImageFilter, ImageStat
 
     scale = max(image.size) / MASK_PX
     small_size = (max(1, round(image.width / scale)), max(1, round(image.height / scale))) if scale > 1 else image.size
-    small = image.resize(small_size, Image.Resampling.BOX).convert("YCbCr")
+    small = image.resize(small_size, Image.Resampling.BOX)
+    small = small if small.mode == "YCbCr" else small.convert("RGB").convert("YCbCr")
     luma, cb, cr = small.split()
     grey = Image.new("L", small.size, 128)
     chroma = ImageChops.lighter(ImageChops.difference(cb, grey), ImageChops.difference(cr, grey))
@@ -85,16 +86,21 @@ def wall_mask(image: PILImage.Image, surfaces: Sequence[str]) -> PILImage.Image:
 
 
 def recolour_image(image: PILImage.Image, *, hex_colour: str, surfaces: Sequence[str]) -> PILImage.Image:
-    """The photo (RGB) with its wall-like regions in the colour's chroma, luminance kept."""
+    """The photo in YCbCr with its wall-like regions in the colour's chroma, luminance (Y) kept.
+
+    Works in YCbCr throughout (a JPEG is decoded straight into it and encoded from it) and blends the target
+    chroma in place through the mask, so a 12-MP photo needs no RGB copies and no full-size constant planes.
+    """
     from PIL import Image
 
-    rgb = image.convert("RGB")
-    mask = wall_mask(rgb, surfaces)
+    ycc = image if image.mode == "YCbCr" else image.convert("RGB").convert("YCbCr")
+    mask = wall_mask(ycc, surfaces)
     _, cb_target, cr_target = target_chroma(hex_colour)
-    luma, cb, cr = rgb.convert("YCbCr").split()
-    cb = Image.composite(Image.new("L", rgb.size, cb_target), cb, mask)
-    cr = Image.composite(Image.new("L", rgb.size, cr_target), cr, mask)
-    return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
+    luma, cb, cr = ycc.split()
+    del ycc
+    cb.paste(cb_target, None, mask)
+    cr.paste(cr_target, None, mask)
+    return Image.merge("YCbCr", (luma, cb, cr))
 
 
 class LocalRecolour:
@@ -105,8 +111,10 @@ class LocalRecolour:
         from PIL import Image, ImageOps
 
         with Image.open(io.BytesIO(image)) as opened:
-            photo = ImageOps.exif_transpose(opened)
-            done = recolour_image(photo, hex_colour=hex_colour, surfaces=surfaces)
+            if opened.format == "JPEG":
+                opened.draft("YCbCr", opened.size)  # decode into YCbCr, no RGB round trip
+            ImageOps.exif_transpose(opened, in_place=True)
+            done = recolour_image(opened, hex_colour=hex_colour, surfaces=surfaces)
         out = io.BytesIO()
         done.save(out, "JPEG", quality=JPEG_QUALITY)
         return EditedImage(
