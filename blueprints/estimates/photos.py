@@ -162,6 +162,15 @@ def _dimensions(data: bytes, kind: str) -> tuple[int, int]:
         ) from None
 
 
+def _heif_dimensions(data: bytes) -> tuple[int | None, int | None]:
+    """A HEIC/HEIF's size when the decoder reads its header; a coding it cannot read is still stored (its
+    thumbnail is then `unsupported`), since the phone's own format must never be refused."""
+    try:
+        return _dimensions(data, "heic")
+    except Unprocessable:
+        return None, None
+
+
 def register_heif() -> None:
     """Let Pillow open HEIC/HEIF (pi-heif: decode only, LGPL libheif/libde265 linked dynamically, no x265)."""
     import pi_heif  # heavy: loaded on first use (cold start)
@@ -196,7 +205,7 @@ def commit_photo(
             max_bytes=MAX_PHOTO_BYTES,
         )
         data = uploads.read(photo.upload_blob)
-        width, height = _dimensions(data, blob.kind)
+        width, height = _dimensions(data, blob.kind) if blob.kind != "heic" else _heif_dimensions(data)
     except AppError as error:
         if error.code != "upload_missing":  # a refused file is removed; the photo waits for another upload
             uploads.delete(photo.upload_blob)
