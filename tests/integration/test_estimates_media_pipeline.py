@@ -22,7 +22,7 @@ from PIL import Image
 from blueprints.estimates import media, media_pipeline, previews
 from blueprints.estimates.models import Estimate, EstimatePhoto, EstimatePreview
 from blueprints.estimates.photo_schemas import PreviewIn, PreviewTask, ThumbnailTask
-from shared import audit, storage
+from shared import audit, storage, uploads
 from shared.config import reset_settings_cache
 from shared.db import session_scope
 from shared.providers import gemini_image
@@ -39,10 +39,12 @@ def private_storage(database: Database) -> Iterator[str]:
     before = os.environ.get("AzureWebJobsStorage")
     os.environ["AzureWebJobsStorage"] = azurite.connection_string
     storage.reset_clients()
+    uploads._containers.clear()  # containers made in another account are not made in this one
     yield azurite.connection_string
     if before is not None:
         os.environ["AzureWebJobsStorage"] = before
     storage.reset_clients()
+    uploads._containers.clear()
     reset_settings_cache()
     azurite.stop()
 
