@@ -163,3 +163,31 @@ def test_the_photo_sent_to_gemini_is_downsized_under_the_request_limit() -> None
     sent = Image.open(io.BytesIO(image))
     assert mime_type == "image/jpeg" and sent.size == (2048, 1024)
     assert len(image) <= media_pipeline.REQUEST_MAX_BYTES
+
+
+def _jpeg(colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_photos_and_labelled_previews_print_in_the_proposal_and_the_page_says_so() -> None:
+    from blueprints.estimates import documents, proposal
+    from blueprints.estimates.photo_schemas import AI_LABEL, SYNTHID_NOTE
+    from blueprints.estimates.schemas import ProposalPicture
+    from tests.unit.test_estimates_documents import _proposal, _text
+
+    photo = ProposalPicture(kind="photo", blob_name="p", caption="North <wall>")
+    preview = ProposalPicture(
+        kind="preview", blob_name="v", caption="Naval (#2f3d4c) on the walls", label=AI_LABEL, note=SYNTHID_NOTE
+    )
+    sent = _proposal().model_copy(update={"pictures": [photo, preview]})
+    pdf = documents.render(sent, pictures=[(photo, _jpeg((200, 200, 190))), (preview, _jpeg((47, 61, 76)))])
+    text = _text(pdf)
+    assert pdf.count(b"/Subtype /Image") == 2
+    assert "AI visualisation" in text and "SynthID" in text and "North <wall>" in text
+    without = documents.render(_proposal())
+    assert b"/Subtype /Image" not in without and "AI visualisation" not in _text(without)
+    note = proposal._pictures_note(sent)
+    assert "1 photo and 1 colour preview" in note and "AI visualisation" in note and "SynthID" in note
+    assert proposal._pictures_note(_proposal()) == ""
