@@ -230,6 +230,20 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("UPLOAD_CORS_ORIGINS", "upload_cors_origins"),
     )
 
+    # estimates photos and colour previews (issue 14): originals, thumbnails and previews in one container
+    estimate_photos_container: str = Field(
+        "photos",
+        min_length=3,
+        max_length=63,
+        validation_alias=AliasChoices("ESTIMATE_PHOTOS_CONTAINER", "estimate_photos_container"),
+    )
+    previews_per_tenant_day: int = Field(
+        50, ge=0, validation_alias=AliasChoices("PREVIEWS_PER_TENANT_DAY", "previews_per_tenant_day")
+    )
+    preview_max_attempts: int = Field(
+        5, ge=1, le=20, validation_alias=AliasChoices("PREVIEW_MAX_ATTEMPTS", "preview_max_attempts")
+    )
+
     # bids: plan sets in, fixtures found (Claude's vision API for pages without text, when a key is set)
     anthropic_api_key: str = Field("", validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key"))
     anthropic_base_url: str | None = Field(

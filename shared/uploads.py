@@ -143,11 +143,13 @@ def sas_url(container: str, blob_name: str, *, ttl_seconds: int, write: bool = F
     return f"{service.get_blob_client(container, blob_name).url}?{sas}", expires
 
 
-def issue(*, tenant_id: uuid.UUID, area: str, kind: str, ttl_seconds: int | None = None) -> UploadTicket:
-    """A write-only SAS URL (at most 15 minutes) for one new blob name of this tenant."""
+def issue(
+    *, tenant_id: uuid.UUID, area: str, kind: str, ttl_seconds: int | None = None, upload_id: uuid.UUID | None = None
+) -> UploadTicket:
+    """A write-only SAS URL (at most 15 minutes) for one new blob name of this tenant (upload_id: the record's id)."""
     container = get_settings().uploads_container
     ensure_container(container)
-    name = blob_name_for(tenant_id=tenant_id, area=area, kind=kind)
+    name = blob_name_for(tenant_id=tenant_id, area=area, kind=kind, upload_id=upload_id)
     ttl = min(ttl_seconds or MAX_WRITE_TTL_SECONDS, MAX_WRITE_TTL_SECONDS)
     url, expires = sas_url(container, name, ttl_seconds=ttl, write=True)
     return UploadTicket(blob_name=name, url=url, expires_at=expires, headers={"x-ms-blob-type": "BlockBlob"})
@@ -171,6 +173,11 @@ def commit(*, tenant_id: uuid.UUID, blob_name: str, kinds: set[str], max_bytes: 
         allowed = ", ".join(sorted(kinds))
         raise Unprocessable(f"The file is not one of: {allowed} (checked by its content)", code="upload_wrong_type")
     return CommittedBlob(blob_name=blob_name, size_bytes=size, kind=kind)
+
+
+def read(blob_name: str) -> bytes:
+    """An uploaded blob's bytes (callers check its size with commit() first)."""
+    return blob_service().get_blob_client(get_settings().uploads_container, blob_name).download_blob().readall()
 
 
 def download_to(blob_name: str, path: Any, *, chunk_bytes: int = 4 * 1024 * 1024) -> int:

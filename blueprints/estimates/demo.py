@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from blueprints.crm import service as crm
 from blueprints.crm.schemas import CustomerQuery
-from blueprints.estimates import estimates, rate_book
+from blueprints.estimates import estimates, photo_demo, rate_book
 from blueprints.estimates.models import Estimate
 from blueprints.estimates.schemas import AddonIn, EstimateIn, OptionIn, Product, RateBookBody, RoomIn, SurfaceIn
 from blueprints.identity import service as identity
@@ -112,4 +112,5 @@ def seed_estimates() -> str:
             estimates.add_room(session=session, principal=estimator, actor=me, estimate_id=out.id, room_in=room)
         addon = AddonIn(name="Power-wash the front porch", price_cents=15_000)
         estimates.add_addon(session=session, principal=estimator, actor=me, estimate_id=out.id, addon_in=addon)
-    return "painting rate book (published defaults) and a Good/Better/Best sample estimate"
+        photo = photo_demo.seed_photo(session=session, principal=estimator, actor=me, estimate_id=out.id)
+    return f"painting rate book (published defaults) and a Good/Better/Best sample estimate with {photo}"

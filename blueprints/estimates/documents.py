@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
-from blueprints.estimates.schemas import OptionOut, Proposal, Signed
+from blueprints.estimates.schemas import OptionOut, Proposal, ProposalPicture, Signed
 from shared.pdf import Column, Document, Signature
 
 
@@ -78,8 +79,24 @@ def _option(document: Document, option: OptionOut, proposal: Proposal) -> None:
     document.totals(lines)
 
 
-def render(proposal: Proposal, signed: Signed | None = None) -> bytes:
-    """The proposal PDF of a sent revision; with signed, the customer's acceptance fills the acceptance block."""
+def _pictures(document: Document, pictures: Sequence[tuple[ProposalPicture, bytes]]) -> None:
+    """The photos marked for the proposal, then the colour previews, each labelled."""
+    document.heading("Photos and colour previews")
+    for picture, data in pictures:
+        if picture.label:
+            document.paragraph(picture.label, size=10, bold=True)
+        document.image(data, width=110)
+        if picture.caption:
+            document.paragraph(picture.caption, size=9)
+        if picture.note:
+            document.paragraph(picture.note, size=8)
+
+
+def render(
+    proposal: Proposal, signed: Signed | None = None, pictures: Sequence[tuple[ProposalPicture, bytes]] = ()
+) -> bytes:
+    """The proposal PDF of a sent revision; with signed, the customer's acceptance fills the acceptance block;
+    pictures are the proposal's photos and previews with their image bytes (JPEG or PNG)."""
     estimate = proposal.estimate
     document = Document(
         business_name=proposal.business_name,
@@ -102,6 +119,8 @@ def render(proposal: Proposal, signed: Signed | None = None) -> bytes:
         document.paragraph(
             f"A deposit of {proposal.deposit_percent.normalize():f}% of the accepted total is due on acceptance."
         )
+    if pictures:
+        _pictures(document, pictures)
     document.terms(proposal.terms)
     document.signature(_signature(proposal, signed))
     return document.render()

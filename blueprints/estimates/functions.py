@@ -9,7 +9,17 @@ import azure.durable_functions as df
 from pydantic import BaseModel, Field, RootModel
 
 from blueprints.estimates import estimates as service
-from blueprints.estimates import followups, proposal, rate_book, schemas, sending
+from blueprints.estimates import (
+    followups,
+    media_pipeline,
+    photo_schemas,
+    photos,
+    previews,
+    proposal,
+    rate_book,
+    schemas,
+    sending,
+)
 from shared import html
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
@@ -336,3 +346,194 @@ def estimate_follow_ups() -> str:
         name="estimates_follow_ups",
     )
     return f"{run.total()} expired or reminded; {len(run.failed)} businesses failed"
+
+
+# --- photos and colour previews (issue 14) ---------------------------------------------------------------
+
+PHOTO = E + "/photos/{photo_id}"
+PREVIEW = PHOTO + "/previews/{preview_id}"
+
+
+@api.post(
+    E + "/photos/uploads",
+    permission="estimates.write",
+    body=photo_schemas.PhotoUploadIn,
+    response=photo_schemas.PhotoUploadOut,
+    summary="A photo: PUT it to upload_url (write-only, 15 min; JPEG, PNG, HEIC/HEIF or WebP up to 25 MB), then commit",
+)
+def create_photo_upload(req: UserRequest[photo_schemas.PhotoUploadIn, None]) -> photo_schemas.PhotoUploadOut:
+    """Issue a photo upload."""
+    return photos.create_upload(**req.writes, estimate_id=req.uuid_param("estimate_id"), upload_in=req.body)
+
+
+@api.post(
+    PHOTO + "/commit",
+    permission="estimates.write",
+    status=200,
+    body=photo_schemas.PhotoCommitIn,
+    response=photo_schemas.PhotoOut,
+    responses={
+        403: "The blob name was not issued for this photo",
+        413: "Larger than 25 MB",
+        422: "Nothing uploaded yet, or not a JPEG, PNG, HEIC/HEIF or WebP by its content",
+    },
+    summary="Check the uploaded photo (size, type by content), remove its location and queue its thumbnails",
+)
+def commit_photo(req: UserRequest[photo_schemas.PhotoCommitIn, None]) -> photo_schemas.PhotoOut:
+    """Commit a photo upload."""
+    return photos.commit_photo(
+        **req.writes,
+        estimate_id=req.uuid_param("estimate_id"),
+        photo_id=req.uuid_param("photo_id"),
+        commit_in=req.body,
+    )
+
+
+@api.get(
+    E + "/photos",
+    permission="estimates.read",
+    response=photo_schemas.PhotoList,
+    summary="An estimate's photos in their order, with short-lived read URLs",
+)
+def list_photos(req: UserRequest) -> photo_schemas.PhotoList:
+    """List an estimate's photos."""
+    return photos.list_photos(**req.reads, estimate_id=req.uuid_param("estimate_id"))
+
+
+@api.get(PHOTO, permission="estimates.read", response=photo_schemas.PhotoOut, summary="A photo and its thumbnails")
+def get_photo(req: UserRequest) -> Response:
+    """Read a photo."""
+    out, version = photos.get_photo(
+        **req.reads, estimate_id=req.uuid_param("estimate_id"), photo_id=req.uuid_param("photo_id")
+    )
+    return with_etag(out, version)
+
+
+@api.patch(
+    PHOTO,
+    permission="estimates.write",
+    body=photo_schemas.PhotoPatch,
+    response=photo_schemas.PhotoOut,
+    summary="Change a photo's caption, room, order or whether it is in the proposal (If-Match)",
+)
+def update_photo(req: UserRequest[photo_schemas.PhotoPatch, None]) -> Response:
+    """Change a photo."""
+    expected = if_match(req)
+    out, version = photos.update_photo(
+        **req.writes,
+        estimate_id=req.uuid_param("estimate_id"),
+        photo_id=req.uuid_param("photo_id"),
+        patch=req.body,
+        expected=expected,
+    )
+    return with_etag(out, version)
+
+
+@api.delete(PHOTO, permission="estimates.write", summary="Delete a photo (soft)")
+def delete_photo(req: UserRequest) -> None:
+    """Soft-delete a photo."""
+    photos.delete_photo(**req.writes, estimate_id=req.uuid_param("estimate_id"), photo_id=req.uuid_param("photo_id"))
+
+
+@api.post(
+    PHOTO + "/previews",
+    permission="estimates.preview",
+    status=202,
+    body=photo_schemas.PreviewIn,
+    response=photo_schemas.PreviewOut,
+    responses={429: "The business's daily preview cap is reached (Retry-After)"},
+    summary="Queue an AI colour preview of the photo (the same colour, surfaces and finish answer the same preview)",
+)
+def request_preview(req: UserRequest[photo_schemas.PreviewIn, None]) -> photo_schemas.PreviewOut:
+    """Ask for a colour preview."""
+    return previews.request_preview(
+        **req.writes,
+        estimate_id=req.uuid_param("estimate_id"),
+        photo_id=req.uuid_param("photo_id"),
+        preview_in=req.body,
+    )
+
+
+@api.get(
+    PHOTO + "/previews",
+    permission="estimates.read",
+    response=photo_schemas.PreviewList,
+    summary="A photo's colour previews, newest first",
+)
+def list_previews(req: UserRequest) -> photo_schemas.PreviewList:
+    """List a photo's previews."""
+    return previews.list_previews(
+        **req.reads, estimate_id=req.uuid_param("estimate_id"), photo_id=req.uuid_param("photo_id")
+    )
+
+
+@api.get(
+    PREVIEW,
+    permission="estimates.read",
+    response=photo_schemas.PreviewOut,
+    summary="A colour preview: status, read URL, colour, model and cost units (labelled AI visualisation)",
+)
+def get_preview(req: UserRequest) -> Response:
+    """Read a preview."""
+    out, version = previews.get_preview(
+        **req.reads,
+        estimate_id=req.uuid_param("estimate_id"),
+        photo_id=req.uuid_param("photo_id"),
+        preview_id=req.uuid_param("preview_id"),
+    )
+    return with_etag(out, version)
+
+
+@api.patch(
+    PREVIEW,
+    permission="estimates.write",
+    body=photo_schemas.PreviewPatch,
+    response=photo_schemas.PreviewOut,
+    summary="Put a ready colour preview into the proposal or take it out (If-Match)",
+)
+def update_preview(req: UserRequest[photo_schemas.PreviewPatch, None]) -> Response:
+    """Change a preview."""
+    expected = if_match(req)
+    out, version = previews.update_preview(
+        **req.writes,
+        estimate_id=req.uuid_param("estimate_id"),
+        photo_id=req.uuid_param("photo_id"),
+        preview_id=req.uuid_param("preview_id"),
+        patch=req.body,
+        expected=expected,
+    )
+    return with_etag(out, version)
+
+
+@queue_handler(bp, queue=photo_schemas.THUMBNAIL_QUEUE, model=photo_schemas.ThumbnailTask, name="estimates_thumbnails")
+def estimate_thumbnails(task: photo_schemas.ThumbnailTask, delivery: Delivery) -> str:
+    """Make a committed photo's 320 px and 1280 px WebP thumbnails."""
+    return media_pipeline.make_thumbnails(task)
+
+
+@queue_handler(
+    bp,
+    queue=poison_queue(photo_schemas.THUMBNAIL_QUEUE),
+    model=photo_schemas.ThumbnailTask,
+    name="estimates_thumbnails_poison",
+)
+def estimate_thumbnails_poison(task: photo_schemas.ThumbnailTask, delivery: Delivery) -> str:
+    """Thumbnails the queue gave up on: the photo says they failed."""
+    return media_pipeline.give_up_thumbnails(task)
+
+
+@queue_handler(bp, queue=photo_schemas.PREVIEW_QUEUE, model=photo_schemas.PreviewTask, name="estimates_preview")
+def estimate_preview(task: photo_schemas.PreviewTask, delivery: Delivery) -> str:
+    """Make one colour preview (Gemini, or the local recolouring without a key)."""
+    return media_pipeline.make_preview(task)
+
+
+@queue_handler(
+    bp,
+    queue=poison_queue(photo_schemas.PREVIEW_QUEUE),
+    model=photo_schemas.PreviewTask,
+    name="estimates_preview_poison",
+)
+def estimate_preview_poison(task: photo_schemas.PreviewTask, delivery: Delivery) -> str:
+    """A preview the queue gave up on: it is failed unless it was made."""
+    return media_pipeline.give_up_preview(task)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
@@ -205,3 +206,86 @@ class EstimateNotice(TenantRecord, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(String(300))
+
+
+# --- photos and colour previews (issue 14) ---------------------------------------------------------------
+
+PHOTO_STATUSES = "('awaiting_upload','committed')"
+THUMBNAIL_STATUSES = "('pending','ready','failed','unsupported')"
+PREVIEW_STATUSES = "('queued','running','ready','failed')"
+
+
+class EstimatePhoto(TenantRecord, Timestamped, Versioned, SoftDeleted, Base):
+    """A job photo of an estimate: uploaded by SAS, committed (checked, location removed) into the photos
+    container, with its two WebP thumbnails made by the thumbnail queue."""
+
+    __tablename__ = "estimate_photos"
+    __table_args__ = (
+        _estimate_fk("fk_estimate_photos_estimate"),
+        UniqueConstraint("tenant_id", "id", name="uq_estimate_photos_tenant_id_id"),
+        CheckConstraint(f"status IN {PHOTO_STATUSES}", name="status"),
+        CheckConstraint(f"thumbnail_status IN {THUMBNAIL_STATUSES}", name="thumbnail_status"),
+        Index("ix_estimate_photos_tenant_estimate", "tenant_id", "estimate_id", "position"),
+    )
+
+    estimate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    room_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="awaiting_upload")
+    upload_blob: Mapped[str] = mapped_column(String(300), nullable=False)
+    declared_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    declared_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    blob_name: Mapped[str | None] = mapped_column(String(300))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    location_removed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    caption: Mapped[str | None] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    in_proposal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    thumbnail_status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    thumbnail_error: Mapped[str | None] = mapped_column(String(300))
+    thumb_small: Mapped[str | None] = mapped_column(String(300))
+    thumb_large: Mapped[str | None] = mapped_column(String(300))
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class EstimatePreview(TenantRecord, Timestamped, Versioned, Base):
+    """A colour preview of a photo (AI visualisation): one per photo, colour, surfaces and finish; made by the
+    preview queue with Gemini, or the local recolouring without a key."""
+
+    __tablename__ = "estimate_previews"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "photo_id"],
+            ["estimate_photos.tenant_id", "estimate_photos.id"],
+            name="fk_estimate_previews_photo",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "photo_id", "request_key", name="uq_estimate_previews_request"),
+        CheckConstraint(f"status IN {PREVIEW_STATUSES}", name="status"),
+        Index("ix_estimate_previews_tenant_created", "tenant_id", "created_at"),
+    )
+
+    estimate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    photo_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    request_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    colour: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    surfaces: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    finish: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider: Mapped[str | None] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(100))
+    request_id: Mapped[str | None] = mapped_column(String(200))
+    cost_units: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    blob_name: Mapped[str | None] = mapped_column(String(300))
+    mime_type: Mapped[str | None] = mapped_column(String(32))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(500))
+    in_proposal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

@@ -19,7 +19,7 @@ from html import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from blueprints.estimates import documents, followups, store
+from blueprints.estimates import documents, followups, photos, store
 from blueprints.estimates.models import Estimate, EstimateRevision
 from blueprints.estimates.schemas import OptionOut, Proposal, Signed
 from blueprints.estimates.sending import DOCUMENT, PROPOSAL, document_url
@@ -149,6 +149,20 @@ def _decided(opened: Opened) -> str | None:
     return None
 
 
+def _pictures_note(proposal: Proposal) -> str:
+    """What the PDF shows beyond the prices: its photos, and its colour previews with their AI label and note."""
+    photos_count = sum(p.kind == "photo" for p in proposal.pictures)
+    previews = [p for p in proposal.pictures if p.kind == "preview"]
+    if not photos_count and not previews:
+        return ""
+    parts = [f"{photos_count} photo{'s' if photos_count != 1 else ''}"] if photos_count else []
+    if previews:
+        parts.append(f"{len(previews)} colour preview{'s' if len(previews) != 1 else ''}")
+    notes = " ".join(sorted({escape(p.note or "") for p in previews}))
+    label = f' labelled "{escape(previews[0].label or "")}". {notes}' if previews else "."
+    return f'<p class="muted">The PDF shows {" and ".join(parts)}{label}</p>'
+
+
 def _page(opened: Opened, action: str) -> str:
     proposal, estimate = opened.proposal, opened.proposal.estimate
     valid = proposal.valid_until.strftime("%B %d, %Y")
@@ -158,6 +172,7 @@ def _page(opened: Opened, action: str) -> str:
         f"<h1>{escape(proposal.business_name)}</h1><h2>{escape(estimate.title)}</h2>"
         f"<p>Prepared for {escape(proposal.customer.name)}{where}. Valid until {escape(valid)}.</p>"
         f'<p><a href="{escape(pdf_url)}">The proposal as a PDF</a></p>'
+        f"{_pictures_note(proposal)}"
     )
     terms = f'<h3>Terms</h3><p class="muted">{escape(proposal.terms)}</p>'
     decided = _decided(opened)
@@ -223,7 +238,7 @@ def _accept(session: Session, opened: Opened, form: dict[str, str], *, ip: str |
         user_agent=(user_agent or "")[:500] or None,
         total_cents=option.totals.total_cents + addon_cents,
     )
-    pdf = documents.render(proposal, signed)
+    pdf = documents.render(proposal, signed, pictures=photos.load_pictures(proposal.pictures))
     path = store.path_of(estimate.tenant_id, estimate.id, opened.revision.revision, signed=True)
     store.put(path, pdf)
     estimate.status, estimate.decided_revision = status.value, opened.revision.revision

@@ -419,6 +419,16 @@ class Party(BaseModel):
     phone: str | None = None
 
 
+class ProposalPicture(BaseModel):
+    """A photo or colour preview printed in the proposal: its blob in the photos container, caption and label."""
+
+    kind: Literal["photo", "preview"]
+    blob_name: str
+    caption: str | None = None
+    label: str | None = None
+    note: str | None = None
+
+
 class Proposal(BaseModel):
     """A sent revision frozen: what the customer's page and the PDF show, and what an acceptance locks."""
 
@@ -433,6 +443,7 @@ class Proposal(BaseModel):
     deposit_percent: Decimal
     sent_at: datetime
     valid_until: datetime
+    pictures: list[ProposalPicture] = Field(default_factory=list)
 
     def option(self, option_id: uuid.UUID) -> OptionOut | None:
         """The option with this id."""

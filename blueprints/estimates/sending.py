@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.crm import service as crm
-from blueprints.estimates import documents, reading, store
+from blueprints.estimates import documents, photos, reading, store
 from blueprints.estimates.access import estimate_or_raise, require_edit
 from blueprints.estimates.models import Estimate, EstimateRevision
 from blueprints.estimates.rate_book import book_at
@@ -76,6 +76,7 @@ def _proposal(session: Session, principal: Principal, estimate: Estimate) -> Pro
         deposit_percent=book.deposit_percent,
         sent_at=now,
         valid_until=now + timedelta(days=book.validity_days),
+        pictures=photos.proposal_pictures(session, estimate.tenant_id, estimate.id),
     )
 
 
@@ -106,7 +107,7 @@ def send_estimate(
     require_edit(session, principal, estimate)
     status = next_status(estimate.status, Event.SEND)
     proposal = _proposal(session, principal, estimate)
-    pdf = documents.render(proposal)
+    pdf = documents.render(proposal, pictures=photos.load_pictures(proposal.pictures))
     digest = documents.sha256(pdf)
     path = store.path_of(estimate.tenant_id, estimate.id, estimate.revision)
     store.put(path, pdf)

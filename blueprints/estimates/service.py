@@ -23,6 +23,8 @@ from blueprints.estimates.estimates import (
     update_room,
 )
 from blueprints.estimates.followups import follow_up
+from blueprints.estimates.photos import commit_photo, create_upload, delete_photo, get_photo, list_photos, update_photo
+from blueprints.estimates.previews import get_preview, list_previews, request_preview, update_preview
 from blueprints.estimates.rate_book import get_rate_book, save_rate_book
 from blueprints.estimates.sending import pdf_link, send_estimate
 
@@ -30,20 +32,30 @@ __all__ = [
     "add_addon",
     "add_option",
     "add_room",
+    "commit_photo",
     "create_estimate",
+    "create_upload",
     "delete_addon",
     "delete_estimate",
     "delete_option",
+    "delete_photo",
     "delete_room",
     "follow_up",
     "get_estimate",
+    "get_photo",
+    "get_preview",
     "get_rate_book",
     "list_estimates",
+    "list_photos",
+    "list_previews",
     "pdf_link",
+    "request_preview",
     "save_rate_book",
     "send_estimate",
     "share_estimate",
     "unshare_estimate",
     "update_estimate",
+    "update_photo",
+    "update_preview",
     "update_room",
 ]

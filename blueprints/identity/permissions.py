@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "estimates.write": frozenset({"owner", "admin", "estimator"}),
     "estimates.send": frozenset({"owner", "admin", "estimator"}),
     "estimates.share": frozenset({"owner", "admin", "estimator"}),
+    "estimates.preview": frozenset({"owner", "admin", "estimator"}),  # AI colour previews (cost units, daily cap)
     "rate_book.read": frozenset({"owner", "admin", "estimator"}),
     "rate_book.manage": MANAGERS,
     # bids: projects, plan documents and their analysis, the fixture review, the business's takeoff settings

@@ -113,6 +113,8 @@ var queues = [
   'password-links'
   'outbound-messages'
   'estimate-notices'
+  'estimate-photo-thumbnails'
+  'estimate-previews'
   renderJobsQueue
   renderResultsQueue
 ]

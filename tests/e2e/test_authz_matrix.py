@@ -306,6 +306,56 @@ def _est_document(w: World) -> str:
     return response.json()["url"].split("/api/", 1)[1]
 
 
+def _est_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (220, 216, 208)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _est_upload(w: World, target: str) -> tuple[str, str]:
+    """A fresh estimate of the target business with a photo uploaded by its SAS URL, not committed yet."""
+    estimate = _est_estimate(w, target)
+    data = _est_jpeg()
+    body = {"content_type": "image/jpeg", "bytes": len(data)}
+    ticket = _est_post(w, _est_owner(w, target), f"v1/estimates/{estimate['id']}/photos/uploads", body)
+    put = httpx.put(ticket["upload_url"], content=data, headers=ticket["upload_headers"], timeout=30)
+    assert put.status_code == 201, put.text
+    return estimate["id"], ticket["photo"]["id"]
+
+
+def _est_photo(w: World, target: str, *, fresh: bool = False) -> tuple[str, str]:
+    """An estimate of the target business with a committed photo (made once unless fresh: calls may delete it)."""
+    key = f"estimates-photo-{target}"
+    if fresh or key not in w.ids:
+        estimate_id, photo_id = _est_upload(w, target)
+        _est_post(w, _est_owner(w, target), f"v1/estimates/{estimate_id}/photos/{photo_id}/commit", {})
+        if fresh:
+            return estimate_id, photo_id
+        w.ids[key] = f"{estimate_id}/photos/{photo_id}"
+    estimate_id, _, photo_id = w.ids[key].split("/")
+    return estimate_id, photo_id
+
+
+_EST_COLOUR = {"colour": {"name": "Naval", "hex": "#2f3d4c"}, "surfaces": ["walls"]}
+
+
+def _est_photo_path(w: World, target: str, *, fresh: bool = False) -> str:
+    estimate_id, photo_id = _est_photo(w, target, fresh=fresh)
+    return f"v1/estimates/{estimate_id}/photos/{photo_id}"
+
+
+def _est_preview_path(w: World, target: str) -> str:
+    """The target business's preview of its photo (the same colour: asked once, answered again)."""
+    path = _est_photo_path(w, target)
+    response = w.client.post(f"/api/{path}/previews", headers=_est_owner(w, target).headers, json=_EST_COLOUR)
+    assert response.status_code == 202, response.text
+    return f"{path}/previews/{response.json()['id']}"
+
+
 # --- end of estimates helpers ------------------------------------------------------------------------------
 # --- bids helpers (bids engineer's block) -----------------------------------------------------------------
 BIDS_READ = roles("owner", "admin", "estimator", "advisor", "accountant")
@@ -751,6 +801,33 @@ EXPECTED: dict[tuple[str, str], Case] = {
         headers=_FORM, content="decision=decline&reason=later"), allow(EVERYONE, 303)),
     ("GET", "/v1/estimate-documents/{token}"): Case(lambda w, r, t: Call(_est_document(w), signed_in=False),
         allow(EVERYONE, 200)),
+    # photos and colour previews (issue 14): an estimate's photos follow its visibility (the owner's is hidden
+    # from our estimator: 404); previews need estimates.preview
+    ("POST", "/v1/estimates/{estimate_id}/photos/uploads"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_estimate(w, t)['id']}/photos/uploads", json={"content_type": "image/jpeg", "bytes": 10}),
+        allow(MANAGERS, 201, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/photos/{photo_id}/commit"): Case(lambda w, r, t: (lambda ep: Call(
+        f"v1/estimates/{ep[0]}/photos/{ep[1]}/commit", json={}))(_est_upload(w, t)),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/estimates/{estimate_id}/photos"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_est_photo(w, t)[0]}/photos"), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/estimates/{estimate_id}/photos/{photo_id}"): Case(lambda w, r, t: Call(_est_photo_path(w, t)),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("PATCH", "/v1/estimates/{estimate_id}/photos/{photo_id}"): Case(lambda w, r, t: Call(_est_photo_path(w, t),
+        json={"caption": "North wall"}, headers={"If-Match": "*"}), allow(MANAGERS, 200, hidden={"estimator"}),
+        other=True),
+    ("DELETE", "/v1/estimates/{estimate_id}/photos/{photo_id}"): Case(lambda w, r, t: Call(
+        _est_photo_path(w, t, fresh=True)), allow(MANAGERS, 204, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/photos/{photo_id}/previews"): Case(lambda w, r, t: Call(
+        f"{_est_photo_path(w, t)}/previews", json=_EST_COLOUR), allow(MANAGERS, 202, hidden={"estimator"}),
+        other=True),
+    ("GET", "/v1/estimates/{estimate_id}/photos/{photo_id}/previews"): Case(lambda w, r, t: Call(
+        f"{_est_photo_path(w, t)}/previews"), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("GET", "/v1/estimates/{estimate_id}/photos/{photo_id}/previews/{preview_id}"): Case(lambda w, r, t: Call(
+        _est_preview_path(w, t)), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("PATCH", "/v1/estimates/{estimate_id}/photos/{photo_id}/previews/{preview_id}"): Case(lambda w, r, t: Call(
+        _est_preview_path(w, t), json={"in_proposal": False}, headers={"If-Match": "*"}),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
     # --- end of estimates block
     # --- bids (bids engineer's block): estimators, advisors and the office read; the desk uploads; estimators
     #     and managers review; managers set the code and thresholds. Cancelling a finished analysis is 409

@@ -276,6 +276,85 @@ def render_results_recoverable_failure(stack: Stack) -> None:
     assert after["retry_count"] == 1, after
 
 
+def _committed_photo(stack: Stack) -> tuple[str, str]:
+    """A photo uploaded by its SAS URL, committed and with its thumbnails made: (estimate path, photo id)."""
+    import io
+
+    from PIL import Image
+
+    notice_id, _ = _estimate_notice(stack)
+    [(estimate_id,)] = stack.rows("SELECT estimate_id::text FROM estimate_notices WHERE id = %s", notice_id)
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (222, 218, 210)).save(out, "JPEG")
+    base = f"/api/v1/estimates/{estimate_id}/photos"
+    body = {"content_type": "image/jpeg", "bytes": len(out.getvalue())}
+    ticket = stack.client.post(f"{base}/uploads", headers=stack.owner.headers, json=body).json()
+    put = httpx.put(ticket["upload_url"], content=out.getvalue(), headers=ticket["upload_headers"], timeout=30)
+    assert put.status_code == 201, put.text
+    photo_id = ticket["photo"]["id"]
+    commit = stack.client.post(f"{base}/{photo_id}/commit", headers=stack.owner.headers, json={})
+    assert commit.status_code == 200, commit.text
+    _wait(lambda: _photo_row(stack, photo_id)[0] == "ready", "the thumbnails")
+    return base, photo_id
+
+
+def _photo_row(stack: Stack, photo_id: str) -> tuple:
+    [row] = stack.rows("SELECT thumbnail_status, version, updated_at FROM estimate_photos WHERE id = %s", photo_id)
+    return row
+
+
+def photo_thumbnails(stack: Stack) -> None:
+    """A photo's thumbnail task delivered four more times: the photo is ready and unchanged."""
+    _, photo_id = _committed_photo(stack)
+    before = _photo_row(stack, photo_id)
+    task = {"tenant_id": stack.owner.tenant_id, "photo_id": photo_id}
+    stack.deliver("estimates_thumbnails", "estimate-photo-thumbnails", task)
+    assert _photo_row(stack, photo_id) == before
+
+
+def photo_thumbnails_poison(stack: Stack) -> None:
+    """A made photo's thumbnail task reaching the poison queue: the photo stays ready."""
+    _, photo_id = _committed_photo(stack)
+    before = _photo_row(stack, photo_id)
+    task = {"tenant_id": stack.owner.tenant_id, "photo_id": photo_id}
+    stack.deliver("estimates_thumbnails_poison", "estimate-photo-thumbnails-poison", task)
+    assert _photo_row(stack, photo_id) == before
+
+
+def _made_preview(stack: Stack) -> str:
+    base, photo_id = _committed_photo(stack)
+    body = {"colour": {"name": "Sage", "hex": "#8a9a5b"}, "surfaces": ["walls"]}
+    asked = stack.client.post(f"{base}/{photo_id}/previews", headers=stack.owner.headers, json=body)
+    assert asked.status_code == 202, asked.text
+    preview_id = asked.json()["id"]
+    _wait(lambda: _preview_row(stack, preview_id)[0] == "ready", "the preview")
+    return preview_id
+
+
+def _preview_row(stack: Stack, preview_id: str) -> tuple:
+    [row] = stack.rows("SELECT status, attempts, blob_name, version FROM estimate_previews WHERE id = %s", preview_id)
+    return row
+
+
+def colour_preview(stack: Stack) -> None:
+    """A preview's task delivered four more times: one attempt, the preview ready and unchanged."""
+    preview_id = _made_preview(stack)
+    before = _preview_row(stack, preview_id)
+    assert before[1] == 1
+    task = {"tenant_id": stack.owner.tenant_id, "preview_id": preview_id, "attempt": 0}
+    stack.deliver("estimates_preview", "estimate-previews", task)
+    assert _preview_row(stack, preview_id) == before
+
+
+def colour_preview_poison(stack: Stack) -> None:
+    """A made preview's task reaching the poison queue: the preview stays ready."""
+    preview_id = _made_preview(stack)
+    before = _preview_row(stack, preview_id)
+    task = {"tenant_id": stack.owner.tenant_id, "preview_id": preview_id, "attempt": 0}
+    stack.deliver("estimates_preview_poison", "estimate-previews-poison", task)
+    assert _preview_row(stack, preview_id) == before
+
+
 # Every queue trigger of the app, and the scenarios that deliver its messages twice.
 SCENARIOS: dict[str, list[Callable[[Stack], None]]] = {
     "messaging_outbound": [outbound_text],
@@ -285,6 +364,10 @@ SCENARIOS: dict[str, list[Callable[[Stack], None]]] = {
     "configurator_render_results": [render_results, render_results_recoverable_failure],
     "estimates_notice": [estimate_notice],
     "estimates_notice_poison": [estimate_notice_poison],
+    "estimates_thumbnails": [photo_thumbnails],
+    "estimates_thumbnails_poison": [photo_thumbnails_poison],
+    "estimates_preview": [colour_preview],
+    "estimates_preview_poison": [colour_preview_poison],
 }
 # Found by this test, not fixed here: a result names the worker's attempt (the queue's dequeue count) but
 # not the job attempt it reports on, so a copy of a recoverable failure cannot be told from a new one.

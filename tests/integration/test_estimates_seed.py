@@ -33,4 +33,11 @@ def test_the_estimates_seed_is_idempotent_and_uses_the_published_defaults(databa
         assert [o.name for o in estimate.options] == ["Good", "Better", "Best"]
         assert totals == sorted(totals) and totals[0] > 0
         assert len(estimate.rooms) == 4 and estimate.addons[0].price_cents == 15_000
+        (photo,) = estimates.list_photos(session=session, principal=owner, estimate_id=estimate.id).items
+        assert (photo.status, photo.kind, photo.in_proposal, photo.caption) == (
+            "committed",
+            "jpeg",
+            True,
+            "Living room, before",
+        )
     assert "estimates" in [name for name, _ in STEPS]

@@ -214,6 +214,10 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // uploads (plan sets, photos) by short-lived SAS into one container, checked on commit
     UPLOADS_CONTAINER: 'uploads'
     UPLOAD_CORS_ORIGINS: uploadCorsOrigins
+    // estimates photos and colour previews: originals, thumbnails and previews; the daily preview cap per business
+    ESTIMATE_PHOTOS_CONTAINER: 'photos'
+    PREVIEWS_PER_TENANT_DAY: '50'
+    PREVIEW_MAX_ATTEMPTS: '5'
     // bids: plan-set analysis (the Anthropic key is in Key Vault; without it vision is off)
     ANTHROPIC_TIMEOUT_SECONDS: '120'
     ANTHROPIC_MAX_ATTEMPTS: '4'
