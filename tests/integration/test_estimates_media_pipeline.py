@@ -10,7 +10,9 @@ PREVIEW_MAX_ATTEMPTS give up; an older task's copy is stale. The prompt pins the
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,12 +25,14 @@ from blueprints.estimates import media, media_pipeline, previews
 from blueprints.estimates.models import Estimate, EstimatePhoto, EstimatePreview
 from blueprints.estimates.photo_schemas import PreviewIn, PreviewTask, ThumbnailTask
 from shared import audit, storage, uploads
-from shared.config import reset_settings_cache
+from shared.config import get_settings, reset_settings_cache
 from shared.db import session_scope
 from shared.providers import gemini_image
 from shared.providers.gemini_image import EditedImage, GeminiImage, ImageError
 from tests.builders import create_customer, create_tenant, create_user, principal_of
 from tests.conftest import Database
+from tests.fakes.gemini import API_KEY as GEMINI_KEY
+from tests.fakes.gemini import FakeGemini, expected_image
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +273,55 @@ def test_the_same_colour_is_the_same_preview_and_the_local_provider_keeps_the_si
     assert media_pipeline.make_preview(task) == "ready"
     row = _preview_row(task)
     assert (row.provider, row.cost_units, row.width, row.height) == ("local", 0, 1200, 900)
+
+
+# --- the Gemini path end to end: the real worker, the real google-genai adapter, the fake Gemini server ---
+
+
+@pytest.fixture
+def fake_gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
+    server = FakeGemini().start()
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    monkeypatch.setenv("GEMINI_BASE_URL", server.base_url)
+    monkeypatch.setenv("GEMINI_MAX_ATTEMPTS", "1")  # a 429 comes straight back to the worker, which re-queues
+    reset_settings_cache()
+    yield server
+    server.stop()
+    reset_settings_cache()
+
+
+def test_through_the_real_adapter_the_models_image_is_stored_as_the_preview(fake_gemini: FakeGemini) -> None:
+    photo = _photo(_jpeg((1600, 1200)))
+    task = _preview(photo)
+    assert media_pipeline.make_preview(task) == "ready"
+    row = _preview_row(task)
+    assert (row.status, row.provider, row.model) == ("ready", "gemini", get_settings().gemini_image_model)
+    assert row.request_id == fake_gemini.answers[-1]["responseId"]
+    sent = fake_gemini.requests[-1]
+    stored = media.get(row.blob_name or "")
+    # the fake's "model" inverts the image it was sent: what we stored is exactly what it answered for our photo
+    sent_parts = sent["body"]["contents"][0]["parts"]
+    inline = next(
+        p.get("inlineData") or p.get("inline_data") for p in sent_parts if "inlineData" in p or "inline_data" in p
+    )
+    assert stored == expected_image(_b64decode(inline["data"]))
+    assert "Naval" in json.dumps(sent["body"]) and Image.open(io.BytesIO(stored)).size == (1600, 1200)
+
+
+def test_through_the_real_adapter_a_text_only_answer_fails_clearly_and_a_429_requeues(
+    fake_gemini: FakeGemini,
+) -> None:
+    fake_gemini.plan("text_only", text="I can't edit this photo.")
+    photo = _photo(_jpeg((800, 600)))
+    task = _preview(photo)
+    assert media_pipeline.make_preview(task) == "failed"
+    assert _preview_row(task).error_code == "no_image"
+
+    fake_gemini.plan("rate_limited", retry_after=9)
+    second = _preview(photo, hex_colour="#aa3322")
+    assert media_pipeline.make_preview(second) == "retry in 9 s (rate_limited)"
+    assert media_pipeline.make_preview(second.model_copy(update={"attempt": 1})) == "ready"
+
+
+def _b64decode(value: str) -> bytes:
+    return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_" if "-" in value or "_" in value else None)
