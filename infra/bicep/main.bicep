@@ -109,6 +109,8 @@ var queues = [
   'password-links'
   'outbound-messages'
   'estimate-notices'
+  'lead-responses'
+  'inbound-from-unknown'
   renderJobsQueue
   renderResultsQueue
 ]
