@@ -5,8 +5,10 @@ Every task names a lead and what to do (`kind`); each delivery locks the lead ro
 task handled at once run one after the other, and each kind checks what the lead already records:
 
 - `answer`: SMS when consent allows and it is not quiet hours in the lead's zone (its own zone when known,
-  else the business's), else email, else the text is scheduled for the opening hour (this task again, with a
-  queue visibility delay) and the owner is told; a lead no channel reaches is the owner's too. The message
+  else the business's), else email (rules.first_answer). In quiet hours a lead who may be texted gets the
+  SMS at the opening hour (this task again, with a queue visibility delay); one who may only be emailed gets
+  the email, which messaging holds to the opening hour too. The owner is told whenever the answer does not
+  go at once, and about a lead no channel reaches. The message
   goes through `messaging.service.send` with the dedupe key `lead:<id>:answer`, so however often the task is
   delivered there is one answer. Follow-ups are queued with it.
 - `confirm`: records `first_response_at` once messaging has it: the message's `sent_at`, set when the
@@ -140,7 +142,9 @@ def _answer(session: Session, lead: Lead) -> str:
         _notice(session, lead, "failed")
         return f"failed: {exc.code}"
     lead.answer_message_id, lead.answer_channel, lead.answer_queued_at = message.id, channel, now
-    lead.answer_state, lead.updated_at = "queued", now
+    lead.answer_state, lead.answer_scheduled_for, lead.updated_at = "queued", decision.at, now
+    if decision.tell_owner:
+        _notice(session, lead, "held")
     _later(session, lead, "confirm", now + timedelta(seconds=1))
     for n, days in enumerate(settings.follow_up_days):
         _later(session, lead, "follow_up", now + timedelta(days=days), n=n)
@@ -309,6 +313,7 @@ def _notice_text(lead: Lead, business: str, zone_name: str) -> tuple[str, str]:
         "scheduled": "It is quiet hours where they are, so no text may go out now and there is no email to use.",
         "unreachable": "They gave no channel we may use (no texting consent and no email address).",
         "failed": "The automatic answer could not be sent.",
+        "held": "It is quiet hours where they are: the emailed answer goes out at the opening hour.",
     }.get(lead.owner_notice or "", "The automatic answer has not gone out.")
     when = ""
     if lead.owner_notice == "scheduled" and lead.answer_scheduled_for:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -93,33 +92,32 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """The action, and for a scheduled text when it may go (UTC)."""
+    """The action; for a scheduled text when it may go (UTC); whether the contractor must be told."""
 
     action: Action
     at: datetime | None = None
+    tell_owner: bool = False
 
 
 def first_answer(*, sms_allowed: bool, email_allowed: bool, texts_open: datetime | None) -> Decision:
-    """SMS when consent allows and it is not quiet hours; else email; else an SMS at the opening hour; else none.
+    """The first answer's channel and time.
 
-    The contractor is told whenever the answer is not sent at once (SCHEDULE_SMS, NONE).
+    Outside quiet hours: SMS when consent allows, else email. In quiet hours no text goes: a lead who may be
+    texted gets the SMS at the opening hour; one who may only be emailed gets the email, which messaging's
+    pipeline also holds to the opening hour (it applies quiet hours to every channel). Whenever the answer
+    does not go at once, and when no channel reaches the lead, the contractor is told.
     """
-    if sms_allowed and texts_open is None:
-        return Decision(Action.SMS)
-    if email_allowed:
-        return Decision(Action.EMAIL)
+    if texts_open is None:
+        if sms_allowed:
+            return Decision(Action.SMS)
+        if email_allowed:
+            return Decision(Action.EMAIL)
+        return Decision(Action.NONE, tell_owner=True)
     if sms_allowed:
-        return Decision(Action.SCHEDULE_SMS, texts_open)
-    return Decision(Action.NONE)
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """The nearest-rank percentile (0 < fraction <= 1) of values, None for none."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
+        return Decision(Action.SCHEDULE_SMS, texts_open, tell_owner=True)
+    if email_allowed:
+        return Decision(Action.EMAIL, texts_open, tell_owner=True)
+    return Decision(Action.NONE, tell_owner=True)
 
 
 def week_start(now: datetime, zone: ZoneInfo) -> datetime:

@@ -122,7 +122,7 @@ class LeadOut(BaseModel):
     first_response_at: UtcDateTime | None = Field(
         description="when the provider accepted the first answer (Twilio's 201 / the SMTP relay's 250)"
     )
-    seconds_to_first_response: float | None
+    seconds_to_first_response: float | None = None
     owner_notified_at: UtcDateTime | None
     follow_ups_sent: int
     contacted_at: UtcDateTime | None
