@@ -220,18 +220,18 @@ class LeadSettingsIn(BaseModel):
 
 
 class LeadSettingsOut(BaseModel):
-    """A business's lead settings."""
+    """A business's lead settings (before the owner saves any: the defaults, no slug, so no intake yet)."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    slug: str
+    slug: str | None
     site_origins: list[str]
     sms_template: str
     email_subject: str
     email_template: str
     follow_up_days: list[int]
     follow_up_template: str
-    updated_at: UtcDateTime
+    updated_at: UtcDateTime | None
 
 
 class LeadTask(BaseModel):

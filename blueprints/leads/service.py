@@ -469,10 +469,11 @@ def settings_of(session: Session, tenant_id: uuid.UUID) -> schemas.LeadSettingsI
 
 
 def get_settings(*, session: Session, principal: Principal) -> schemas.LeadSettingsOut:
-    """The business's lead settings (404 before any were saved)."""
+    """The business's lead settings (the defaults, without a slug, before any were saved)."""
     row = _settings_row(session, principal.tenant_id)
     if row is None:
-        raise NotFound("Lead settings were never saved", code="no_lead_settings")
+        defaults = schemas.LeadSettingsIn(slug="unset").model_dump()
+        return schemas.LeadSettingsOut.model_validate({**defaults, "slug": None, "updated_at": None})
     return schemas.LeadSettingsOut.model_validate(row)
 
 
