@@ -3,6 +3,7 @@ the first answer's decision with the clock pinned, one answer however often the 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,10 +15,13 @@ from sqlalchemy.orm import Session
 from blueprints.crm.models import Customer
 from blueprints.leads import responder, schemas, service
 from blueprints.leads.models import Lead
+from blueprints.messaging import schemas as messaging_schemas
 from blueprints.messaging import service as messaging
-from blueprints.messaging.models import Message
+from blueprints.messaging import webhooks
+from blueprints.messaging.models import Message, MessagingSettings
 from shared import clock
 from shared.models import OutboxMessage
+from shared.storage import read_task
 from tests.builders import create_customer, create_tenant, create_user, unique_email, unique_phone
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -179,3 +183,62 @@ def test_a_contacted_lead_gets_no_automatic_answer(db_session) -> None:
     lead.status = "contacted"
     assert responder._answer(db_session, lead) == "skipped: no longer new"
     assert lead.answer_message_id is None
+
+
+def _texting_business(session: Session):
+    tenant, _ = _business(session)
+    number = unique_phone()
+    session.add(
+        MessagingSettings(tenant_id=tenant.id, sms_from_number=number, sms_footer="Reply STOP.", help_text="Call us.")
+    )
+    session.flush()
+    return tenant, number
+
+
+def test_follow_ups_go_while_the_lead_is_silent_and_stop_once_it_replies(db_session) -> None:
+    tenant, number = _texting_business(db_session)
+    phone = unique_phone()
+    lead, _ = _record(db_session, tenant, phone=phone, consent_given=True, consent_text=WORDING)
+    assert responder._answer(db_session, lead) == "answer queued by sms"
+    # day 1: no word from the lead, the follow-up is queued once however often its task runs
+    clock.advance(timedelta(days=1))
+    assert responder._follow_up(db_session, lead, 0) == "follow-up 0 queued"
+    assert responder._follow_up(db_session, lead, 0) == "follow-up 0 queued"
+    texts = select(func.count()).select_from(Message).where(Message.related_id == lead.id)
+    assert db_session.scalar(texts) == 2 and lead.follow_ups_sent == 1
+    # the lead texts back; day 3's follow-up stops
+    clock.advance(timedelta(hours=1))
+    params = {"From": phone, "To": number, "Body": "Yes, Tuesday works", "MessageSid": "SM" + uuid.uuid4().hex}
+    webhooks.receive_inbound(session=db_session, params=params)
+    clock.advance(timedelta(days=2))
+    assert responder._follow_up(db_session, lead, 1) == "follow-up 1 stopped: the lead replied"
+    assert lead.replied_at is not None and lead.follow_ups_stopped == "replied"
+    assert db_session.scalar(texts) == 2
+
+
+def test_a_text_from_an_unknown_number_is_queued_for_leads_and_one_from_a_customer_is_not(db_session) -> None:
+    tenant, number = _texting_business(db_session)
+    known = create_customer(db_session, tenant=tenant, name="Known", phone=unique_phone())
+    stranger = unique_phone()
+    for sender in (stranger, known.phone, stranger):
+        sid = "SM" + uuid.uuid4().hex
+        webhooks.receive_inbound(
+            session=db_session, params={"From": sender, "To": number, "Body": "Hi", "MessageSid": sid}
+        )
+    webhooks.receive_inbound(
+        session=db_session, params={"From": stranger, "To": number, "Body": "STOP", "MessageSid": "SM1"}
+    )
+    queued = [m.body for m in db_session.scalars(select(OutboxMessage)).all() if m.queue == "inbound-from-unknown"]
+    assert len(queued) == 2 and all(stranger in body for body in queued)
+    # leads makes one lead of the stranger's first text, merges the second, and ignores a copy of the first
+    parsed = read_task(queued[0].encode(), messaging_schemas.InboundFromUnknown, queue="inbound-from-unknown")
+    assert parsed is not None
+    first, _ = parsed
+    assert service.lead_from_text(first, session=db_session).endswith("made")
+    assert "already made" in service.lead_from_text(first, session=db_session)
+    parsed = read_task(queued[1].encode(), messaging_schemas.InboundFromUnknown, queue="inbound-from-unknown")
+    assert parsed is not None
+    assert service.lead_from_text(parsed[0], session=db_session).endswith("merged")
+    leads = db_session.scalars(select(Lead).where(Lead.tenant_id == tenant.id)).all()
+    assert [(lead.source, lead.phone, lead.message) for lead in leads] == [("sms", stranger, "Hi")]
+    assert leads[0].submissions == 2
