@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from blueprints.leads import responder, schemas, service
 from blueprints.messaging import schemas as messaging_schemas
 from shared.db import session_scope
-from shared.errors import BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
+from shared.errors import AppError, BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import Delivery, poison_queue, queue_handler
@@ -65,8 +65,12 @@ def _form(req: Request[Any, Any]) -> schemas.IntakeIn:
 )
 def intake(req: Request) -> Response:
     """Take a lead; its first answer follows from the queue."""
-    form = _form(req)
-    headers = service.submit(session=req.session, intake=_intake(req), form=form)
+    intake = _intake(req)
+    try:
+        headers = service.submit(session=req.session, intake=intake, form=_form(req))
+    except AppError as error:  # the business's own site may read why (422, 429), so it can tell its visitor
+        error.headers.update(service.cors_headers_if_allowed(session=req.session, intake=intake))
+        raise
     return Response(schemas.IntakeAccepted(), status=202, headers=headers)
 
 

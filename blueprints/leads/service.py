@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Float, cast, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from blueprints.crm import schemas as crm_schemas
@@ -26,7 +26,7 @@ from blueprints.messaging import service as messaging
 from shared import audit, auth, clock, ratelimit
 from shared.auth import Principal
 from shared.db import set_tenant
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
 from shared.etag import check_version, flush_versioned
 from shared.pagination import PageQuery, paginate
 from shared.storage import enqueue
@@ -84,6 +84,21 @@ def cors_headers(session: Session, tenant_id: uuid.UUID, origin: str | None) -> 
     if allowed is None or normal not in allowed.site_origins:
         raise Forbidden("This site may not post leads to this business", code="origin_not_allowed")
     return {"Access-Control-Allow-Origin": origin.strip(), "Vary": "Origin"}
+
+
+def cors_headers_if_allowed(*, session: Session, intake: Intake) -> dict[str, str]:
+    """The CORS headers an error answer carries when the caller is one of the business's sites (else none)."""
+    if not intake.origin:
+        return {}
+    try:
+        with session.begin_nested():
+            tenant_id = session.scalar(text("SELECT leads_tenant_for_slug(:slug)"), {"slug": intake.business_slug})
+            if tenant_id is None:
+                return {}
+            set_tenant(session, tenant_id)
+            return cors_headers(session, tenant_id, intake.origin)
+    except (AppError, SQLAlchemyError):
+        return {}
 
 
 def preflight(*, session: Session, intake: Intake) -> dict[str, str]:

@@ -326,3 +326,18 @@ def test_staff_move_a_lead_along_its_statuses_and_follow_ups_stop(env: Env) -> N
     assert env.host.fire("leads_responder", task).status_code == 200
     assert _log_events(env, f"lead {lead['id']} follow_up: follow-up 0 stopped: lead contacted")
     assert env.client.get(url, headers=headers).json()["follow_ups_sent"] == 0
+
+
+def test_an_address_posting_too_often_is_refused_with_retry_after_and_the_site_can_read_why(env: Env) -> None:
+    business = _business(env, local_hour=14)
+    headers = {**client_ip(), "Origin": "https://www.pipeline.example.com"}
+    url, bot = f"/api/v1/leads/intake/{business.slug}", {"name": "Bot", "website": "x"}
+    for _ in range(10):  # honeypot posts count too, and keep nothing
+        assert env.client.post(url, json=bot, headers=headers).status_code == 202
+    refused = env.client.post(url, json={"name": "Hank", "phone": unique_phone()}, headers=headers)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.headers["access-control-allow-origin"] == "https://www.pipeline.example.com"
+    invalid = env.client.post(url, json={"name": ""}, headers={**client_ip(), "Origin": headers["Origin"]})
+    assert invalid.status_code == 422
+    assert invalid.headers["access-control-allow-origin"] == "https://www.pipeline.example.com"
+    assert _leads(env, business) == []
