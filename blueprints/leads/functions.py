@@ -177,7 +177,7 @@ def leads_responder_poison(task: schemas.LeadTask, delivery: Delivery) -> None:
 def leads_inbound_text(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> str:
     """A text from a number no customer has becomes a lead."""
     with session_scope(tenant_id=task.tenant_id) as session:
-        return f"inbound text {task.message_id}: {service.lead_from_text(task, session=session)}"
+        return f"inbound text {task.message_id}: {service.lead_from_text(session=session, task=task)}"
 
 
 @queue_handler(

@@ -144,7 +144,7 @@ def submit(*, session: Session, intake: Intake, form: schemas.IntakeIn) -> dict[
     return headers
 
 
-def lead_from_text(task: messaging_schemas.InboundFromUnknown, *, session: Session) -> str:
+def lead_from_text(*, session: Session, task: messaging_schemas.InboundFromUnknown) -> str:
     """A text from a number no customer has becomes a lead (once per inbound text); returns what happened."""
     set_tenant(session, task.tenant_id)
     if not leads_enabled(session, task.tenant_id):

@@ -234,11 +234,11 @@ def test_a_text_from_an_unknown_number_is_queued_for_leads_and_one_from_a_custom
     parsed = read_task(queued[0].encode(), messaging_schemas.InboundFromUnknown, queue="inbound-from-unknown")
     assert parsed is not None
     first, _ = parsed
-    assert service.lead_from_text(first, session=db_session).endswith("made")
-    assert "already made" in service.lead_from_text(first, session=db_session)
+    assert service.lead_from_text(session=db_session, task=first).endswith("made")
+    assert "already made" in service.lead_from_text(session=db_session, task=first)
     parsed = read_task(queued[1].encode(), messaging_schemas.InboundFromUnknown, queue="inbound-from-unknown")
     assert parsed is not None
-    assert service.lead_from_text(parsed[0], session=db_session).endswith("merged")
+    assert service.lead_from_text(session=db_session, task=parsed[0]).endswith("merged")
     leads = db_session.scalars(select(Lead).where(Lead.tenant_id == tenant.id)).all()
     assert [(lead.source, lead.phone, lead.message) for lead in leads] == [("sms", stranger, "Hi")]
     assert leads[0].submissions == 2
