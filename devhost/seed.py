@@ -56,6 +56,12 @@ def _pricebook() -> str:
     return seed_pricebook()
 
 
+def _leads() -> str:
+    from blueprints.leads.demo import seed_leads
+
+    return seed_leads()
+
+
 # Each module that has demo data adds one step; a step must be safe to run again.
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("identity", _identity),
@@ -66,6 +72,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("estimates", _estimates),
     ("bids", _bids),
     ("pricebook", _pricebook),
+    ("leads", _leads),
 ]
 
 

@@ -79,6 +79,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "pricebook.push": frozenset({"owner", "admin", "estimator"}),
     "pricing.read": frozenset({"owner", "admin", "estimator", "accountant"}),
     "pricing.manage": MANAGERS,
+    # leads: the website form's and unknown texters' leads, their answers and figures; the intake settings
+    "leads.read": frozenset({"owner", "admin", "estimator", "advisor"}),
+    "leads.write": frozenset({"owner", "admin", "estimator", "advisor"}),
+    "leads.settings": frozenset({"owner"}),
 }
 
 

@@ -13,13 +13,13 @@ from shared.clock import TimeZoneName, UtcDateTime
 from shared.pagination import PageQuery
 from shared.phone import E164
 
-MODULES: tuple[str, ...] = ("crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator")
+MODULES: tuple[str, ...] = ("crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator", "leads")
 DEFAULT_MODULES: list[str] = ["crm"]
 
 PASSWORD_LINK_QUEUE = "password-links"  # invitation and reset emails, sent by a queue trigger
 
 Role = Literal["owner", "admin", "estimator", "advisor", "tech", "accountant"]
-Module = Literal["crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator"]
+Module = Literal["crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator", "leads"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]

@@ -23,6 +23,8 @@ TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, min_lengt
 Placeholder = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 OUTBOUND_QUEUE = "outbound-messages"
+# Inbound texts from a number no customer of the business has: another module (leads) may take them up.
+INBOUND_UNKNOWN_QUEUE = "inbound-from-unknown"
 
 
 class Related(BaseModel):
@@ -113,6 +115,18 @@ class OutboundTask(BaseModel):
     tenant_id: uuid.UUID
     message_id: uuid.UUID
     seq: int = Field(ge=0)
+
+
+class InboundFromUnknown(BaseModel):
+    """The inbound-from-unknown queue message: a stored inbound text whose sender is no customer of the business."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: uuid.UUID
+    message_id: uuid.UUID
+    from_number: Annotated[str, StringConstraints(max_length=32)]
+    body: Annotated[str, StringConstraints(max_length=1600)]
+    received_at: UtcDateTime
 
 
 class ConsentIn(BaseModel):

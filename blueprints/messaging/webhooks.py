@@ -1,5 +1,8 @@
 """Twilio's webhooks: delivery status reports and inbound texts (with STOP/START/HELP).
 
+An inbound text (not a keyword) from a number no customer has is also put on the inbound-from-unknown queue,
+once (only when the text was stored for the first time), for whichever module takes such texts up.
+
 Both are authenticated by X-Twilio-Signature over PUBLIC_BASE_URL + path + query and the POST
 parameters. Each is idempotent: a status report is keyed by (MessageSid, status), an inbound text by
 its MessageSid, so a replayed delivery has one effect. A status never moves a message backwards.
@@ -27,6 +30,7 @@ from shared import clock, twilio_signature
 from shared.config import get_settings
 from shared.db import set_tenant
 from shared.errors import Forbidden
+from shared.storage import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +183,12 @@ def _inbound(session: Session, tenant_id: uuid.UUID, params: dict[str, str]) -> 
     word = rules.keyword(body)
     if stored is not None and word is not None:
         _act_on_keyword(session, tenant_id, customers, word)
+    if stored is not None and word is None and not customers:
+        # Sent after commit (outbox); messaging does not know who takes it up (leads does).
+        unknown = schemas.InboundFromUnknown(
+            tenant_id=tenant_id, message_id=stored, from_number=sender[:32], body=body[:1600], received_at=now
+        )
+        enqueue(session, schemas.INBOUND_UNKNOWN_QUEUE, unknown)
     if word in rules.HELP_KEYWORDS:
         return _help_twiml(session, tenant_id)
     return EMPTY_TWIML

@@ -115,6 +115,8 @@ var queues = [
   'estimate-notices'
   'estimate-photo-thumbnails'
   'estimate-previews'
+  'lead-responses'
+  'inbound-from-unknown'
   renderJobsQueue
   renderResultsQueue
 ]

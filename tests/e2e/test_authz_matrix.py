@@ -506,6 +506,48 @@ def _pb_kind_rows() -> dict[tuple[str, str], Case]:
 
 
 # --- end of pricebook helpers ------------------------------------------------------------------------------
+# --- leads helpers (leads engineer's block) ----------------------------------------------------------------
+_LEADS_ORIGIN = "https://www.matrix-plumbing.example.com"
+
+
+def _leads_slug(w: World, target: str) -> str:
+    """The target business's intake slug, its lead settings saved on first use."""
+    key = f"leads-slug-{target}"
+    if key not in w.ids:
+        slug = f"matrix-{target}-{uuid.uuid4().hex[:8]}"
+        owner = w.accounts["owner"] if target == OWN else w.other_owner
+        response = w.client.put(
+            "/api/v1/leads/settings", headers=owner.headers, json={"slug": slug, "site_origins": [_LEADS_ORIGIN]}
+        )
+        assert response.status_code == 200, response.text
+        w.ids[key] = slug
+    return w.ids[key]
+
+
+def _leads_settings(w: World) -> dict[str, Any]:
+    return {"slug": _leads_slug(w, OWN), "site_origins": [_LEADS_ORIGIN]}
+
+
+def _leads_form() -> dict[str, Any]:
+    return {"name": "Matrix Lead", "phone": unique_phone(), "message": "Leaking tap"}
+
+
+def _leads_lead(w: World, target: str) -> str:
+    """A lead of the target business (posted through its form once)."""
+    key = f"leads-lead-{target}"
+    if key not in w.ids:
+        slug = _leads_slug(w, target)
+        posted = w.client.post(f"/api/v1/leads/intake/{slug}", json=_leads_form(), headers=client_ip())
+        assert posted.status_code == 202, posted.text
+        owner = w.accounts["owner"] if target == OWN else w.other_owner
+        listed = w.client.get("/api/v1/leads", headers=owner.headers)
+        assert listed.status_code == 200, listed.text
+        w.ids[key] = listed.json()["items"][0]["id"]
+    return w.ids[key]
+
+
+LEADS_STAFF = roles("owner", "admin", "estimator", "advisor")
+# --- end of leads helpers ----------------------------------------------------------------------------------
 
 
 def _invitee(w: World, target: str) -> str:
@@ -903,6 +945,24 @@ EXPECTED: dict[tuple[str, str], Case] = {
         f"v1/pricebook/services/{_pb_item(w, t, 'services')}/suggested-price"),
         allow(roles("owner", "admin", "estimator", "accountant"), 200), other=True),
     # --- end of pricebook block
+    # --- leads (leads engineer's block): the form is open to anyone (202; CORS preflight 204 for the business's
+    # sites); owners, admins, estimators and advisors work the leads; only the owner changes the lead settings
+    ("POST", "/v1/leads/intake/{business_slug}"): Case(lambda w, r, t: Call(
+        f"v1/leads/intake/{_leads_slug(w, OWN)}", json=_leads_form(), headers=client_ip(), signed_in=False),
+        allow(EVERYONE, 202)),
+    ("OPTIONS", "/v1/leads/intake/{business_slug}"): Case(lambda w, r, t: Call(
+        f"v1/leads/intake/{_leads_slug(w, OWN)}", headers={"Origin": _LEADS_ORIGIN}, signed_in=False),
+        allow(EVERYONE, 204)),
+    ("GET", "/v1/leads"): Case(lambda w, r, t: Call("v1/leads"), allow(LEADS_STAFF, 200)),
+    ("GET", "/v1/leads/stats"): Case(lambda w, r, t: Call("v1/leads/stats"), allow(LEADS_STAFF, 200)),
+    ("GET", "/v1/leads/settings"): Case(lambda w, r, t: Call("v1/leads/settings"), allow(roles("owner"), 200)),
+    ("PUT", "/v1/leads/settings"): Case(lambda w, r, t: Call("v1/leads/settings", json=_leads_settings(w)),
+        allow(roles("owner"), 200)),
+    ("GET", "/v1/leads/{lead_id}"): Case(lambda w, r, t: Call(f"v1/leads/{_leads_lead(w, t)}"),
+        allow(LEADS_STAFF, 200), other=True),
+    ("PATCH", "/v1/leads/{lead_id}"): Case(lambda w, r, t: Call(f"v1/leads/{_leads_lead(w, t)}",
+        json={"status": "contacted"}, headers={"If-Match": "*"}), allow(LEADS_STAFF, 200), other=True),
+    # --- end of leads block
 }
 # fmt: on
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,8 +19,9 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from devhost.services import free_azurite
+from shared.twilio_signature import compute
 from tests.app_index import queue_triggers
-from tests.builders import Account, register, unique_email, unique_phone
+from tests.builders import Account, client_ip, register, unique_email, unique_phone
 from tests.conftest import Database, RunningHost, start_host
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
@@ -355,6 +357,102 @@ def colour_preview_poison(stack: Stack) -> None:
     assert _preview_row(stack, preview_id) == before
 
 
+# --- leads (leads engineer's block) -------------------------------------------------------------------------
+def _zone_at_local_hour(hour: int) -> str:
+    offset = ((hour - datetime.now(UTC).hour + 12) % 24) - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def _leads_business(stack: Stack) -> tuple[Account, str, str]:
+    """A business of its own where it is now 14:00, texting from a number, with its intake slug."""
+    owner = register(stack.client, tenant_name=f"Twice Plumbing {uuid.uuid4().hex[:6]}")
+    zone = {"timezone": _zone_at_local_hour(14)}
+    assert (
+        stack.client.patch("/api/v1/tenant", headers={**owner.headers, "If-Match": "*"}, json=zone).status_code == 200
+    )
+    number, slug = unique_phone(), f"twice-{uuid.uuid4().hex[:8]}"
+    put = stack.client.put("/api/v1/messaging/settings", headers=owner.headers, json={"sms_from_number": number})
+    assert put.status_code == 200, put.text
+    put = stack.client.put("/api/v1/leads/settings", headers=owner.headers, json={"slug": slug})
+    assert put.status_code == 200, put.text
+    return owner, number, slug
+
+
+def _answered_lead(stack: Stack) -> tuple[Account, dict[str, Any], str]:
+    owner, _, slug = _leads_business(stack)
+    phone = unique_phone()
+    form = {"name": "Hank", "phone": phone, "consent": True, "consent_text": "Text me"}
+    assert stack.client.post(f"/api/v1/leads/intake/{slug}", json=form, headers=client_ip()).status_code == 202
+
+    def answered() -> bool:
+        items = stack.client.get("/api/v1/leads", headers=owner.headers).json()["items"]
+        return bool(items) and items[0]["first_response_at"] is not None
+
+    _wait(answered, "the lead to be answered")
+    return owner, stack.client.get("/api/v1/leads", headers=owner.headers).json()["items"][0], phone
+
+
+def lead_answer(stack: Stack) -> None:
+    """A lead's answer task delivered four more times (and its confirmation): Twilio got one text."""
+    owner, lead, phone = _answered_lead(stack)
+    for kind in ("answer", "confirm"):
+        task = {"tenant_id": owner.tenant_id, "lead_id": lead["id"], "kind": kind, "n": 0}
+        stack.deliver("leads_responder", "lead-responses", task)
+    assert len(stack.twilio.sent_to(phone)) == 1
+    again = stack.client.get(f"/api/v1/leads/{lead['id']}", headers=owner.headers).json()
+    assert (again["answer_message_id"], again["first_response_at"]) == (
+        lead["answer_message_id"],
+        lead["first_response_at"],
+    )
+
+
+def lead_answer_poison(stack: Stack) -> None:
+    """An answered lead's task reaching the poison queue four times: it stays answered, nothing is resent."""
+    owner, lead, phone = _answered_lead(stack)
+    task = {"tenant_id": owner.tenant_id, "lead_id": lead["id"], "kind": "answer", "n": 0}
+    stack.deliver("leads_responder_poison", "lead-responses-poison", task)
+    again = stack.client.get(f"/api/v1/leads/{lead['id']}", headers=owner.headers).json()
+    assert (again["answer_state"], again["owner_notified_at"]) == ("sent", None)
+    assert len(stack.twilio.sent_to(phone)) == 1
+
+
+def _texted_lead(stack: Stack) -> tuple[Account, dict[str, Any]]:
+    owner, number, _ = _leads_business(stack)
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": unique_phone(), "To": number, "Body": "Burst pipe!"}
+    url = f"{stack.host.base_url}/api/webhooks/twilio/inbound"
+    signed = {"X-Twilio-Signature": compute(AUTH_TOKEN, url, params.items())}
+    assert stack.client.post(url, data=params, headers=signed).status_code == 200
+    _wait(lambda: bool(stack.client.get("/api/v1/leads", headers=owner.headers).json()["items"]), "the text's lead")
+    [(message_id, received_at)] = stack.rows(
+        "SELECT inbound_message_id, created_at FROM leads WHERE tenant_id = %s", owner.tenant_id
+    )
+    task = {
+        "tenant_id": owner.tenant_id,
+        "message_id": str(message_id),
+        "from_number": params["From"],
+        "body": params["Body"],
+        "received_at": received_at.isoformat(),
+    }
+    return owner, task
+
+
+def lead_from_text(stack: Stack) -> None:
+    """An unknown number's text delivered four more times: still one lead."""
+    owner, task = _texted_lead(stack)
+    stack.deliver("leads_inbound_text", "inbound-from-unknown", task)
+    assert len(stack.client.get("/api/v1/leads", headers=owner.headers).json()["items"]) == 1
+
+
+def lead_from_text_poison(stack: Stack) -> None:
+    """The same text reaching the poison queue four times: logged only, one lead."""
+    owner, task = _texted_lead(stack)
+    stack.deliver("leads_inbound_text_poison", "inbound-from-unknown-poison", task)
+    assert len(stack.client.get("/api/v1/leads", headers=owner.headers).json()["items"]) == 1
+
+
+# --- end of leads block ---------------------------------------------------------------------------------------
+
+
 # Every queue trigger of the app, and the scenarios that deliver its messages twice.
 SCENARIOS: dict[str, list[Callable[[Stack], None]]] = {
     "messaging_outbound": [outbound_text],
@@ -368,6 +466,10 @@ SCENARIOS: dict[str, list[Callable[[Stack], None]]] = {
     "estimates_thumbnails_poison": [photo_thumbnails_poison],
     "estimates_preview": [colour_preview],
     "estimates_preview_poison": [colour_preview_poison],
+    "leads_responder": [lead_answer],
+    "leads_responder_poison": [lead_answer_poison],
+    "leads_inbound_text": [lead_from_text],
+    "leads_inbound_text_poison": [lead_from_text_poison],
 }
 # Found by this test, not fixed here: a result names the worker's attempt (the queue's dequeue count) but
 # not the job attempt it reports on, so a copy of a recoverable failure cannot be told from a new one.

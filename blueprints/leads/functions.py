@@ -1,0 +1,188 @@
+"""Leads triggers: the public intake form, the staff API, lead settings, and the two queues it reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+import azure.durable_functions as df
+from pydantic import ValidationError
+
+from blueprints.leads import responder, schemas, service
+from blueprints.messaging import schemas as messaging_schemas
+from shared.db import session_scope
+from shared.errors import AppError, BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
+from shared.etag import if_match, with_etag
+from shared.http import Request, Response, Router, UserRequest
+from shared.triggers import Delivery, poison_queue, queue_handler
+
+bp = df.Blueprint()
+api = Router(bp, module="leads", feature=service.MODULE)
+log = logging.getLogger(__name__)
+FORM = "application/x-www-form-urlencoded"
+INTAKE_MAX_BYTES = 16 * 1024
+
+
+def _intake(req: Request[Any, Any]) -> service.Intake:
+    return service.Intake(
+        business_slug=req.route_params.get("business_slug", ""),
+        client_ip=req.client_ip,
+        origin=req.headers.get("origin"),
+    )
+
+
+def _form(req: Request[Any, Any]) -> schemas.IntakeIn:
+    """The form's fields, posted as JSON or form-encoded (a browser's plain <form> post)."""
+    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+    data = req.raw.get_body() or b""
+    if content_type == FORM:
+        payload: Any = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
+    elif content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            payload = json.loads(data) if data else None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
+        if not isinstance(payload, dict):
+            raise Unprocessable("The body must be a JSON object", errors=[{"loc": "body", "msg": "not an object"}])
+    else:
+        raise UnsupportedMediaType(f"Send application/json or {FORM}", code="unsupported_media_type")
+    try:
+        return schemas.IntakeIn.model_validate(payload)
+    except ValidationError as exc:
+        raise Unprocessable("The form is not valid", errors=validation_errors(exc, location="body")) from exc
+
+
+@api.post(
+    "v1/leads/intake/{business_slug}",
+    auth="anonymous",
+    status=202,
+    max_body_bytes=INTAKE_MAX_BYTES,
+    response=schemas.IntakeAccepted,
+    summary="A website form's lead, JSON or form-encoded (anonymous; rate-limited; CORS for the business's sites)",
+    responses={403: "Posted from a site the business did not list", 404: "No such business", 429: "Too many"},
+)
+def intake(req: Request) -> Response:
+    """Take a lead; its first answer follows from the queue."""
+    intake = _intake(req)
+    try:
+        headers = service.submit(session=req.session, intake=intake, form=_form(req))
+    except AppError as error:  # the business's own site may read why (422, 429), so it can tell its visitor
+        error.headers.update(service.cors_headers_if_allowed(session=req.session, intake=intake))
+        raise
+    return Response(schemas.IntakeAccepted(), status=202, headers=headers)
+
+
+@api.route(
+    "v1/leads/intake/{business_slug}",
+    methods=["OPTIONS"],
+    auth="anonymous",
+    status=204,
+    summary="CORS preflight for a business's form",
+    responses={403: "A site the business did not list", 404: "No such business"},
+)
+def intake_preflight(req: Request) -> Response:
+    """Answer the browser's preflight with the allowed origin, methods and headers."""
+    return Response(None, status=204, headers=service.preflight(session=req.session, intake=_intake(req)))
+
+
+@api.get(
+    "v1/leads",
+    permission="leads.read",
+    query=schemas.LeadQuery,
+    response=schemas.LeadPage,
+    summary="The business's leads, newest first (status, source, answered, since)",
+)
+def list_leads(req: UserRequest[None, schemas.LeadQuery]) -> schemas.LeadPage:
+    """List leads."""
+    return service.list_leads(**req.reads, query=req.query)
+
+
+@api.get(
+    "v1/leads/stats",
+    permission="leads.read",
+    response=schemas.LeadStats,
+    summary="Median and p95 time to first answer by source, this week",
+)
+def lead_stats(req: UserRequest) -> schemas.LeadStats:
+    """The week's figures."""
+    return service.stats(**req.reads)
+
+
+@api.get(
+    "v1/leads/settings",
+    permission="leads.settings",
+    response=schemas.LeadSettingsOut,
+    summary="The business's intake slug, site origins, answer templates and follow-ups",
+)
+def get_lead_settings(req: UserRequest) -> schemas.LeadSettingsOut:
+    """Read lead settings."""
+    return service.get_settings(**req.reads)
+
+
+@api.put(
+    "v1/leads/settings",
+    permission="leads.settings",
+    body=schemas.LeadSettingsIn,
+    response=schemas.LeadSettingsOut,
+    summary="Replace the business's lead settings (409: slug taken)",
+)
+def save_lead_settings(req: UserRequest[schemas.LeadSettingsIn, None]) -> schemas.LeadSettingsOut:
+    """Replace lead settings."""
+    return service.save_settings(**req.writes, settings_in=req.body)
+
+
+@api.get(
+    "v1/leads/{lead_id}",
+    permission="leads.read",
+    response=schemas.LeadDetail,
+    summary="One lead with its first answer and when the provider accepted it",
+)
+def get_lead(req: UserRequest) -> Response:
+    """Read one lead."""
+    lead, version = service.get_lead(**req.reads, lead_id=req.uuid_param("lead_id"))
+    return with_etag(lead, version)
+
+
+@api.patch(
+    "v1/leads/{lead_id}",
+    permission="leads.write",
+    body=schemas.LeadPatch,
+    response=schemas.LeadOut,
+    summary="Move a lead: new -> contacted -> qualified | lost (If-Match)",
+)
+def patch_lead(req: UserRequest[schemas.LeadPatch, None]) -> Response:
+    """Change a lead's status."""
+    expected = if_match(req)
+    lead, version = service.update_status(
+        **req.writes, lead_id=req.uuid_param("lead_id"), patch=req.body, expected=expected
+    )
+    return with_etag(lead, version)
+
+
+@queue_handler(bp, queue=schemas.RESPONDER_QUEUE, model=schemas.LeadTask)
+def leads_responder(task: schemas.LeadTask, delivery: Delivery) -> str:
+    """Answer a lead, confirm the answer, follow up, or tell the owner."""
+    return f"lead {task.lead_id} {task.kind}: {responder.process(task)}"
+
+
+@queue_handler(bp, queue=poison_queue(schemas.RESPONDER_QUEUE), model=schemas.LeadTask)
+def leads_responder_poison(task: schemas.LeadTask, delivery: Delivery) -> None:
+    """A task the host gave up on: an unanswered lead says so and its owner is told."""
+    log.error("lead %s %s gave up: %s", task.lead_id, task.kind, responder.give_up(task))
+
+
+@queue_handler(bp, queue=messaging_schemas.INBOUND_UNKNOWN_QUEUE, model=messaging_schemas.InboundFromUnknown)
+def leads_inbound_text(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> str:
+    """A text from a number no customer has becomes a lead."""
+    with session_scope(tenant_id=task.tenant_id) as session:
+        return f"inbound text {task.message_id}: {service.lead_from_text(session=session, task=task)}"
+
+
+@queue_handler(
+    bp, queue=poison_queue(messaging_schemas.INBOUND_UNKNOWN_QUEUE), model=messaging_schemas.InboundFromUnknown
+)
+def leads_inbound_text_poison(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> None:
+    """A text the host could not turn into a lead: logged (the text itself stays on messaging's thread)."""
+    log.error("inbound text %s did not become a lead", task.message_id)

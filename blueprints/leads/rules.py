@@ -1,0 +1,127 @@
+"""Pure lead rules: normalising contact details, the first-answer decision, quiet hours and the figures."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.phone import to_e164
+
+# The law's window (TCPA: no texts before 8 am or after 9 pm where the lead is); a business may add its own.
+LEGAL_QUIET_START, LEGAL_QUIET_END = time(21, 0), time(8, 0)
+# Two submissions with the same phone or email within this time are one lead.
+MERGE_WINDOW = timedelta(hours=24)
+
+
+def normal_phone(raw: str | None) -> str | None:
+    """The number in E.164, or None when empty; ValueError when it cannot be dialled."""
+    if raw is None or not raw.strip():
+        return None
+    return to_e164(raw)
+
+
+def normal_email(raw: str | None) -> str | None:
+    """The address trimmed and lower-cased (mailbox names are case-insensitive in practice), None when empty."""
+    if raw is None or not raw.strip():
+        return None
+    return raw.strip().lower()
+
+
+def consent_source(wording: str) -> str:
+    """The ledger source naming the checkbox wording: `lead_form:` and its SHA-256 (fits the 64-char column)."""
+    digest = hashlib.sha256(wording.strip().encode()).hexdigest()
+    return f"lead_form:{digest[:54]}"
+
+
+@dataclass(frozen=True)
+class QuietWindow:
+    """Local hours [start, end) with no texts; start after end spans midnight."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        """Whether a local time of day falls inside."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+LEGAL_WINDOW = QuietWindow(LEGAL_QUIET_START, LEGAL_QUIET_END)
+
+
+def lead_zone(lead_zone_name: str | None, business_zone: str) -> ZoneInfo:
+    """The lead's zone when known, else the business's (else UTC)."""
+    for name in (lead_zone_name, business_zone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def texts_open_at(now: datetime, zone: ZoneInfo, windows: list[QuietWindow]) -> datetime | None:
+    """When a text may go out (UTC), or None when it may go now."""
+    local = now.astimezone(zone)
+    moved = False
+    for _ in range(2 * len(windows) + 2):
+        moment = local.time().replace(tzinfo=None)
+        inside = next((w for w in windows if w.contains(moment)), None)
+        if inside is None:
+            return local.astimezone(UTC) if moved else None
+        day = local.date() if moment < inside.end else local.date() + timedelta(days=1)
+        local = datetime.combine(day, inside.end, tzinfo=zone)
+        moved = True
+    return local.astimezone(UTC)
+
+
+class Action(StrEnum):
+    """What the responder does with a lead's first answer now."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    SCHEDULE_SMS = "schedule_sms"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The action; for a scheduled text when it may go (UTC); whether the contractor must be told."""
+
+    action: Action
+    at: datetime | None = None
+    tell_owner: bool = False
+
+
+def first_answer(*, sms_allowed: bool, email_allowed: bool, texts_open: datetime | None) -> Decision:
+    """The first answer's channel and time.
+
+    Outside quiet hours: SMS when consent allows, else email. In quiet hours no text goes: a lead who may be
+    texted gets the SMS at the opening hour; one who may only be emailed gets the email, which messaging's
+    pipeline also holds to the opening hour (it applies quiet hours to every channel). Whenever the answer
+    does not go at once, and when no channel reaches the lead, the contractor is told.
+    """
+    if texts_open is None:
+        if sms_allowed:
+            return Decision(Action.SMS)
+        if email_allowed:
+            return Decision(Action.EMAIL)
+        return Decision(Action.NONE, tell_owner=True)
+    if sms_allowed:
+        return Decision(Action.SCHEDULE_SMS, texts_open, tell_owner=True)
+    if email_allowed:
+        return Decision(Action.EMAIL, texts_open, tell_owner=True)
+    return Decision(Action.NONE, tell_owner=True)
+
+
+def week_start(now: datetime, zone: ZoneInfo) -> datetime:
+    """Monday 00:00 of the business's current week, in UTC."""
+    local = now.astimezone(zone)
+    monday = (local - timedelta(days=local.weekday())).date()
+    return datetime.combine(monday, time(0, 0), tzinfo=zone).astimezone(UTC)
