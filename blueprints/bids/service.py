@@ -13,11 +13,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.bids import projects
+from blueprints.bids import bidding, projects
+from blueprints.bids.bid_orchestration import ORCHESTRATOR as GENERATE_BID
+from blueprints.bids.bid_schemas import BidOut, SendBidIn
+from blueprints.bids.bidding import create_bid, get_bid, list_bids, update_bid
 from blueprints.bids.durable_http import DurableClient
 from blueprints.bids.markedset import marked_set
 from blueprints.bids.models import BidPage
 from blueprints.bids.orchestration import ORCHESTRATOR
+from blueprints.bids.price_book import get_price_book, save_price_book
 from blueprints.bids.projects import create_document, create_project, get_project, list_documents, list_projects
 from blueprints.bids.review import (
     add_fixture,
@@ -43,13 +47,17 @@ __all__ = [
     "bulk_confirm",
     "cancel_analysis",
     "commit_document",
+    "create_bid",
     "create_document",
     "create_project",
+    "get_bid",
     "get_document",
     "get_fixture",
+    "get_price_book",
     "get_project",
     "get_settings_of",
     "get_takeoff",
+    "list_bids",
     "list_documents",
     "list_fixtures",
     "list_projects",
@@ -57,6 +65,9 @@ __all__ = [
     "marked_set",
     "put_settings",
     "review",
+    "save_price_book",
+    "send_bid",
+    "update_bid",
     "update_fixture",
 ]
 
@@ -114,4 +125,28 @@ def cancel_analysis(
     )
     if instance_id and durable is not None:
         on_commit(session, lambda: durable.terminate(instance_id, "cancelled by a person"))
+    return out
+
+
+def send_bid(
+    *,
+    session: Session,
+    principal: Principal,
+    actor: audit.Actor,
+    bid_id: uuid.UUID,
+    send_in: SendBidIn,
+    durable: DurableClient | None,
+) -> BidOut:
+    """Start the generation orchestration of a draft once the request commits (a second send while it runs: as is)."""
+    out, payload = bidding.prepare_send(
+        session=session, principal=principal, actor=actor, bid_id=bid_id, ttl_days=send_in.ttl_days
+    )
+    if payload is not None and durable is not None:
+        instance_id = f"bid-{payload['bid_id']}-r{payload['revision']}"
+        job = payload
+
+        def start() -> None:
+            durable.start(GENERATE_BID, instance_id, job)
+
+        on_commit(session, start)
     return out

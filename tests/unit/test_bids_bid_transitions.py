@@ -46,7 +46,7 @@ def test_the_named_moves() -> None:
     assert next_status("sent", Event.VIEW) == next_status("viewed", Event.VIEW) == Status.VIEWED
     assert next_status("viewed", Event.ACCEPT) == Status.ACCEPTED
     assert next_status("sent", Event.EXPIRE) == Status.EXPIRED
-    assert OPEN == {Status.SENT, Status.VIEWED}
+    assert {Status.SENT, Status.VIEWED} == OPEN
     assert new_revision("sent") and new_revision("declined") and not new_revision("draft")
     assert not new_revision("accepted")
 
