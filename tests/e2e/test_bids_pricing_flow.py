@@ -22,21 +22,18 @@ from typing import Any
 import httpx
 import pytest
 
+from blueprints.bids.catalog import FIXTURE_TYPES
 from shared import clock, signed_links
 from tests.builders import Account, register, unique_email
 from tests.conftest import Database, RunningHost, start_host
 from tests.fakes.smtp import FakeSmtp
 from tests.plansets.generator import make_plan_set
 
-FIXTURE_TYPES = (
-    "water_closet lavatory urinal sink mop_sink drinking_fountain water_heater floor_drain hose_bibb shower bathtub "
-    "other"
-).split()
 ROUND = {"rough_in_hours": "2", "trim_hours": "1", "material_cents": 10_000, "allowance_cents": 0}
 BOOK = {
     "labour_rate_cents": 10_000,
     "productivity_factor": "1",
-    "assemblies": {kind: ROUND for kind in FIXTURE_TYPES},
+    "assemblies": dict.fromkeys(FIXTURE_TYPES, ROUND),
     "pipe": {"basis": "per_fixture", "feet": "10", "material_cents_per_foot": 500, "hours_per_foot": "0.1"},
     "permit_fees_cents": 20_000,
     "contingency_percent": "5",
