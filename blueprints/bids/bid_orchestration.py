@@ -17,6 +17,8 @@ RENDER = "bids_render_bid"
 EMAIL = "bids_email_bid"
 RECORD = "bids_record_bid"
 FAIL = "bids_fail_bid"
+NOTICE_ORCHESTRATOR = "bids_notify_acceptance"
+NOTIFY = "bids_notify_estimator"
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
 
 
@@ -50,3 +52,12 @@ def generate_bid(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     status["stage"] = recorded["status"]
     context.set_custom_status(status)
     return status
+
+
+def notify_acceptance(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Email the estimator that the customer accepted (one activity, retried on transient SMTP errors)."""
+    job = context.get_input() or {}
+    outcome = yield context.call_activity_with_retry(
+        NOTIFY, RETRY, {"tenant_id": job["tenant_id"], "bid_id": job["bid_id"]}
+    )
+    return outcome

@@ -12,6 +12,7 @@ from pydantic import RootModel
 from blueprints.bids import (
     analysis,
     bid_generation,
+    bid_notices,
     bid_orchestration,
     bid_schemas,
     orchestration,
@@ -465,8 +466,10 @@ def bid_proposal_page(req: Request[None, None]) -> Response:
     return Response(page, content_type=HTML, headers=html.HEADERS)
 
 
-@api.post(
+@durable_route(
+    api,
     BID_PROPOSAL,
+    methods=["POST"],
     auth="anonymous",
     status=303,
     body=BidProposalForm,
@@ -479,12 +482,13 @@ def bid_proposal_page(req: Request[None, None]) -> Response:
 def bid_proposal_answer(req: Request[BidProposalForm, None]) -> Response:
     """Take the customer's answer, then show the page again."""
     try:
-        proposal.answer(
+        service.answer_proposal(
             session=req.session,
             token=req.route_params.get("token", ""),
             form=req.body.root,
             ip=req.client_ip,
             user_agent=req.user_agent,
+            durable=client(),
         )
     except AppError as error:
         return _html_error(error)
@@ -566,3 +570,15 @@ def bids_fail_bid(job: dict[str, Any]) -> dict[str, Any]:
             revision=int(job["revision"]),
             error=str(job.get("error", "")),
         )
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=bid_orchestration.NOTICE_ORCHESTRATOR)
+def bids_notify_acceptance(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Email the estimator that the customer accepted."""
+    return (yield from bid_orchestration.notify_acceptance(context))
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.NOTIFY)
+def bids_notify_estimator(job: dict[str, Any]) -> dict[str, str]:
+    """Claim, send outside any transaction, record (bid_notices)."""
+    return bid_notices.notify_estimator(tenant_id=_tenant(job), bid_id=uuid.UUID(job["bid_id"]))

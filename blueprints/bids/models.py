@@ -254,6 +254,7 @@ class Bid(TenantRecord, Timestamped, Versioned, Base):
     decision_user_agent: Mapped[str | None] = mapped_column(Text)
     signed_pdf_path: Mapped[str | None] = mapped_column(String(500))
     signed_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    estimator_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 

@@ -184,8 +184,17 @@ def _page(opened: Opened, action: str) -> str:
     return html.page(title, intro + accept + decline, style=_STYLE)
 
 
-def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None, user_agent: str | None) -> bool:
-    """Record the customer's acceptance or decline; whether it was an acceptance (409 answered, 410 expired)."""
+@dataclass(frozen=True)
+class Answered:
+    """Which bid the customer answered, and whether they accepted it."""
+
+    tenant_id: uuid.UUID
+    bid_id: uuid.UUID
+    accepted: bool
+
+
+def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None, user_agent: str | None) -> Answered:
+    """Record the customer's acceptance or decline (409 when already answered, 410 when expired or outdated)."""
     opened = open_link(session, token)
     _current(opened)
     signed_links.require_unused(
@@ -194,13 +203,13 @@ def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None
     if expire_if_due(session, opened.bid) or opened.bid.status == Status.EXPIRED:
         raise Gone("This proposal has expired; ask us for a new one", code="bid_expired")
     decision = form.get("decision", "")
+    if decision not in ("accept", "decline"):
+        raise Unprocessable("Choose to accept or decline", code="decision_required")
     if decision == "accept":
         _accept(session, opened, form, ip=ip, user_agent=user_agent)
-        return True
-    if decision == "decline":
+    else:
         _decline(session, opened, form.get("reason", ""), ip=ip, user_agent=user_agent)
-        return False
-    raise Unprocessable("Choose to accept or decline", code="decision_required")
+    return Answered(tenant_id=opened.bid.tenant_id, bid_id=opened.bid.id, accepted=decision == "accept")
 
 
 def locked_totals(proposal: BidProposal, alternate_ids: list[uuid.UUID]) -> AcceptedTotals:

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.bids import bidding, projects
+from blueprints.bids import bidding, projects, proposal
+from blueprints.bids.bid_orchestration import NOTICE_ORCHESTRATOR
 from blueprints.bids.bid_orchestration import ORCHESTRATOR as GENERATE_BID
 from blueprints.bids.bid_schemas import BidOut, SendBidIn
 from blueprints.bids.bidding import create_bid, get_bid, list_bids, update_bid
@@ -44,6 +45,7 @@ from shared.errors import AppError
 
 __all__ = [
     "add_fixture",
+    "answer_proposal",
     "bulk_confirm",
     "cancel_analysis",
     "commit_document",
@@ -150,3 +152,24 @@ def send_bid(
 
         on_commit(session, start)
     return out
+
+
+def answer_proposal(
+    *,
+    session: Session,
+    token: str,
+    form: dict[str, str],
+    ip: str | None,
+    user_agent: str | None,
+    durable: DurableClient | None,
+) -> None:
+    """Record the customer's answer; an acceptance starts the estimator's notice once it commits."""
+    answered = proposal.answer(session=session, token=token, form=form, ip=ip, user_agent=user_agent)
+    if answered.accepted and durable is not None:
+        job = {"tenant_id": str(answered.tenant_id), "bid_id": str(answered.bid_id)}
+        instance_id = f"bid-{answered.bid_id}-accepted"
+
+        def start() -> None:
+            durable.start(NOTICE_ORCHESTRATOR, instance_id, job)
+
+        on_commit(session, start)

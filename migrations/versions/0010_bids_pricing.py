@@ -89,6 +89,7 @@ def _create_bids() -> None:
         sa.Column("decision_user_agent", sa.Text(), nullable=True),
         sa.Column("signed_pdf_path", sa.String(length=500), nullable=True),
         sa.Column("signed_pdf_sha256", sa.String(length=64), nullable=True),
+        sa.Column("estimator_notified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.UUID(), nullable=True),
         *_id_columns(),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),

@@ -244,6 +244,8 @@ def test_a_reviewed_takeoff_becomes_a_bid_priced_as_by_hand_emailed_viewed_and_a
     assert hashlib.sha256(document.content).hexdigest() == pdf["sha256"] == accepted["signed_pdf_sha256"]
     signed_mail = _mail(env, customer_email, "your signed proposal")
     assert accepted["signed_pdf_sha256"] in signed_mail.get_content()
+    notice = _mail(env, env.owner.email or "", "Accepted: proposal")  # and the estimator is told
+    assert accepted["signed_pdf_sha256"] in notice.get_content() and "Rosa Diaz" in notice.get_content()
     # a second answer is 409, and the accepted bid no longer changes
     again = client.post(link.group(1), content="decision=accept&name=X", headers=FORM)
     assert again.status_code == 409

@@ -19,6 +19,7 @@ from devhost.durable.determinism import check_app, orchestrators_of
 EXPECTED_FUNCTION_APP_ORCHESTRATORS: set[str] = {
     "bids_analyze_document",
     "bids_generate_bid",
+    "bids_notify_acceptance",
     "pricebook_pull",
     "pricebook_push",
 }
