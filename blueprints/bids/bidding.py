@@ -130,6 +130,14 @@ def expire_if_due(session: Session, bid: Bid) -> bool:
     return True
 
 
+def expire_due(*, session: Session, tenant_id: uuid.UUID) -> int:
+    """Expire the business's open bids past their validity date (the daily timer); how many."""
+    stmt = select(Bid).where(
+        Bid.tenant_id == tenant_id, Bid.status.in_([s.value for s in OPEN]), Bid.valid_until <= clock.now()
+    )
+    return sum(expire_if_due(session, bid) for bid in session.scalars(stmt.with_for_update(skip_locked=True)).all())
+
+
 def _latest_takeoff(session: Session, document: BidDocument) -> BidTakeoff:
     stmt = (
         select(BidTakeoff)

@@ -15,6 +15,7 @@ from blueprints.bids import (
     bid_notices,
     bid_orchestration,
     bid_schemas,
+    bidding,
     orchestration,
     pdfcheck,
     proposal,
@@ -27,8 +28,10 @@ from shared.db import session_scope
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest, problem_response
+from shared.jobs import for_each_tenant
 from shared.pagination import PageQuery
 from shared.providers.anthropic_vision import VisionError
+from shared.triggers import timer_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="bids", feature="bids")
@@ -582,3 +585,12 @@ def bids_notify_acceptance(context: df.DurableOrchestrationContext):  # type: ig
 def bids_notify_estimator(job: dict[str, Any]) -> dict[str, str]:
     """Claim, send outside any transaction, record (bid_notices)."""
     return bid_notices.notify_estimator(tenant_id=_tenant(job), bid_id=uuid.UUID(job["bid_id"]))
+
+
+@timer_handler(bp, schedule="0 15 14 * * *", name="bids_expire")
+def bids_expire() -> str:
+    """Every day (UTC): mark open bids past their validity date expired (reads expire them too)."""
+    run = for_each_tenant(
+        lambda session, tenant_id: bidding.expire_due(session=session, tenant_id=tenant_id), name="bids_expire"
+    )
+    return f"{run.total()} bids expired; {len(run.failed)} businesses failed"

@@ -144,3 +144,21 @@ def test_accepting_locks_the_totals_and_stores_the_signed_copy(db_session: Any, 
     assert hashlib.sha256(signed).hexdigest() == accepted.signed_pdf_sha256
     with pytest.raises(Conflict):
         proposal.answer(session=db_session, token=token, form={"decision": "decline"}, ip=None, user_agent=None)
+
+
+def test_the_daily_timer_expires_an_open_bid_past_its_validity(db_session: Any, desk: Any) -> None:
+    from shared import clock
+
+    principal, project = desk
+    reads = {"session": db_session, "principal": principal}
+    bid = service.create_bid(**reads, actor=ACTOR, bid_in=BidIn(project_id=project.id, content=_content()))
+    service.send_bid(**reads, actor=ACTOR, bid_id=bid.id, send_in=SendBidIn(), durable=None)
+    _generate(db_session, principal, bid.id, 1)
+    assert bidding.expire_due(session=db_session, tenant_id=principal.tenant_id) == 0
+    clock.pin(clock.now() + timedelta(days=31))
+    try:
+        assert bidding.expire_due(session=db_session, tenant_id=principal.tenant_id) == 1
+        assert bidding.expire_due(session=db_session, tenant_id=principal.tenant_id) == 0
+    finally:
+        clock.unpin()
+    assert service.get_bid(**reads, bid_id=bid.id).status == "expired"
