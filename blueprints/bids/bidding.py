@@ -56,7 +56,9 @@ def number_of(bid: Bid) -> str:
 def bid_or_raise(session: Session, tenant_id: uuid.UUID, bid_id: uuid.UUID, *, lock: bool = False) -> Bid:
     """A bid of this business, else 404."""
     stmt = select(Bid).where(Bid.tenant_id == tenant_id, Bid.id == bid_id)
-    bid = session.scalar(stmt.with_for_update() if lock else stmt)
+    if lock:  # a row read earlier in this session is refreshed under the lock
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    bid = session.scalar(stmt)
     if bid is None:
         raise NotFound("No such bid")
     return bid
@@ -235,8 +237,10 @@ def create_bid(*, session: Session, principal: Principal, actor: audit.Actor, bi
 
 def get_bid(*, session: Session, principal: Principal, bid_id: uuid.UUID) -> BidOut:
     """One bid, priced (an open bid past its validity is marked expired as it is read)."""
-    bid = bid_or_raise(session, principal.tenant_id, bid_id, lock=True)
-    expire_if_due(session, bid)
+    bid = bid_or_raise(session, principal.tenant_id, bid_id)
+    if bid.status in OPEN and bid.valid_until is not None and clock.now() >= bid.valid_until:
+        bid = bid_or_raise(session, principal.tenant_id, bid_id, lock=True)  # lock only to write the expiry
+        expire_if_due(session, bid)
     return bid_out(session, bid)
 
 

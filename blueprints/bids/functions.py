@@ -411,6 +411,7 @@ def update_bid(req: UserRequest[bid_schemas.BidContent, None]) -> Response:
     methods=["POST"],
     permission="bids.send",
     status=202,
+    idempotent=True,
     body=bid_schemas.SendBidIn,
     response=bid_schemas.BidOut,
     responses={409: "Only a draft is sent"},
