@@ -398,6 +398,7 @@ _BIDS_BOX = {"x0": 10, "top": 10, "x1": 30, "bottom": 30}
 # --- end of bids helpers -----------------------------------------------------------------------------------
 # --- bids pricing helpers (bids pricing engineer's block) --------------------------------------------------
 BIDS_SEND = roles("owner", "admin", "estimator")
+_BP_POOLS: dict[tuple[int, str], list[str]] = {}  # sent bids waiting for a customer's answer, per world and business
 
 
 def _bp_bid(w: World, target: str) -> str:
@@ -412,25 +413,36 @@ def _bp_bid(w: World, target: str) -> str:
     return response.json()["id"]
 
 
-def _bp_sent(w: World, target: str, *, fresh: bool = False) -> str:
-    """A bid of the target business the generation orchestration has sent (one kept per business)."""
+def _bp_send_all(w: World, target: str, count: int) -> list[str]:
+    """count fresh bids of the target business, sent at once and waited for together (the orchestrations overlap)."""
     import time
 
-    key = f"bids-sent-{target}"
-    if key in w.ids and not fresh:
-        return w.ids[key]
-    bid_id, headers = _bp_bid(w, target), _bids_owner(w, target).headers
-    response = w.client.post(f"/api/v1/bids/{bid_id}/send", headers=headers, json={})
-    assert response.status_code == 202, response.text
-    for _ in range(600):
-        if w.client.get(f"/api/v1/bids/{bid_id}", headers=headers).json()["status"] == "sent":
-            break
+    headers = _bids_owner(w, target).headers
+    bids = [_bp_bid(w, target) for _ in range(count)]
+    for bid_id in bids:
+        response = w.client.post(f"/api/v1/bids/{bid_id}/send", headers=headers, json={})
+        assert response.status_code == 202, response.text
+    waiting = set(bids)
+    for _ in range(1200):
+        waiting = {b for b in waiting if w.client.get(f"/api/v1/bids/{b}", headers=headers).json()["status"] != "sent"}
+        if not waiting:
+            return bids
         time.sleep(0.1)
-    else:
-        raise AssertionError("the bid was never sent")
-    if not fresh:
-        w.ids[key] = bid_id
-    return bid_id
+    raise AssertionError(f"{len(waiting)} bids were never sent")
+
+
+def _bp_sent(w: World, target: str, *, fresh: bool = False) -> str:
+    """A bid of the target business the generation orchestration has sent: one kept per business, or a fresh one
+    from a pool sent together (one per role: each customer answer uses one up)."""
+    if fresh:
+        pool = _BP_POOLS.setdefault((id(w), target), [])
+        if not pool:
+            pool.extend(_bp_send_all(w, target, len(ROLES)))
+        return pool.pop()
+    key = f"bids-sent-{target}"
+    if key not in w.ids:
+        w.ids[key] = _bp_send_all(w, target, 1)[0]
+    return w.ids[key]
 
 
 def _bp_document(w: World, bid_id: str) -> str:
