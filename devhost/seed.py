@@ -38,6 +38,12 @@ def _bids() -> str:
     return seed_bids()
 
 
+def _bids_pricing() -> str:
+    from blueprints.bids.demo import seed_bid_pricing
+
+    return seed_bid_pricing()
+
+
 def _shop() -> str:
     from blueprints.shop.demo import seed_shop
 
@@ -71,6 +77,7 @@ STEPS: list[tuple[str, Callable[[], str]]] = [
     ("shop", _shop),
     ("estimates", _estimates),
     ("bids", _bids),
+    ("bids_pricing", _bids_pricing),
     ("pricebook", _pricebook),
     ("leads", _leads),
 ]

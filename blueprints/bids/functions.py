@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from pydantic import RootModel
 
-from blueprints.bids import analysis, orchestration, pdfcheck, schemas, service
+from blueprints.bids import (
+    analysis,
+    bid_generation,
+    bid_notices,
+    bid_orchestration,
+    bid_schemas,
+    bidding,
+    orchestration,
+    pdfcheck,
+    proposal,
+    schemas,
+    service,
+)
 from blueprints.bids.durable_http import client, durable_route
+from shared import html
 from shared.db import session_scope
+from shared.errors import AppError
 from shared.etag import if_match, with_etag
-from shared.http import Response, Router, UserRequest, problem_response
+from shared.http import Request, Response, Router, UserRequest, problem_response
+from shared.jobs import for_each_tenant
 from shared.pagination import PageQuery
 from shared.providers.anthropic_vision import VisionError
+from shared.triggers import timer_handler
 
 bp = df.Blueprint()
 api = Router(bp, module="bids", feature="bids")
@@ -305,3 +323,275 @@ def bids_fail_analysis(job: dict[str, Any]) -> dict[str, Any]:
     ids = _ids(job)
     with session_scope(tenant_id=ids["tenant_id"]) as session:
         return analysis.fail(session=session, document_id=ids["document_id"], error=str(job.get("error", "")))
+
+
+# ---- pricing: the price book, bids, the generation orchestration, the customer's proposal page ----------
+
+BID = "v1/bids/{bid_id}"
+HTML = html.CONTENT_TYPE
+PDF_URL_TTL = timedelta(minutes=15)
+PAGE_ERRORS = {
+    403: "Tampered or unusable link (HTML page)",
+    404: "No such bid (HTML page)",
+    409: "The proposal was already answered (HTML page)",
+    410: "Expired link, expired or updated proposal (HTML page)",
+    422: "No name typed or no decision (HTML page)",
+}
+
+
+@api.get(
+    "v1/bids/price-book",
+    permission="bids.read",
+    query=bid_schemas.PriceBookQuery,
+    response=bid_schemas.PriceBookOut,
+    summary="The plumbing price book (current version, or ?version=N)",
+)
+def get_price_book(req: UserRequest[None, bid_schemas.PriceBookQuery]) -> bid_schemas.PriceBookOut:
+    """Read the price book."""
+    return service.get_price_book(**req.reads, version=req.query.version)
+
+
+@api.put(
+    "v1/bids/price-book",
+    permission="bids.settings",
+    body=bid_schemas.PriceBookBody,
+    response=bid_schemas.PriceBookOut,
+    summary="Save the price book as a new version (assemblies, labour, pipe, permits, markups, margin, bond, tax)",
+)
+def save_price_book(req: UserRequest[bid_schemas.PriceBookBody, None]) -> bid_schemas.PriceBookOut:
+    """Save a new price book version."""
+    return service.save_price_book(**req.writes, book=req.body)
+
+
+@api.get("v1/bids", permission="bids.read", query=bid_schemas.BidQuery, response=bid_schemas.BidPage, summary="Bids")
+def list_bids(req: UserRequest[None, bid_schemas.BidQuery]) -> bid_schemas.BidPage:
+    """List bids."""
+    return service.list_bids(**req.reads, query=req.query)
+
+
+@api.post(
+    "v1/bids",
+    permission="bids.write",
+    status=201,
+    body=bid_schemas.BidIn,
+    response=bid_schemas.BidOut,
+    responses={409: "The document's takeoff is not reviewed yet"},
+    summary="A bid priced from a document's reviewed takeoff ({document_id}), or by hand",
+)
+def create_bid(req: UserRequest[bid_schemas.BidIn, None]) -> Response:
+    """Create a bid."""
+    bid = service.create_bid(**req.writes, bid_in=req.body)
+    return with_etag(bid, bid.version, status=201)
+
+
+@api.get(BID, permission="bids.read", response=bid_schemas.BidOut, summary="A bid, priced, with every step")
+def get_bid(req: UserRequest) -> Response:
+    """Read a bid."""
+    bid = service.get_bid(**req.reads, bid_id=req.uuid_param("bid_id"))
+    return with_etag(bid, bid.version)
+
+
+@api.put(
+    BID,
+    permission="bids.write",
+    body=bid_schemas.BidContent,
+    response=bid_schemas.BidOut,
+    responses={409: "Accepted, or being sent", 412: "Stale If-Match"},
+    summary="Change a bid's content and price it again (a sent bid's change is a new revision)",
+)
+def update_bid(req: UserRequest[bid_schemas.BidContent, None]) -> Response:
+    """Change a bid."""
+    bid = service.update_bid(**req.writes, bid_id=req.uuid_param("bid_id"), content=req.body, expected=if_match(req))
+    return with_etag(bid, bid.version)
+
+
+@durable_route(
+    api,
+    f"{BID}/send",
+    methods=["POST"],
+    permission="bids.send",
+    status=202,
+    idempotent=True,
+    body=bid_schemas.SendBidIn,
+    response=bid_schemas.BidOut,
+    responses={409: "Only a draft is sent"},
+    summary="Price, render, store and email the proposal (the generation orchestration; sent when it is done)",
+)
+def send_bid(req: UserRequest[bid_schemas.SendBidIn, None]) -> Response:
+    """Send a bid."""
+    bid = service.send_bid(**req.writes, bid_id=req.uuid_param("bid_id"), send_in=req.body, durable=client())
+    return Response(bid, status=202)
+
+
+@api.get(
+    f"{BID}/pdf",
+    permission="bids.read",
+    response=bid_schemas.BidPdfLink,
+    responses={404: "Not sent yet"},
+    summary="A short-lived link to the newest sent revision's PDF (the signed copy once accepted)",
+)
+def bid_pdf(req: UserRequest) -> bid_schemas.BidPdfLink:
+    """Link the proposal PDF."""
+    link = bid_generation.pdf_link(**req.reads, bid_id=req.uuid_param("bid_id"), ttl=PDF_URL_TTL)
+    return bid_schemas.BidPdfLink.model_validate(link)
+
+
+BID_PROPOSAL = "v1/bid-proposals/{token}"
+
+
+class BidProposalForm(RootModel[dict[str, str]]):
+    """The customer's form: decision (accept | decline), alternate-<id>=on, name, reason."""
+
+
+def _bid_proposal_path(req: Request[Any, Any]) -> str:
+    return f"/api/v1/bid-proposals/{req.route_params.get('token', '')}"
+
+
+def _html_error(error: AppError) -> Response:
+    page = html.notice_page("Proposal not available", error.detail)
+    return Response(page, status=error.status, content_type=HTML, headers=html.HEADERS)
+
+
+@api.get(
+    BID_PROPOSAL,
+    auth="anonymous",
+    content_type=HTML,
+    responses=PAGE_ERRORS,
+    summary="The customer's bid proposal page (signed link; HTML, no JavaScript)",
+)
+def bid_proposal_page(req: Request[None, None]) -> Response:
+    """Show the proposal."""
+    try:
+        page = proposal.render_for_customer(
+            session=req.session, token=req.route_params.get("token", ""), action=_bid_proposal_path(req)
+        )
+    except AppError as error:
+        return _html_error(error)
+    return Response(page, content_type=HTML, headers=html.HEADERS)
+
+
+@durable_route(
+    api,
+    BID_PROPOSAL,
+    methods=["POST"],
+    auth="anonymous",
+    status=303,
+    body=BidProposalForm,
+    body_format="form",
+    max_body_bytes=16_384,
+    content_type=HTML,
+    responses=PAGE_ERRORS,
+    summary="The customer accepts the base bid with any alternates (typed name) or declines",
+)
+def bid_proposal_answer(req: Request[BidProposalForm, None]) -> Response:
+    """Take the customer's answer, then show the page again."""
+    try:
+        service.answer_proposal(
+            session=req.session,
+            token=req.route_params.get("token", ""),
+            form=req.body.root,
+            ip=req.client_ip,
+            user_agent=req.user_agent,
+            durable=client(),
+        )
+    except AppError as error:
+        return _html_error(error)
+    return Response(None, status=303, headers={"Location": _bid_proposal_path(req)})
+
+
+@api.get(
+    "v1/bid-documents/{token}",
+    auth="anonymous",
+    content_type="application/pdf",
+    responses={403: "Tampered link", 404: "No such document", 410: "Expired link"},
+    summary="A bid proposal PDF behind a signed link (the signed copy once accepted)",
+)
+def bid_document(req: Request[None, None]) -> Response:
+    """Serve a proposal PDF."""
+    data, name = proposal.document_for_customer(session=req.session, token=req.route_params.get("token", ""))
+    headers = {**html.HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
+    return Response(data, content_type="application/pdf", headers=headers)
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=bid_orchestration.ORCHESTRATOR)
+def bids_generate_bid(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Price, render, store, email and record one revision of a bid."""
+    return (yield from bid_orchestration.generate_bid(context))
+
+
+def _tenant(job: dict[str, Any]) -> uuid.UUID:
+    return uuid.UUID(job["tenant_id"])
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.FREEZE)
+def bids_freeze_bid(job: dict[str, Any]) -> dict[str, Any]:
+    """Price and freeze the revision as its proposal."""
+    user_id = uuid.UUID(job["user_id"]) if job.get("user_id") else None
+    with session_scope(tenant_id=_tenant(job)) as session:
+        return bid_generation.freeze(
+            session=session,
+            tenant_id=_tenant(job),
+            bid_id=uuid.UUID(job["bid_id"]),
+            revision=int(job["revision"]),
+            user_id=user_id,
+        )
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.RENDER)
+def bids_render_bid(job: dict[str, Any]) -> dict[str, Any]:
+    """Render and store the proposal PDF."""
+    with session_scope(tenant_id=_tenant(job)) as session:
+        return bid_generation.render(session=session, tenant_id=_tenant(job), revision_id=uuid.UUID(job["revision_id"]))
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.EMAIL)
+def bids_email_bid(job: dict[str, Any]) -> dict[str, Any]:
+    """Email the customer the proposal's link (queued through messaging after this commits)."""
+    with session_scope(tenant_id=_tenant(job)) as session:
+        return bid_generation.email(
+            session=session,
+            tenant_id=_tenant(job),
+            revision_id=uuid.UUID(job["revision_id"]),
+            ttl_days=int(job.get("ttl_days", 7)),
+        )
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.RECORD)
+def bids_record_bid(job: dict[str, Any]) -> dict[str, Any]:
+    """Record the bid as sent with its email."""
+    with session_scope(tenant_id=_tenant(job)) as session:
+        return bid_generation.record(session=session, tenant_id=_tenant(job), revision_id=uuid.UUID(job["revision_id"]))
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.FAIL)
+def bids_fail_bid(job: dict[str, Any]) -> dict[str, Any]:
+    """Let the draft be sent again after a failed generation."""
+    with session_scope(tenant_id=_tenant(job)) as session:
+        return bid_generation.fail(
+            session=session,
+            tenant_id=_tenant(job),
+            bid_id=uuid.UUID(job["bid_id"]),
+            revision=int(job["revision"]),
+            error=str(job.get("error", "")),
+        )
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=bid_orchestration.NOTICE_ORCHESTRATOR)
+def bids_notify_acceptance(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Email the estimator that the customer accepted."""
+    return (yield from bid_orchestration.notify_acceptance(context))
+
+
+@bp.activity_trigger(input_name="job", activity=bid_orchestration.NOTIFY)
+def bids_notify_estimator(job: dict[str, Any]) -> dict[str, str]:
+    """Claim, send outside any transaction, record (bid_notices)."""
+    return bid_notices.notify_estimator(tenant_id=_tenant(job), bid_id=uuid.UUID(job["bid_id"]))
+
+
+@timer_handler(bp, schedule="0 15 14 * * *", name="bids_expire")
+def bids_expire() -> str:
+    """Every day (UTC): mark open bids past their validity date expired (reads expire them too)."""
+    run = for_each_tenant(
+        lambda session, tenant_id: bidding.expire_due(session=session, tenant_id=tenant_id), name="bids_expire"
+    )
+    return f"{run.total()} bids expired; {len(run.failed)} businesses failed"

@@ -52,6 +52,7 @@ class BidSettings(TenantOwned, Versioned, Base):
     code: Mapped[str] = mapped_column(String(3), nullable=False, default="IPC")
     auto_accept: Mapped[Decimal] = mapped_column(Numeric(4, 3), nullable=False, default=Decimal("0.9"))
     hide_below: Mapped[Decimal] = mapped_column(Numeric(4, 3), nullable=False, default=Decimal("0.4"))
+    licence_number: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = created_at_column()
 
 
@@ -197,3 +198,90 @@ class BidVisionUsage(TenantOwned, Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     tiles: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+# --- pricing: price books, bids, their sent revisions ------------------------------------------------------
+
+BID_STATUSES = "('draft','sent','viewed','accepted','declined','expired')"
+
+
+class BidPriceBook(TenantRecord, Base):
+    """One version of a business's plumbing price book (append-only: a change is a new version)."""
+
+    __tablename__ = "bids_price_books"
+    __table_args__ = (UniqueConstraint("tenant_id", "version", name="uq_bids_price_books_tenant_version"),)
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class Bid(TenantRecord, Timestamped, Versioned, Base):
+    """A priced bid for a project: its content and priced lines, status, revision, and the customer's answer."""
+
+    __tablename__ = "bids_bids"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id", name="uq_bids_bids_tenant_id_id"),
+        UniqueConstraint("tenant_id", "number", name="uq_bids_bids_tenant_number"),
+        _tenant_fk(["project_id"], "bids_projects", "fk_bids_bids_project"),
+        CheckConstraint(f"status IN {BID_STATUSES}", name="status"),
+        Index("ix_bids_bids_tenant_updated", "tenant_id", "updated_at", "id"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    takeoff_version: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    price_book_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="USD")
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    priced: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    total_cents: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    instance_id: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    viewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_revision: Mapped[int | None] = mapped_column(Integer)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    accepted_alternate_ids: Mapped[list[str] | None] = mapped_column(JSONB)
+    accepted_totals: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decline_reason: Mapped[str | None] = mapped_column(String(1000))
+    decision_ip: Mapped[str | None] = mapped_column(String(64))
+    decision_user_agent: Mapped[str | None] = mapped_column(Text)
+    signed_pdf_path: Mapped[str | None] = mapped_column(String(500))
+    signed_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    estimator_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class BidRevision(TenantRecord, Base):
+    """A sent revision of a bid, frozen: the proposal as the customer saw it, its PDF and the email."""
+
+    __tablename__ = "bids_bid_revisions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "bid_id"],
+            ["bids_bids.tenant_id", "bids_bids.id"],
+            name="fk_bids_bid_revisions_bid",
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("bid_id", "revision", name="uq_bids_bid_revisions_bid_revision"),
+    )
+
+    bid_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    price_book_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    link_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pdf_path: Mapped[str | None] = mapped_column(String(500))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    message_status: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

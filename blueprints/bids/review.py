@@ -411,6 +411,8 @@ def put_settings(*, session: Session, principal: Principal, settings_in: Setting
         row = BidSettings(tenant_id=principal.tenant_id)
         session.add(row)
     row.code, row.auto_accept, row.hide_below = settings_in.code, settings_in.auto_accept, settings_in.hide_below
+    if "licence_number" in settings_in.model_fields_set:
+        row.licence_number = settings_in.licence_number or None
     row.updated_at = clock.now()
     session.flush()
     out = SettingsOut.model_validate(row)

@@ -281,11 +281,12 @@ class ReviewPage(BaseModel):
 
 
 class SettingsOut(_Out):
-    """The business's takeoff settings."""
+    """The business's takeoff settings, and the licence number its proposals show."""
 
     code: Code
     auto_accept: Decimal
     hide_below: Decimal
+    licence_number: str | None = None
 
 
 class SettingsIn(_Strict):
@@ -294,6 +295,7 @@ class SettingsIn(_Strict):
     code: Code
     auto_accept: Decimal = Field(ge=0, le=1)
     hide_below: Decimal = Field(ge=0, le=1)
+    licence_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> SettingsIn:

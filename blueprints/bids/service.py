@@ -13,11 +13,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.bids import projects
+from blueprints.bids import bidding, projects, proposal
+from blueprints.bids.bid_orchestration import NOTICE_ORCHESTRATOR
+from blueprints.bids.bid_orchestration import ORCHESTRATOR as GENERATE_BID
+from blueprints.bids.bid_schemas import BidOut, SendBidIn
+from blueprints.bids.bidding import create_bid, get_bid, list_bids, update_bid
 from blueprints.bids.durable_http import DurableClient
 from blueprints.bids.markedset import marked_set
 from blueprints.bids.models import BidPage
 from blueprints.bids.orchestration import ORCHESTRATOR
+from blueprints.bids.price_book import get_price_book, save_price_book
 from blueprints.bids.projects import create_document, create_project, get_project, list_documents, list_projects
 from blueprints.bids.review import (
     add_fixture,
@@ -40,16 +45,21 @@ from shared.errors import AppError
 
 __all__ = [
     "add_fixture",
+    "answer_proposal",
     "bulk_confirm",
     "cancel_analysis",
     "commit_document",
+    "create_bid",
     "create_document",
     "create_project",
+    "get_bid",
     "get_document",
     "get_fixture",
+    "get_price_book",
     "get_project",
     "get_settings_of",
     "get_takeoff",
+    "list_bids",
     "list_documents",
     "list_fixtures",
     "list_projects",
@@ -57,6 +67,9 @@ __all__ = [
     "marked_set",
     "put_settings",
     "review",
+    "save_price_book",
+    "send_bid",
+    "update_bid",
     "update_fixture",
 ]
 
@@ -115,3 +128,48 @@ def cancel_analysis(
     if instance_id and durable is not None:
         on_commit(session, lambda: durable.terminate(instance_id, "cancelled by a person"))
     return out
+
+
+def send_bid(
+    *,
+    session: Session,
+    principal: Principal,
+    actor: audit.Actor,
+    bid_id: uuid.UUID,
+    send_in: SendBidIn,
+    durable: DurableClient | None,
+) -> BidOut:
+    """Start the generation orchestration of a draft once the request commits (a second send while it runs: as is)."""
+    out, payload = bidding.prepare_send(
+        session=session, principal=principal, actor=actor, bid_id=bid_id, ttl_days=send_in.ttl_days
+    )
+    if payload is not None and durable is not None:
+        instance_id = f"bid-{payload['bid_id']}-r{payload['revision']}"
+        job = payload
+
+        def start() -> None:
+            durable.start(GENERATE_BID, instance_id, job)
+
+        on_commit(session, start)
+    return out
+
+
+def answer_proposal(
+    *,
+    session: Session,
+    token: str,
+    form: dict[str, str],
+    ip: str | None,
+    user_agent: str | None,
+    durable: DurableClient | None,
+) -> None:
+    """Record the customer's answer; an acceptance starts the estimator's notice once it commits."""
+    answered = proposal.answer(session=session, token=token, form=form, ip=ip, user_agent=user_agent)
+    if answered.accepted and durable is not None:
+        job = {"tenant_id": str(answered.tenant_id), "bid_id": str(answered.bid_id)}
+        instance_id = f"bid-{answered.bid_id}-accepted"
+
+        def start() -> None:
+            durable.start(NOTICE_ORCHESTRATOR, instance_id, job)
+
+        on_commit(session, start)

@@ -71,6 +71,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bids.write": frozenset({"owner", "admin", "estimator", "advisor"}),
     "bids.review": frozenset({"owner", "admin", "estimator"}),
     "bids.settings": MANAGERS,
+    # bids pricing: estimators and managers send proposals (the price book is bids.settings)
+    "bids.send": frozenset({"owner", "admin", "estimator"}),
     # pricebook: ServiceTitan connection, pulls, local edits and pushes, conflicts, the pricing inputs
     "pricebook.read": EVERYONE,
     "pricebook.connect": MANAGERS,

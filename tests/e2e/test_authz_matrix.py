@@ -446,6 +446,74 @@ def _bids_fixture(w: World, target: str) -> tuple[str, str]:
 
 _BIDS_BOX = {"x0": 10, "top": 10, "x1": 30, "bottom": 30}
 # --- end of bids helpers -----------------------------------------------------------------------------------
+# --- bids pricing helpers (bids pricing engineer's block) --------------------------------------------------
+BIDS_SEND = roles("owner", "admin", "estimator")
+_BP_POOLS: dict[tuple[int, str], list[str]] = {}  # sent bids waiting for a customer's answer, per world and business
+
+
+def _bp_bid(w: World, target: str) -> str:
+    """A fresh draft bid, by hand, on the target business's project."""
+    content = {"title": "Matrix bid", "lines": [{"fixture_type": "lavatory", "quantity": "2"}]}
+    response = w.client.post(
+        "/api/v1/bids",
+        headers=_bids_owner(w, target).headers,
+        json={"project_id": _bids_project(w, target), "content": content},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _bp_send_all(w: World, target: str, count: int) -> list[str]:
+    """count fresh bids of the target business, sent at once and waited for together (the orchestrations overlap)."""
+    import time
+
+    headers = _bids_owner(w, target).headers
+    bids = [_bp_bid(w, target) for _ in range(count)]
+    for bid_id in bids:
+        response = w.client.post(f"/api/v1/bids/{bid_id}/send", headers=headers, json={})
+        assert response.status_code == 202, response.text
+    waiting = set(bids)
+    for _ in range(1200):
+        waiting = {b for b in waiting if w.client.get(f"/api/v1/bids/{b}", headers=headers).json()["status"] != "sent"}
+        if not waiting:
+            return bids
+        time.sleep(0.1)
+    raise AssertionError(f"{len(waiting)} bids were never sent")
+
+
+def _bp_sent(w: World, target: str, *, fresh: bool = False) -> str:
+    """A bid of the target business the generation orchestration has sent: one kept per business, or a fresh one
+    from a pool sent together (one per role: each customer answer uses one up)."""
+    if fresh:
+        pool = _BP_POOLS.setdefault((id(w), target), [])
+        if not pool:
+            pool.extend(_bp_send_all(w, target, len(ROLES)))
+        return pool.pop()
+    key = f"bids-sent-{target}"
+    if key not in w.ids:
+        w.ids[key] = _bp_send_all(w, target, 1)[0]
+    return w.ids[key]
+
+
+def _bp_document(w: World, bid_id: str) -> str:
+    response = w.client.get(f"/api/v1/bids/{bid_id}/pdf", headers=w.accounts["owner"].headers)
+    assert response.status_code == 200, response.text
+    return response.json()["url"].split("/api/", 1)[1]
+
+
+def _bp_page(w: World, *, fresh: bool = False) -> str:
+    """The customer's page of one of our sent bids (signed here, as the email's link is)."""
+    from datetime import timedelta
+
+    from shared import signed_links
+
+    token = _bp_document(w, _bp_sent(w, OWN, fresh=fresh)).rsplit("/", 1)[1]
+    claims = signed_links.verify(token, purpose="bid-document", id_count=2)
+    page, _ = signed_links.sign(purpose="bid", tenant_id=claims.tenant_id, ids=claims.ids, ttl=timedelta(days=1))
+    return f"v1/bid-proposals/{page}"
+
+
+# --- end of bids pricing helpers ---------------------------------------------------------------------------
 # --- pricebook helpers (pricebook engineer's block) -----------------------------------------------------
 PB_EDITORS = roles("owner", "admin", "estimator")
 PB_KINDS = ("materials", "services", "equipment")
@@ -914,6 +982,32 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("PUT", "/v1/bids/settings"): Case(lambda w, r, t: Call("v1/bids/settings", json={
         "code": "IPC", "auto_accept": "0.9", "hide_below": "0.4"}), allow(MANAGERS, 200)),
     # --- end of bids block
+    # --- bids pricing (bids pricing engineer's block): the bids readers read bids and the price book; the desk
+    #     makes and edits bids; estimators and managers send them; managers write the price book; the customer's
+    #     signed links answer anyone
+    ("GET", "/v1/bids/price-book"): Case(lambda w, r, t: Call("v1/bids/price-book"), allow(BIDS_READ, 200)),
+    ("PUT", "/v1/bids/price-book"): Case(lambda w, r, t: Call("v1/bids/price-book", json={
+        "labour_rate_cents": 9000}), allow(MANAGERS, 200)),
+    ("GET", "/v1/bids"): Case(lambda w, r, t: Call("v1/bids?status=draft"), allow(BIDS_READ, 200)),
+    ("POST", "/v1/bids"): Case(lambda w, r, t: Call("v1/bids", json={"project_id": _bids_project(w, t),
+        "content": {"title": "Bid", "lines": [{"fixture_type": "sink", "quantity": "1"}]}}), allow(BIDS_WRITE, 201),
+        other=True),
+    ("GET", "/v1/bids/{bid_id}"): Case(lambda w, r, t: Call(f"v1/bids/{_bp_bid(w, t)}"), allow(BIDS_READ, 200),
+        other=True),
+    ("PUT", "/v1/bids/{bid_id}"): Case(lambda w, r, t: Call(f"v1/bids/{_bp_bid(w, t)}", json={"title": "Changed"},
+        headers={"If-Match": "*"}),
+        allow(BIDS_WRITE, 200), other=True),
+    ("POST", "/v1/bids/{bid_id}/send"): Case(lambda w, r, t: Call(f"v1/bids/{_bp_bid(w, t)}/send", json={}),
+        allow(BIDS_SEND, 202), other=True),
+    ("GET", "/v1/bids/{bid_id}/pdf"): Case(lambda w, r, t: Call(f"v1/bids/{_bp_sent(w, t)}/pdf"),
+        allow(BIDS_READ, 200), other=True),
+    ("GET", "/v1/bid-proposals/{token}"): Case(lambda w, r, t: Call(_bp_page(w), signed_in=False),
+        allow(EVERYONE, 200)),
+    ("POST", "/v1/bid-proposals/{token}"): Case(lambda w, r, t: Call(_bp_page(w, fresh=True), signed_in=False,
+        headers=_FORM, content="decision=decline&reason=later"), allow(EVERYONE, 303)),
+    ("GET", "/v1/bid-documents/{token}"): Case(lambda w, r, t: Call(_bp_document(w, _bp_sent(w, OWN)),
+        signed_in=False), allow(EVERYONE, 200)),
+    # --- end of bids pricing block
     # --- pricebook (pricebook engineer's block): everyone browses; managers connect and pull; owners, admins and
     # estimators edit, push and resolve. The matrix host is not connected, so starting a pull or push is 409.
     ("PUT", "/v1/pricebook/connection"): Case(lambda w, r, t: Call("v1/pricebook/connection", json={}),

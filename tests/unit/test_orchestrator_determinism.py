@@ -16,7 +16,13 @@ import httpx
 from devhost.durable.determinism import check_app, orchestrators_of
 
 # function_app's orchestrators. Empty today; a module that adds an orchestrator adds its name here.
-EXPECTED_FUNCTION_APP_ORCHESTRATORS: set[str] = {"bids_analyze_document", "pricebook_pull", "pricebook_push"}
+EXPECTED_FUNCTION_APP_ORCHESTRATORS: set[str] = {
+    "bids_analyze_document",
+    "bids_generate_bid",
+    "bids_notify_acceptance",
+    "pricebook_pull",
+    "pricebook_push",
+}
 
 # A small app built like function_app: a module blueprint registered into the DFApp.
 planted = df.Blueprint()
