@@ -36,6 +36,8 @@ param smtpFrom string = ''
 param smtpTls string = 'starttls'
 @description('Origins (comma-separated) the PWA uploads from; the storage account\'s CORS allows the same.')
 param uploadCorsOrigins string = ''
+@description('The ElevenLabs agent of voice estimates (its key and secrets are in Key Vault).')
+param elevenlabsAgentId string = ''
 param renderTemplateContainer string
 param renderOutputContainer string
 param renderControlContainer string
@@ -214,6 +216,9 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // uploads (plan sets, photos) by short-lived SAS into one container, checked on commit
     UPLOADS_CONTAINER: 'uploads'
     UPLOAD_CORS_ORIGINS: uploadCorsOrigins
+    // estimates by voice: the ElevenLabs agent (API key, webhook and tool secrets in Key Vault)
+    ELEVENLABS_AGENT_ID: elevenlabsAgentId
+    ELEVENLABS_BASE_URL: 'https://api.elevenlabs.io'
     // bids: plan-set analysis (the Anthropic key is in Key Vault; without it vision is off)
     ANTHROPIC_TIMEOUT_SECONDS: '120'
     ANTHROPIC_MAX_ATTEMPTS: '4'
