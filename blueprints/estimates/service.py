@@ -25,11 +25,14 @@ from blueprints.estimates.estimates import (
 from blueprints.estimates.followups import follow_up
 from blueprints.estimates.rate_book import get_rate_book, save_rate_book
 from blueprints.estimates.sending import pdf_link, send_estimate
+from blueprints.estimates.voice import start_voice_session
+from blueprints.estimates.voice_drafts import confirm_draft, list_drafts, reject_draft
 
 __all__ = [
     "add_addon",
     "add_option",
     "add_room",
+    "confirm_draft",
     "create_estimate",
     "delete_addon",
     "delete_estimate",
@@ -38,11 +41,14 @@ __all__ = [
     "follow_up",
     "get_estimate",
     "get_rate_book",
+    "list_drafts",
     "list_estimates",
     "pdf_link",
+    "reject_draft",
     "save_rate_book",
     "send_estimate",
     "share_estimate",
+    "start_voice_session",
     "unshare_estimate",
     "update_estimate",
     "update_room",

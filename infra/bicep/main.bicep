@@ -124,6 +124,7 @@ var queues = [
   'password-links'
   'outbound-messages'
   'estimate-notices'
+  'estimate-voice-calls'
   renderJobsQueue
   renderResultsQueue
 ]
