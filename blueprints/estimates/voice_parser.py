@@ -244,11 +244,12 @@ def parse_turns(turns: list[Turn]) -> list[SpokenRoom]:
         if turn.role != "user" or not turn.message.strip():
             continue
         carried = ""
-        for name_match, words in _split(turn.message):
+        pieces = _split(turn.message)
+        for name_match, words in pieces:
             if name_match is None:
-                if current is not None:
+                if current is not None and not (len(pieces) > 1 and _lead_in(words)):
                     _add_words(current, words)
-                else:  # words before the first room word of the call ("The kitchen") belong to its quote
+                else:  # a lead-in to the turn's first room ("The kitchen", "Next is the den") is part of its quote
                     carried = words
                 continue
             words, carried = carried + words, ""
@@ -262,6 +263,12 @@ def parse_turns(turns: list[Turn]) -> list[SpokenRoom]:
                 )
             _add_words(current, words)
     return list(rooms.values())
+
+
+def _lead_in(words: str) -> bool:
+    """A few words before a room word with no figure or surface in them: they introduce it ("And the")."""
+    said = r"\d|\b(?:" + "|".join(_UNITS) + r"|no|doors?|windows?|coats?|walls?|ceilings?|trim|only)\b"
+    return not re.search(said, words.lower()) and len(words.split()) <= 4
 
 
 def _add_words(room: SpokenRoom, words: str) -> None:
