@@ -19,7 +19,7 @@ import json
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -136,8 +136,11 @@ def _signed_url(client: elevenlabs.ElevenLabsAgents, settings: Any) -> str:
         raise BadGateway("The voice agent refused to start a conversation", code="voice_agent_refused") from exc
 
 
-def _claimed_session(session: Session, context_session_id: uuid.UUID, conversation_id: str) -> VoiceSession:
-    """The session we issued, bound to its business and claimed by this conversation (refused otherwise)."""
+def _claimed_session(
+    session: Session, context_session_id: uuid.UUID, conversation_id: str, *, started_at: datetime | None = None
+) -> VoiceSession:
+    """The session we issued, bound to its business and claimed by this conversation (refused otherwise): an
+    unclaimed session is claimed by a conversation that began (`started_at`, else now) before it expired."""
     tenant_id = session.scalar(
         text("SELECT estimates_voice_session_tenant(:id)"), {"id": context_session_id}
     )  # crosses tenants on purpose: the caller proved who it is, and the answer is only this session's tenant
@@ -148,7 +151,7 @@ def _claimed_session(session: Session, context_session_id: uuid.UUID, conversati
         select(VoiceSession).where(VoiceSession.id == context_session_id).with_for_update()
     ).one()
     if voice_session.conversation_id is None:
-        if clock.now() > voice_session.expires_at:
+        if (started_at or clock.now()) > voice_session.expires_at:
             raise Unprocessable("The voice session expired before its conversation began", code="voice_session_expired")
         voice_session.conversation_id, voice_session.claimed_at = conversation_id, clock.now()
         session.flush()
@@ -285,7 +288,7 @@ def receive_post_call(*, session: Session, body: bytes) -> PostCallAck:
     session_id = _session_variable(data)
     if not conversation_id or session_id is None:
         raise Unprocessable("The conversation names no voice session we issued", code="unknown_voice_session")
-    voice_session = _claimed_session(session, session_id, conversation_id)
+    voice_session = _claimed_session(session, session_id, conversation_id, started_at=_call_start(data))
     agent = get_settings().elevenlabs_agent_id
     if voice_session.provider == "elevenlabs" and agent and data.get("agent_id") != agent:
         raise Unprocessable("The webhook is from another agent", code="agent_mismatch")
@@ -309,6 +312,17 @@ def receive_post_call(*, session: Session, body: bytes) -> PostCallAck:
         return PostCallAck(status="duplicate", conversation_id=conversation_id)
     storage.enqueue(session, VOICE_CALLS_QUEUE, VoiceCallTask(tenant_id=voice_session.tenant_id, call_id=call_id))
     return PostCallAck(status="queued", conversation_id=conversation_id)
+
+
+def _call_start(data: dict[str, Any]) -> datetime | None:
+    """When the conversation began, as the signed payload says (metadata.start_time_unix_secs)."""
+    seconds = voice_drafts.as_object(data.get("metadata")).get("start_time_unix_secs")
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _session_variable(data: dict[str, Any]) -> uuid.UUID | None:

@@ -68,7 +68,8 @@ def test_with_a_key_the_session_answers_elevenlabs_signed_url(db_session, eleven
     assert request["headers"]["xi-api-key"] == API_KEY and request["query"]["agent_id"] == AGENT_ID
     row = db_session.get(VoiceSession, out.id)
     assert (row.estimate_id, row.user_id, row.provider) == (estimate.id, world.users["estimator"].id, "elevenlabs")
-    assert (row.expires_at - row.created_at).total_seconds() == pytest.approx(900, abs=5)
+    assert row.expires_at == out.expires_at
+    assert 0 < (out.expires_at - row.created_at).total_seconds() <= 900 + 60  # 15 minutes from when it was issued
 
 
 def test_a_refusing_or_busy_agent_is_a_clear_error_and_records_no_session(
@@ -136,3 +137,46 @@ def test_heard_surfaces_get_the_rate_books_paint_named_for_them(db_session) -> N
     assert by_kind == {"walls": world.products["Wall eggshell"], "ceiling": world.products["Ceiling flat"]}
     assert confirmed.estimate.options == [] or confirmed.estimate.options[0].totals.total_cents > 0
     assert voice_drafts.heard_rooms(db_session, started.id)[0].status == "confirmed"
+
+
+def _post_call_body(session_id: object, conversation_id: str, started: float) -> bytes:
+    turns = [{"role": "user", "message": "Kitchen ten by twelve", "time_in_call_secs": 2}]
+    data = {
+        "conversation_id": conversation_id,
+        "agent_id": "local-agent",
+        "transcript": turns,
+        "metadata": {"start_time_unix_secs": int(started), "call_duration_secs": 600},
+        "conversation_initiation_client_data": {"dynamic_variables": {"tradeops_session": str(session_id)}},
+    }
+    return json.dumps({"type": "post_call_transcription", "data": data}).encode()
+
+
+def test_a_long_call_begun_before_the_session_expired_is_still_taken(db_session) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared import clock
+
+    world = create_paint_world(db_session)
+    estimate = _estimate(db_session, world)
+    issued = datetime.now(UTC).replace(microsecond=0)
+    clock.pin(issued)
+    try:
+        principal = world.principal("estimator")
+        early = estimates.start_voice_session(
+            session=db_session, principal=principal, actor=ACTOR, estimate_id=estimate.id
+        )
+        late = estimates.start_voice_session(
+            session=db_session, principal=principal, actor=ACTOR, estimate_id=estimate.id
+        )
+        clock.pin(issued + timedelta(minutes=26))  # the webhook comes after a 10-minute call
+        # begun 14 minutes after issue: inside the 15 minutes
+        began = (issued + timedelta(minutes=14)).timestamp()
+        taken = voice.receive_post_call(session=db_session, body=_post_call_body(early.id, "conv_long", began))
+        assert taken.status == "queued"
+        # begun 16 minutes after issue: the session had expired
+        began = (issued + timedelta(minutes=16)).timestamp()
+        with pytest.raises(Unprocessable) as expired:
+            voice.receive_post_call(session=db_session, body=_post_call_body(late.id, "conv_late", began))
+        assert expired.value.code == "voice_session_expired"
+    finally:
+        clock.unpin()
