@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -235,7 +235,7 @@ def _set_surface(session: Session, voice_session: VoiceSession, call: SetSurface
         .where(
             VoiceDraft.session_id == voice_session.id,
             VoiceDraft.conversation_id == call.conversation_id,
-            VoiceDraft.name.ilike(call.room_name.strip()),
+            func.lower(VoiceDraft.name) == call.room_name.strip().lower(),
         )
         .order_by(VoiceDraft.created_at.desc())
         .with_for_update()

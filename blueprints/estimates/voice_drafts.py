@@ -21,7 +21,7 @@ from blueprints.estimates import estimates, rate_book
 from blueprints.estimates.access import estimate_or_raise, require_edit
 from blueprints.estimates.models import EstimateItem, VoiceCall, VoiceDraft
 from blueprints.estimates.schemas import RateBookBody, RoomIn, SurfaceIn
-from blueprints.estimates.voice_parser import SpokenRoom, Turn, parse_text, parse_turns
+from blueprints.estimates.voice_parser import SpokenRoom, Turn, parse_text, parse_turns, read_room
 from blueprints.estimates.voice_schemas import (
     AddRoomCall,
     DraftConfirmed,
@@ -66,13 +66,7 @@ def _spoken_values(room: SpokenRoom) -> dict[str, Any]:
 
 def tool_draft_values(call: AddRoomCall) -> dict[str, Any]:
     """An add_room call as draft columns: what the tool said wins, the quoted words fill in the rest."""
-    heard = parse_text(f"{call.name} {call.quote}") if call.quote else []
-    spoken = (
-        _spoken_values(heard[0])
-        if heard
-        else {"surfaces": [{"kind": "walls", "coats": 2}, {"kind": "ceiling", "coats": 2}]}
-    )
-    values = {**spoken, "name": call.name}
+    values = {**_spoken_values(read_room(call.name, call.quote)), "name": call.name}
     for name in ("length_ft", "width_ft", "height_ft", "doors", "windows"):
         given = getattr(call, name)
         if given is not None:
@@ -154,18 +148,14 @@ def _collected_room(entry: dict[str, Any]) -> SpokenRoom | None:
     if not name:
         return None
     quote = str(entry.get("quote") or "")
-    heard = parse_text(f"{name} {quote}") if quote else []
-    room = heard[0] if heard else SpokenRoom(name=name)
-    room.name, room.quote = name[:200], quote or name
+    room = read_room(name[:200], quote)
+    room.quote = quote or name
     for field, cast in (("length_ft", _feet), ("width_ft", _feet), ("height_ft", _feet)):
         if entry.get(field) is not None:
             setattr(room, field, cast(entry[field]))
     for field in ("doors", "windows"):
         if isinstance(entry.get(field), int) and 0 <= entry[field] <= 100:
             setattr(room, field, entry[field])
-    if not room.surfaces:
-        parse = parse_text(name)
-        room.surfaces = parse[0].surfaces if parse else []
     return room
 
 
@@ -300,7 +290,8 @@ def _product_for(book: RateBookBody, kind: str, chosen: uuid.UUID | None) -> uui
 
 
 def _room_in(draft: VoiceDraft, fix: DraftConfirmIn, book: RateBookBody) -> RoomIn:
-    length, width = fix.length_ft or draft.length_ft, fix.width_ft or draft.width_ft
+    length = draft.length_ft if fix.length_ft is None else fix.length_ft
+    width = draft.width_ft if fix.width_ft is None else fix.width_ft
     if length is None or width is None:
         raise Unprocessable("The draft has no length or width; give them to confirm it", code="measurements_missing")
     surfaces = fix.surfaces
@@ -313,7 +304,7 @@ def _room_in(draft: VoiceDraft, fix: DraftConfirmIn, book: RateBookBody) -> Room
         name=fix.name or draft.name,
         length_ft=length,
         width_ft=width,
-        height_ft=fix.height_ft or draft.height_ft or Decimal(8),
+        height_ft=fix.height_ft if fix.height_ft is not None else draft.height_ft or Decimal(8),
         doors=draft.doors if fix.doors is None else fix.doors,
         windows=draft.windows if fix.windows is None else fix.windows,
         option_id=fix.option_id,

@@ -296,6 +296,15 @@ def _split(message: str) -> list[tuple[re.Match[str] | None, str]]:
     return pieces
 
 
+def read_room(name: str, words: str) -> SpokenRoom:
+    """One named room from words about it (the agent's tool call gives the name; the words fill in the rest)."""
+    room = SpokenRoom(name=name)
+    _add_words(room, words)
+    if not room.surfaces:
+        room.surfaces = _surfaces(room, "")
+    return room
+
+
 def parse_text(text: str) -> list[SpokenRoom]:
     """The rooms described in one stretch of text (the estimator's words only)."""
     return parse_turns([Turn(index=0, role="user", message=text)])

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from blueprints.estimates.voice_parser import Turn, normalise, parse_text, parse_turns
+from blueprints.estimates.voice_parser import Turn, normalise, parse_text, parse_turns, read_room
 
 WC = (("walls", 2), ("ceiling", 2))  # the default surfaces: walls and ceiling, two coats each
 W = (("walls", 2),)
@@ -121,3 +121,12 @@ def test_a_room_runs_across_turns_and_keeps_where_it_was_said() -> None:
     assert [s.kind for s in kitchen.surfaces] == ["walls"]
     assert (kitchen.turn_index, kitchen.time_in_call_secs) == (1, 4)
     assert kitchen.quote == "The kitchen … Ten by twelve, no ceiling"
+
+
+def test_a_room_named_by_the_agent_is_read_from_its_words_whatever_its_name() -> None:
+    # given a name the vocabulary does not know, as an add_room tool call names it
+    room = read_room("Bob's workshop", "twelve by fourteen, nine foot ceilings, no ceiling paint, trim one coat")
+    assert (room.length_ft, room.width_ft, room.height_ft) == (Decimal(12), Decimal(14), Decimal(9))
+    assert [(s.kind, s.coats) for s in room.surfaces] == [("walls", 2), ("trim", 1)]
+    # and with no words at all, the default surfaces
+    assert [(s.kind, s.coats) for s in read_room("Den", "").surfaces] == [("walls", 2), ("ceiling", 2)]
