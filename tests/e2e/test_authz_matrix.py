@@ -309,9 +309,17 @@ def _est_document(w: World) -> str:
 
 # --- end of estimates helpers ------------------------------------------------------------------------------
 # --- voice estimates helpers (voice engineer's block) --------------------------------------------------------
+def _voice_estimate(w: World, target: str) -> str:
+    """One estimate of the target business's owner (hidden from our estimator), made on first use."""
+    key = f"voice-estimate-{target}"
+    if key not in w.ids:
+        w.ids[key] = _est_estimate(w, target)["id"]
+    return w.ids[key]
+
+
 def _voice_draft(w: World, target: str) -> tuple[str, str]:
-    """A fresh estimate of the target business's owner with one draft room the voice agent's tool made."""
-    estimate = _est_estimate(w, target)
+    """A fresh draft room the voice agent's tool made in that estimate (calls may confirm or reject it)."""
+    estimate = {"id": _voice_estimate(w, target)}
     voice = _est_post(w, _est_owner(w, target), f"v1/estimates/{estimate['id']}/voice-sessions", {})
     call = {"session_id": voice["id"], "conversation_id": f"conv_{uuid.uuid4().hex[:12]}", "name": "Den",
             "quote": "den twelve by fourteen"}  # fmt: skip
@@ -771,10 +779,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
     #     decide drafts (the owner's estimate is hidden from our estimator: 404); the agent's tools and its
     #     post-call webhook take no token and refuse anything without the tool secret or the signature (403)
     ("POST", "/v1/estimates/{estimate_id}/voice-sessions"): Case(lambda w, r, t: Call(
-        f"v1/estimates/{_est_estimate(w, t)['id']}/voice-sessions"), allow(MANAGERS, 201, hidden={"estimator"}),
+        f"v1/estimates/{_voice_estimate(w, t)}/voice-sessions"), allow(MANAGERS, 201, hidden={"estimator"}),
         other=True),
     ("GET", "/v1/estimates/{estimate_id}/drafts"): Case(lambda w, r, t: Call(
-        f"v1/estimates/{_voice_draft(w, t)[0]}/drafts"), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+        f"v1/estimates/{_voice_estimate(w, t)}/drafts"), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
     ("POST", "/v1/estimates/{estimate_id}/drafts/{draft_id}/confirm"): Case(lambda w, r, t: (lambda ed: Call(
         f"v1/estimates/{ed[0]}/drafts/{ed[1]}/confirm", json={}))(_voice_draft(w, t)),
         allow(MANAGERS, 200, hidden={"estimator"}), other=True),
