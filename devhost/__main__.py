@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devhost.elevenlabs import DEV_TOOL_SECRET, DEV_WEBHOOK_SECRET, AgentStandIn
 from devhost.services import ROOT, Azurite, EmbeddedPostgres, MailCatcher, run_migrations
 from devhost.sms import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TextCatcher
 
@@ -69,6 +70,7 @@ class Services:
         self.azurite: Azurite | None = None
         self.mail: MailCatcher | None = None
         self.texts: TextCatcher | None = None
+        self.voice: AgentStandIn | None = None
         self.sidecars: list[subprocess.Popen[bytes]] = []
 
     def start(self, data_dir: Path) -> None:
@@ -92,6 +94,22 @@ class Services:
             log.info("emails are caught on 127.0.0.1:%d and saved under %s", self.mail.port, self.mail.directory)
         if not os.environ.get("TWILIO_BASE_URL") or not os.environ.get("TWILIO_API_BASE_URL"):
             self.start_text_catcher(data_dir / "sms")
+        if not os.environ.get("ELEVENLABS_API_KEY") and not os.environ.get("ELEVENLABS_BASE_URL"):
+            self.start_voice_agent()
+
+    def start_voice_agent(self) -> None:
+        """The local voice agent (devhost/elevenlabs.py): a typed transcript becomes a signed post-call webhook."""
+        for name, value in (
+            ("ELEVENLABS_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
+            ("ELEVENLABS_TOOL_SECRET", DEV_TOOL_SECRET),
+        ):
+            if not os.environ.get(name):
+                os.environ[name] = value
+        self.voice = AgentStandIn(
+            webhook_secret=os.environ["ELEVENLABS_WEBHOOK_SECRET"], app_url=os.environ.get("PUBLIC_BASE_URL", "")
+        ).start()
+        os.environ["ELEVENLABS_BASE_URL"] = self.voice.base_url
+        log.info("voice sessions open the local agent at %s/local/conversation", self.voice.base_url)
 
     def start_text_catcher(self, directory: Path) -> None:
         """Twilio Verify and Messages on loopback for whichever of the two names no real host."""
@@ -123,6 +141,8 @@ class Services:
                     pass
         if self.texts is not None:
             self.texts.stop()
+        if self.voice is not None:
+            self.voice.stop()
         if self.mail is not None:
             self.mail.stop()
         if self.azurite is not None:

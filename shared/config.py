@@ -23,6 +23,9 @@ SECRET_FIELDS: tuple[str, ...] = (
     "gemini_api_key",
     "servicetitan_app_key",
     "pricebook_key_encryption_key",
+    "elevenlabs_api_key",
+    "elevenlabs_webhook_secret",
+    "elevenlabs_tool_secret",
 )
 
 
@@ -316,6 +319,21 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("PRICEBOOK_KEY_ENCRYPTION_KEY", "pricebook_key_encryption_key")
     )
 
+    # estimates by voice: the ElevenLabs agent (signed URL), its post-call webhook and its server tools
+    elevenlabs_api_key: str = Field("", validation_alias=AliasChoices("ELEVENLABS_API_KEY", "elevenlabs_api_key"))
+    elevenlabs_agent_id: str = Field(
+        "", max_length=200, validation_alias=AliasChoices("ELEVENLABS_AGENT_ID", "elevenlabs_agent_id")
+    )
+    elevenlabs_webhook_secret: str = Field(
+        "", validation_alias=AliasChoices("ELEVENLABS_WEBHOOK_SECRET", "elevenlabs_webhook_secret")
+    )
+    elevenlabs_tool_secret: str = Field(
+        "", validation_alias=AliasChoices("ELEVENLABS_TOOL_SECRET", "elevenlabs_tool_secret")
+    )
+    elevenlabs_base_url: str = Field(
+        "https://api.elevenlabs.io", validation_alias=AliasChoices("ELEVENLABS_BASE_URL", "elevenlabs_base_url")
+    )
+
     @field_validator("database_url", "database_migration_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -338,6 +356,8 @@ class Settings(BaseSettings):
             required.append("inspection_link_signing_key")
         if self.servicetitan_app_key or self.pricebook_key_encryption_key:  # the pricebook's integration is on
             required.append("pricebook_key_encryption_key")
+        if self.elevenlabs_api_key:  # voice estimates are on: their webhooks must be verifiable
+            required += ["elevenlabs_webhook_secret", "elevenlabs_tool_secret"]
         for name in required:
             if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
                 env_name = name.upper()

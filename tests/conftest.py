@@ -32,6 +32,9 @@ _started: dict[str, object] = {}
 os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("JWT_SIGNING_KEY", "test-signing-key-0123456789abcdef0123456789abcdef")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The voice agent's webhook and tool secrets (test values), so hosts accept what the tests sign.
+os.environ.setdefault("ELEVENLABS_WEBHOOK_SECRET", "test-elevenlabs-webhook-secret-0123456789")
+os.environ.setdefault("ELEVENLABS_TOOL_SECRET", "test-elevenlabs-tool-secret-0123456789")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,6 +19,9 @@ from blueprints.estimates import (
     rate_book,
     schemas,
     sending,
+    voice,
+    voice_drafts,
+    voice_schemas,
 )
 from shared import html
 from shared.errors import AppError
@@ -537,3 +540,139 @@ def estimate_preview(task: photo_schemas.PreviewTask, delivery: Delivery) -> str
 def estimate_preview_poison(task: photo_schemas.PreviewTask, delivery: Delivery) -> str:
     """A preview the queue gave up on: it is failed unless it was made."""
     return media_pipeline.give_up_preview(task)
+
+
+# --- estimates by voice (the ElevenLabs agent): sessions, server tools, the post-call webhook, draft rooms ----
+# (voice.py, voice_drafts.py; models at the end of models.py)
+
+DRAFT = E + "/drafts/{draft_id}"
+
+
+@api.post(
+    E + "/voice-sessions",
+    permission="estimates.write",
+    response=voice_schemas.VoiceSessionOut,
+    responses={502: "The voice agent refused", 503: "The voice agent is busy or not configured"},
+    summary="Open a voice conversation for an estimate: the signed URL (15 min) and its dynamic variables",
+)
+def start_voice_session(req: UserRequest) -> voice_schemas.VoiceSessionOut:
+    """Start a voice session."""
+    return voice.start_voice_session(**req.writes, estimate_id=req.uuid_param("estimate_id"))
+
+
+@api.get(
+    E + "/drafts",
+    permission="estimates.read",
+    query=voice_schemas.DraftQuery,
+    response=voice_schemas.DraftPage,
+    summary="Draft rooms the voice agent heard, oldest first, each with the words it came from",
+)
+def list_drafts(req: UserRequest[None, voice_schemas.DraftQuery]) -> voice_schemas.DraftPage:
+    """List draft rooms."""
+    return voice_drafts.list_drafts(**req.reads, estimate_id=req.uuid_param("estimate_id"), query=req.query)
+
+
+@api.post(
+    DRAFT + "/confirm",
+    permission="estimates.write",
+    status=200,
+    body=voice_schemas.DraftConfirmIn,
+    response=voice_schemas.DraftConfirmed,
+    responses={409: "The draft was already confirmed or rejected"},
+    summary="Confirm a draft room (with corrections): it becomes a room, priced by the rate book",
+)
+def confirm_draft(req: UserRequest[voice_schemas.DraftConfirmIn, None]) -> voice_schemas.DraftConfirmed:
+    """Confirm a draft room."""
+    return voice_drafts.confirm_draft(
+        **req.writes,
+        estimate_id=req.uuid_param("estimate_id"),
+        draft_id=req.uuid_param("draft_id"),
+        corrections=req.body,
+    )
+
+
+@api.post(
+    DRAFT + "/reject",
+    permission="estimates.write",
+    status=200,
+    body=voice_schemas.DraftRejectIn,
+    response=voice_schemas.DraftOut,
+    responses={409: "The draft was already confirmed or rejected"},
+    summary="Reject a draft room (it never becomes a room)",
+)
+def reject_draft(req: UserRequest[voice_schemas.DraftRejectIn, None]) -> voice_schemas.DraftOut:
+    """Reject a draft room."""
+    return voice_drafts.reject_draft(
+        **req.writes,
+        estimate_id=req.uuid_param("estimate_id"),
+        draft_id=req.uuid_param("draft_id"),
+        rejection=req.body,
+    )
+
+
+def _tool_secret(req: Request[Any, Any]) -> None:
+    """403 unless the call carries the secret header configured on the agent's tools."""
+    voice.check_tool_secret(req.headers.get(voice.TOOL_SECRET_HEADER))
+
+
+@api.post(
+    "webhooks/elevenlabs/tools/{tool}",
+    auth="webhook",
+    verify=_tool_secret,
+    status=200,
+    response=voice_schemas.ToolAnswer,
+    max_body_bytes=16_384,
+    responses={
+        403: "No tool secret",
+        404: "No such tool",
+        409: "The session belongs to another conversation",
+        422: "Invalid call, or no voice session we issued",
+    },
+    summary="The voice agent's server tools (add_room, set_surface, list_rooms): draft rooms with provenance",
+)
+def voice_tool(req: Request[None, None]) -> voice_schemas.ToolAnswer:
+    """Run a server tool."""
+    return voice.call_tool(session=req.session, tool=req.route_params.get("tool", ""), raw=req.raw.get_body())
+
+
+def _signed_by_elevenlabs(req: Request[Any, Any]) -> int:
+    """The signed timestamp of a post-call webhook ElevenLabs signed (403 otherwise)."""
+    return voice.verify_signature(header=req.headers.get("elevenlabs-signature"), body=req.raw.get_body() or b"")
+
+
+@api.post(
+    "webhooks/elevenlabs/post-call",
+    auth="webhook",
+    verify=_signed_by_elevenlabs,
+    status=200,
+    response=voice_schemas.PostCallAck,
+    max_body_bytes=4_194_304,
+    responses={
+        403: "Unsigned, forged, tampered or stale",
+        409: "The session belongs to another conversation",
+        422: "No voice session we issued",
+    },
+    summary="ElevenLabs' post-call webhook (signed): stored once per conversation and queued for draft rooms",
+)
+def voice_post_call(req: Request[None, None]) -> voice_schemas.PostCallAck:
+    """Take a post-call webhook."""
+    return voice.receive_post_call(session=req.session, body=req.raw.get_body() or b"")
+
+
+@queue_handler(
+    bp, queue=voice_schemas.VOICE_CALLS_QUEUE, model=voice_schemas.VoiceCallTask, name="estimates_voice_call"
+)
+def estimate_voice_call(task: voice_schemas.VoiceCallTask, delivery: Delivery) -> str:
+    """Turn one post-call webhook into draft rooms, once."""
+    return voice_drafts.process_call(task)
+
+
+@queue_handler(
+    bp,
+    queue=poison_queue(voice_schemas.VOICE_CALLS_QUEUE),
+    model=voice_schemas.VoiceCallTask,
+    name="estimates_voice_call_poison",
+)
+def estimate_voice_call_poison(task: voice_schemas.VoiceCallTask, delivery: Delivery) -> str:
+    """A post-call webhook the queue gave up on: mark it failed."""
+    return voice_drafts.give_up_call(task)

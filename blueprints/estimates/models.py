@@ -289,3 +289,82 @@ class EstimatePreview(TenantRecord, Timestamped, Versioned, Base):
     error: Mapped[str | None] = mapped_column(String(500))
     in_proposal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+# --- estimates by voice (the ElevenLabs agent): sessions we issued, post-call webhooks, draft rooms ----------
+
+
+class VoiceSession(TenantRecord, Base):
+    """A voice conversation we let an estimator open for an estimate: the first conversation that names it claims
+    it (before it expires); whatever comes back from the agent is tied to the estimate through this row only."""
+
+    __tablename__ = "estimate_voice_sessions"
+    __table_args__ = (
+        _estimate_fk("fk_estimate_voice_sessions_estimate"),
+        Index("ix_estimate_voice_sessions_tenant_estimate", "tenant_id", "estimate_id"),
+        CheckConstraint("provider IN ('elevenlabs','local')", name="provider"),
+    )
+
+    estimate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    agent_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VoiceCall(TenantRecord, Base):
+    """A post-call webhook as received (once per conversation), turned into draft rooms by the queue."""
+
+    __tablename__ = "estimate_voice_calls"
+    __table_args__ = (
+        _estimate_fk("fk_estimate_voice_calls_estimate"),
+        ForeignKeyConstraint(
+            ["session_id"], ["estimate_voice_sessions.id"], name="fk_estimate_voice_calls_session", ondelete="CASCADE"
+        ),
+        UniqueConstraint("tenant_id", "conversation_id", name="uq_estimate_voice_calls_conversation"),
+        CheckConstraint("status IN ('received','processed','failed')", name="status"),
+    )
+
+    estimate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    conversation_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="received")
+    drafts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VoiceDraft(TenantRecord, Timestamped, Versioned, Base):
+    """A room the agent heard, not priced until a person confirms it (then `room_id` is the room it became)."""
+
+    __tablename__ = "estimate_voice_drafts"
+    __table_args__ = (
+        _estimate_fk("fk_estimate_voice_drafts_estimate"),
+        ForeignKeyConstraint(
+            ["session_id"], ["estimate_voice_sessions.id"], name="fk_estimate_voice_drafts_session", ondelete="CASCADE"
+        ),
+        UniqueConstraint("tenant_id", "tool_call_key", name="uq_estimate_voice_drafts_tool_call"),
+        CheckConstraint("status IN ('pending','confirmed','rejected')", name="status"),
+        CheckConstraint("source IN ('tool','data_collection','transcript')", name="source"),
+        Index("ix_estimate_voice_drafts_tenant_estimate", "tenant_id", "estimate_id", "created_at", "id"),
+    )
+
+    estimate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    conversation_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    length_ft: Mapped[Decimal | None] = mapped_column(Numeric(9, 3))
+    width_ft: Mapped[Decimal | None] = mapped_column(Numeric(9, 3))
+    height_ft: Mapped[Decimal | None] = mapped_column(Numeric(9, 3))
+    doors: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    windows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    surfaces: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    tool_call_key: Mapped[str | None] = mapped_column(String(128))
+    room_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

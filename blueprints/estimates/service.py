@@ -27,12 +27,15 @@ from blueprints.estimates.photos import commit_photo, create_upload, delete_phot
 from blueprints.estimates.previews import get_preview, list_previews, request_preview, update_preview
 from blueprints.estimates.rate_book import get_rate_book, save_rate_book
 from blueprints.estimates.sending import pdf_link, send_estimate
+from blueprints.estimates.voice import start_voice_session
+from blueprints.estimates.voice_drafts import confirm_draft, list_drafts, reject_draft
 
 __all__ = [
     "add_addon",
     "add_option",
     "add_room",
     "commit_photo",
+    "confirm_draft",
     "create_estimate",
     "create_upload",
     "delete_addon",
@@ -45,14 +48,17 @@ __all__ = [
     "get_photo",
     "get_preview",
     "get_rate_book",
+    "list_drafts",
     "list_estimates",
     "list_photos",
     "list_previews",
     "pdf_link",
+    "reject_draft",
     "request_preview",
     "save_rate_book",
     "send_estimate",
     "share_estimate",
+    "start_voice_session",
     "unshare_estimate",
     "update_estimate",
     "update_photo",

@@ -64,6 +64,21 @@ param anthropicApiKey string = ''
 param geminiApiKey string = ''
 
 @secure()
+@description('ElevenLabs API key for voice estimates (ELEVENLABS_API_KEY); empty leaves the vault as it is (no key: the local voice provider).')
+param elevenlabsApiKey string = ''
+
+@secure()
+@description('Secret ElevenLabs signs post-call webhooks with (ELEVENLABS_WEBHOOK_SECRET); empty leaves the vault as it is.')
+param elevenlabsWebhookSecret string = ''
+
+@secure()
+@description('Secret header value configured on the ElevenLabs server tools (ELEVENLABS_TOOL_SECRET); empty leaves the vault as it is.')
+param elevenlabsToolSecret string = ''
+
+@description('The ElevenLabs agent estimators talk to (ELEVENLABS_AGENT_ID).')
+param elevenlabsAgentId string = ''
+
+@secure()
 @description('Our ServiceTitan app key (SERVICETITAN_APP_KEY, sent as ST-App-Key); empty leaves the vault as it is.')
 param servicetitanAppKey string = ''
 
@@ -117,6 +132,7 @@ var queues = [
   'estimate-previews'
   'lead-responses'
   'inbound-from-unknown'
+  'estimate-voice-calls'
   renderJobsQueue
   renderResultsQueue
 ]
@@ -193,6 +209,9 @@ module keyVault 'modules/keyvault.bicep' = {
     inspectionLinkSigningKey: inspectionLinkSigningKey
     anthropicApiKey: anthropicApiKey
     geminiApiKey: geminiApiKey
+    elevenlabsApiKey: elevenlabsApiKey
+    elevenlabsWebhookSecret: elevenlabsWebhookSecret
+    elevenlabsToolSecret: elevenlabsToolSecret
     servicetitanAppKey: servicetitanAppKey
     pricebookKeyEncryptionKey: pricebookKeyEncryptionKey
     functionPrincipalId: identities.outputs.functionPrincipalId
@@ -256,6 +275,7 @@ module functionApp 'modules/functionapp.bicep' = {
     smtpUsername: smtpUsername
     smtpFrom: smtpFrom
     uploadCorsOrigins: corsAllowedOrigins
+    elevenlabsAgentId: elevenlabsAgentId
     renderTemplateContainer: templatesContainer
     renderOutputContainer: rendersContainer
     renderControlContainer: renderControlContainer

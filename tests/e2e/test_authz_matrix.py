@@ -5,6 +5,7 @@ route must state who may call it.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -357,6 +358,28 @@ def _est_preview_path(w: World, target: str) -> str:
 
 
 # --- end of estimates helpers ------------------------------------------------------------------------------
+# --- voice estimates helpers (voice engineer's block) --------------------------------------------------------
+def _voice_estimate(w: World, target: str) -> str:
+    """One estimate of the target business's owner (hidden from our estimator), made on first use."""
+    key = f"voice-estimate-{target}"
+    if key not in w.ids:
+        w.ids[key] = _est_estimate(w, target)["id"]
+    return w.ids[key]
+
+
+def _voice_draft(w: World, target: str) -> tuple[str, str]:
+    """A fresh draft room the voice agent's tool made in that estimate (calls may confirm or reject it)."""
+    estimate = {"id": _voice_estimate(w, target)}
+    voice = _est_post(w, _est_owner(w, target), f"v1/estimates/{estimate['id']}/voice-sessions", {})
+    call = {"session_id": voice["id"], "conversation_id": f"conv_{uuid.uuid4().hex[:12]}", "name": "Den",
+            "quote": "den twelve by fourteen"}  # fmt: skip
+    headers = {"X-Tradeops-Tool-Secret": os.environ["ELEVENLABS_TOOL_SECRET"]}
+    response = w.client.post("/api/webhooks/elevenlabs/tools/add_room", json=call, headers=headers)
+    assert response.status_code == 200, response.text
+    return estimate["id"], response.json()["draft_id"]
+
+
+# --- end of voice estimates helpers --------------------------------------------------------------------------
 # --- bids helpers (bids engineer's block) -----------------------------------------------------------------
 BIDS_READ = roles("owner", "admin", "estimator", "advisor", "accountant")
 BIDS_WRITE = roles("owner", "admin", "estimator", "advisor")
@@ -939,6 +962,26 @@ EXPECTED: dict[tuple[str, str], Case] = {
         _est_preview_path(w, t), json={"in_proposal": False}, headers={"If-Match": "*"}),
         allow(MANAGERS, 200, hidden={"estimator"}), other=True),
     # --- end of estimates block
+    # --- voice estimates (voice engineer's block): painters who may edit the estimate open voice sessions and
+    #     decide drafts (the owner's estimate is hidden from our estimator: 404); the agent's tools and its
+    #     post-call webhook take no token and refuse anything without the tool secret or the signature (403)
+    ("POST", "/v1/estimates/{estimate_id}/voice-sessions"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_voice_estimate(w, t)}/voice-sessions"), allow(MANAGERS, 201, hidden={"estimator"}),
+        other=True),
+    ("GET", "/v1/estimates/{estimate_id}/drafts"): Case(lambda w, r, t: Call(
+        f"v1/estimates/{_voice_estimate(w, t)}/drafts"), allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/drafts/{draft_id}/confirm"): Case(lambda w, r, t: (lambda ed: Call(
+        f"v1/estimates/{ed[0]}/drafts/{ed[1]}/confirm", json={}))(_voice_draft(w, t)),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("POST", "/v1/estimates/{estimate_id}/drafts/{draft_id}/reject"): Case(lambda w, r, t: (lambda ed: Call(
+        f"v1/estimates/{ed[0]}/drafts/{ed[1]}/reject", json={}))(_voice_draft(w, t)),
+        allow(MANAGERS, 200, hidden={"estimator"}), other=True),
+    ("POST", "/webhooks/elevenlabs/tools/{tool}"): Case(lambda w, r, t: Call("webhooks/elevenlabs/tools/list_rooms",
+        json={"session_id": str(uuid.uuid4()), "conversation_id": "conv_x"}, signed_in=False),
+        allow({}, 0, default=403)),
+    ("POST", "/webhooks/elevenlabs/post-call"): Case(lambda w, r, t: Call("webhooks/elevenlabs/post-call",
+        json={"type": "post_call_transcription", "data": {}}, signed_in=False), allow({}, 0, default=403)),
+    # --- end of voice estimates block
     # --- bids (bids engineer's block): estimators, advisors and the office read; the desk uploads; estimators
     #     and managers review; managers set the code and thresholds. Cancelling a finished analysis is 409
     #     and committing before the upload is 422: both past authorisation.

@@ -5,7 +5,10 @@ again (the host's admin API: one message id) and as copies put on the real queue
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -215,6 +218,77 @@ def estimate_notice_poison(stack: Stack) -> None:
     assert stack.host.fire("estimates_notice", task).status_code == 200
     stack.deliver("estimates_notice_poison", "estimate-notices-poison", task)
     assert stack.rows("SELECT status FROM estimate_notices WHERE id = %s", notice_id) == [("sent",)]
+
+
+def _voice_call(stack: Stack) -> tuple[str, str]:
+    """A post-call webhook of three spoken rooms, signed by hand and received: (the call id, the tenant id)."""
+    book = {"products": [{"name": "Eggshell", "coverage_sqft_per_gallon": "350", "price_per_gallon_cents": 4500}]}
+    assert stack.client.put("/api/v1/estimates/rate-book", headers=stack.owner.headers, json=book).status_code == 200
+    customer = stack.client.post(
+        "/api/v1/crm/customers", headers=stack.owner.headers, json={"name": "Voice customer", "phone": unique_phone()}
+    )
+    estimate = stack.client.post(
+        "/api/v1/estimates", headers=stack.owner.headers, json={"customer_id": customer.json()["id"], "title": "Said"}
+    ).json()
+    session = stack.client.post(f"/api/v1/estimates/{estimate['id']}/voice-sessions", headers=stack.owner.headers)
+    assert session.status_code == 201, session.text
+    said = "Kitchen ten by twelve. Den nine by nine, no ceiling. Office eight by ten, two windows."
+    body = json.dumps(
+        {
+            "type": "post_call_transcription",
+            "event_timestamp": int(time.time()),
+            "data": {
+                "agent_id": "local-agent",
+                "conversation_id": f"conv_{uuid.uuid4().hex[:16]}",
+                "status": "done",
+                "transcript": [{"role": "user", "message": said, "time_in_call_secs": 3}],
+                "analysis": {"data_collection_results": {}},
+                "conversation_initiation_client_data": {
+                    "dynamic_variables": {"tradeops_session": session.json()["id"]}
+                },
+            },
+        }
+    ).encode()
+    t = int(time.time())
+    secret = os.environ["ELEVENLABS_WEBHOOK_SECRET"].encode()
+    signature = f"t={t},v0=" + hmac.new(secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    posted = stack.client.post(
+        "/api/webhooks/elevenlabs/post-call",
+        content=body,
+        headers={"content-type": "application/json", "elevenlabs-signature": signature},
+    )
+    assert posted.status_code == 200 and posted.json()["status"] == "queued", posted.text
+    _wait(
+        lambda: (
+            stack.rows("SELECT status FROM estimate_voice_calls WHERE session_id = %s", session.json()["id"])
+            == [("processed",)]
+        ),
+        "the post-call webhook processed",
+    )
+    ((call_id,),) = stack.rows("SELECT id::text FROM estimate_voice_calls WHERE session_id = %s", session.json()["id"])
+    return call_id, stack.owner.tenant_id
+
+
+def voice_call(stack: Stack) -> None:
+    """A processed post-call webhook delivered four more times: still three draft rooms."""
+    call_id, tenant_id = _voice_call(stack)
+    stack.deliver("estimates_voice_call", "estimate-voice-calls", {"tenant_id": tenant_id, "call_id": call_id})
+    drafts = stack.rows(
+        "SELECT d.name FROM estimate_voice_drafts d JOIN estimate_voice_calls c ON c.session_id = d.session_id "
+        "WHERE c.id = %s ORDER BY d.name",
+        call_id,
+    )
+    assert drafts == [("Den",), ("Kitchen",), ("Office",)]
+    assert stack.rows("SELECT status, drafts FROM estimate_voice_calls WHERE id = %s", call_id) == [("processed", 3)]
+
+
+def voice_call_poison(stack: Stack) -> None:
+    """A processed call's task reaching the poison queue: it stays processed with its drafts."""
+    call_id, tenant_id = _voice_call(stack)
+    stack.deliver(
+        "estimates_voice_call_poison", "estimate-voice-calls-poison", {"tenant_id": tenant_id, "call_id": call_id}
+    )
+    assert stack.rows("SELECT status, drafts FROM estimate_voice_calls WHERE id = %s", call_id) == [("processed", 3)]
 
 
 def _render_job(stack: Stack) -> dict[str, Any]:
@@ -470,6 +544,8 @@ SCENARIOS: dict[str, list[Callable[[Stack], None]]] = {
     "leads_responder_poison": [lead_answer_poison],
     "leads_inbound_text": [lead_from_text],
     "leads_inbound_text_poison": [lead_from_text_poison],
+    "estimates_voice_call": [voice_call],
+    "estimates_voice_call_poison": [voice_call_poison],
 }
 # Found by this test, not fixed here: a result names the worker's attempt (the queue's dequeue count) but
 # not the job attempt it reports on, so a copy of a recoverable failure cannot be told from a new one.

@@ -17,6 +17,7 @@ HEAVY = (
     "opentelemetry.sdk",
     "jsonschema",
     "bpy",
+    "elevenlabs",
 )
 
 

@@ -36,6 +36,8 @@ param smtpFrom string = ''
 param smtpTls string = 'starttls'
 @description('Origins (comma-separated) the PWA uploads from; the storage account\'s CORS allows the same.')
 param uploadCorsOrigins string = ''
+@description('The ElevenLabs agent of voice estimates (its key and secrets are in Key Vault).')
+param elevenlabsAgentId string = ''
 param renderTemplateContainer string
 param renderOutputContainer string
 param renderControlContainer string
@@ -218,6 +220,9 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     ESTIMATE_PHOTOS_CONTAINER: 'photos'
     PREVIEWS_PER_TENANT_DAY: '50'
     PREVIEW_MAX_ATTEMPTS: '5'
+    // estimates by voice: the ElevenLabs agent (API key, webhook and tool secrets in Key Vault)
+    ELEVENLABS_AGENT_ID: elevenlabsAgentId
+    ELEVENLABS_BASE_URL: 'https://api.elevenlabs.io'
     // bids: plan-set analysis (the Anthropic key is in Key Vault; without it vision is off)
     ANTHROPIC_TIMEOUT_SECONDS: '120'
     ANTHROPIC_MAX_ATTEMPTS: '4'

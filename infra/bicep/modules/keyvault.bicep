@@ -26,6 +26,15 @@ param geminiApiKey string
 param servicetitanAppKey string
 @secure()
 param pricebookKeyEncryptionKey string
+@secure()
+@description('ELEVENLABS-API-KEY; empty leaves the vault as it is.')
+param elevenlabsApiKey string = ''
+@secure()
+@description('ELEVENLABS-WEBHOOK-SECRET; empty leaves the vault as it is.')
+param elevenlabsWebhookSecret string = ''
+@secure()
+@description('ELEVENLABS-TOOL-SECRET; empty leaves the vault as it is.')
+param elevenlabsToolSecret string = ''
 param functionPrincipalId string
 param deployerPrincipalId string
 @allowed([
@@ -124,6 +133,35 @@ resource geminiApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if 
   name: 'GEMINI-API-KEY'
   properties: {
     value: geminiApiKey
+resource elevenlabsApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(elevenlabsApiKey)) {
+  //checkov:skip=CKV_AZURE_41:No expiry: the app reads secrets once at start-up, and an expired signing key or provider token would stop sign-in or messaging; rotation is a documented manual step (infra/bicep/README.md).
+  //checkov:skip=CKV_AZURE_114:contentType is set (text/plain); checkov does not read it on a conditional resource.
+  parent: vault
+  name: 'ELEVENLABS-API-KEY'
+  properties: {
+    value: elevenlabsApiKey
+    contentType: 'text/plain'
+  }
+}
+
+resource elevenlabsWebhookSecretSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(elevenlabsWebhookSecret)) {
+  //checkov:skip=CKV_AZURE_41:No expiry: the app reads secrets once at start-up, and an expired signing key or provider token would stop sign-in or messaging; rotation is a documented manual step (infra/bicep/README.md).
+  //checkov:skip=CKV_AZURE_114:contentType is set (text/plain); checkov does not read it on a conditional resource.
+  parent: vault
+  name: 'ELEVENLABS-WEBHOOK-SECRET'
+  properties: {
+    value: elevenlabsWebhookSecret
+    contentType: 'text/plain'
+  }
+}
+
+resource elevenlabsToolSecretSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(elevenlabsToolSecret)) {
+  //checkov:skip=CKV_AZURE_41:No expiry: the app reads secrets once at start-up, and an expired signing key or provider token would stop sign-in or messaging; rotation is a documented manual step (infra/bicep/README.md).
+  //checkov:skip=CKV_AZURE_114:contentType is set (text/plain); checkov does not read it on a conditional resource.
+  parent: vault
+  name: 'ELEVENLABS-TOOL-SECRET'
+  properties: {
+    value: elevenlabsToolSecret
     contentType: 'text/plain'
   }
 }
