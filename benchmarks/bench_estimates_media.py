@@ -12,6 +12,9 @@ Independent measure functions, each answering a dict of figures; main() merges t
   size), p95 (target < 1.5 s), and the peak memory of a process doing one (VmHWM, read by the process itself).
   Baseline: Pillow's plain decode and JPEG re-encode of the same photo at full size (the least any same-size
   answer costs), timed and measured the same way.
+- webhook_to_drafts (`media_voice.py`, in its own process with its own dev host): a signed post-call webhook of a
+  10-minute call (100 turns, 20 rooms) to its 20 draft rooms through the dev host and its queue, p95; baselines:
+  the parser alone on the same payload, and the host's floor (GET /api/health).
 """
 
 from __future__ import annotations
@@ -205,7 +208,20 @@ def measure_local_preview(data: bytes) -> dict[str, Any]:
     }
 
 
-MEASURES: list[Callable[[bytes], dict[str, Any]]] = [measure_commit_to_thumbnail, measure_local_preview]
+def measure_webhook_to_drafts(data: bytes) -> dict[str, Any]:
+    """Webhook of a 10-minute call to its draft rooms through a dev host: media_voice.py in its own process
+    (its own database, Azurite and host), its JSON figures here under `voice_`."""
+    script = Path(__file__).resolve().parent / "media_voice.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=900)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {f"voice_{name}": value for name, value in figures.items() if name != "benchmark"}
+
+
+MEASURES: list[Callable[[bytes], dict[str, Any]]] = [
+    measure_commit_to_thumbnail,
+    measure_local_preview,
+    measure_webhook_to_drafts,
+]
 
 
 def main() -> int:
