@@ -5,10 +5,10 @@ Every task names a lead and what to do (`kind`); each delivery locks the lead ro
 task handled at once run one after the other, and each kind checks what the lead already records:
 
 - `answer`: SMS when consent allows and it is not quiet hours in the lead's zone (its own zone when known,
-  else the business's), else email (rules.first_answer). In quiet hours a lead who may be texted gets the
-  SMS at the opening hour (this task again, with a queue visibility delay); one who may only be emailed gets
-  the email, which messaging holds to the opening hour too. The owner is told whenever the answer does not
-  go at once, and about a lead no channel reaches. The message
+  else the business's), else email (rules.first_answer). In quiet hours a lead who may be emailed gets the
+  email at once (messaging holds only texts in quiet hours); one who may only be texted gets the SMS at the
+  opening hour (this task again, with a queue visibility delay). The owner is told whenever the answer does
+  not go at once, and about a lead no channel reaches. The message
   goes through `messaging.service.send` with the dedupe key `lead:<id>:answer`, so however often the task is
   delivered there is one answer. Follow-ups are queued with it.
 - `confirm`: records `first_response_at` once messaging has it: the message's `sent_at`, set when the

@@ -103,9 +103,9 @@ def first_answer(*, sms_allowed: bool, email_allowed: bool, texts_open: datetime
     """The first answer's channel and time.
 
     Outside quiet hours: SMS when consent allows, else email. In quiet hours no text goes: a lead who may be
-    texted gets the SMS at the opening hour; one who may only be emailed gets the email, which messaging's
-    pipeline also holds to the opening hour (it applies quiet hours to every channel). Whenever the answer
-    does not go at once, and when no channel reaches the lead, the contractor is told.
+    emailed gets the email at once (quiet hours hold texts only); one who may only be texted gets the SMS at
+    the opening hour. Whenever the answer does not go at once, and when no channel reaches the lead, the
+    contractor is told.
     """
     if texts_open is None:
         if sms_allowed:
@@ -113,10 +113,10 @@ def first_answer(*, sms_allowed: bool, email_allowed: bool, texts_open: datetime
         if email_allowed:
             return Decision(Action.EMAIL)
         return Decision(Action.NONE, tell_owner=True)
+    if email_allowed:
+        return Decision(Action.EMAIL)
     if sms_allowed:
         return Decision(Action.SCHEDULE_SMS, texts_open, tell_owner=True)
-    if email_allowed:
-        return Decision(Action.EMAIL, texts_open, tell_owner=True)
     return Decision(Action.NONE, tell_owner=True)
 
 

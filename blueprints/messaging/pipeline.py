@@ -128,7 +128,9 @@ def _check(session: Session, message: Message, customer: crm_schemas.CustomerOut
         phone=message.to_address if message.channel == "sms" else None,
         tenant_zone=tenant.timezone,
     )
-    opens = rules.next_open(now, zone, quiet)
+    # Quiet hours are calling hours: they hold texts. An email waits in the inbox until it is read, so it goes
+    # at once (a lead who writes at 23:30 is answered then, not at 08:00).
+    opens = rules.next_open(now, zone, quiet) if message.channel == "sms" else None
     if opens is not None:
         _requeue(session, message, opens, status="scheduled", reason="quiet_hours")
         return "scheduled"

@@ -95,9 +95,9 @@ DECISIONS = {
     (True, False, False): (Action.SMS, False),
     (False, True, False): (Action.EMAIL, False),
     (False, False, False): (Action.NONE, True),
-    (True, True, True): (Action.SCHEDULE_SMS, True),
+    (True, True, True): (Action.EMAIL, False),
     (True, False, True): (Action.SCHEDULE_SMS, True),
-    (False, True, True): (Action.EMAIL, True),
+    (False, True, True): (Action.EMAIL, False),
     (False, False, True): (Action.NONE, True),
 }
 
