@@ -210,9 +210,13 @@ SELECT v.* FROM (
    WHERE e.owner_id = %(u)s AND e.tenant_id = %(t)s AND e.deleted_at IS NULL
    ORDER BY e.updated_at DESC, e.id DESC LIMIT 51)
   UNION ALL
-  (SELECT e.id, e.customer_id, e.owner_id, e.title, e.status, e.revision, e.currency, e.created_at, e.updated_at
-   FROM estimates e JOIN estimate_shares s ON s.estimate_id = e.id AND s.user_id = %(u)s
-   WHERE s.tenant_id = %(t)s AND e.owner_id <> %(u)s AND e.tenant_id = %(t)s AND e.deleted_at IS NULL
+  (SELECT e.*
+   FROM (SELECT estimate_id FROM estimate_shares WHERE tenant_id = %(t)s AND user_id = %(u)s OFFSET 0) s
+   JOIN LATERAL (
+     SELECT e.id, e.customer_id, e.owner_id, e.title, e.status, e.revision, e.currency, e.created_at, e.updated_at
+     FROM estimates e
+     WHERE e.id = s.estimate_id AND e.owner_id <> %(u)s AND e.tenant_id = %(t)s AND e.deleted_at IS NULL LIMIT 1
+   ) e ON true
    ORDER BY e.updated_at DESC, e.id DESC LIMIT 51)
 ) v ORDER BY v.updated_at DESC, v.id DESC LIMIT 51
 """

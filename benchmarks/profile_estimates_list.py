@@ -118,6 +118,12 @@ def _explain(app_url: str, tenant_id: object, user_id: object, sql: str) -> None
             cur.execute(sql, {"t": tenant_id, "u": user_id})
         cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, {"t": tenant_id, "u": user_id})
         print("\n".join(row[0] for row in cur.fetchall()))
+        # psycopg prepares a statement from its 5th execution: PostgreSQL may then plan it once, generically
+        prepared = sql.replace("%(t)s", "$1").replace("%(u)s", "$2")
+        cur.execute(f"PREPARE page(uuid, uuid) AS {prepared}")
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+        cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE page('{tenant_id}', '{user_id}')")  # uuids: no quoting issue
+        print("generic plan:\n" + "\n".join(row[0] for row in cur.fetchall()))
 
 
 def _phases(call: object, request: object, health: object) -> None:
