@@ -30,6 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--lines", type=int, default=45)
+    parser.add_argument("--requests", type=int, default=REQUESTS, help="calls timed (and as many profiled)")
+    parser.add_argument("--no-profile", action="store_true", help="only the unprofiled mean and median")
     parser.add_argument("--callers", nargs="*", default=[], help="also print who calls these functions")
     parser.add_argument("--trace-sql", action="store_true", help="print what one request sends to PostgreSQL")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the bench's raw SQL of the page")
@@ -90,13 +92,18 @@ def main() -> None:
             _phases(call, request, _route(routes, "health", "GET").user_function)
         for _ in range(200):
             assert call(request).status_code == 200
-        started = time.perf_counter()
-        for _ in range(REQUESTS):
+        timings = []
+        for _ in range(args.requests):
+            started = time.perf_counter()
             call(request)
-        print(f"mean per call, unprofiled: {(time.perf_counter() - started) * 1000 / REQUESTS:.3f} ms")
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        print(f"unprofiled: median {timings[len(timings) // 2]:.3f} ms, mean {sum(timings) / len(timings):.3f} ms")
+        if args.no_profile:
+            return
         profile = cProfile.Profile()
         profile.enable()
-        for _ in range(REQUESTS):
+        for _ in range(args.requests):
             call(request)
         profile.disable()
         stats = pstats.Stats(profile).strip_dirs().sort_stats(args.sort)
