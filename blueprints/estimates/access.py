@@ -22,17 +22,16 @@ READ_ALL = "estimates.read_all"
 
 
 def visible(stmt: Select, principal: Principal) -> Select:
-    """stmt restricted to the live estimates of the caller's business that the caller may see."""
-    return visible_to(stmt, tenant_id=principal.tenant_id, user_id=principal.user_id, read_all=principal.has(READ_ALL))
+    """stmt restricted to the live estimates of the caller's business that the caller may see.
 
-
-def visible_to(stmt: Select, *, tenant_id: Any, user_id: Any, read_all: bool) -> Select:
-    """visible() for a statement built once: tenant_id and user_id may be values or bound parameters."""
-    stmt = stmt.where(Estimate.tenant_id == tenant_id, Estimate.deleted_at.is_(None))
-    if read_all:
+    The list page applies the same rule as the union of the caller's own and shared estimates, each read from
+    its index (estimates._page_statement); a change to the rule changes both.
+    """
+    stmt = stmt.where(Estimate.tenant_id == principal.tenant_id, Estimate.deleted_at.is_(None))
+    if principal.has(READ_ALL):
         return stmt
-    shared = exists().where(EstimateShare.estimate_id == Estimate.id, EstimateShare.user_id == user_id)
-    return stmt.where(or_(Estimate.owner_id == user_id, shared))
+    shared = exists().where(EstimateShare.estimate_id == Estimate.id, EstimateShare.user_id == principal.user_id)
+    return stmt.where(or_(Estimate.owner_id == principal.user_id, shared))
 
 
 def _customer_of_a_shared_estimate(customer_id: Any, principal: Principal) -> ColumnElement[bool]:
