@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from shared.errors import Forbidden, Unauthorized
 
 # The route auth kinds. "function" and "admin" are enforced by the Functions host with its keys.
@@ -44,7 +46,9 @@ def system_principal(tenant_id: uuid.UUID, *, permissions: frozenset[str] = froz
     return Principal(user_id=SYSTEM_USER_ID, tenant_id=tenant_id, role="system", permissions=permissions)
 
 
-Authenticator = Callable[[Any], Principal]
+# Opens the request's own transaction (not yet bound to a tenant) and returns its session.
+SessionOpener = Callable[[], Session]
+Authenticator = Callable[[Any, SessionOpener | None], Principal]
 _authenticator: Authenticator | None = None
 
 
@@ -54,11 +58,15 @@ def register_authenticator(authenticator: Authenticator) -> None:
     _authenticator = authenticator
 
 
-def authenticate(request: Any) -> Principal:
-    """The caller's principal, or 401 when nobody can vouch for the credentials."""
+def authenticate(request: Any, *, open_session: SessionOpener | None = None) -> Principal:
+    """The caller's principal, or 401 when nobody can vouch for the credentials.
+
+    With open_session the authenticator checks the sign-in on the request's own transaction (opened only once
+    the credentials themselves are valid) and binds it to the caller's tenant; without, on a connection of its own.
+    """
     if _authenticator is None:
         raise Unauthorized("Sign-in is not available", code="no_authenticator")
-    return _authenticator(request)
+    return _authenticator(request, open_session)
 
 
 def authorize(principal: Principal, *, permission: str | None, feature: str | None) -> None:

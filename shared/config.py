@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         le=3600,
         validation_alias=AliasChoices("MESSAGING_SEND_LEASE_SECONDS", "messaging_send_lease_seconds"),
     )
+    # an email's attachments together, as downloaded at delivery; more fails the message attachments_too_large
+    messaging_max_attachment_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        le=30 * 1024 * 1024,
+        validation_alias=AliasChoices("MESSAGING_MAX_ATTACHMENT_BYTES", "messaging_max_attachment_bytes"),
+    )
 
     jwt_issuer: str = Field("tradeops", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field("tradeops-api", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))

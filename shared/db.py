@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     MetaData,
+    Row,
     ScalarSelect,
     Select,
     create_engine,
@@ -200,6 +201,24 @@ def set_tenant(session: Session, tenant_id: uuid.UUID | str | None) -> None:
     session.execute(text("SELECT set_config(:name, :value, true)"), {"name": TENANT_SETTING, "value": value})
     session.info["tenant_id"] = value or None
     tenant_id_var.set(value or None)
+
+
+def set_tenant_with(
+    session: Session, tenant_id: uuid.UUID | str, query: str, params: dict[str, Any]
+) -> Row[Any] | None:
+    """Run a first query whose answer does not depend on the tenant, binding the transaction to it in the same
+    round trip: the transaction is bound when the query answers a row (its first row is returned), else not.
+
+    For the request's first statement (the authenticator's session check), where a separate set_config would cost
+    its own round trip. `query` is trusted SQL with :named parameters; it must not use app.tenant_id itself.
+    """
+    value = str(tenant_id)
+    bound = text(f"SELECT set_config(:_tenant_setting, :_tenant_value, true) AS _tenant, q.* FROM ({query}) AS q")
+    row = session.execute(bound, {**params, "_tenant_setting": TENANT_SETTING, "_tenant_value": value}).first()
+    if row is not None:
+        session.info["tenant_id"] = value
+        tenant_id_var.set(value)
+    return row
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -155,6 +155,11 @@ class Request(Generic[BodyT, QueryT]):
             self._session = self._stack.enter_context(session_scope(tenant_id=tenant))
         return self._session
 
+    def use_session(self, session: Session) -> None:
+        """Hand the request a transaction already opened on its stack (and bound to the caller's tenant)."""
+        assert self._session is None, "the request already has its transaction"
+        self._session = session
+
     @property
     def actor(self) -> audit.Actor:
         """Who did it, for audit rows: the principal (if any), address, agent and request id."""
@@ -378,10 +383,22 @@ def _request(raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: Exi
     """The handler's request: signed-in routes authenticate and authorise first."""
     if spec.auth != "user":
         return Request(raw, spec, request_id, stack)
-    principal = auth.authenticate(raw)
+    opened: list[Session] = []
+
+    def open_session() -> Session:
+        opened.append(stack.enter_context(session_scope()))
+        return opened[0]
+
+    # The sign-in is checked on the request's own transaction, which the handler then uses: one connection per
+    # request. Not on idempotent routes: their key is claimed and completed in transactions of their own, and a
+    # request holding its own connection while it waits for another could starve the pool under concurrent POSTs.
+    principal = auth.authenticate(raw, open_session=None if spec.idempotent else open_session)
     tenant_id_var.set(str(principal.tenant_id))
     auth.authorize(principal, permission=spec.permission, feature=spec.feature)
-    return UserRequest(raw, spec, request_id, stack, principal)
+    request = UserRequest(raw, spec, request_id, stack, principal)
+    if opened:
+        request.use_session(opened[0])
+    return request
 
 
 def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.HttpResponse:

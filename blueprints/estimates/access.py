@@ -22,7 +22,11 @@ READ_ALL = "estimates.read_all"
 
 
 def visible(stmt: Select, principal: Principal) -> Select:
-    """stmt restricted to the live estimates of the caller's business that the caller may see."""
+    """stmt restricted to the live estimates of the caller's business that the caller may see.
+
+    The list page applies the same rule as the union of the caller's own and shared estimates, each read from
+    its index (estimates._page_statement); a change to the rule changes both.
+    """
     stmt = stmt.where(Estimate.tenant_id == principal.tenant_id, Estimate.deleted_at.is_(None))
     if principal.has(READ_ALL):
         return stmt

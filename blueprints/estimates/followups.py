@@ -5,12 +5,14 @@ estimate per stage; the same notice table carries the "your estimate was accepte
 A notice is a row (unique per estimate and kind, so a stage is reminded once however often the job runs)
 queued through the outbox. Its delivery calls the SMTP provider between two short transactions of its own:
 claim (read what to send) in one, send outside any transaction, record the outcome in a second; a transient
-SMTP error raises so the queue retries, a redelivered sent notice does nothing.
+SMTP error raises so the queue retries, a redelivered sent notice does nothing. The "accepted" notice carries
+the signed PDF, downloaded outside any transaction too (gone: the notice fails; storage down: retried).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from blueprints.estimates import rate_book
+from blueprints.estimates import rate_book, store
 from blueprints.estimates.models import Estimate, EstimateNotice
 from blueprints.estimates.schemas import FOLLOW_UP_QUEUE, NoticeTask
 from blueprints.estimates.transitions import OPEN, Event, Status, next_status
@@ -109,8 +111,19 @@ def follow_up(*, session: Session, tenant_id: uuid.UUID) -> int:
     return done
 
 
-def _email(notice: EstimateNotice, estimate: Estimate, to: str, days: int) -> EmailMessage:
+@dataclass(frozen=True)
+class _Draft:
+    """A claimed notice: what to email, and the signed PDF to attach (accepted notices)."""
 
+    to: str
+    subject: str
+    body: str
+    message_key: str
+    pdf_path: str | None = None
+    pdf_filename: str = ""
+
+
+def _email(notice: EstimateNotice, estimate: Estimate, to: str, days: int) -> _Draft:
     base = get_settings().public_base_url.rstrip("/")
     subject = SUBJECTS[notice.kind].format(title=estimate.title, days=days)
     lines = [f"{subject}.", "", f"Estimate: {estimate.title} (revision {estimate.revision}, now {estimate.status})"]
@@ -118,16 +131,39 @@ def _email(notice: EstimateNotice, estimate: Estimate, to: str, days: int) -> Em
         lines.append(f"Signed by {estimate.signer_name}; total {estimate.accepted_total_cents} cents.")
         lines.append(f"Signed PDF SHA-256: {estimate.signed_pdf_sha256}")
     lines += ["", f"Open it in Tradeops: {base}/api/v1/estimates/{estimate.id}"]
-    return email.build(
+    signed = notice.kind == "accepted" and estimate.signed_pdf_path
+    return _Draft(
         to=to,
         subject=" ".join(subject.split())[:200],
         body="\n".join(lines) + "\n",
-        sender=get_settings().smtp_from,
         message_key=f"estimate-notice-{notice.id}",
+        pdf_path=estimate.signed_pdf_path if signed else None,
+        pdf_filename=f"signed-proposal-revision-{estimate.decided_revision}.pdf",
     )
 
 
-def _claim(task: NoticeTask) -> EmailMessage | str:
+def _build(draft: _Draft) -> EmailMessage:
+    """The notice as sent, the signed PDF attached (read from storage outside any transaction)."""
+    from azure.core.exceptions import ResourceNotFoundError  # heavy SDK: loaded on first use
+
+    attachments = []
+    if draft.pdf_path:
+        try:
+            data = store.get(draft.pdf_path)
+        except ResourceNotFoundError:
+            raise SendError(code="attachment_missing", detail="The signed PDF is not stored", transient=False) from None
+        attachments.append(email.FileAttachment(data=data, filename=draft.pdf_filename, content_type="application/pdf"))
+    return email.build(
+        to=draft.to,
+        subject=draft.subject,
+        body=draft.body,
+        sender=get_settings().smtp_from,
+        message_key=draft.message_key,
+        attachments=attachments,
+    )
+
+
+def _claim(task: NoticeTask) -> _Draft | str:
     with session_scope(tenant_id=task.tenant_id) as session:
         notice = session.get(EstimateNotice, task.notice_id)
         if notice is None:
@@ -158,7 +194,7 @@ def deliver_notice(task: NoticeTask) -> str:
     if isinstance(claimed, str):
         return claimed
     try:
-        email.send_email(claimed)
+        email.send_email(_build(claimed))
     except SendError as error:
         if error.transient:
             raise

@@ -25,6 +25,7 @@ from blueprints.estimates.schemas import OptionOut, Proposal, Signed
 from blueprints.estimates.sending import DOCUMENT, PROPOSAL, document_url
 from blueprints.estimates.transitions import OPEN, Event, Status, next_status
 from blueprints.identity import service as identity
+from blueprints.messaging import schemas as messaging_schemas
 from blueprints.messaging import service as messaging
 from shared import audit, clock, html, signed_links
 from shared.auth import system_principal
@@ -269,12 +270,24 @@ def _accept(session: Session, opened: Opened, form: dict[str, str], *, ip: str |
     followups.queue_notice(session, estimate, "accepted")
 
 
+def signed_copy_filename(revision: int) -> str:
+    """The file name the signed copy is emailed under."""
+    return f"signed-proposal-revision-{revision}.pdf"
+
+
 def _email_signed_copy(session: Session, opened: Opened) -> None:
     estimate, proposal = opened.estimate, opened.proposal
     url, _ = document_url(estimate.tenant_id, estimate.id, opened.revision.id, SIGNED_COPY_TTL)
     body = (
         f'Hello {proposal.customer.name},\n\nThank you for accepting "{proposal.estimate.title}".\n\n'
-        f"Your signed proposal (PDF, link valid for 7 days):\n{url}\n\n{proposal.business_name}\n"
+        f"Your signed proposal is attached (PDF). It is also at this link for 7 days:\n{url}\n\n"
+        f"{proposal.business_name}\n"
+    )
+    attachment = messaging_schemas.Attachment(
+        blob_name=estimate.signed_pdf_path or "",
+        filename=signed_copy_filename(opened.revision.revision),
+        content_type="application/pdf",
+        container=store.container(),
     )
     try:
         messaging.send(
@@ -288,6 +301,7 @@ def _email_signed_copy(session: Session, opened: Opened) -> None:
             related_type="estimate",
             related_id=estimate.id,
             dedupe_key=f"estimate-{estimate.id}-accepted",
+            attachments=[attachment],
         )
     except AppError as refused:  # no email address, messaging off: the estimator's notice still goes
         log.warning("signed copy not emailed to the customer: %s", refused.code)

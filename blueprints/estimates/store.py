@@ -1,4 +1,9 @@
-"""Proposal PDFs in Blob storage, under the tenant's prefix: tenants/{tenant}/estimates/{estimate}/revision-N.pdf."""
+"""Proposal PDFs in Blob storage, under the tenant's prefix: tenants/{tenant}/estimates/{estimate}/revision-N.pdf.
+
+A signed copy gets a name issued by shared.uploads (tenants/{tenant}/estimates/{estimate}/{id}.{mac}.pdf, the id
+derived from the estimate and revision so a retried acceptance writes the same blob): messaging attaches only
+blobs whose names were issued to the business.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,12 @@ from shared.storage import blob_service
 
 def path_of(tenant_id: uuid.UUID, estimate_id: uuid.UUID, revision: int, *, signed: bool = False) -> str:
     """The blob name of a revision's proposal (or of its signed copy)."""
-    suffix = "-signed" if signed else ""
-    return f"tenants/{tenant_id}/estimates/{estimate_id}/revision-{revision}{suffix}.pdf"
+    if signed:
+        copy_id = uuid.uuid5(estimate_id, f"revision-{revision}-signed")
+        return uploads.blob_name_for(
+            tenant_id=tenant_id, area=f"estimates/{estimate_id}", kind="pdf", upload_id=copy_id
+        )
+    return f"tenants/{tenant_id}/estimates/{estimate_id}/revision-{revision}.pdf"
 
 
 def _container() -> str:
@@ -27,6 +36,11 @@ def put(path: str, data: bytes) -> None:
 
     client = blob_service().get_blob_client(_container(), path)
     client.upload_blob(data, overwrite=True, content_settings=ContentSettings(content_type="application/pdf"))
+
+
+def container() -> str:
+    """The container the proposals are stored in (messaging names it to attach one)."""
+    return get_settings().estimate_documents_container
 
 
 def get(path: str) -> bytes:

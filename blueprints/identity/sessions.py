@@ -28,10 +28,10 @@ from blueprints.identity.schemas import (
     RegisterIn,
     TokenPair,
 )
-from shared import audit, clock, ratelimit
+from shared import audit, auth, clock, ratelimit
 from shared.auth import Principal
 from shared.config import get_settings
-from shared.db import get_engine, set_tenant
+from shared.db import get_engine, set_tenant, set_tenant_with
 from shared.errors import AppError, Conflict, Forbidden, Unauthorized
 from shared.providers import twilio_verify
 
@@ -387,18 +387,23 @@ def change_password(
     return None
 
 
-_PRINCIPAL_SQL = text("SELECT * FROM app_session_principal(:session_id, :user_id, :tenant_id)")
+_PRINCIPAL_QUERY = "SELECT * FROM app_session_principal(:session_id, :user_id, :tenant_id)"
+_PRINCIPAL_SQL = text(_PRINCIPAL_QUERY)
 
 
-def authenticate(raw: Any) -> Principal:
+def authenticate(raw: Any, open_session: auth.SessionOpener | None = None) -> Principal:
     """The authenticator installed in shared.auth: a valid access token of a live session and an enabled user."""
     claims = tokens.verify_access_token(tokens.bearer_token(raw.headers.get("authorization")), now=clock.now())
-    # One statement on a pooled connection, outside any transaction: the role and modules are read fresh on
-    # every request, so a role change, a disabled user or a revoked session takes effect at once.
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        found = connection.execute(
-            _PRINCIPAL_SQL, {"session_id": claims.session_id, "user_id": claims.user_id, "tenant_id": claims.tenant_id}
-        ).first()
+    # One statement per request: the role and modules are read fresh every time, so a role change, a disabled
+    # user or a revoked session takes effect at once. On the request's own transaction when the caller opens it
+    # (that statement also binds the transaction to the tenant: one round trip, one connection per request);
+    # else on a pooled connection of its own, outside any transaction.
+    params = {"session_id": claims.session_id, "user_id": claims.user_id, "tenant_id": claims.tenant_id}
+    if open_session is not None:
+        found = set_tenant_with(open_session(), claims.tenant_id, _PRINCIPAL_QUERY, params)
+    else:
+        with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            found = connection.execute(_PRINCIPAL_SQL, params).first()
     if found is None or found.disabled or found.revoked or clock.now() >= found.absolute_expires_at:
         raise Unauthorized("This session has ended; sign in again", code="session_ended")
     return Principal(

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -52,29 +53,39 @@ def verify_access_token(token: str, *, now: datetime) -> AccessClaims:
     """The claims of a valid access token; 401 for anything else (bad signature, algorithm, expiry, audience)."""
     settings = get_settings()
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_signing_key,
-            algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "typ"], "verify_exp": False},
-        )
-        if claims.get("typ") != ACCESS_TYPE:
-            raise jwt.InvalidTokenError("not an access token")
-        # Expiry is checked against the app clock (pinnable), with no leeway.
-        if int(claims["exp"]) <= int(now.timestamp()):
-            raise jwt.ExpiredSignatureError("expired")
-        return AccessClaims(
-            user_id=uuid.UUID(claims["sub"]),
-            tenant_id=uuid.UUID(claims["tid"]),
-            session_id=uuid.UUID(claims["sid"]),
-            role=str(claims.get("role", "")),
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("The access token has expired", code="token_expired") from None
+        claims, expires = _verified(token, settings.jwt_signing_key, settings.jwt_audience, settings.jwt_issuer)
     except (jwt.InvalidTokenError, KeyError, ValueError, TypeError):
         raise Unauthorized("The access token is not valid", code="invalid_token") from None
+    # Expiry is checked against the app clock (pinnable), with no leeway, on every request.
+    if expires <= int(now.timestamp()):
+        raise Unauthorized("The access token has expired", code="token_expired")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, key: str, audience: str, issuer: str) -> tuple[AccessClaims, int]:
+    """A token's claims and expiry once its signature, algorithm, audience, issuer and type check out.
+
+    Cached: the answer depends only on these arguments (the key among them, so a new key verifies afresh), and a
+    client sends the same token for its 15 minutes. Expiry is not part of it. Failures are never cached.
+    """
+    claims = jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        audience=audience,
+        issuer=issuer,
+        options={"require": ["exp", "iat", "iss", "aud", "sub", "typ"], "verify_exp": False},
+    )
+    if claims.get("typ") != ACCESS_TYPE:
+        raise jwt.InvalidTokenError("not an access token")
+    verified = AccessClaims(
+        user_id=uuid.UUID(claims["sub"]),
+        tenant_id=uuid.UUID(claims["tid"]),
+        session_id=uuid.UUID(claims["sid"]),
+        role=str(claims.get("role", "")),
+    )
+    return verified, int(claims["exp"])
 
 
 def new_refresh_token() -> str:

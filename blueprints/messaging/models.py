@@ -70,6 +70,8 @@ class Message(TenantRecord, Timestamped, Base):
     counted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the blobs an email carries (schemas.Attachment as JSON), downloaded by the pipeline at delivery
+    attachments: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
 
 
 class MessageEvent(TenantRecord, Base):

@@ -15,6 +15,11 @@ any transaction; the outcome is recorded in a second one. The guard against send
 Quiet hours and limits re-queue the message with a visibility delay (capped at Azure's 7 days; the
 next delivery checks again); transient provider errors retry with exponential backoff up to
 MESSAGING_MAX_ATTEMPTS, then the message is `failed` with the provider's code.
+
+An email's attachments are downloaded from Blob storage at delivery, outside any transaction like the
+provider call: a blob that is gone fails the message `attachment_missing`, more than
+MESSAGING_MAX_ATTACHMENT_BYTES together `attachments_too_large` (both permanent); storage unreachable
+retries like a transient provider error.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from blueprints.messaging.models import Message
 from shared import audit, clock, tracing
 from shared.config import get_settings
 from shared.db import session_scope
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.providers import Receipt, SendError, email, twilio_messaging
-from shared.storage import MAX_VISIBILITY_SECONDS, enqueue
+from shared.storage import MAX_VISIBILITY_SECONDS, blob_service, enqueue
+from shared.uploads import check_name
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ class Job:
     messaging_service_sid: str | None
     email_from: str | None
     purpose: str | None
+    attachments: tuple[schemas.Attachment, ...] = ()
 
 
 def process(task: schemas.OutboundTask) -> str:
@@ -196,6 +203,7 @@ def _claim(session: Session, message: Message, settings: schemas.SettingsOut, no
         messaging_service_sid=settings.messaging_service_sid,
         email_from=sender if message.channel == "email" else None,
         purpose=message.purpose,
+        attachments=tuple(schemas.Attachment.model_validate(a) for a in message.attachments or ()),
     )
 
 
@@ -219,8 +227,50 @@ def _deliver(job: Job) -> Receipt:
         sender=job.email_from,
         message_key=str(job.message_id),
         headers=headers,
+        attachments=_download(job),
     )
     return email.send_email(message)
+
+
+def _download(job: Job) -> list[email.FileAttachment]:
+    """The job's attachments' bytes from Blob storage, checked against the size cap before and while reading."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError  # heavy SDK: loaded on first use
+
+    cap = get_settings().messaging_max_attachment_bytes
+    files: list[email.FileAttachment] = []
+    total = 0
+    for attachment in job.attachments:
+        try:  # checked at send too; a stored row is not trusted
+            check_name(attachment.blob_name, tenant_id=job.tenant_id)
+        except Forbidden:
+            raise SendError(
+                code="attachment_not_issued", detail="Not a blob of this business", transient=False
+            ) from None
+        container = attachment.container or get_settings().uploads_container
+        blob = blob_service().get_blob_client(container, attachment.blob_name)
+        try:
+            size = blob.get_blob_properties().size
+            if total + size > cap:
+                raise _too_large(cap)
+            data = blob.download_blob().readall()
+        except ResourceNotFoundError:
+            raise SendError(
+                code="attachment_missing", detail=f"The attachment {attachment.filename} is not stored", transient=False
+            ) from None
+        except AzureError as exc:
+            raise SendError(code="attachment_unavailable", detail=type(exc).__name__, transient=True) from None
+        total += len(data)
+        if total > cap:  # replaced by a bigger blob between the two calls
+            raise _too_large(cap)
+        files.append(
+            email.FileAttachment(data=data, filename=attachment.filename, content_type=attachment.content_type)
+        )
+    return files
+
+
+def _too_large(cap: int) -> SendError:
+    detail = f"The attachments are larger than {cap} bytes together"
+    return SendError(code="attachments_too_large", detail=detail, transient=False)
 
 
 def status_callback_url(job: Job) -> str:

@@ -22,9 +22,38 @@ RelatedType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$"
 TemplateName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Placeholder = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
+# what an attachment may be named and typed: no path, no control characters (they would reach a MIME header)
+Filename = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f\x7f]+$")]
+ContentType = Annotated[
+    str, StringConstraints(max_length=100, pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+]
+ContainerName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+MAX_ATTACHMENTS = 10
+
 OUTBOUND_QUEUE = "outbound-messages"
 # Inbound texts from a number no customer of the business has: another module (leads) may take them up.
 INBOUND_UNKNOWN_QUEUE = "inbound-from-unknown"
+
+
+class Attachment(BaseModel):
+    """A stored blob an email carries: its name under the tenant's prefix, the filename the recipient sees, its type.
+
+    container None means the uploads container (UPLOADS_CONTAINER); the pipeline downloads the blob at delivery.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    blob_name: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    filename: Filename
+    content_type: ContentType
+    container: ContainerName | None = None
+
+
+class AttachmentOut(BaseModel):
+    """What a message's thread shows of an attachment."""
+
+    filename: str
+    content_type: str
 
 
 class Related(BaseModel):
@@ -80,6 +109,7 @@ class MessageOut(BaseModel):
     delivered_at: UtcDateTime | None
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
 
 class ThreadQuery(BaseModel):

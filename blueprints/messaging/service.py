@@ -8,6 +8,7 @@ outbound pipeline (pipeline.py) decides whether, when and how it goes out.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal, cast
 
@@ -21,7 +22,7 @@ from blueprints.crm import service as crm
 from blueprints.identity import service as identity
 from blueprints.messaging import rules, schemas
 from blueprints.messaging.models import ConsentEvent, Message, MessageTemplate, MessagingSettings
-from shared import audit, auth, clock
+from shared import audit, auth, clock, uploads
 from shared.auth import Principal
 from shared.db import set_tenant
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -78,14 +79,17 @@ def send(
     related_id: uuid.UUID | None = None,
     actor_user_id: uuid.UUID | None = None,
     dedupe_key: str | None = None,
+    attachments: Sequence[schemas.Attachment] = (),
 ) -> schemas.MessageOut:
     """Write an outbound message (status queued) and queue it after commit; a repeated dedupe_key returns the first.
 
-    403 (module_disabled) when the business has switched messaging off.
+    403 (module_disabled) when the business has switched messaging off; attachments go by email only (422 for a
+    text) and each must be a blob name issued to this business (403 upload_not_issued).
     """
     _bind(session, tenant_id)
     if not messaging_enabled(session=session, tenant_id=tenant_id):
         raise Forbidden("The messaging module is not enabled for this business", code="module_disabled")
+    _check_attachments(tenant_id, channel, attachments)
     if dedupe_key is not None:
         existing = _by_dedupe_key(session, tenant_id, dedupe_key)
         if existing is not None:
@@ -115,6 +119,7 @@ def send(
         actor_user_id=actor_user_id,
         attempts=0,
         dispatch_seq=0,
+        attachments=[a.model_dump() for a in attachments],
         created_at=now,
         updated_at=now,
     )
@@ -135,11 +140,23 @@ def send(
         action="messages.queued",
         entity="message",
         entity_id=message_id,
-        after={"channel": channel, "purpose": purpose, "customer_id": str(customer_id)},
+        after={"channel": channel, "purpose": purpose, "customer_id": str(customer_id)}
+        | ({"attachments": [a.filename for a in attachments]} if attachments else {}),
     )
     message = session.get(Message, message_id)
     assert message is not None
     return schemas.MessageOut.model_validate(message)
+
+
+def _check_attachments(tenant_id: uuid.UUID, channel: str, attachments: Sequence[schemas.Attachment]) -> None:
+    if not attachments:
+        return
+    if channel != "email":
+        raise Unprocessable("A text message cannot carry attachments; send them by email", code="sms_attachments")
+    if len(attachments) > schemas.MAX_ATTACHMENTS:
+        raise Unprocessable(f"At most {schemas.MAX_ATTACHMENTS} attachments per email", code="too_many_attachments")
+    for attachment in attachments:
+        uploads.check_name(attachment.blob_name, tenant_id=tenant_id)
 
 
 def list_thread(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -17,10 +19,26 @@ def _context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
 
 
+@dataclass(frozen=True)
+class FileAttachment:
+    """A file carried by an email: its bytes, the name the recipient sees and its MIME type (type/subtype)."""
+
+    data: bytes
+    filename: str
+    content_type: str
+
+
 def build(
-    *, to: str, subject: str, body: str, sender: str, message_key: str, headers: dict[str, str] | None = None
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    sender: str,
+    message_key: str,
+    headers: dict[str, str] | None = None,
+    attachments: Sequence[FileAttachment] = (),
 ) -> EmailMessage:
-    """The email as sent: plain UTF-8 text with Date and a Message-ID derived from our message id."""
+    """The email as sent: UTF-8 text with Date, a Message-ID derived from our message id, and any attachments."""
     email = EmailMessage()
     email["From"] = sender
     email["To"] = to
@@ -32,6 +50,9 @@ def build(
     for name, value in (headers or {}).items():
         email[name] = value
     email.set_content(body)
+    for attachment in attachments:  # the text becomes the first part of a multipart/mixed message
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return email
 
 

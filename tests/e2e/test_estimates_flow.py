@@ -2,7 +2,8 @@
 
 An estimator builds the example room (totals exactly as the issue says), sends it by email (it arrives at a
 real SMTP server on loopback with the link), the customer accepts option "Better" with a typed name in a
-headless Chromium at phone size with scripts off, and the signed PDF is stored, its hash recorded and emailed.
+headless Chromium at phone size with scripts off, and the signed PDF is stored, its hash recorded and emailed
+as an attachment (whose SHA-256 is the stored one) to the customer and the estimator.
 Visibility: a peer's unshared estimate is 404, shared it reads, an admin sees all. Tampered links 403,
 expired 410. The host gets its own Azurite, so the emails its queues send are sent by this host alone.
 """
@@ -139,6 +140,22 @@ def _mail(env: Env, to: str, subject_part: str, timeout: float = 30) -> Any:
         time.sleep(0.1)
 
 
+def _text(mail: Any) -> str:
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None, "the email has no text part"
+    return body.get_content()
+
+
+def _attached_pdf_sha256(mail: Any) -> str:
+    """The SHA-256 of the email's one attachment, which must be a PDF."""
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert (attachment.get_filename() or "").endswith(".pdf")
+    data = attachment.get_payload(decode=True)
+    assert data.startswith(b"%PDF")
+    return hashlib.sha256(data).hexdigest()
+
+
 async def _accept_on_a_phone(browser: str, url: str, option_id: str, name: str) -> tuple[str, str, float]:
     async with chromium(browser) as page:
         await page.phone()
@@ -192,11 +209,13 @@ def test_an_estimator_builds_sends_and_the_customer_signs_better_on_a_phone(env:
     document = env.client.get("/api/" + pdf["url"].split("/api/", 1)[1])
     assert document.status_code == 200 and document.content.startswith(b"%PDF")
     assert hashlib.sha256(document.content).hexdigest() == acceptance["signed_pdf_sha256"]
-    # and emailed: the customer gets the signed copy's link, the estimator a notice
+    # and emailed: the customer gets the signed copy attached (and its link), the estimator a notice with it
     signed_mail = _mail(env, customer["email"], "your signed proposal")
-    assert "/api/v1/estimate-documents/" in signed_mail.get_content()
+    assert "/api/v1/estimate-documents/" in _text(signed_mail)
+    assert _attached_pdf_sha256(signed_mail) == acceptance["signed_pdf_sha256"]
     notice = _mail(env, env.estimator.email or "", "Accepted")
-    assert acceptance["signed_pdf_sha256"] in notice.get_content()
+    assert acceptance["signed_pdf_sha256"] in _text(notice)
+    assert _attached_pdf_sha256(notice) == acceptance["signed_pdf_sha256"]
     # a second acceptance is refused
     again = env.client.post(
         link.group(1),

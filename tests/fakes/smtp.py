@@ -6,6 +6,9 @@ received as parsed `email.message.EmailMessage` objects with the envelope alongs
 Knobs: `refuse(address, permanent=True)` answers RCPT TO for that address with 550 (a permanent refusal,
 5xx), `refuse(address, permanent=False)` with 451 (transient, 4xx: try again later). `attempts[address]`
 counts every RCPT TO for an address, refused or not, so a test sees how often the sender tried.
+`refuse_data(times)` takes the next `times` messages whole and then answers their DATA with 451 (RFC 5321
+allows a 4xx after the content: the client must try again); those copies are kept in `refused_data`, so a
+test can compare what the sender sent each time.
 """
 
 from __future__ import annotations
@@ -93,7 +96,9 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self.server.lock:
-            self.server.messages.append(
+            refused = self.server.data_refusals > 0
+            self.server.data_refusals -= refused
+            (self.server.refused_data if refused else self.server.messages).append(
                 Received(
                     mail_from=envelope.mail_from,
                     rcpt_tos=list(envelope.rcpt_tos),
@@ -103,7 +108,7 @@ class _Handler:
                     tls=session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None,
                 )
             )
-        return "250 Message accepted for delivery"
+        return TRANSIENT_REFUSAL if refused else "250 Message accepted for delivery"
 
 
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
@@ -130,6 +135,8 @@ class FakeSmtp:
         self.messages: list[Received] = []
         self.refusals: dict[str, str] = {}
         self.attempts: dict[str, int] = {}
+        self.data_refusals = 0
+        self.refused_data: list[Received] = []
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -176,6 +183,11 @@ class FakeSmtp:
         """Refuse mail to address at RCPT TO: 550 when permanent, else 451."""
         with self.lock:
             self.refusals[address] = PERMANENT_REFUSAL if permanent else TRANSIENT_REFUSAL
+
+    def refuse_data(self, times: int = 1) -> None:
+        """Answer the DATA of the next `times` messages with 451 after reading them whole."""
+        with self.lock:
+            self.data_refusals = times
 
     def wait_for(self, to: str, timeout: float = 30) -> Received:
         """Block until an email to this address arrived."""

@@ -12,6 +12,7 @@ from blueprints.estimates import followups, proposal, sending, store
 from blueprints.estimates import service as estimates
 from blueprints.estimates.models import Estimate, EstimateNotice
 from blueprints.estimates.schemas import AddonIn, EstimateIn, EstimatePatch, OptionIn, SendIn
+from blueprints.messaging.models import Message
 from shared import clock
 from shared.audit import Actor, AuditLog
 from shared.errors import Conflict, Forbidden, Gone, Unprocessable
@@ -133,6 +134,15 @@ def test_the_customer_views_then_accepts_better_with_an_addon(db_session) -> Non
     assert acceptance.total_cents == better.totals.total_cents + 9_900
     signed = store.get(store.path_of(world.tenant.id, estimate.id, 1, signed=True))
     assert hashlib.sha256(signed).hexdigest() == acceptance.signed_pdf_sha256 != sent.pdf_sha256
+    # and the customer's email carries that signed copy as an attachment
+    emailed = db_session.scalars(select(Message).where(Message.dedupe_key == f"estimate-{estimate.id}-accepted")).one()
+    assert [(a["blob_name"], a["filename"], a["content_type"]) for a in emailed.attachments] == [
+        (
+            store.path_of(world.tenant.id, estimate.id, 1, signed=True),
+            "signed-proposal-revision-1.pdf",
+            "application/pdf",
+        )
+    ]
     # then a second answer is refused, the page shows the acceptance, and the estimator is notified once
     with pytest.raises(Conflict):
         _accept(db_session, token, estimate.options[0].id)

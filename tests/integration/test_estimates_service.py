@@ -303,3 +303,36 @@ def test_a_draft_keeps_its_rate_book_when_the_newest_one_dropped_a_product_it_us
         expected=None,
     )
     assert out.rate_book_version == 1 and out.options[0].totals.total_cents == 46_133
+
+
+def test_an_estimators_pages_hold_their_own_and_shared_newest_change_first(db_session) -> None:
+    # given five estimates of the estimator, one of the admin shared with them and one not shared
+    world = create_paint_world(db_session)
+    own = [_estimate(db_session, world) for _ in range(5)]
+    shared, unshared = _estimate(db_session, world, "admin"), _estimate(db_session, world, "admin")
+    estimates.share_estimate(
+        session=db_session,
+        principal=world.principal("admin"),
+        actor=ACTOR,
+        estimate_id=shared.id,
+        share_in=ShareIn(user_id=world.users["estimator"].id),
+    )
+    estimator = world.principal("estimator")
+    # when they page through two at a time, with and without a filter
+    for query in (EstimateQuery(limit=2), EstimateQuery(limit=2, status="draft", customer_id=world.customer.id)):
+        seen, cursor = [], None
+        while True:
+            page = estimates.list_estimates(
+                session=db_session, principal=estimator, query=query.model_copy(update={"cursor": cursor})
+            )
+            seen += page.items
+            if (cursor := page.next_cursor) is None:
+                break
+        # then they see their own and the shared one, each once, newest change first, never the unshared one
+        assert {e.id for e in seen} == {e.id for e in own} | {shared.id} and unshared.id not in {e.id for e in seen}
+        assert [(e.updated_at, e.id) for e in seen] == sorted(((e.updated_at, e.id) for e in seen), reverse=True)
+        assert len(seen) == 6
+    owned_by_admin = EstimateQuery(owner_id=world.users["admin"].id)
+    assert [
+        e.id for e in estimates.list_estimates(session=db_session, principal=estimator, query=owned_by_admin).items
+    ] == [shared.id]

@@ -101,3 +101,25 @@ def test_refresh_tokens_are_random_and_stored_only_as_hashes() -> None:
     first, second = tokens.new_refresh_token(), tokens.new_refresh_token()
     assert first != second and len(first) >= 43
     assert tokens.hash_token(first) != first and len(tokens.hash_token(first)) == 64
+
+
+def test_a_verified_token_still_expires_and_a_new_signing_key_refuses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.config import reset_settings_cache
+
+    # given a token verified once (its verification is cached for the next requests)
+    token, _ = tokens.issue_access_token(role="owner", now=NOW, **IDS)
+    assert tokens.verify_access_token(token, now=NOW).user_id == IDS["user_id"]
+    # then the same token is refused once expired
+    with pytest.raises(Unauthorized) as caught:
+        tokens.verify_access_token(token, now=NOW + timedelta(minutes=15))
+    assert caught.value.code == "token_expired"
+    # and under another signing key it is not valid at all
+    monkeypatch.setenv("JWT_SIGNING_KEY", "a-rotated-signing-key-0123456789abcdef0123456789")
+    reset_settings_cache()
+    try:
+        with pytest.raises(Unauthorized) as refused:
+            tokens.verify_access_token(token, now=NOW)
+        assert refused.value.code == "invalid_token"
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()

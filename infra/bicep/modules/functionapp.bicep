@@ -186,6 +186,7 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     MESSAGING_MAX_ATTEMPTS: '5'
     MESSAGING_RETRY_BASE_SECONDS: '30'
     MESSAGING_SEND_LEASE_SECONDS: '120'
+    MESSAGING_MAX_ATTACHMENT_BYTES: '10485760'
     // identity
     JWT_ISSUER: 'tradeops'
     JWT_AUDIENCE: 'tradeops-api'
