@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault", choices=["none", "postgres", "azurite"], default="none", help="an outage")
     parser.add_argument("--fault-after", type=float, default=60.0, help="seconds into the steady load")
     parser.add_argument("--fault-seconds", type=float, default=10.0, help="how long the dependency stays down")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated user classes to run alone (a comparison run; targets of the rest fail)",
+    )
     return parser.parse_args(argv)
 
 
@@ -254,6 +259,7 @@ def run_locust(base_url: str, args: argparse.Namespace, world: Path, results: Pa
         base_url,
         "--loglevel",
         "WARNING",
+        *filter(None, args.only.split(",")),
     ]
     env = {**os.environ, "LOAD_WORLD": str(world), "LOAD_RESULTS": str(results), "LOAD_SECONDS": str(args.seconds)}
     return subprocess.run(command, env=env, cwd=ROOT, stdout=sys.stderr, check=False).returncode
