@@ -68,6 +68,10 @@ class RenderResult(BaseModel):
     render_ms: int | None = None
     cached: bool = False
     worker_attempt: int = Field(ge=1)
+    # The job attempt this report is on: the request's `attempt`, echoed. The function app counts each attempt's
+    # failure once and ignores reports on an attempt it has already counted (late or duplicate copies). None: a
+    # report from a worker that predates the field (still queued at a deploy); it is taken as the current attempt.
+    attempt: int | None = Field(default=None, ge=1)
     # Peak resident set of the worker process (VmHWM) when the result was posted; lets ops spot leaks.
     worker_peak_rss_kb: int | None = None
 

@@ -47,6 +47,7 @@ class JobReporter:
             status=status,
             progress=progress,
             worker_attempt=self._attempt,
+            attempt=self._request.attempt,
             worker_peak_rss_kb=blender.peak_rss_kb(),
             **fields,
         )

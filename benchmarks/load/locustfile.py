@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -21,10 +22,18 @@ from typing import Any, ClassVar
 import gevent
 from locust import HttpUser, between, events, task
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# the repository root first: locust loads this file by path
+from benchmarks.load.rooms import room
+
 WORLD: dict[str, Any] = json.loads(Path(os.environ["LOAD_WORLD"]).read_text()) if os.environ.get("LOAD_WORLD") else {}
 RESULTS = os.environ.get("LOAD_RESULTS", "")
 STEADY_SECONDS = int(os.environ.get("LOAD_SECONDS", "0"))
 # Moves an advisor makes on the floor, and the ones a tech may make (techs never complete a car).
+ROOMS_PER_WALK_THROUGH = 40  # then the estimator starts the next house
+# An office pulls its pricebook a few times a day, not every few seconds: in a 3-minute load, about twice per
+# owner or admin (the first run pulled every ~10 s: 19 pulls, each an orchestration in the host).
+PULL_EVERY_SECONDS = 90
 NEXT_STATUS = {"SCHEDULED": "IN_PROGRESS", "IN_PROGRESS": "READY", "READY": "IN_PROGRESS"}
 TECH_NEXT = {"SCHEDULED": "IN_PROGRESS", "IN_PROGRESS": "READY"}
 FINDINGS = ["ok", "ok", "ok", "attention", "urgent", "not_applicable"]
@@ -105,6 +114,7 @@ class TradeopsUser(HttpUser):
         n = next(_addresses)
         self.address = {"X-Forwarded-For": f"198.18.{n // 250}.{n % 250 + 1}"}
         self.user_id: str | None = None
+        self.etag: str | None = None  # of the last 2xx answer
         self.sign_in()
         self.prepare()
         _one_more_signed_in(self.environment)
@@ -145,6 +155,7 @@ class TradeopsUser(HttpUser):
                 response.failure(f"{response.status_code} {response.text[:200]}")
                 return None
             response.success()
+            self.etag = response.headers.get("ETag")
             if "json" not in response.headers.get("content-type", "") or not response.content:
                 return None
             return response.json()
@@ -358,3 +369,146 @@ class Manufacturer(TradeopsUser):
         )
         if job:
             self.call("GET", f"/api/v1/configurator/jobs/{job['id']}", "GET /v1/configurator/jobs/{id}")
+
+
+class Estimator(TradeopsUser):
+    """The painting estimator: their estimate list, the whole-house estimate, rooms added on a walk-through and
+    the proposal's PDF link."""
+
+    kind = "estimator"
+    weight = 2
+
+    def prepare(self) -> None:
+        """This estimator's estimates (the world's), and a walk-through of this user's own to add rooms to."""
+        mine = self.business.get("estimates", {}).get(self.person.get("email"), {})
+        self.forty_rooms: str | None = mine.get("forty_rooms")
+        self.customer: str | None = mine.get("customer")
+        self.products: list[str] = self.business.get("paint_products", [])
+        self.draft: str | None = None
+        self.rooms = 0
+        self.start_walk_through()
+
+    def start_walk_through(self) -> None:
+        """A new draft estimate for the next house."""
+        if not self.customer:
+            return
+        draft = self.call(
+            "POST",
+            "/api/v1/estimates",
+            "POST /v1/estimates",
+            json={"customer_id": self.customer, "title": "Walk-through"},
+            headers=self.idempotency(),
+        )
+        self.draft, self.rooms = (draft["id"] if draft else None), 0
+
+    @task(3)
+    def estimates(self) -> None:
+        """The estimate list (own and shared, newest change first)."""
+        self.call("GET", "/api/v1/estimates?limit=20", "GET /v1/estimates")
+
+    @task(4)
+    def read_forty_rooms(self) -> None:
+        """The whole-house estimate: 40 rooms, three options, priced in the request."""
+        if self.forty_rooms:
+            self.call("GET", f"/api/v1/estimates/{self.forty_rooms}", "GET /v1/estimates/{id}")
+
+    @task(2)
+    def add_room(self) -> None:
+        """Measure one more room of the walk-through (the estimate comes back priced)."""
+        if not self.draft or not self.products:
+            return
+        self.rooms += 1
+        self.call(
+            "POST",
+            f"/api/v1/estimates/{self.draft}/rooms",
+            "POST /v1/estimates/{id}/rooms",
+            json=room(f"Room {self.rooms}", self.products, self.rooms),
+            headers=self.idempotency(),
+        )
+        if self.rooms >= ROOMS_PER_WALK_THROUGH:
+            self.start_walk_through()
+
+    @task(1)
+    def pdf_link(self) -> None:
+        """The sent proposal's PDF link (a short-lived read URL)."""
+        if self.forty_rooms:
+            self.call("GET", f"/api/v1/estimates/{self.forty_rooms}/pdf", "GET /v1/estimates/{id}/pdf")
+
+
+class BidEstimator(TradeopsUser):
+    """The plumbing estimator: the projects to bid and the takeoff of an analysed plan set."""
+
+    kind = "plumber"
+    weight = 1
+
+    @task(3)
+    def projects(self) -> None:
+        """The project list."""
+        self.call("GET", "/api/v1/bids/projects?limit=20", "GET /v1/bids/projects")
+
+    @task(1)
+    def project(self) -> None:
+        """One project."""
+        if self.business.get("bid_projects"):
+            project = random.choice(self.business["bid_projects"])
+            self.call("GET", f"/api/v1/bids/projects/{project}", "GET /v1/bids/projects/{id}")
+
+    @task(3)
+    def takeoff(self) -> None:
+        """Counts by type and sheet, fixture units, the schedule and what to check."""
+        if self.business.get("takeoffs"):
+            document = random.choice(self.business["takeoffs"])
+            self.call("GET", f"/api/v1/bids/documents/{document}/takeoff", "GET /v1/bids/documents/{id}/takeoff")
+
+
+class PricebookAdmin(TradeopsUser):
+    """The office of a ServiceTitan business: browses materials, overrides a price, now and then pulls."""
+
+    kind = "pricebook"
+    weight = 1
+
+    def prepare(self) -> None:
+        """No page read yet; this user's first pull due some time in the first minute."""
+        self.cursor: str | None = None
+        self.next_pull = time.monotonic() + random.uniform(0, 60)
+
+    @task(6)
+    def browse_materials(self) -> None:
+        """A page of materials, the next one after the last (from the start again at the end)."""
+        cursor = f"&cursor={self.cursor}" if self.cursor else ""
+        page = self.call("GET", f"/api/v1/pricebook/materials?limit=50{cursor}", "GET /v1/pricebook/materials")
+        self.cursor = page.get("next_cursor") if page else None
+
+    @task(3)
+    def edit_override(self) -> None:
+        """Read one material, then override its price locally (If-Match; 412 when someone changed it first)."""
+        materials = self.business.get("materials") or []
+        if not materials:
+            return
+        st_id = random.choice(materials)
+        item = self.call("GET", f"/api/v1/pricebook/materials/{st_id}", "GET /v1/pricebook/materials/{st_id}")
+        if not item or not self.etag:
+            return
+        self.call(
+            "PATCH",
+            f"/api/v1/pricebook/materials/{st_id}",
+            "PATCH /v1/pricebook/materials/{st_id}",
+            json={"price_cents": random.randint(100, 100_000)},
+            headers={"If-Match": self.etag},
+            expected=(412,),
+        )
+
+    @task(1)
+    def pull(self) -> None:
+        """An incremental pull from ServiceTitan (owner and admin, at most every PULL_EVERY_SECONDS each; 409
+        while one is running)."""
+        if self.person.get("role") in ("owner", "admin") and time.monotonic() >= self.next_pull:
+            self.next_pull = time.monotonic() + PULL_EVERY_SECONDS
+            self.call(
+                "POST",
+                "/api/v1/pricebook/syncs",
+                "POST /v1/pricebook/syncs",
+                json={"mode": "incremental"},
+                headers=self.idempotency(),
+                expected=(409,),
+            )

@@ -1,13 +1,15 @@
 """`make load`: the whole app under concurrent users, headless Locust against the dev host; one JSON line.
 
 The runner starts its own embedded PostgreSQL, Azurite, fake Twilio Messages server and mail catcher (all
-loopback), seeds the demo business, starts the dev host, generates auto shops over HTTP (world.py), then
+loopback), seeds the demo business, starts the dev host, generates auto shops, painting businesses and a
+ServiceTitan business (its pricebook pulled from a fake ServiceTitan) over HTTP (world.py), then
 runs `locust --headless` with the users of locustfile.py for a set time, sampling the host's RSS every
 minute. Last line: `users`, `requests`, `server_errors` (responses >= 500), `failures_by_status`,
 p50/p95/p99 per endpoint, throughput, `rss_mb` per minute, the machine's load, and the targets met.
 
 Targets (2 cores, everything on one machine): 50 users for 3 minutes, 0 responses >= 500, board p95 <
-100 ms, drawer p95 < 60 ms, RSS growth between minute 1 and minute 3 under 10 %.
+100 ms, drawer p95 < 60 ms, RSS growth between minute 1 and minute 3 under 10 %; and a p95 per endpoint of the
+estimates, bids and pricebook users (TARGETS["endpoints_p95_ms"]).
 """
 
 from __future__ import annotations
@@ -22,13 +24,34 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 BOARD, DRAWER = "GET /v1/shop/board", "GET /v1/shop/appointments/{id}"
-TARGETS = {"users": 50, "seconds": 180, "board_p95_ms": 100.0, "drawer_p95_ms": 60.0, "rss_growth_pct": 10.0}
+TARGETS: dict[str, Any] = {
+    "users": 50,
+    "seconds": 180,
+    "board_p95_ms": 100.0,
+    "drawer_p95_ms": 60.0,
+    "rss_growth_pct": 10.0,
+    # The modules added after the issue's targets were set, under the same load: a list, a link or a page as
+    # fast as the board; the two heavy reads (a 40-room estimate priced in the request: bench_estimates wants
+    # < 30 ms alone; a takeoff's counts) 1.5 x that; writes that lock, re-price and audit 150-250 ms.
+    "endpoints_p95_ms": {
+        "GET /v1/estimates": 100.0,
+        "GET /v1/estimates/{id}": 150.0,
+        "POST /v1/estimates/{id}/rooms": 250.0,
+        "GET /v1/estimates/{id}/pdf": 100.0,
+        "GET /v1/bids/projects": 100.0,
+        "GET /v1/bids/documents/{id}/takeoff": 150.0,
+        "GET /v1/pricebook/materials": 100.0,
+        "PATCH /v1/pricebook/materials/{st_id}": 150.0,
+    },
+}
+# The fake ServiceTitan's pricebook the home-services business pulls in full before the load.
+PRICEBOOK = {"categories": 40, "materials": 600, "services": 150, "equipment": 30}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,9 +61,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=TARGETS["seconds"])
     parser.add_argument("--spawn-rate", type=float, default=5.0)
     parser.add_argument("--shops", type=int, default=5, help="generated auto shops beside the demo business")
+    parser.add_argument("--painters", type=int, default=2, help="generated painting businesses")
     parser.add_argument("--fault", choices=["none", "postgres", "azurite"], default="none", help="an outage")
     parser.add_argument("--fault-after", type=float, default=60.0, help="seconds into the steady load")
     parser.add_argument("--fault-seconds", type=float, default=10.0, help="how long the dependency stays down")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated user classes to run alone (a comparison run; targets of the rest fail)",
+    )
     return parser.parse_args(argv)
 
 
@@ -157,9 +186,21 @@ def texts_figures(results: dict[str, Any], twilio: Any, bound: float = 90.0) -> 
     }
 
 
-def services() -> tuple[dict[str, str], list[Any]]:
-    """Start PostgreSQL, Azurite, the fake Twilio and the mail catcher; the app's settings and what to stop."""
+class Services(NamedTuple):
+    """What the load runs against besides the dev host, in the order they are stopped."""
+
+    servicetitan: Any
+    mail: Any
+    twilio: Any
+    azurite: Any
+    postgres: Any
+
+
+def services() -> tuple[dict[str, str], Services]:
+    """Start PostgreSQL, Azurite, the fake Twilio, the fake ServiceTitan and the mail catcher; the app's settings
+    and what to stop."""
     from devhost.services import Azurite, MailCatcher, embedded_database, free_azurite
+    from tests.fakes.servicetitan import FakeServiceTitan, settings_for
     from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
 
     server, database = embedded_database(f"load_{uuid.uuid4().hex[:8]}")
@@ -171,6 +212,8 @@ def services() -> tuple[dict[str, str], list[Any]]:
         table_port=ports.table_port,
     ).start()
     twilio = FakeTwilioMessaging().start()
+    servicetitan = FakeServiceTitan().start()
+    servicetitan.seed(**PRICEBOOK)
     mail = MailCatcher(Path(tempfile.mkdtemp(prefix="load-mail-"))).start()
     env = {
         "APP_ENV": "development",
@@ -189,9 +232,10 @@ def services() -> tuple[dict[str, str], list[Any]]:
         "DB_MAX_OVERFLOW": "4",
         "JWT_SIGNING_KEY": "load-signing-key-0123456789abcdef0123456789abcdef",
         **mail.env(),
+        **settings_for(servicetitan),
     }
     env["LOAD_OWNER_URL"] = database.owner_url
-    return env, [mail, twilio, azurite, server]
+    return env, Services(servicetitan, mail, twilio, azurite, server)
 
 
 def run_locust(base_url: str, args: argparse.Namespace, world: Path, results: Path) -> int:
@@ -215,6 +259,7 @@ def run_locust(base_url: str, args: argparse.Namespace, world: Path, results: Pa
         base_url,
         "--loglevel",
         "WARNING",
+        *filter(None, args.only.split(",")),
     ]
     env = {**os.environ, "LOAD_WORLD": str(world), "LOAD_RESULTS": str(results), "LOAD_SECONDS": str(args.seconds)}
     return subprocess.run(command, env=env, cwd=ROOT, stdout=sys.stderr, check=False).returncode
@@ -254,13 +299,17 @@ def verdict(figures: dict[str, Any], args: argparse.Namespace) -> dict[str, bool
     endpoints, rss = figures["endpoints"], figures["rss_mb"]
     board, drawer = endpoints.get(BOARD, {}).get("p95_ms"), endpoints.get(DRAWER, {}).get("p95_ms")
     growth = figures["rss_growth_min1_to_min3_pct"]
-    return {
+    met = {
         "users_and_duration": args.users >= TARGETS["users"] and figures["seconds"] >= TARGETS["seconds"],
         "no_server_errors": figures["server_errors"] == 0,
         "board_p95": board is not None and board < TARGETS["board_p95_ms"],
         "drawer_p95": drawer is not None and drawer < TARGETS["drawer_p95_ms"],
         "rss_growth": growth is not None and growth < TARGETS["rss_growth_pct"] and len(rss) >= 4,
     }
+    for name, target in TARGETS["endpoints_p95_ms"].items():  # an endpoint nobody called misses its target
+        p95 = endpoints.get(name, {}).get("p95_ms")
+        met[f"{name} p95"] = p95 is not None and p95 < target
+    return met
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,11 +326,17 @@ def main(argv: list[str] | None = None) -> int:
         seed()
         host = start_host("function_app:app", env=env)
         scratch = Path(tempfile.mkdtemp(prefix="load-"))
-        world = world_module.build(host.base_url, shops=args.shops, path=scratch / "world.json")
+        world = world_module.build(
+            host.base_url,
+            shops=args.shops,
+            painters=args.painters,
+            path=scratch / "world.json",
+            servicetitan=stoppable.servicetitan,
+        )
         sampler = RssSampler(host.process.pid)
         outage = None
         if args.fault != "none":
-            _, _, azurite, server = stoppable
+            server, azurite = stoppable.postgres, stoppable.azurite
             stop, start = (server.halt, server.resume) if args.fault == "postgres" else (azurite.stop, azurite.start)
             marker = scratch / "results.json.steady"
             outage = Outage(args.fault, stop, start, marker, after=args.fault_after, seconds=args.fault_seconds)
@@ -312,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["cpus"] = os.cpu_count()
         figures["targets"] = TARGETS
         figures["meets"] = verdict(figures, args)
-        figures["texts"] = texts_figures(results, stoppable[1])
+        figures["texts"] = texts_figures(results, stoppable.twilio)
         figures["meets"]["every_text_sent_once"] = (
             figures["texts"]["delivered_once"] == figures["texts"]["acknowledged"]
         )

@@ -1,5 +1,6 @@
 """Render jobs: create (a cached GLB completes at once), read with a short-lived GLB URL, cancel, and apply
-the render worker's reports from the results queue (idempotent; a terminal job never moves again).
+the render worker's reports from the results queue (idempotent: a message seen before, or a report on an attempt
+already counted, changes nothing; a terminal job never moves again).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from blueprints.configurator import blobs, validation
 from blueprints.configurator.models import Configuration, RenderJob, RenderJobResult
 from blueprints.configurator.schemas import RenderJobIn, RenderJobOut, job_out
 from blueprints.configurator.service import configuration_or_raise, product_or_raise
-from blueprints.configurator.transitions import JobStatus, decide, may_cancel
+from blueprints.configurator.transitions import JobStatus, decide, is_stale, may_cancel
 from render_container.contract import JOBS_QUEUE, RenderRequest, RenderResult
 from shared import audit, clock
 from shared.auth import Principal
@@ -200,6 +201,8 @@ def apply_result(*, session: Session, result: RenderResult, message_id: str) -> 
     if decision.discard_output:
         _discard_late_output(session, job)
     if decision.status is None:
+        if is_stale(result, retry_count=job.retry_count):
+            return f"ignored {result.status} of attempt {result.attempt}: the job is at attempt {job.retry_count + 1}"
         return f"ignored {result.status} for {job.status} job"
     _apply(session, job, result, decision.status, decision.retry_delay_seconds, settings)
     session.execute(

@@ -1,7 +1,8 @@
 """The render job state machine: which status a job moves to when a worker reports, and when to retry.
 
 PENDING -> QUEUED -> PROCESSING -> COMPLETED | FAILED | CANCELLED. A recoverable failure with retries left
-goes back to PENDING and is sent again after 1 s, 2 s, 4 s ... Terminal jobs never move again.
+goes back to PENDING and is sent again after 1 s, 2 s, 4 s ... Terminal jobs never move again, and a report on
+an attempt already counted (each request carries its `attempt`, each report echoes it) changes nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def may_retry(result: RenderResult, *, retry_count: int, max_retries: int) -> bo
     return result.recoverable and result.error_code not in PERMANENT_ERRORS and retry_count < max_retries
 
 
+def is_stale(result: RenderResult, *, retry_count: int) -> bool:
+    """A report on an attempt the job has already counted (attempt n is over once retry_count >= n): a late or
+    duplicate copy. A report without an attempt (a worker older than the field) is taken as the current one."""
+    return result.attempt is not None and result.attempt <= retry_count
+
+
 def decide(
     status: JobStatus, result: RenderResult, *, retry_count: int, max_retries: int, base_seconds: int = 1
 ) -> Decision:
@@ -57,6 +64,8 @@ def decide(
     if status in TERMINAL:
         late_glb = status is JobStatus.CANCELLED and result.status is RenderStatus.COMPLETED and not result.cached
         return Decision(None, discard_output=late_glb)
+    if is_stale(result, retry_count=retry_count):
+        return Decision(None)
     if result.status is RenderStatus.PROCESSING:
         return Decision(JobStatus.PROCESSING)
     if result.status is RenderStatus.COMPLETED:

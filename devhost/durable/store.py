@@ -7,9 +7,11 @@ part of the app's Alembic migrations. Every state change of one episode is one t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -95,6 +97,9 @@ class WorkItem:
     input: str | None
 
 
+IDLE_CHECK_SECONDS = 2.0  # a pooled connection idle this long is pinged before use
+
+
 class Store:
     """A small connection pool plus the queries the engine and the HTTP API need."""
 
@@ -104,6 +109,7 @@ class Store:
         self.size = size
         self._pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
         self._all: list[psycopg.AsyncConnection[Any]] = []
+        self._last_used: dict[int, float] = {}  # id(connection) -> when it was last given back
         # This engine's id; it holds an advisory lock on it for as long as it lives, so another
         # engine can tell a dead owner's orchestrations (take them over) from a live one's (leave them).
         self.owner = secrets.randbits(62)
@@ -163,15 +169,44 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """One transaction on a pooled connection; commits on success, rolls back on error."""
+        """One transaction on a pooled connection; commits on success, rolls back on error.
+
+        A connection idle for IDLE_CHECK_SECONDS is pinged first and replaced when the server has gone since
+        (a PostgreSQL restart ends every session: without this, each pooled connection failed one operation
+        after the server came back, such as a starter's POST answering 500). A connection that cannot be
+        replaced while the server is down goes back to the pool as it is, to be replaced on its next use:
+        the pool never shrinks.
+        """
         conn = await self._pool.get()
         try:
+            conn = await self._usable(conn)
             async with conn.transaction():
                 yield Tx(conn, self.hub, self.owner)
         finally:
             if conn.closed:
-                conn = await self._connect()
+                with contextlib.suppress(psycopg.OperationalError):
+                    conn = await self._replace(conn)
+            self._last_used[id(conn)] = time.monotonic()
             self._pool.put_nowait(conn)
+
+    async def _usable(self, conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncConnection[Any]:
+        """conn, or a new connection when conn is closed or (idle a while) no longer answers."""
+        if not conn.closed and time.monotonic() - self._last_used.get(id(conn), 0.0) < IDLE_CHECK_SECONDS:
+            return conn
+        if not conn.closed:
+            try:
+                await conn.execute("SELECT 1")
+                return conn
+            except psycopg.OperationalError:
+                await conn.close()
+        return await self._replace(conn)
+
+    async def _replace(self, dead: psycopg.AsyncConnection[Any]) -> psycopg.AsyncConnection[Any]:
+        """A new connection in place of a dead one (raises while the server is down)."""
+        fresh = await self._connect()
+        self._last_used.pop(id(dead), None)
+        self._all = [c for c in self._all if c is not dead] + [fresh]
+        return fresh
 
 
 class Tx:

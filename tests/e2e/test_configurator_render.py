@@ -264,6 +264,7 @@ def test_recoverable_failures_retry_after_1_2_4_seconds_then_render(
                 error_message="Blender crashed",
                 recoverable=True,
                 worker_attempt=1,
+                attempt=request.attempt,
             ).model_dump_json()
         )
         jobs_queue.delete_message(message)

@@ -1,6 +1,8 @@
 """The dev host is killed with SIGKILL and started again: on the same data folder the new one adopts the
 PostgreSQL and Azurite the dead one left running, serves with them, and stops them when it stops; the
-texts the dead one was sending or had fetched from the queue are each handled once, none sent twice."""
+texts the dead one was sending or had fetched from the queue are each handled once, none sent twice; a
+pricebook push (a Durable orchestration) it was running finishes on the next host with one ServiceTitan PATCH
+per item."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from tests.builders import Account, register, unique_phone
 from tests.conftest import Database, start_host
 from tests.e2e.test_devhost_lifecycle import _processes_mentioning
 from tests.fakes import twilio_messaging as twilio_fake
+from tests.fakes.servicetitan import FakeServiceTitan, settings_for
 from tests.faults.test_slow_provider import SlowTwilio, _until
 
 
@@ -163,3 +166,80 @@ def _all_final(client: httpx.Client, owner: Account, texts: list[str], statuses:
         message = client.get(f"/api/v1/messages/{text_id}", headers=owner.headers).json()
         statuses[text_id] = (message["status"], message["error_code"] or message["reason"])
     return all(status in ("sent", "failed") for status, _ in statuses.values())
+
+
+EDITED = 12  # materials with a local price, pushed one PATCH each
+
+
+def test_a_pricebook_push_in_flight_when_the_host_is_killed_finishes_with_one_patch_per_item(
+    database: Database, private_azurite: Azurite
+) -> None:
+    # given a business connected to a ServiceTitan that takes half a second over each PATCH, its pricebook
+    # pulled, and a local price on twelve materials
+    fake = FakeServiceTitan().start()
+    fake.seed(categories=4, materials=EDITED + 8, services=2, equipment=1)
+    fake.state.before_patch = lambda kind, item: time.sleep(0.5)
+    env = {"AzureWebJobsStorage": private_azurite.connection_string, **settings_for(fake)}
+    first = start_host("function_app:app", env=env)
+    second = None
+    try:
+        client = first.client()
+        owner = register(client, tenant_name="Crash Home Services")
+        client_id, secret = next(iter(fake.state.clients.items()))
+        body = {"st_tenant_id": fake.state.st_tenant_id, "client_id": client_id, "client_secret": secret}
+        assert client.put("/api/v1/pricebook/connection", headers=owner.headers, json=body).status_code == 200
+        pulled = _run(
+            client, owner, client.post("/api/v1/pricebook/syncs", headers=owner.headers, json={"mode": "full"})
+        )
+        assert pulled["status"] == "completed", pulled
+        prices = {st_id: 1_000 + st_id % 1_000 for st_id in sorted(fake.state.items["materials"])[:EDITED]}
+        for st_id, price in prices.items():
+            item = client.get(f"/api/v1/pricebook/materials/{st_id}", headers=owner.headers)
+            patched = client.patch(
+                f"/api/v1/pricebook/materials/{st_id}",
+                headers={**owner.headers, "If-Match": item.headers["ETag"]},
+                json={"price_cents": price},
+            )
+            assert patched.status_code == 200, patched.text
+        # when the host dies with the push's orchestration part way through its PATCHes (one of them perhaps
+        # held at ServiceTitan, applied there after the host is gone)
+        push = client.post("/api/v1/pricebook/pushes", headers=owner.headers, json={})
+        assert push.status_code == 202, push.text
+        assert _until(lambda: len(_patches(fake)) >= 4, bound=60), first.log_tail()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        assert len(_patches(fake)) < EDITED, "the push finished before the host was killed"
+        # then the next host resumes the orchestration from its history and finishes the push
+        second = start_host("function_app:app", env=env)
+        client = second.client()
+        pushed = _run(client, owner, push)
+        assert pushed["status"] == "completed", pushed
+        # and ServiceTitan got exactly one PATCH per edited item, with the local price, and nothing is pending
+        assert Counter(_patches(fake)) == {f"materials/{st_id}": 1 for st_id in prices}, _patches(fake)
+        for st_id, price in prices.items():
+            assert round(fake.state.items["materials"][st_id]["price"] * 100) == price
+            after = client.get(f"/api/v1/pricebook/materials/{st_id}", headers=owner.headers).json()
+            assert (after["price_cents"], after["pending_push"]) == (price, False), after
+    finally:
+        for host in (second, first):
+            if host is not None:
+                host.stop()
+        fake.stop()
+
+
+def _patches(fake: FakeServiceTitan) -> list[str]:
+    """The item of every PATCH ServiceTitan received, as kind/st_id."""
+    return ["/".join(call["path"].split("/")[-2:]) for call in fake.api_calls() if call["method"] == "PATCH"]
+
+
+def _run(client: httpx.Client, owner: Account, started: httpx.Response, bound: float = 90) -> dict:
+    """Wait for a pull or push to end; its last state."""
+    assert started.status_code == 202, started.text
+    run: dict = {}
+
+    def ended() -> bool:
+        run.update(client.get(f"/api/v1/pricebook/syncs/{started.json()['id']}", headers=owner.headers).json())
+        return run.get("status") in ("completed", "failed")
+
+    assert _until(ended, bound=bound), run
+    return run

@@ -3,6 +3,7 @@ again on its first request after the server returns, and every write that answer
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -124,3 +125,40 @@ def test_postgres_stopping_under_load_is_503_then_recovers_and_loses_nothing(
         assert "unhandled error" not in host.log_tail(5000)
     finally:
         host.stop()
+
+
+def test_the_dev_hosts_durable_store_answers_at_once_after_postgresql_returns(
+    private_postgres: StoppablePostgres,
+) -> None:
+    """Found by `make load FAULT=postgres`: after the restart each pooled connection of the dev host's Durable
+    store failed one operation (AdminShutdown), so starting a pricebook pull answered 503 start_failed well
+    after the database was back; and a connection that could not be replaced during the outage left the pool."""
+    import asyncio
+
+    import psycopg
+
+    from devhost.durable import store as durable_store
+
+    async def scenario() -> None:
+        url = private_postgres.database.owner_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        store = durable_store.Store(url, hub="fault", size=3)
+        await store.open()
+        try:
+            for _ in range(3):
+                async with store.transaction() as tx:
+                    await tx.execute("SELECT 1")
+            private_postgres.stop()
+            for _ in range(3):  # operations during the outage fail...
+                with contextlib.suppress(psycopg.OperationalError):
+                    async with store.transaction() as tx:
+                        await tx.execute("SELECT 1")
+            assert store._pool.qsize() == 3  # ...and give their connection back all the same
+            private_postgres.start()
+            await asyncio.sleep(durable_store.IDLE_CHECK_SECONDS)  # the pool sits idle, as between operations
+            for _ in range(6):  # every pooled connection, twice: each answers at once
+                async with store.transaction() as tx:
+                    await tx.execute("SELECT 1")
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -212,6 +212,26 @@ def test_recoverable_failures_are_sent_again_after_1_2_4_seconds(db_session: Ses
     assert (row.status, row.retry_count, row.error_code) == ("FAILED", 3, "render_error")
 
 
+def test_copies_of_a_counted_failure_are_ignored_and_a_report_without_attempt_is_the_current_one(
+    db_session: Session,
+) -> None:
+    owner = _owner(db_session)
+    configuration = _configuration(db_session, owner, _product(db_session, owner).id)
+    job = _job(db_session, owner, configuration.id)
+    failure = {"error_code": "render_error", "recoverable": True}
+    assert _apply(db_session, job, RenderStatus.FAILED, attempt=1, **failure) == "FAILED -> PENDING"
+    # copies of attempt 1's failure (new message ids) and its late progress: already counted
+    for status in (RenderStatus.FAILED, RenderStatus.FAILED, RenderStatus.PROCESSING):
+        outcome = _apply(db_session, job, status, attempt=1, **failure)
+        assert outcome == f"ignored {status} of attempt 1: the job is at attempt 2"
+    assert _row(db_session, job.id).retry_count == 1
+    # a worker older than the field reports without one: taken as the current attempt (2), counted
+    assert _apply(db_session, job, RenderStatus.FAILED, **failure) == "FAILED -> PENDING"
+    assert [r.attempt for r, _ in _outbox_requests(db_session)] == [1, 2, 3]
+    row = _row(db_session, job.id)
+    assert (row.status, row.retry_count) == ("PENDING", 2)
+
+
 def test_invalid_input_fails_at_once(db_session: Session) -> None:
     owner = _owner(db_session)
     configuration = _configuration(db_session, owner, _product(db_session, owner).id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
+from render_container import trace_context
 from render_container.contract import RenderResult, RenderStatus, cancel_blob_name
 from render_container.settings import RenderSettings
 from render_container.storage import encode_message_text
@@ -221,6 +223,7 @@ def test_a_storage_failure_during_the_job_is_a_recoverable_render_error(
     worker.run(once=True)
     failed = results.drain()[-1]
     assert (failed.status, failed.error_code, failed.recoverable) == (RenderStatus.FAILED, "render_error", True)
+    assert failed.attempt == 1  # the app counts this failure against the job's attempt 1, once
     # the app decides the retry: the worker has deleted the message after reporting
     assert queue_is_empty(settings.storage_connection_string or "", settings.jobs_queue)
 
@@ -334,7 +337,7 @@ def test_the_lease_keeps_a_slow_job_invisible_past_its_visibility_timeout(
         thief.join()
     assert stolen == []
     reports = sorted(results.queue.receive_messages(max_messages=32), key=lambda m: m.inserted_on)
-    parsed = [RenderResult.model_validate_json(m.content) for m in reports]
+    parsed = [RenderResult.model_validate(trace_context.split_traceparent(json.loads(m.content))[0]) for m in reports]
     assert parsed[0].status is RenderStatus.PROCESSING and parsed[-1].status is RenderStatus.COMPLETED
     # the storage service's own stamps: the job was held from its first report to its last for longer than the
     # 2 s visibility timeout (the lease kept extending it); second precision, so 3 s is the least 4 s can read
@@ -342,10 +345,13 @@ def test_the_lease_keeps_a_slow_job_invisible_past_its_visibility_timeout(
     assert queue_is_empty(storage_connection_string, settings.jobs_queue)
 
 
-def test_a_result_names_the_job_and_tenant(
+def test_a_result_names_the_job_its_tenant_and_the_job_attempt_it_reports_on(
     products: dict[str, dict[str, Any]], worker: RenderWorker, send_job: Any, results: ResultReader
 ) -> None:
-    request = make_request(products["range-hood"], SAMPLE_CONFIGS["range-hood"], job_id=uuid.uuid4())
+    # the app's third attempt at the job: every report echoes it (the worker's own delivery count is apart)
+    request = make_request(products["range-hood"], SAMPLE_CONFIGS["range-hood"], job_id=uuid.uuid4(), attempt=3)
     send_job(request)
     worker.run(once=True)
-    assert {(r.job_id, r.tenant_id) for r in results.drain()} == {(request.job_id, request.tenant_id)}
+    reports = results.drain()
+    assert {(r.job_id, r.tenant_id, r.attempt) for r in reports} == {(request.job_id, request.tenant_id, 3)}
+    assert {r.worker_attempt for r in reports} == {1}

@@ -92,6 +92,7 @@ def test_a_worker_killed_mid_job_leaves_no_blob_and_the_job_completes_exactly_on
     completed = [r for r in results.results if r.status is RenderStatus.COMPLETED]
     assert len(completed) == 1 and results.terminal() == completed
     assert completed[0].worker_attempt == 2 and completed[0].cached is False
+    assert completed[0].attempt == 1  # the same job attempt, delivered to a second worker
     glb = tmp_path / "render.glb"
     glb.write_bytes(blob_bytes(blob_service, output_container, request.output_blob_path))
     assert validate_glb(glb)[str(glb)]["numErrors"] == 0

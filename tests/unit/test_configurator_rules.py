@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from blueprints.configurator import pricing, validation
-from blueprints.configurator.transitions import JobStatus, decide, may_cancel, retry_delay
+from blueprints.configurator.transitions import JobStatus, decide, is_stale, may_cancel, retry_delay
 from render_container.contract import RenderResult, RenderStatus
 from render_container.templates.products import BASE_CABINET
 from shared.errors import Unprocessable
@@ -213,6 +213,24 @@ def test_worker_reports_move_an_active_job_forward() -> None:
     )
 
 
+def test_a_report_on_an_attempt_already_counted_changes_nothing() -> None:
+    failure = {"error_code": "render_error", "recoverable": True}
+    # attempt 1 failed and was counted (retry_count 1): its copies, and its late progress, are stale
+    for report in (_result(RenderStatus.FAILED, attempt=1, **failure), _result(RenderStatus.PROCESSING, attempt=1)):
+        assert is_stale(report, retry_count=1)
+        assert decide(JobStatus.QUEUED, report, retry_count=1, max_retries=3).status is None
+    # attempt 2's own reports move the job
+    second = _result(RenderStatus.FAILED, attempt=2, **failure)
+    assert not is_stale(second, retry_count=1)
+    assert decide(JobStatus.PROCESSING, second, retry_count=1, max_retries=3).status is JobStatus.PENDING
+
+
+def test_a_report_without_an_attempt_is_taken_as_the_current_attempt() -> None:
+    legacy = _result(RenderStatus.FAILED, error_code="render_error", recoverable=True)
+    assert legacy.attempt is None and not is_stale(legacy, retry_count=2)
+    assert decide(JobStatus.PROCESSING, legacy, retry_count=2, max_retries=3).status is JobStatus.PENDING
+
+
 def test_only_unfinished_jobs_can_be_cancelled() -> None:
     assert [s for s in JobStatus if may_cancel(s)] == [JobStatus.PENDING, JobStatus.QUEUED, JobStatus.PROCESSING]
 
@@ -262,6 +280,25 @@ def test_any_report_sequence_retries_at_most_max_and_never_leaves_a_final_state(
             retries += 1
         status = decision.status or status
     assert retries <= 3
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 20)), max_size=24))
+def test_each_attempt_failure_counts_once_however_often_and_late_its_copies_come(events: list) -> None:
+    """The worker fails the current attempt (fresh) or a copy of an earlier report is delivered again."""
+    status, retries, posted = JobStatus.QUEUED, 0, []
+    for fresh, pick in events:
+        if fresh or not posted:
+            posted.append(retries + 1)
+            attempt = retries + 1
+        else:
+            attempt = posted[pick % len(posted)]
+        report = _result(RenderStatus.FAILED, error_code="render_error", recoverable=True, attempt=attempt)
+        decision = decide(status, report, retry_count=retries, max_retries=3)
+        if decision.retry_delay_seconds is not None:
+            retries += 1
+        status = decision.status or status
+    assert retries == min(len(set(posted)), 3)
+    assert (status is JobStatus.FAILED) == (len(set(posted)) > 3)
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
