@@ -133,6 +133,10 @@ resource geminiApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if 
   name: 'GEMINI-API-KEY'
   properties: {
     value: geminiApiKey
+    contentType: 'text/plain'
+  }
+}
+
 resource elevenlabsApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(elevenlabsApiKey)) {
   //checkov:skip=CKV_AZURE_41:No expiry: the app reads secrets once at start-up, and an expired signing key or provider token would stop sign-in or messaging; rotation is a documented manual step (infra/bicep/README.md).
   //checkov:skip=CKV_AZURE_114:contentType is set (text/plain); checkov does not read it on a conditional resource.
