@@ -96,3 +96,27 @@ def load_all() -> list[ModuleType]:
     with _lock:
         proxies = list(_registry.values())
     return [proxy._lazy_load() for proxy in proxies]
+
+
+class LazyFunction:
+    """Stands for a module's function until it is called; each call reads it from the module anew."""
+
+    __slots__ = ("_lazy_attribute", "_lazy_owner")
+
+    def __init__(self, owner: LazyModule, attribute: str) -> None:
+        self._lazy_owner = owner
+        self._lazy_attribute = attribute
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._lazy_owner, self._lazy_attribute)(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<lazy function {self._lazy_attribute!r} of {self._lazy_owner!r}>"
+
+
+def function(name: str, attribute: str) -> Any:
+    """A stand-in for `from name import attribute` (a function) that imports the module on the first call.
+
+    Typed Any on purpose: the `if TYPE_CHECKING:` import beside it gives pyright the real function.
+    """
+    return LazyFunction(module(name), attribute)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 
-from blueprints.bids import analysis, orchestration, pdfcheck, schemas, service
+from blueprints.bids import orchestration, schemas
 from blueprints.bids.durable_http import client, durable_route
-from shared.db import session_scope
+from shared import lazy
 from shared.etag import if_match, with_etag
 from shared.http import Response, Router, UserRequest, problem_response
 from shared.pagination import PageQuery
 from shared.providers.anthropic_vision import VisionError
+
+if TYPE_CHECKING:
+    from blueprints.bids import analysis, pdfcheck, service
+    from shared.db import session_scope
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas and the orchestrator
+    analysis = lazy.module("blueprints.bids.analysis")
+    pdfcheck = lazy.module("blueprints.bids.pdfcheck")
+    service = lazy.module("blueprints.bids.service")
+    session_scope = lazy.function("shared.db", "session_scope")
 
 bp = df.Blueprint()
 api = Router(bp, module="bids", feature="bids")

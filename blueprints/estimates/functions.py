@@ -3,19 +3,29 @@ the customer's proposal page, estimator notices and the daily follow-ups."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 from pydantic import BaseModel, Field, RootModel
 
-from blueprints.estimates import estimates as service
-from blueprints.estimates import followups, proposal, rate_book, schemas, sending
-from shared import html
+from blueprints.estimates import schemas
+from shared import html, lazy
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
-from shared.jobs import for_each_tenant
 from shared.triggers import Delivery, poison_queue, queue_handler, timer_handler
+
+if TYPE_CHECKING:
+    from blueprints.estimates import estimates as service
+    from blueprints.estimates import followups, proposal, rate_book, sending
+    from shared.jobs import for_each_tenant
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    service = lazy.module("blueprints.estimates.estimates")
+    followups = lazy.module("blueprints.estimates.followups")
+    proposal = lazy.module("blueprints.estimates.proposal")
+    rate_book = lazy.module("blueprints.estimates.rate_book")
+    sending = lazy.module("blueprints.estimates.sending")
+    for_each_tenant = lazy.function("shared.jobs", "for_each_tenant")
 
 bp = df.Blueprint()
 api = Router(bp, module="estimates", feature="estimates")

@@ -18,6 +18,13 @@ DEFAULT_MODULES: list[str] = ["crm"]
 
 PASSWORD_LINK_QUEUE = "password-links"  # invitation and reset emails, sent by a queue trigger
 
+
+class LinkTask(BaseModel):
+    """What the password-links queue carries: which link to email (never the link itself)."""
+
+    link_id: uuid.UUID
+
+
 Role = Literal["owner", "admin", "estimator", "advisor", "tech", "accountant"]
 Module = Literal["crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from shared.clock import UtcDateTime
 from shared.phone import E164
 
+MODULE = "messaging"  # the feature flag a business switches messaging on and off with
+
 Channel = Literal["sms", "email"]
 Purpose = Literal["transactional", "marketing"]
 Status = Literal[
