@@ -10,10 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared import lazy
 from shared.errors import BadRequest
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 if TYPE_CHECKING:
     import sqlalchemy

@@ -6,12 +6,13 @@ import uuid
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from blueprints.identity.permissions import ROLES
 from shared.clock import TimeZoneName, UtcDateTime
 from shared.pagination import PageQuery
 from shared.phone import E164
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 MODULES: tuple[str, ...] = ("crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator")
 DEFAULT_MODULES: list[str] = ["crm"]
