@@ -24,10 +24,12 @@ Phases, each timed in the probe:
 - `first_requests` (reported apart, not in the cold start): every module the functions load on first use
   (shared.lazy.load_all()): what the first requests of a new instance pay between them.
 
-`cold_start` = sdk + app + index + startup: what passes before the first invocation's handler runs. The target is
-issue 18's: at most 1.0 s median with the distro on (1.47 s when the issue was filed). The machine is shared (2
-cores, other engineers' runs): compare the cold start with the SDK floor of the same run, and note the load
-average `benchmarks/run.py` records.
+Two figures. `import_index` = sdk + app + index is issue 18's (point 4): import function_app and the indexing
+with the distro on, at most 1.0 s median (1.47 s when the issue was filed); `meets_target` is that, with nothing
+heavy loaded and no byte off the machine. `to_first_handler` = import_index + startup is what passes before the
+first invocation's handler runs; it is reported against the same 1.0 s (`meets_target_with_startup`) so the work
+moved out of indexing is not hidden. The machine is shared (2 cores, other engineers' runs): compare with the SDK
+floor of the same run, and note the load average `benchmarks/run.py` records.
 
 Where the time went before the lazy imports (`python -X importtime`, cumulative, one quiet run, 1.31 s for
 function_app on top of the SDKs): blueprints.bids.functions 623 ms (bids.analysis 384 ms), fpdf 305 ms (loaded by
@@ -232,14 +234,15 @@ def main() -> None:
         apps.append(probe(env, app=True))
         floors.append(probe(env, app=False))
     for run in apps:
-        run["cold_start"] = sum(float(str(run[key])) for key in ("sdk", "app", "index", "startup"))
         run["import_index"] = sum(float(str(run[key])) for key in ("sdk", "app", "index"))
+        run["to_first_handler"] = float(str(run["import_index"])) + float(str(run["startup"]))
     phases = {key: round(_median(apps, key), 3) for key in ("sdk", "app", "index", "startup", "first_requests")}
     parts = {
         key: round(statistics.median(float(run["startup_parts"][key]) for run in apps), 3)  # type: ignore[index]
         for key in apps[0]["startup_parts"]  # type: ignore[union-attr]
     }
-    cold = _median(apps, "cold_start")
+    cold = _median(apps, "import_index")
+    ready = _median(apps, "to_first_handler")
     floor = _median(floors, "sdk")
     loaded = apps[-1]["loaded_at_index"]
     off_machine = sorted({host for run in apps + floors for host in run["off_machine_attempts"]})  # type: ignore[attr-defined]
@@ -248,19 +251,21 @@ def main() -> None:
         print(f"{key:<16}{value:>10.3f}")
     for key, value in parts.items():
         print(f"  startup.{key:<14}{value:>8.3f}")
-    print(f"cold start (sdk+app+index+startup): median {cold:.3f} s, max {max(r['cold_start'] for r in apps):.3f} s")
-    print(f"SDK-only floor: median {floor:.3f} s; over the floor {cold - floor:.3f} s; {RUNS} runs each")
+    worst = max(float(str(r["import_index"])) for r in apps)
+    print(f"import + index (sdk+app+index): median {cold:.3f} s, max {worst:.3f} s (target {TARGET_S} s)")
+    print(f"to the first handler (+ startup): median {ready:.3f} s")
+    print(f"SDK-only floor: median {floor:.3f} s; import + index over the floor {cold - floor:.3f} s; {RUNS} runs each")
     print(f"heavy modules loaded by indexing: {loaded or 'none'}; off-machine attempts: {off_machine or 'none'}")
     top = top_imports(env)
     result = {
         "benchmark": "cold_start",
         "runs": RUNS,
         "functions": apps[-1]["functions"],
-        "cold_start_median_s": round(cold, 3),
-        "cold_start_max_s": round(max(float(str(r["cold_start"])) for r in apps), 3),
-        "import_index_median_s": round(_median(apps, "import_index"), 3),
+        "import_index_median_s": round(cold, 3),
+        "import_index_max_s": round(worst, 3),
+        "to_first_handler_median_s": round(ready, 3),
         "baseline_sdk_import_median_s": round(floor, 3),
-        "cold_start_over_sdk_s": round(cold - floor, 3),
+        "import_index_over_sdk_s": round(cold - floor, 3),
         "phases_median_s": phases,
         "startup_parts_median_s": parts,
         "heavy_modules_loaded_at_index": loaded,
@@ -270,6 +275,7 @@ def main() -> None:
         "issue_figure_s": ISSUE_FIGURE_S,
         "target_s": TARGET_S,
         "meets_target": cold <= TARGET_S and not loaded and not off_machine,
+        "meets_target_with_startup": ready <= TARGET_S and not loaded and not off_machine,
     }
     print(json.dumps(result))
 
