@@ -37,9 +37,18 @@ HEAVY = (
     "cryptography",
     "argon2",
     "jwt",
+    "pydantic_settings",
 )
 # Our own modules that only requests need: the models (SQLAlchemy mappings), the database and the services.
-PROJECT = ("shared.db", "shared.models", "shared.audit", "shared.storage", "shared.idempotency", "shared.runtime")
+PROJECT = (
+    "shared.config",
+    "shared.db",
+    "shared.models",
+    "shared.audit",
+    "shared.storage",
+    "shared.idempotency",
+    "shared.runtime",
+)
 
 PROBE = """
 import inspect, json, sys, typing
