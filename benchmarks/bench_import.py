@@ -9,8 +9,13 @@ App Service identity endpoint (loopback too), WEBSITE_SITE_NAME and FUNCTIONS_WO
 sets, and which tell the distro's resource detectors not to query the VM metadata address). Two differences, both
 to keep every byte on this machine, both said in the JSON: KEY_VAULT_URL is unset (the secrets come from the
 environment, so the Key Vault round trip of the real start-up is not in these figures) and statsbeat, the
-exporter's own telemetry to a fixed Microsoft endpoint, is off. The probe also refuses, and counts, every DNS
-look-up or connection to anything but loopback (`off_machine_attempts`, must be 0).
+exporter's own telemetry to a fixed Microsoft endpoint, is off.
+
+Bytecode as we expect it in Azure: site-packages come compiled (pip compiles what it installs) and our own
+modules are compiled from source in every run, since the package carries no `__pycache__` (.funcignore) and runs
+from a read-only mount. The probes run with PYTHONDONTWRITEBYTECODE=1, and the JSON says whether the tree held
+project bytecode that Python read anyway (`project_bytecode_in_tree`, faster figures when true). The probe also
+refuses, and counts, every DNS look-up or connection to anything but loopback (`off_machine_attempts`, must be 0).
 
 Phases, each timed in the probe:
 - `sdk`: import azure.functions and azure.durable_functions;
@@ -98,6 +103,7 @@ def azure_environment() -> dict[str, str]:
             "JWT_SIGNING_KEY": "bench-signing-key-" + "x" * 32,
             "INSPECTION_LINK_SIGNING_KEY": "bench-link-key-" + "y" * 32,
             "PUBLIC_BASE_URL": "https://tradeops-bench.azurewebsites.net",
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     return env
@@ -271,6 +277,10 @@ def main() -> None:
         "heavy_modules_loaded_at_index": loaded,
         "off_machine_attempts": off_machine,
         "top_imports_ms": top,
+        "project_bytecode_in_tree": any(
+            next((ROOT / package).rglob("__pycache__/*.pyc"), None) is not None
+            for package in ("blueprints", "shared", "render_container")
+        ),
         "distro": "on (APPLICATIONINSIGHTS_CONNECTION_STRING set; statsbeat off; secrets from the environment)",
         "issue_figure_s": ISSUE_FIGURE_S,
         "target_s": TARGET_S,
