@@ -1,4 +1,6 @@
-"""Every business module's Blueprint, in registration order."""
+"""Every business module's Blueprint, in registration order, and the models start-up loads."""
+
+from importlib.util import find_spec
 
 from blueprints.bids import functions as bids
 from blueprints.configurator import functions as configurator
@@ -9,5 +11,19 @@ from blueprints.messaging import functions as messaging
 from blueprints.ops import functions as ops
 from blueprints.pricebook import functions as pricebook
 from blueprints.shop import functions as shop
+from shared import lazy
 
 ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, estimates.bp, bids.bp, pricebook.bp, ops.bp]
+
+# Start-up imports every mapped class before the first handler runs (shared.lazy.import_at_startup says why).
+lazy.import_at_startup(
+    "shared.models",
+    "shared.audit",
+    "shared.idempotency",
+    "shared.ratelimit",
+    *(
+        name
+        for module in (identity, crm, messaging, configurator, shop, estimates, bids, pricebook, ops)
+        if find_spec(name := module.__name__.rpartition(".")[0] + ".models") is not None
+    ),
+)

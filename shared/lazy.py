@@ -120,3 +120,24 @@ def function(name: str, attribute: str) -> Any:
     Typed Any on purpose: the `if TYPE_CHECKING:` import beside it gives pyright the real function.
     """
     return LazyFunction(module(name), attribute)
+
+
+_at_startup: list[str] = []
+
+
+def import_at_startup(*names: str) -> None:
+    """Name modules that start-up (shared.runtime) imports before any handler runs.
+
+    The mapped classes: SQLAlchemy configures its whole registry on the first use of any mapper, so every model
+    must be defined by then. With services loaded on first use, a request could otherwise configure the registry
+    while another thread is still running a models module, and a relationship naming a class defined further
+    down fails for good ("One or more mappers failed to initialize"); found by tests/faults/test_postgres_outage.
+    """
+    with _lock:
+        _at_startup.extend(name for name in names if name not in _at_startup)
+
+
+def startup_imports() -> list[str]:
+    """The modules import_at_startup() named, in order."""
+    with _lock:
+        return list(_at_startup)

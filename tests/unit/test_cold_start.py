@@ -119,3 +119,25 @@ def test_the_first_requests_load_what_indexing_left_out() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert {"sqlalchemy.orm", "shared.db", "blueprints.shop.models", "blueprints.identity.models"} <= modules
+
+
+def test_start_up_defines_every_mapped_class_before_any_handler_runs() -> None:
+    # SQLAlchemy configures its whole registry on the first use of any mapper: a models module still being
+    # imported by a concurrent first request then breaks the registry for good (found under the Postgres
+    # outage fault test). Start-up imports every module with mapped classes, so none is half-defined by then.
+    mapped = sorted(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for package in ("blueprints", "shared")
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "db.py" and "(Base)" in path.read_text().replace(", Base)", "(Base)")
+    )
+    assert "blueprints.shop.models" in mapped and "shared.models" in mapped
+    code = (
+        "import json, sys, function_app\nfrom shared import lazy, runtime\nruntime.ensure_started()\n"
+        "print(json.dumps({'named': lazy.startup_imports(), 'modules': sorted(sys.modules)}))\n"
+    )
+    env = {**os.environ, "APP_ENV": "development"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sorted(set(mapped) - set(result["named"])) == [], "modules with mapped classes start-up does not import"
+    assert set(mapped) <= set(result["modules"])
