@@ -15,8 +15,11 @@ from shared import lazy
 
 ALL = [identity.bp, crm.bp, messaging.bp, configurator.bp, shop.bp, estimates.bp, bids.bp, pricebook.bp, ops.bp]
 
-# Start-up imports every mapped class before the first handler runs (shared.lazy.import_at_startup says why).
+# Start-up imports every mapped class before the first handler runs (shared.lazy.import_at_startup says why),
+# and every module whose import registers a hook with another module: estimates' crm visibility rule must be in
+# place before the first crm request, as it was when everything loaded at indexing.
 lazy.import_at_startup(
+    "blueprints.estimates.access",
     "shared.models",
     "shared.audit",
     "shared.idempotency",

@@ -126,7 +126,8 @@ _at_startup: list[str] = []
 
 
 def import_at_startup(*names: str) -> None:
-    """Name modules that start-up (shared.runtime) imports before any handler runs.
+    """Name modules that start-up (shared.runtime) imports before any handler runs: those whose import registers
+    something another module relies on (a hook: estimates' crm visibility rule), and the mapped classes.
 
     The mapped classes: SQLAlchemy configures its whole registry on the first use of any mapper, so every model
     must be defined by then. With services loaded on first use, a request could otherwise configure the registry

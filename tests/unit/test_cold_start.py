@@ -141,3 +141,18 @@ def test_start_up_defines_every_mapped_class_before_any_handler_runs() -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert sorted(set(mapped) - set(result["named"])) == [], "modules with mapped classes start-up does not import"
     assert set(mapped) <= set(result["modules"])
+
+
+def test_start_up_registers_the_hooks_modules_give_each_other() -> None:
+    # estimates.access registers a crm visibility rule at import; with estimates loaded on first use, start-up
+    # must import it before a crm request, or a shared estimate's customer stays hidden from the peer.
+    code = (
+        "import json, function_app\nfrom shared import runtime\nfrom blueprints.crm import service\n"
+        "before = sorted(service._visibility_hooks)\nruntime.ensure_started()\n"
+        "print(json.dumps([before, sorted(service._visibility_hooks)]))\n"
+    )
+    env = {**os.environ, "APP_ENV": "development"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    before, after = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "estimates.shared_estimate" not in before  # indexing alone does not register it
+    assert "estimates.shared_estimate" in after
