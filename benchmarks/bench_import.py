@@ -24,8 +24,8 @@ Phases, each timed in the probe:
   process_indexed_function): app.get_functions(), then per function inspect.signature, typing.get_type_hints,
   get_bindings and get_raw_bindings;
 - `startup`: shared.runtime.ensure_started(), the first invocation's start-up in the design's order: settings
-  (secrets), telemetry (the distro's configure_azure_monitor), the database pool (engine; no connection yet);
-  its own parts are `startup_parts`;
+  (secrets), telemetry (the distro's configure_azure_monitor), the database pool (engine; no connection yet),
+  then every model module and SQLAlchemy's mapper configuration; its own parts are `startup_parts`;
 - `first_requests` (reported apart, not in the cold start): every module the functions load on first use
   (shared.lazy.load_all()): what the first requests of a new instance pay between them.
 
