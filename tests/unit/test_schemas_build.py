@@ -24,7 +24,9 @@ def _ours(model: type) -> bool:
     return model.__module__.startswith(("blueprints.", "shared.")) and "[" not in model.__name__
 
 
-MODELS = sorted({model for model in _subclasses(BaseModel) if _ours(model)}, key=lambda m: m.__qualname__)
+MODELS = sorted(
+    {model for model in _subclasses(BaseModel) if _ours(model)}, key=lambda m: (m.__module__, m.__qualname__)
+)
 
 
 def test_the_schemas_modules_use_the_deferred_base() -> None:
