@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # The route auth kinds. "function" and "admin" are enforced by the Functions host with its keys.
 AUTH_KINDS = ("anonymous", "user", "webhook", "function", "admin")
@@ -47,7 +48,7 @@ def system_principal(tenant_id: uuid.UUID, *, permissions: frozenset[str] = froz
 
 
 # Opens the request's own transaction (not yet bound to a tenant) and returns its session.
-SessionOpener = Callable[[], Session]
+SessionOpener = Callable[[], "Session"]
 Authenticator = Callable[[Any, SessionOpener | None], Principal]
 _authenticator: Authenticator | None = None
 

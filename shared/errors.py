@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 
 class FieldError(BaseModel):

@@ -6,12 +6,16 @@ not overwrite someone else's change. `If-Match: *` explicitly accepts any curren
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm.exc import StaleDataError
-
+from shared import lazy
 from shared.errors import PreconditionFailed, PreconditionRequired
 from shared.http import Response
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import exc as orm_exc
+else:  # loaded on first use: trigger modules import this at indexing, which needs no SQLAlchemy
+    orm_exc = lazy.module("sqlalchemy.orm.exc")
 
 
 def etag(version: int) -> str:
@@ -50,7 +54,7 @@ def flush_versioned(session: Any) -> None:
     """Flush a versioned update; 412 when another request changed the row between our read and write."""
     try:
         session.flush()
-    except StaleDataError:
+    except orm_exc.StaleDataError:
         raise PreconditionFailed(
             "The resource changed while you edited it; fetch it again and retry", code="stale_etag"
         ) from None

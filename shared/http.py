@@ -11,18 +11,15 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, cast
 from urllib.parse import parse_qsl, quote
 
 import azure.functions as func
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
 from typing_extensions import TypeVar
 
-from shared import audit, auth, idempotency, storage, tracing
-from shared.config import get_settings
-from shared.db import OUTAGE_RETRY_AFTER_SECONDS, is_outage, session_scope
+from shared import auth, lazy, tracing
 from shared.errors import (
     AppError,
     BadRequest,
@@ -33,8 +30,19 @@ from shared.errors import (
     UnsupportedMediaType,
     validation_errors,
 )
-from shared.runtime import ensure_started
 from shared.telemetry import REDACTED, invocation, sensitive_key, tenant_id_var
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shared import audit, config, db, idempotency, runtime, storage
+else:  # loaded on the first request: routes are declared (indexing) without SQLAlchemy, settings or storage
+    audit = lazy.module("shared.audit")
+    config = lazy.module("shared.config")
+    db = lazy.module("shared.db")
+    idempotency = lazy.module("shared.idempotency")
+    runtime = lazy.module("shared.runtime")
+    storage = lazy.module("shared.storage")
 
 log = logging.getLogger("tradeops.http")
 BodyT = TypeVar("BodyT", default=None)
@@ -132,7 +140,7 @@ class Request(Generic[BodyT, QueryT]):
         without it, the entry of X-Forwarded-For FORWARDED_FOR_HOPS from the right is the one our nearest
         proxy appended (entries further left are whatever the caller claimed).
         """
-        settings = get_settings()
+        settings = config.get_settings()
         given = (self.raw.headers.get(settings.client_ip_header) or "").strip() if settings.client_ip_header else ""
         if given:
             return _without_port(given)
@@ -148,20 +156,20 @@ class Request(Generic[BodyT, QueryT]):
         return self.raw.headers.get("user-agent")
 
     @property
-    def session(self) -> Session:
+    def session(self) -> "Session":
         """The request's database session, opened on first use and committed when the handler succeeds."""
         if self._session is None:
             tenant = self._principal.tenant_id if self._principal else None
-            self._session = self._stack.enter_context(session_scope(tenant_id=tenant))
+            self._session = self._stack.enter_context(db.session_scope(tenant_id=tenant))
         return self._session
 
-    def use_session(self, session: Session) -> None:
+    def use_session(self, session: "Session") -> None:
         """Hand the request a transaction already opened on its stack (and bound to the caller's tenant)."""
         assert self._session is None, "the request already has its transaction"
         self._session = session
 
     @property
-    def actor(self) -> audit.Actor:
+    def actor(self) -> "audit.Actor":
         """Who did it, for audit rows: the principal (if any), address, agent and request id."""
         return audit.actor_of(self)
 
@@ -176,14 +184,14 @@ class Request(Generic[BodyT, QueryT]):
 class Reads(TypedDict):
     """The keywords a read of the caller's business takes: `service.get(**req.reads, ...)`."""
 
-    session: Session
+    session: "Session"
     principal: auth.Principal
 
 
 class Writes(Reads):
     """The keywords an audited change takes: `service.create(**req.writes, ...)`."""
 
-    actor: audit.Actor
+    actor: "audit.Actor"
 
 
 class UserRequest(Request[BodyT, QueryT]):
@@ -385,8 +393,8 @@ def _request(raw: func.HttpRequest, spec: RouteSpec, request_id: str, stack: Exi
         return Request(raw, spec, request_id, stack)
     opened: list[Session] = []
 
-    def open_session() -> Session:
-        opened.append(stack.enter_context(session_scope()))
+    def open_session() -> "Session":
+        opened.append(stack.enter_context(db.session_scope()))
         return opened[0]
 
     # The sign-in is checked on the request's own transaction, which the handler then uses: one connection per
@@ -414,7 +422,7 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
         status = 500
         try:
             # A route that starts nothing (liveness) answers even when the settings refuse to load.
-            app_limit = ensure_started().max_body_bytes if spec.starts_app else _DEFAULT_BODY_LIMIT
+            app_limit = runtime.ensure_started().max_body_bytes if spec.starts_app else _DEFAULT_BODY_LIMIT
             limit = spec.max_body_bytes or app_limit
             with ExitStack() as stack:
                 _check_size(raw, limit)
@@ -433,7 +441,7 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
             status = error.status
             return problem_response(error, request_id=request_id, instance=raw.url and _path(raw.url))
         except Exception as exc:
-            down = _DATABASE_DOWN if is_outage(exc) else _STORAGE_DOWN if storage.is_outage(exc) else None
+            down = _database_down() if db.is_outage(exc) else _storage_down() if storage.is_outage(exc) else None
             if down is not None:  # an outage is the caller's to retry, not a bug with a stack
                 status = 503
                 log.warning("%s in %s: %s", down.code, spec.name, type(exc.__cause__ or exc).__name__)
@@ -451,16 +459,20 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
             )
 
 
-_DATABASE_DOWN = ServiceUnavailable(
-    "The database is unavailable; try again shortly",
-    code="database_unavailable",
-    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
-)
-_STORAGE_DOWN = ServiceUnavailable(
-    "Storage is unavailable; try again shortly",
-    code="storage_unavailable",
-    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
-)
+def _database_down() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The database is unavailable; try again shortly",
+        code="database_unavailable",
+        headers={"Retry-After": str(db.OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def _storage_down() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "Storage is unavailable; try again shortly",
+        code="storage_unavailable",
+        headers={"Retry-After": str(db.OUTAGE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def timing_ms(timing: dict[str, Any]) -> float:

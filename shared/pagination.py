@@ -8,13 +8,20 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
-from sqlalchemy import Select, tuple_
-from sqlalchemy.orm import Session
+from pydantic import Field
 
+from shared import lazy
 from shared.errors import BadRequest
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
+
+if TYPE_CHECKING:
+    import sqlalchemy
+    from sqlalchemy import Select
+    from sqlalchemy.orm import Session
+else:  # loaded on the first page read: schemas import PageQuery at indexing, which needs no SQLAlchemy
+    sqlalchemy = lazy.module("sqlalchemy")
 
 MAX_LIMIT = 200
 T = TypeVar("T")
@@ -77,10 +84,12 @@ def paginate(
     session: Session, stmt: Select[Any], *, keys: Sequence[Any], query: PageQuery, descending: bool = False
 ) -> tuple[list[Any], str | None]:
     """Run stmt ordered by keys (unique together) after the cursor; returns the rows and the next cursor."""
-    key_tuple = tuple_(*keys)
+    key_tuple = sqlalchemy.tuple_(*keys)
     if query.cursor:
         after = decode_cursor(query.cursor, len(keys))
-        stmt = stmt.where(key_tuple < tuple_(*after) if descending else key_tuple > tuple_(*after))
+        stmt = stmt.where(
+            key_tuple < sqlalchemy.tuple_(*after) if descending else key_tuple > sqlalchemy.tuple_(*after)
+        )
     order = [k.desc() for k in keys] if descending else list(keys)
     rows = list(session.scalars(stmt.order_by(*order).limit(query.limit + 1)).all())
     next_cursor = None

@@ -119,16 +119,34 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     _configured = True
 
 
+# The distro instruments every supported library it finds installed; only these are ours. Off: django,
+# fastapi, flask (not used; the dev tools install flask), psycopg2 (we drive psycopg 3), urllib (not used),
+# urllib3 (under requests, which is instrumented: its spans would be doubles), httpx2 (not used). Each one
+# left off is an entry point and its dependency check the first invocation no longer pays.
+INSTRUMENTATIONS_USED = ("azure_sdk", "httpx", "requests")
+_INSTRUMENTATIONS_OFF = ("django", "fastapi", "flask", "psycopg2", "urllib", "urllib3", "httpx2")
+
+
 def configure_azure_monitor(connection_string: str | None, credential: Any = None) -> bool:
     """Switch on the Azure Monitor OpenTelemetry distro when a connection string is set; it signs in with
-    credential (the app's managed identity: Application Insights takes Entra-authenticated telemetry only)."""
+    credential (the app's managed identity: Application Insights takes Entra-authenticated telemetry only).
+
+    Runs at the first invocation (shared.runtime), never at import: indexing does not wait for it."""
     if not connection_string:
         return False
     from azure.monitor.opentelemetry import (
         configure_azure_monitor as _configure,
     )  # heavy SDK: loaded on first use (cold start)
 
-    _configure(connection_string=connection_string, credential=credential, logger_name="tradeops")
+    _configure(
+        connection_string=connection_string,
+        credential=credential,
+        logger_name="tradeops",
+        instrumentation_options={
+            **{name: {"enabled": True} for name in INSTRUMENTATIONS_USED},
+            **{name: {"enabled": False} for name in _INSTRUMENTATIONS_OFF},
+        },
+    )
     return True
 
 

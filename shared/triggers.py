@@ -15,15 +15,20 @@ No `from __future__ import annotations` here: the Functions worker reads the wra
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.functions as func
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
-from shared import storage, tracing
-from shared.runtime import ensure_started
+from shared import lazy, tracing
 from shared.telemetry import invocation
+
+if TYPE_CHECKING:
+    from shared import runtime, storage
+else:  # loaded on the first delivery: triggers are declared (indexing) without SQLAlchemy or storage
+    runtime = lazy.module("shared.runtime")
+    storage = lazy.module("shared.storage")
 
 log = logging.getLogger("tradeops.triggers")
 CONNECTION = "AzureWebJobsStorage"
@@ -71,7 +76,7 @@ def queue_handler(
 
         def queue_trigger(msg: func.QueueMessage) -> None:
             with invocation(function_name):
-                ensure_started()
+                runtime.ensure_started()
                 received = storage.read_task(msg.get_body(), model, queue=queue, poison=not from_poison)
                 if received is None:
                     return
@@ -100,7 +105,7 @@ def timer_handler(
 
         def timer_trigger(timer: func.TimerRequest) -> None:
             with invocation(function_name):
-                ensure_started()
+                runtime.ensure_started()
                 _log_outcome(function_name, handler())
 
         binding = blueprint.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=run_on_startup)

@@ -8,10 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from blueprints.bids.catalog import FixtureType
 from shared.pagination import PageQuery
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 BidStatus = Literal["draft", "sent", "viewed", "accepted", "declined", "expired"]
 Hours = Annotated[Decimal, Field(ge=0, le=1000, max_digits=10, decimal_places=4)]

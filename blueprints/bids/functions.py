@@ -4,34 +4,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 from pydantic import RootModel
 
-from blueprints.bids import (
-    analysis,
-    bid_generation,
-    bid_notices,
-    bid_orchestration,
-    bid_schemas,
-    bidding,
-    orchestration,
-    pdfcheck,
-    proposal,
-    schemas,
-    service,
-)
+from blueprints.bids import bid_orchestration, bid_schemas, orchestration, schemas
 from blueprints.bids.durable_http import client, durable_route
-from shared import html
-from shared.db import session_scope
+from shared import html, lazy
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest, problem_response
-from shared.jobs import for_each_tenant
 from shared.pagination import PageQuery
 from shared.providers.anthropic_vision import VisionError
 from shared.triggers import timer_handler
+
+if TYPE_CHECKING:
+    from blueprints.bids import analysis, bid_generation, bid_notices, bidding, pdfcheck, proposal, service
+    from shared.db import session_scope
+    from shared.jobs import for_each_tenant
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas and the orchestrator
+    analysis = lazy.module("blueprints.bids.analysis")
+    pdfcheck = lazy.module("blueprints.bids.pdfcheck")
+    service = lazy.module("blueprints.bids.service")
+    bid_generation = lazy.module("blueprints.bids.bid_generation")
+    bid_notices = lazy.module("blueprints.bids.bid_notices")
+    bidding = lazy.module("blueprints.bids.bidding")
+    proposal = lazy.module("blueprints.bids.proposal")
+    for_each_tenant = lazy.function("shared.jobs", "for_each_tenant")
+    session_scope = lazy.function("shared.db", "session_scope")
 
 bp = df.Blueprint()
 api = Router(bp, module="bids", feature="bids")

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
 
-from blueprints.configurator import jobs, schemas, service
+from blueprints.configurator import schemas
 from render_container.contract import RESULTS_QUEUE, RenderResult
-from shared.db import session_scope
+from shared import lazy
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.pagination import PageQuery
 from shared.triggers import Delivery, queue_handler
+
+if TYPE_CHECKING:
+    from blueprints.configurator import jobs, service
+    from shared.db import session_scope
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    jobs = lazy.module("blueprints.configurator.jobs")
+    service = lazy.module("blueprints.configurator.service")
+    session_scope = lazy.function("shared.db", "session_scope")
 
 bp = df.Blueprint()
 api = Router(bp, module="configurator", feature="configurator")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import azure.durable_functions as df
 
-from blueprints.crm import schemas, service
+from blueprints.crm import schemas
+from shared import lazy
 from shared.etag import if_match, with_etag
 from shared.http import Response, Router, UserRequest
 from shared.pagination import PageQuery
+
+if TYPE_CHECKING:
+    from blueprints.crm import service
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    service = lazy.module("blueprints.crm.service")
 
 bp = df.Blueprint()
 api = Router(bp, module="crm", feature="crm")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from blueprints.crm import vin as vin_rules
 from shared.clock import TimeZoneName, UtcDateTime
 from shared.pagination import PageQuery
 from shared.phone import E164
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]

@@ -3,32 +3,44 @@ the customer's proposal page, estimator notices and the daily follow-ups."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 from pydantic import BaseModel, Field, RootModel
 
-from blueprints.estimates import estimates as service
-from blueprints.estimates import (
-    followups,
-    media_pipeline,
-    photo_schemas,
-    photos,
-    previews,
-    proposal,
-    rate_book,
-    schemas,
-    sending,
-    voice,
-    voice_drafts,
-    voice_schemas,
-)
-from shared import html
+from blueprints.estimates import photo_schemas, schemas, voice_schemas
+from shared import html, lazy
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
-from shared.jobs import for_each_tenant
 from shared.triggers import Delivery, poison_queue, queue_handler, timer_handler
+
+if TYPE_CHECKING:
+    from blueprints.estimates import estimates as service
+    from blueprints.estimates import (
+        followups,
+        media_pipeline,
+        photos,
+        previews,
+        proposal,
+        rate_book,
+        sending,
+        voice,
+        voice_drafts,
+    )
+    from shared.jobs import for_each_tenant
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    service = lazy.module("blueprints.estimates.estimates")
+    followups = lazy.module("blueprints.estimates.followups")
+    proposal = lazy.module("blueprints.estimates.proposal")
+    rate_book = lazy.module("blueprints.estimates.rate_book")
+    sending = lazy.module("blueprints.estimates.sending")
+    media_pipeline = lazy.module("blueprints.estimates.media_pipeline")
+    photos = lazy.module("blueprints.estimates.photos")
+    previews = lazy.module("blueprints.estimates.previews")
+    voice = lazy.module("blueprints.estimates.voice")
+    voice_drafts = lazy.module("blueprints.estimates.voice_drafts")
+    for_each_tenant = lazy.function("shared.jobs", "for_each_tenant")
 
 bp = df.Blueprint()
 api = Router(bp, module="estimates", feature="estimates")

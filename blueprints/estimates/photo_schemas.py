@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 PhotoType = Literal["image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"]
 KIND_OF_TYPE: dict[str, str] = {

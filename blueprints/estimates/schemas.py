@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from shared.errors import Unprocessable
 from shared.pagination import PageQuery
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 SurfaceKind = Literal["walls", "ceiling", "trim", "doors", "windows"]
 Prep = Literal["none", "light", "medium", "heavy"]

@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from blueprints.estimates.schemas import EstimateOut, Feet, SurfaceIn
 from shared.pagination import PageQuery
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 VOICE_CALLS_QUEUE = "estimate-voice-calls"  # post-call webhooks received, turned into draft rooms
 SESSION_VARIABLE = "tradeops_session"  # the conversation's dynamic variable that carries our session id

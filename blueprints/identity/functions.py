@@ -5,19 +5,27 @@ from __future__ import annotations
 import json
 import logging
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 from pydantic import TypeAdapter, ValidationError
 
-from blueprints.identity import password_links, schemas, service, sessions
-from shared import auth, html
-from shared.config import get_settings
+from blueprints.identity import schemas
+from shared import auth, html, lazy
 from shared.errors import AppError, Unprocessable, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import PROBLEM_JSON, Request, Response, Router, UserRequest
 from shared.pagination import PageQuery
 from shared.triggers import Delivery, poison_queue, queue_handler, timer_handler
+
+if TYPE_CHECKING:
+    from blueprints.identity import password_links, service, sessions
+    from shared.config import get_settings
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    password_links = lazy.module("blueprints.identity.password_links")
+    service = lazy.module("blueprints.identity.service")
+    sessions = lazy.module("blueprints.identity.sessions")
+    get_settings = lazy.function("shared.config", "get_settings")
 
 bp = df.Blueprint()
 api = Router(bp, module="identity")
@@ -26,7 +34,9 @@ log = logging.getLogger(__name__)
 REFRESH_COOKIE = "tradeops_refresh"
 _COOKIE_PATH = "/api/v1/auth"
 
-auth.register_authenticator(service.authenticate)
+auth.register_authenticator(  # service loads on first sign-in
+    lambda request, open_session: service.authenticate(request, open_session)
+)
 
 
 def _refresh_cookie(token: str, *, max_age: int) -> str:
@@ -361,13 +371,13 @@ def _password_problem(form: schemas.PasswordLinkForm) -> str | None:
     return None
 
 
-@queue_handler(bp, queue=schemas.PASSWORD_LINK_QUEUE, model=password_links.LinkTask)
+@queue_handler(bp, queue=schemas.PASSWORD_LINK_QUEUE, model=schemas.LinkTask)
 def identity_password_link_email(task: password_links.LinkTask, delivery: Delivery) -> str:
     """Email one password link (transient SMTP errors retry through the queue)."""
     return f"password link email: {password_links.deliver(task)}"
 
 
-@queue_handler(bp, queue=poison_queue(schemas.PASSWORD_LINK_QUEUE), model=password_links.LinkTask)
+@queue_handler(bp, queue=poison_queue(schemas.PASSWORD_LINK_QUEUE), model=schemas.LinkTask)
 def identity_password_link_email_poison(task: password_links.LinkTask, delivery: Delivery) -> None:
     """A link email the queue gave up on: the link shows it failed."""
     password_links.give_up(task)

@@ -22,14 +22,13 @@ from email.message import EmailMessage
 from html import escape
 from typing import Literal
 
-from pydantic import BaseModel
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from blueprints.identity import passwords, sessions
 from blueprints.identity.lookups import locked_user
 from blueprints.identity.models import PasswordLink, Tenant, User
-from blueprints.identity.schemas import PASSWORD_LINK_QUEUE, InvitationOut, ResetRequested, TokenPair
+from blueprints.identity.schemas import PASSWORD_LINK_QUEUE, InvitationOut, LinkTask, ResetRequested, TokenPair
 from shared import audit, clock, html, ratelimit
 from shared.auth import Principal
 from shared.config import get_settings
@@ -42,10 +41,7 @@ QUEUE = PASSWORD_LINK_QUEUE
 Purpose = Literal["invitation", "reset"]
 
 
-class LinkTask(BaseModel):
-    """What the queue carries: which link to email (never the link itself)."""
-
-    link_id: uuid.UUID
+__all__ = ["LinkTask"]  # the queue message: in schemas, so the trigger declares its queue without this module
 
 
 @dataclass(frozen=True)

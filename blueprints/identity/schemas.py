@@ -6,17 +6,25 @@ import uuid
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from blueprints.identity.permissions import ROLES
 from shared.clock import TimeZoneName, UtcDateTime
 from shared.pagination import PageQuery
 from shared.phone import E164
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 MODULES: tuple[str, ...] = ("crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator", "leads")
 DEFAULT_MODULES: list[str] = ["crm"]
 
 PASSWORD_LINK_QUEUE = "password-links"  # invitation and reset emails, sent by a queue trigger
+
+
+class LinkTask(BaseModel):
+    """What the password-links queue carries: which link to email (never the link itself)."""
+
+    link_id: uuid.UUID
+
 
 Role = Literal["owner", "admin", "estimator", "advisor", "tech", "accountant"]
 Module = Literal["crm", "messaging", "shop", "estimates", "bids", "pricebook", "configurator", "leads"]

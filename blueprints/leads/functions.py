@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import azure.durable_functions as df
 from pydantic import ValidationError
 
-from blueprints.leads import responder, schemas, service
+from blueprints.leads import schemas
 from blueprints.messaging import schemas as messaging_schemas
-from shared.db import session_scope
+from shared import lazy
 from shared.errors import AppError, BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import Delivery, poison_queue, queue_handler
 
+if TYPE_CHECKING:
+    from blueprints.leads import responder, service
+    from shared.db import session_scope
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    responder = lazy.module("blueprints.leads.responder")
+    service = lazy.module("blueprints.leads.service")
+    session_scope = lazy.function("shared.db", "session_scope")
+
 bp = df.Blueprint()
-api = Router(bp, module="leads", feature=service.MODULE)
+api = Router(bp, module="leads", feature=schemas.MODULE)
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
 INTAKE_MAX_BYTES = 16 * 1024

@@ -7,12 +7,13 @@ import uuid
 from string import Formatter
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from blueprints.messaging import schemas as messaging_schemas
 from shared.clock import TimeZoneName, UtcDateTime
 from shared.pagination import PageQuery
 from shared.phone import E164
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 RESPONDER_QUEUE = "lead-responses"
 
@@ -49,6 +50,9 @@ def _blank_is_none(value: object) -> object:
 Origin = Annotated[str, BeforeValidator(_origin)]
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 OptionalText = Annotated[Any, BeforeValidator(_blank_is_none)]
+
+
+MODULE = "leads"  # the feature flag a business switches leads on and off with
 
 
 class IntakeIn(BaseModel):

@@ -31,7 +31,7 @@ from shared.etag import check_version, flush_versioned
 from shared.pagination import PageQuery, paginate
 from shared.storage import enqueue
 
-MODULE = "leads"  # the feature flag a business switches leads on and off with
+MODULE = schemas.MODULE
 READ_CUSTOMERS = frozenset({"customers.read", "customers.read_all", "customers.create", "customers.update"})
 # A form is posted by people: a few per address, and bursts per business well above any real day's leads.
 PER_IP = ratelimit.Limit("leads-intake-ip", limit=10, window_seconds=600)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 
-from blueprints.messaging import pipeline, schemas, service, webhooks
+from blueprints.messaging import schemas
+from shared import lazy
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import Delivery, poison_queue, queue_handler
 
+if TYPE_CHECKING:
+    from blueprints.messaging import pipeline, service, webhooks
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    pipeline = lazy.module("blueprints.messaging.pipeline")
+    service = lazy.module("blueprints.messaging.service")
+    webhooks = lazy.module("blueprints.messaging.webhooks")
+
 bp = df.Blueprint()
-api = Router(bp, module="messaging", feature=service.MODULE)
+api = Router(bp, module="messaging", feature=schemas.MODULE)
 log = logging.getLogger(__name__)
 TWIML = "text/xml"
 

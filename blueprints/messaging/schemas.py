@@ -6,10 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from shared.clock import UtcDateTime
 from shared.phone import E164
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
+
+MODULE = "messaging"  # the feature flag a business switches messaging on and off with
 
 Channel = Literal["sms", "email"]
 Purpose = Literal["transactional", "marketing"]

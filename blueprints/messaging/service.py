@@ -33,7 +33,7 @@ DEFAULT_FOOTER = "Reply STOP to opt out."
 DEFAULT_HELP = "{business_name}: reply STOP to opt out, START to opt back in. Msg&data rates may apply."
 # A transactional thread repeats the opt-out footer when the customer has not seen it for this long.
 FOOTER_INTERVAL = timedelta(days=30)
-MODULE = "messaging"  # the feature flag a business switches messaging on and off with
+MODULE = schemas.MODULE  # the feature flag a business switches messaging on and off with
 
 
 def system_principal(tenant_id: uuid.UUID) -> Principal:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
 
-from blueprints.ops import schemas, service
+from blueprints.ops import schemas
+from shared import lazy
 from shared.http import Request, Response, Router
-from shared.openapi import build_document
 from shared.triggers import timer_handler
+
+if TYPE_CHECKING:
+    from blueprints.ops import service
+    from shared.openapi import build_document
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    service = lazy.module("blueprints.ops.service")
+    build_document = lazy.function("shared.openapi", "build_document")
 
 bp = df.Blueprint()
 api = Router(bp, module="ops")

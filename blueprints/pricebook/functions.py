@@ -3,18 +3,26 @@
 import asyncio
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints.pricebook import schemas, service
+from blueprints.pricebook import schemas
 from blueprints.pricebook.starters import durable_starter
+from shared import lazy
 from shared.errors import NotFound
 from shared.etag import if_match, with_etag
 from shared.http import Response, Router, UserRequest
-from shared.jobs import for_each_tenant
-from shared.runtime import ensure_started
+
+if TYPE_CHECKING:
+    from blueprints.pricebook import service
+    from shared.jobs import for_each_tenant
+    from shared.runtime import ensure_started
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas and the starters
+    service = lazy.module("blueprints.pricebook.service")
+    for_each_tenant = lazy.function("shared.jobs", "for_each_tenant")
+    ensure_started = lazy.function("shared.runtime", "ensure_started")
 
 bp = df.Blueprint()
 api = Router(bp, module="pricebook", feature="pricebook")

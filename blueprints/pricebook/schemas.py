@@ -7,9 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from shared.pagination import PageQuery
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 Kind = Literal["categories", "materials", "services", "equipment"]
 ItemKind = Literal["materials", "services", "equipment"]

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 from pydantic import BaseModel, RootModel
 
-from blueprints.shop import (
-    appointments,
-    board,
-    drawer,
-    exports,
-    inspections,
-    line_items,
-    payments,
-    schemas,
-    stats,
-    texts,
-)
-from blueprints.shop.approval import error_page
-from shared import html
+from blueprints.shop import schemas
+from shared import html, lazy
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import timer_handler
+
+if TYPE_CHECKING:
+    from blueprints.shop import appointments, board, drawer, exports, inspections, line_items, payments, stats, texts
+    from blueprints.shop.approval import error_page
+else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
+    appointments = lazy.module("blueprints.shop.appointments")
+    board = lazy.module("blueprints.shop.board")
+    drawer = lazy.module("blueprints.shop.drawer")
+    exports = lazy.module("blueprints.shop.exports")
+    inspections = lazy.module("blueprints.shop.inspections")
+    line_items = lazy.module("blueprints.shop.line_items")
+    payments = lazy.module("blueprints.shop.payments")
+    stats = lazy.module("blueprints.shop.stats")
+    texts = lazy.module("blueprints.shop.texts")
+    error_page = lazy.function("blueprints.shop.approval", "error_page")
 
 bp = df.Blueprint()
 api = Router(bp, module="shop", feature="shop")

@@ -7,12 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from blueprints.crm.schemas import CustomerOut, VehicleOut
 from blueprints.messaging.schemas import MessageOut
 from blueprints.shop.transitions import Status
 from shared.clock import UtcDateTime
+from shared.schema import BaseModel  # built on first use (defer_build), not at import
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Notes = Annotated[str, StringConstraints(max_length=5000)]

@@ -17,9 +17,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.config import get_settings
+from shared import lazy
+
+if TYPE_CHECKING:
+    from shared.config import get_settings
+else:  # loaded on first use: the bids triggers import VisionError at indexing, which needs no settings
+    get_settings = lazy.function("shared.config", "get_settings")
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504, 529})

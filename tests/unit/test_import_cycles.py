@@ -43,7 +43,22 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
                     base = ".".join([*anchor, base] if base else anchor)
                 targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else base for alias in node.names]
             graph[name].update(t for t in targets if t in files and t != name)
+        graph[name].update(t for t in _lazy_targets(ast.parse(path.read_text(), str(path))) if t in files and t != name)
     return graph
+
+
+def _lazy_targets(tree: ast.Module) -> list[str]:
+    """Modules named by shared.lazy stand-ins (`lazy.module("pkg.mod")`, `lazy.function("pkg.mod", "f")`): they
+    are imported on first use, so they are edges like a deferred import (their TYPE_CHECKING twin is skipped)."""
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func) in ("lazy.module", "lazy.function")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -100,4 +115,10 @@ def test_a_planted_cycle_is_found(tmp_path: Path) -> None:
     )
     (package / "zeta.py").write_text("def later():\n    from pkg import eta\n")
     (package / "eta.py").write_text("import pkg.zeta\n")
-    assert cycles(import_graph(tmp_path, ("pkg",))) == [["pkg.alpha", "pkg.beta", "pkg.gamma"], ["pkg.eta", "pkg.zeta"]]
+    (package / "theta.py").write_text("from shared import lazy\n\niota = lazy.module('pkg.iota')\n")
+    (package / "iota.py").write_text("from shared import lazy\n\nrun = lazy.function('pkg.theta', 'run')\n")
+    assert cycles(import_graph(tmp_path, ("pkg",))) == [
+        ["pkg.alpha", "pkg.beta", "pkg.gamma"],
+        ["pkg.eta", "pkg.zeta"],
+        ["pkg.iota", "pkg.theta"],
+    ]
