@@ -12,6 +12,7 @@ the handler's outcome. Handlers stay idempotent: delivery is at-least-once.
 No `from __future__ import annotations` here: the Functions worker reads the wrappers' real annotations.
 """
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,6 +94,27 @@ def queue_handler(
         return handler
 
     return decorate
+
+
+def activity(blueprint: Any, *, name: str | None = None) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register a Durable activity (its input is `job`) whose span continues the trace the input carries."""
+
+    def register(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        span_name = f"activity {name or function.__name__}"
+
+        @functools.wraps(function)
+        def traced(job: Any) -> Any:
+            with tracing.span(span_name, traceparent=tracing.carry(job).get(tracing.TRACEPARENT)):
+                return function(job)
+
+        trigger = (
+            blueprint.activity_trigger(input_name="job", activity=name)
+            if name
+            else blueprint.activity_trigger(input_name="job")
+        )
+        return trigger(traced)
+
+    return register
 
 
 def timer_handler(

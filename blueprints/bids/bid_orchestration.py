@@ -11,6 +11,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from shared import tracing
+
 ORCHESTRATOR = "bids_generate_bid"
 FREEZE = "bids_freeze_bid"
 RENDER = "bids_render_bid"
@@ -25,7 +27,7 @@ RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of
 def generate_bid(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Price, render, store, email and record one revision of a bid; the custom status says how far it is."""
     job = context.get_input() or {}
-    ident = {"tenant_id": job["tenant_id"], "bid_id": job["bid_id"], "revision": job["revision"]}
+    ident = {"tenant_id": job["tenant_id"], "bid_id": job["bid_id"], "revision": job["revision"], **tracing.carry(job)}
     status: dict[str, Any] = {"stage": "pricing", "revision": job["revision"]}
     context.set_custom_status(status)
     try:
@@ -34,7 +36,7 @@ def generate_bid(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             status["stage"] = "stale"
             context.set_custom_status(status)
             return status
-        step = {"tenant_id": job["tenant_id"], "revision_id": frozen["revision_id"]}
+        step = {"tenant_id": job["tenant_id"], "revision_id": frozen["revision_id"], **tracing.carry(job)}
         status.update(stage="rendering", total_cents=frozen["total_cents"])
         context.set_custom_status(status)
         rendered = yield context.call_activity_with_retry(RENDER, RETRY, step)
@@ -58,6 +60,6 @@ def notify_acceptance(context: df.DurableOrchestrationContext) -> Generator[Any,
     """Email the estimator that the customer accepted (one activity, retried on transient SMTP errors)."""
     job = context.get_input() or {}
     outcome = yield context.call_activity_with_retry(
-        NOTIFY, RETRY, {"tenant_id": job["tenant_id"], "bid_id": job["bid_id"]}
+        NOTIFY, RETRY, {"tenant_id": job["tenant_id"], "bid_id": job["bid_id"], **tracing.carry(job)}
     )
     return outcome

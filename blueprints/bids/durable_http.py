@@ -15,6 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from shared import tracing
 from shared.http import Handler, Router
 
 _current: contextvars.ContextVar["DurableClient | None"] = contextvars.ContextVar("bids_durable_client", default=None)
@@ -33,6 +34,7 @@ class DurableClient:
 
     def start(self, orchestrator: str, instance_id: str, payload: Any) -> str:
         """Start an orchestration under a known instance id."""
+        payload = tracing.with_current_trace(payload)  # taken here: the call runs on the event loop's thread
         return str(self._run(self._client.start_new(orchestrator, instance_id, payload)))
 
     def custom_status(self, instance_id: str) -> tuple[str | None, Any]:

@@ -17,7 +17,7 @@ from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest, problem_response
 from shared.pagination import PageQuery
 from shared.providers.anthropic_vision import VisionError
-from shared.triggers import timer_handler
+from shared.triggers import activity, timer_handler
 
 if TYPE_CHECKING:
     from blueprints.bids import analysis, bid_generation, bid_notices, bidding, pdfcheck, proposal, service
@@ -266,7 +266,7 @@ def _ids(job: dict[str, Any]) -> dict[str, uuid.UUID]:
     return {"tenant_id": uuid.UUID(job["tenant_id"]), "document_id": uuid.UUID(job["document_id"])}
 
 
-@bp.activity_trigger(input_name="job", activity=orchestration.START)
+@activity(bp, name=orchestration.START)
 def bids_start_analysis(job: dict[str, Any]) -> dict[str, Any]:
     """Move the document to analyzing."""
     ids = _ids(job)
@@ -274,7 +274,7 @@ def bids_start_analysis(job: dict[str, Any]) -> dict[str, Any]:
         return analysis.start(session=session, document_id=ids["document_id"])
 
 
-@bp.activity_trigger(input_name="job", activity=orchestration.ANALYZE_PAGE)
+@activity(bp, name=orchestration.ANALYZE_PAGE)
 def bids_analyze_page(job: dict[str, Any]) -> dict[str, Any]:
     """Detect one page outside any transaction, then record it in a short one of its own.
 
@@ -299,7 +299,7 @@ def bids_analyze_page(job: dict[str, Any]) -> dict[str, Any]:
         return analysis.record_page(session=session, **ids, result=result)
 
 
-@bp.activity_trigger(input_name="job", activity=orchestration.RECORD_FAILED_PAGE)
+@activity(bp, name=orchestration.RECORD_FAILED_PAGE)
 def bids_record_failed_page(job: dict[str, Any]) -> dict[str, Any]:
     """Record a page that failed after its retries."""
     ids = _ids(job)
@@ -307,7 +307,7 @@ def bids_record_failed_page(job: dict[str, Any]) -> dict[str, Any]:
         return analysis.record_failed_page(session=session, **ids, page=int(job["page"]), error=str(job.get("error")))
 
 
-@bp.activity_trigger(input_name="job", activity=orchestration.FINISH)
+@activity(bp, name=orchestration.FINISH)
 def bids_finish_analysis(job: dict[str, Any]) -> dict[str, Any]:
     """Merge the pages into the takeoff, then drop this worker's local copy of the PDF."""
     ids = _ids(job)
@@ -318,7 +318,7 @@ def bids_finish_analysis(job: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-@bp.activity_trigger(input_name="job", activity=orchestration.FAIL)
+@activity(bp, name=orchestration.FAIL)
 def bids_fail_analysis(job: dict[str, Any]) -> dict[str, Any]:
     """Mark the analysis failed."""
     ids = _ids(job)
@@ -524,7 +524,7 @@ def _tenant(job: dict[str, Any]) -> uuid.UUID:
     return uuid.UUID(job["tenant_id"])
 
 
-@bp.activity_trigger(input_name="job", activity=bid_orchestration.FREEZE)
+@activity(bp, name=bid_orchestration.FREEZE)
 def bids_freeze_bid(job: dict[str, Any]) -> dict[str, Any]:
     """Price and freeze the revision as its proposal."""
     user_id = uuid.UUID(job["user_id"]) if job.get("user_id") else None
@@ -538,14 +538,14 @@ def bids_freeze_bid(job: dict[str, Any]) -> dict[str, Any]:
         )
 
 
-@bp.activity_trigger(input_name="job", activity=bid_orchestration.RENDER)
+@activity(bp, name=bid_orchestration.RENDER)
 def bids_render_bid(job: dict[str, Any]) -> dict[str, Any]:
     """Render and store the proposal PDF."""
     with session_scope(tenant_id=_tenant(job)) as session:
         return bid_generation.render(session=session, tenant_id=_tenant(job), revision_id=uuid.UUID(job["revision_id"]))
 
 
-@bp.activity_trigger(input_name="job", activity=bid_orchestration.EMAIL)
+@activity(bp, name=bid_orchestration.EMAIL)
 def bids_email_bid(job: dict[str, Any]) -> dict[str, Any]:
     """Email the customer the proposal's link (queued through messaging after this commits)."""
     with session_scope(tenant_id=_tenant(job)) as session:
@@ -557,14 +557,14 @@ def bids_email_bid(job: dict[str, Any]) -> dict[str, Any]:
         )
 
 
-@bp.activity_trigger(input_name="job", activity=bid_orchestration.RECORD)
+@activity(bp, name=bid_orchestration.RECORD)
 def bids_record_bid(job: dict[str, Any]) -> dict[str, Any]:
     """Record the bid as sent with its email."""
     with session_scope(tenant_id=_tenant(job)) as session:
         return bid_generation.record(session=session, tenant_id=_tenant(job), revision_id=uuid.UUID(job["revision_id"]))
 
 
-@bp.activity_trigger(input_name="job", activity=bid_orchestration.FAIL)
+@activity(bp, name=bid_orchestration.FAIL)
 def bids_fail_bid(job: dict[str, Any]) -> dict[str, Any]:
     """Let the draft be sent again after a failed generation."""
     with session_scope(tenant_id=_tenant(job)) as session:
@@ -583,7 +583,7 @@ def bids_notify_acceptance(context: df.DurableOrchestrationContext):  # type: ig
     return (yield from bid_orchestration.notify_acceptance(context))
 
 
-@bp.activity_trigger(input_name="job", activity=bid_orchestration.NOTIFY)
+@activity(bp, name=bid_orchestration.NOTIFY)
 def bids_notify_estimator(job: dict[str, Any]) -> dict[str, str]:
     """Claim, send outside any transaction, record (bid_notices)."""
     return bid_notices.notify_estimator(tenant_id=_tenant(job), bid_id=uuid.UUID(job["bid_id"]))

@@ -11,6 +11,8 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
+from shared import tracing
+
 ORCHESTRATOR = "bids_analyze_document"
 START = "bids_start_analysis"
 ANALYZE_PAGE = "bids_analyze_page"
@@ -27,7 +29,7 @@ def _failed(task: Any) -> bool:
 def analyze_document(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Analyse every page of a document, then merge the takeoff; the custom status says how far it is."""
     job = context.get_input() or {}
-    ident = {"tenant_id": job["tenant_id"], "document_id": job["document_id"]}
+    ident = {"tenant_id": job["tenant_id"], "document_id": job["document_id"], **tracing.carry(job)}
     status: dict[str, Any] = {
         "stage": "starting",
         "pages_done": 0,
@@ -85,7 +87,12 @@ def _pages(
             yield context.call_activity_with_retry(
                 RECORD_FAILED_PAGE,
                 RETRY,
-                {**{k: page_job[k] for k in ("tenant_id", "document_id")}, "page": page, "error": error},
+                {
+                    **{k: page_job[k] for k in ("tenant_id", "document_id")},
+                    **tracing.carry(page_job),
+                    "page": page,
+                    "error": error,
+                },
             )
             status["failed_pages"] = sorted([*status["failed_pages"], page])
         elif done.result.get("status") == "failed":  # refused for good inside the activity (a spend limit)

@@ -14,6 +14,7 @@ from shared import lazy
 from shared.errors import NotFound
 from shared.etag import if_match, with_etag
 from shared.http import Response, Router, UserRequest
+from shared.triggers import activity
 
 if TYPE_CHECKING:
     from blueprints.pricebook import service
@@ -189,43 +190,43 @@ def _ids(job: dict[str, Any]) -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.UUID(job["tenant_id"]), uuid.UUID(job["run_id"])
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_pull_begin(job: dict[str, Any]) -> dict[str, str | None]:
     """Mark the pull running; each feed's starting token."""
     return service.begin_pull(*_ids(job))
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_pull_page(job: dict[str, Any]) -> dict[str, Any]:
     """One export page into raw and master."""
     return service.pull_page(*_ids(job), job["kind"], job.get("token"))
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_pull_kind_done(job: dict[str, Any]) -> None:
     """A feed is caught up (categories: paths recomputed)."""
     service.finish_kind(*_ids(job), job["kind"])
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_run_finish(job: dict[str, Any]) -> str:
     """Record the run's outcome."""
     return service.finish_run(*_ids(job), job.get("error"))
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_push_plan(job: dict[str, Any]) -> dict[str, list[Any]]:
     """Mark the push running; what it will push."""
     return service.plan_push(*_ids(job))
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_push_item(job: dict[str, Any]) -> dict[str, Any]:
     """One edit merged and PATCHed."""
     return service.push_item(*_ids(job), job["kind"], int(job["st_id"]))
 
 
-@bp.activity_trigger(input_name="job")
+@activity(bp)
 def pricebook_push_new(job: dict[str, Any]) -> dict[str, Any]:
     """One new item POSTed and linked."""
     return service.push_new(*_ids(job), uuid.UUID(job["new_id"]))

@@ -17,6 +17,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel
 
+from shared import tracing
 from shared.errors import ServiceUnavailable
 from shared.http import REGISTRY, Router, RouteSpec, UserRequest, dispatch, problem_response
 
@@ -60,7 +61,7 @@ def durable_starter(
 
             def run(request: UserRequest[Any, None]) -> Any:
                 answer, start_input = handler(request)
-                started.append(start_input)
+                started.append(tracing.with_current_trace(start_input))  # inside the request's span
                 return answer
 
             answer = await asyncio.to_thread(dispatch, spec, run, req)
