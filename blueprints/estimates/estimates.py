@@ -74,7 +74,7 @@ def list_estimates(*, session: Session, principal: Principal, query: EstimateQue
         query.status is not None,
         query.customer_id is not None,
         query.owner_id is not None,
-        query.cursor is not None,
+        bool(query.cursor),  # an empty ?cursor= is the first page, as above
     )
     rows = session.execute(stmt, params).mappings().all()
     items = _SUMMARIES.validate_python(rows[: query.limit])

@@ -230,6 +230,16 @@ def test_lists_filter_and_page(db_session) -> None:
     )
 
 
+def test_an_empty_cursor_is_the_first_page(db_session) -> None:
+    # found by the stateful fuzz: GET /v1/estimates?cursor=&customer_id=... answered 500
+    world = create_paint_world(db_session)
+    made = _estimate(db_session, world)  # the estimator's
+    for role in ("admin", "estimator"):
+        query = EstimateQuery.model_validate({"cursor": "", "customer_id": str(made.customer_id)})
+        page = estimates.list_estimates(session=db_session, principal=world.principal(role), query=query)
+        assert [e.id for e in page.items] == [made.id]  # the estimator's own, and the admin sees all
+
+
 def test_stale_writes_are_refused_and_patching_a_room_reprices(db_session) -> None:
     world = create_paint_world(db_session)
     me = world.principal("estimator")
