@@ -2,7 +2,7 @@
 PostgreSQL and Azurite the dead one left running, serves with them, and stops them when it stops; the
 texts and emails the dead one was sending or had fetched from the queue are each handled once, none sent
 twice; a pricebook push (a Durable orchestration) it was running finishes on the next host with one ServiceTitan PATCH
-per item."""
+per item; a bids analysis (another) it was running finishes there with its takeoff made once."""
 
 from __future__ import annotations
 
@@ -335,3 +335,82 @@ def _run(client: httpx.Client, owner: Account, started: httpx.Response, bound: f
 
     assert _until(ended, bound=bound), run
     return run
+
+
+def test_a_bids_analysis_in_flight_when_the_host_is_killed_finishes_with_its_takeoff_made_once(
+    database: Database, private_azurite: Azurite
+) -> None:
+    # given a generated plan set of 26 sheets, uploaded and being analysed (two pages in flight at a time)
+    from tests.e2e.test_bids_flow import _fixtures, _project, _upload
+    from tests.plansets.generator import make_plan_set
+
+    env = {"AzureWebJobsStorage": private_azurite.connection_string, "BIDS_PAGES_IN_FLIGHT": "2"}
+    plan_set = make_plan_set(plan_sheets=24, seed=19)
+    first = start_host("function_app:app", env=env)
+    second = None
+    try:
+        client = first.client()
+        owner = register(client, tenant_name="Crash Plumbing")
+        document_id, commit = _upload(client, owner, _project(client, owner), plan_set.pdf)
+        assert commit.status_code == 202, commit.text
+        path = f"/api/v1/bids/documents/{document_id}"
+
+        def document() -> dict:
+            return client.get(path, headers=owner.headers).json()
+
+        # when the host dies part way through the pages
+        assert _until(lambda: (document()["progress"] or {}).get("pages_done", 0) >= 3, bound=120), first.log_tail()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        done_at_kill = document_rows(database, document_id)
+        assert done_at_kill["pages"] < 26 and done_at_kill["analyzed_at"] is None, done_at_kill
+        # then the next host resumes the orchestration from its history and finishes the analysis
+        second = start_host("function_app:app", env=env)
+        client = second.client()
+        assert _until(lambda: document()["status"] in ("analyzed", "failed"), bound=180), second.log_tail()
+        finished = document()
+        assert finished["status"] == "analyzed", (finished, second.log_tail())
+        assert finished["progress"]["pages_done"] == finished["progress"]["pages_total"] == 26, finished
+        # and the takeoff is made once: the plan set's true counts, one row per page, no fixture twice
+        takeoff = client.get(f"{path}/takeoff", headers=owner.headers).json()
+        truth = {kind.lower().replace(" ", "_"): n for kind, n in plan_set.counts().items()}
+        assert {c["fixture_type"]: c["count"] for c in takeoff["counts"]} == truth, takeoff["counts"]
+        assert {row["tag"] for row in takeoff["schedule"]} == set(plan_set.schedule_tags)
+        listed = _fixtures(client, owner, document_id, "")
+        assert len(listed) == sum(truth.values()), len(listed)
+        places = Counter((f["page_number"], tuple(sorted(f["box"].items()))) for f in listed)
+        assert max(places.values()) == 1, [place for place, n in places.items() if n > 1]
+        after = document_rows(database, document_id)
+        # (the database also keeps the fixtures the detectors found below the hide threshold, each once too)
+        assert (after["pages"], after["distinct_pages"]) == (26, 26), after
+        assert after["fixtures"] == after["fixture_places"] >= len(listed), after
+    finally:
+        for host in (second, first):
+            if host is not None:
+                host.stop()
+
+
+def document_rows(database: Database, document_id: str) -> dict:
+    """What the database holds for one bids document, as its owner (no row-level security)."""
+    import psycopg
+
+    url = database.owner_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        pages, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT page_number) FROM bids_pages WHERE document_id = %s", (document_id,)
+        ).fetchone() or (0, 0)
+        fixtures, places = conn.execute(
+            "SELECT count(*), count(DISTINCT (page_number, fixture_type, x0, top, x1, bottom)) FROM bids_fixtures"
+            " WHERE document_id = %s",
+            (document_id,),
+        ).fetchone() or (0, 0)
+        (analyzed_at,) = conn.execute(
+            "SELECT analyzed_at FROM bids_documents WHERE id = %s", (document_id,)
+        ).fetchone() or (None,)
+    return {
+        "pages": pages,
+        "distinct_pages": distinct,
+        "fixtures": fixtures,
+        "fixture_places": places,
+        "analyzed_at": analyzed_at,
+    }
