@@ -1,8 +1,8 @@
 """The dev host is killed with SIGKILL and started again: on the same data folder the new one adopts the
 PostgreSQL and Azurite the dead one left running, serves with them, and stops them when it stops; the
-texts the dead one was sending or had fetched from the queue are each handled once, none sent twice; a
-pricebook push (a Durable orchestration) it was running finishes on the next host with one ServiceTitan PATCH
-per item."""
+texts and emails the dead one was sending or had fetched from the queue are each handled once, none sent
+twice; a pricebook push (a Durable orchestration) it was running finishes on the next host with one ServiceTitan PATCH
+per item; a bids analysis (another) it was running finishes there with its takeoff made once."""
 
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from devhost.services import ROOT, Azurite, free_port
-from tests.builders import Account, register, unique_phone
+from tests.builders import Account, register, unique_email, unique_phone
 from tests.conftest import Database, start_host
 from tests.e2e.test_devhost_lifecycle import _processes_mentioning
 from tests.fakes import twilio_messaging as twilio_fake
 from tests.fakes.servicetitan import FakeServiceTitan, settings_for
-from tests.faults.test_slow_provider import SlowTwilio, _until
+from tests.faults.test_slow_provider import SlowSmtp, SlowTwilio, _until
 
 
 def _devhost(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -149,14 +152,13 @@ def test_texts_in_flight_when_the_host_is_killed_are_each_handled_and_none_sent_
         twilio.stop()
 
 
-def _consenting_customer(client: httpx.Client, owner: Account) -> str:
-    customer = client.post(
-        "/api/v1/crm/customers", headers=owner.headers, json={"name": "Ada", "phone": unique_phone()}
-    )
+def _consenting_customer(client: httpx.Client, owner: Account, channel: str = "sms") -> str:
+    contact = {"name": "Ada", "phone": unique_phone(), "email": unique_email("crash")}
+    customer = client.post("/api/v1/crm/customers", headers=owner.headers, json=contact)
     client.post(
         f"/api/v1/messaging/customers/{customer.json()['id']}/consents",
         headers=owner.headers,
-        json={"channel": "sms", "purpose": "transactional", "granted": True, "source": "counter"},
+        json={"channel": channel, "purpose": "transactional", "granted": True, "source": "counter"},
     )
     return customer.json()["id"]
 
@@ -166,6 +168,96 @@ def _all_final(client: httpx.Client, owner: Account, texts: list[str], statuses:
         message = client.get(f"/api/v1/messages/{text_id}", headers=owner.headers).json()
         statuses[text_id] = (message["status"], message["error_code"] or message["reason"])
     return all(status in ("sent", "failed") for status, _ in statuses.values())
+
+
+class HoldingSmtp(SlowSmtp):
+    """The slow relay, also noting which message each held DATA carried (its X-Tradeops-Message-Id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[tuple[str, float]] = []  # (message id, when its DATA arrived)
+
+    def start(self) -> HoldingSmtp:
+        """Serve, noting each DATA's message before holding it."""
+        super().start()
+        assert self._controller is not None
+        handler = self._controller.handler
+        slow = handler.handle_DATA
+
+        async def noted(server: Any, session: Any, envelope: Any) -> str:
+            content = envelope.original_content or envelope.content or b""
+            header = message_from_bytes(content, policy=policy.default)["X-Tradeops-Message-Id"]
+            with self.lock:
+                self.held.append((str(header), time.monotonic()))
+            return await slow(server, session, envelope)
+
+        handler.handle_DATA = noted
+        return self
+
+
+def test_emails_in_flight_when_the_host_is_killed_are_each_handled_and_none_delivered_twice(
+    database: Database, private_azurite: Azurite
+) -> None:
+    # given a business emailing four customers, and a relay that holds every DATA until released
+    smtp = HoldingSmtp().start()
+    env = {
+        "AzureWebJobsStorage": private_azurite.connection_string,
+        "SMTP_FROM": "desk@crash-paint.example.com",
+        "SMTP_TIMEOUT_SECONDS": "8",  # under the send lease, as the defaults (15 s, 120 s) are
+        "MESSAGING_SEND_LEASE_SECONDS": "10",
+        "DEVHOST_QUEUE_LEASE_SECONDS": "5",
+        **smtp.env(),
+    }
+    first = start_host("function_app:app", env=env)
+    second = None
+    try:
+        client = first.client()
+        owner = register(client, tenant_name="Crash Paint")
+        customers = [_consenting_customer(client, owner, channel="email") for _ in range(4)]
+
+        def send(n: int) -> str:
+            body = {"customer_id": customers[n % 4], "channel": "email", "purpose": "transactional", "body": "Hi"}
+            sent = client.post("/api/v1/messages", headers=owner.headers, json={**body, "subject": f"Estimate {n}"})
+            assert sent.status_code == 202, sent.text
+            return sent.json()["id"]
+
+        # more than the host's 16 function threads, so some wait on the queue; asked for at once, so the
+        # first held sends are not timed out (and retried) before the host dies
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            emails = list(pool.map(send, range(24)))
+        # when the host dies with emails mid-DATA at the relay and others fetched from the queue
+        assert _until(lambda: smtp.data_attempts >= 4), first.log_tail()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        killed_at = time.monotonic()
+        with smtp.lock:  # held when the host died: arrived less than the send timeout before (older ones timed out)
+            held = {email_id for email_id, at in smtp.held if at > killed_at - 7}
+        smtp.release.set()  # the relay finishes (or drops) what the dead host handed it
+        second = start_host("function_app:app", env=env)
+        client = second.client()
+        # then the next host handles every email: each ends sent, or failed as "may have gone out"
+        statuses: dict = {}
+        assert _until(lambda: _all_final(client, owner, emails, statuses), bound=90), (statuses, second.log_tail())
+        time.sleep(1)  # a late copy would have reached the relay by now
+        with smtp.lock:
+            delivered = Counter(str(m.message["X-Tradeops-Message-Id"]) for m in smtp.messages)
+        # and the relay never got one twice
+        assert max(delivered.values(), default=1) == 1, (delivered, statuses)
+        for email_id, (status, code) in statuses.items():
+            assert status == "sent" or code in ("outcome_unknown", "provider_timeout"), str(
+                client.get(f"/api/v1/messages/{email_id}", headers=owner.headers).json()
+            )
+            assert status != "sent" or delivered[email_id] == 1
+        # the ones held mid-send when the host died are failed outcome_unknown (never sent again); the rest went
+        assert held and held <= set(emails), (held, emails)
+        assert {statuses[e] for e in held} == {("failed", "outcome_unknown")}, {e: statuses[e] for e in held}
+        assert held < set(emails) and any(statuses[e] == ("sent", None) for e in set(emails) - held), statuses
+    finally:
+        smtp.release.set()
+        for host in (second, first):
+            if host is not None:
+                host.stop()
+        smtp.stop()
 
 
 EDITED = 12  # materials with a local price, pushed one PATCH each
@@ -243,3 +335,82 @@ def _run(client: httpx.Client, owner: Account, started: httpx.Response, bound: f
 
     assert _until(ended, bound=bound), run
     return run
+
+
+def test_a_bids_analysis_in_flight_when_the_host_is_killed_finishes_with_its_takeoff_made_once(
+    database: Database, private_azurite: Azurite
+) -> None:
+    # given a generated plan set of 26 sheets, uploaded and being analysed (two pages in flight at a time)
+    from tests.e2e.test_bids_flow import _fixtures, _project, _upload
+    from tests.plansets.generator import make_plan_set
+
+    env = {"AzureWebJobsStorage": private_azurite.connection_string, "BIDS_PAGES_IN_FLIGHT": "2"}
+    plan_set = make_plan_set(plan_sheets=24, seed=19)
+    first = start_host("function_app:app", env=env)
+    second = None
+    try:
+        client = first.client()
+        owner = register(client, tenant_name="Crash Plumbing")
+        document_id, commit = _upload(client, owner, _project(client, owner), plan_set.pdf)
+        assert commit.status_code == 202, commit.text
+        path = f"/api/v1/bids/documents/{document_id}"
+
+        def document() -> dict:
+            return client.get(path, headers=owner.headers).json()
+
+        # when the host dies part way through the pages
+        assert _until(lambda: (document()["progress"] or {}).get("pages_done", 0) >= 3, bound=120), first.log_tail()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        done_at_kill = document_rows(database, document_id)
+        assert done_at_kill["pages"] < 26 and done_at_kill["analyzed_at"] is None, done_at_kill
+        # then the next host resumes the orchestration from its history and finishes the analysis
+        second = start_host("function_app:app", env=env)
+        client = second.client()
+        assert _until(lambda: document()["status"] in ("analyzed", "failed"), bound=180), second.log_tail()
+        finished = document()
+        assert finished["status"] == "analyzed", (finished, second.log_tail())
+        assert finished["progress"]["pages_done"] == finished["progress"]["pages_total"] == 26, finished
+        # and the takeoff is made once: the plan set's true counts, one row per page, no fixture twice
+        takeoff = client.get(f"{path}/takeoff", headers=owner.headers).json()
+        truth = {kind.lower().replace(" ", "_"): n for kind, n in plan_set.counts().items()}
+        assert {c["fixture_type"]: c["count"] for c in takeoff["counts"]} == truth, takeoff["counts"]
+        assert {row["tag"] for row in takeoff["schedule"]} == set(plan_set.schedule_tags)
+        listed = _fixtures(client, owner, document_id, "")
+        assert len(listed) == sum(truth.values()), len(listed)
+        places = Counter((f["page_number"], tuple(sorted(f["box"].items()))) for f in listed)
+        assert max(places.values()) == 1, [place for place, n in places.items() if n > 1]
+        after = document_rows(database, document_id)
+        # (the database also keeps the fixtures the detectors found below the hide threshold, each once too)
+        assert (after["pages"], after["distinct_pages"]) == (26, 26), after
+        assert after["fixtures"] == after["fixture_places"] >= len(listed), after
+    finally:
+        for host in (second, first):
+            if host is not None:
+                host.stop()
+
+
+def document_rows(database: Database, document_id: str) -> dict:
+    """What the database holds for one bids document, as its owner (no row-level security)."""
+    import psycopg
+
+    url = database.owner_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        pages, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT page_number) FROM bids_pages WHERE document_id = %s", (document_id,)
+        ).fetchone() or (0, 0)
+        fixtures, places = conn.execute(
+            "SELECT count(*), count(DISTINCT (page_number, fixture_type, x0, top, x1, bottom)) FROM bids_fixtures"
+            " WHERE document_id = %s",
+            (document_id,),
+        ).fetchone() or (0, 0)
+        (analyzed_at,) = conn.execute(
+            "SELECT analyzed_at FROM bids_documents WHERE id = %s", (document_id,)
+        ).fetchone() or (None,)
+    return {
+        "pages": pages,
+        "distinct_pages": distinct,
+        "fixtures": fixtures,
+        "fixture_places": places,
+        "analyzed_at": analyzed_at,
+    }
