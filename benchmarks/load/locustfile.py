@@ -461,6 +461,71 @@ class BidEstimator(TradeopsUser):
             self.call("GET", f"/api/v1/bids/documents/{document}/takeoff", "GET /v1/bids/documents/{id}/takeoff")
 
 
+class BidDesk(TradeopsUser):
+    """The plumbing office: priced bids and their price book, and the leads the website and texts bring in."""
+
+    kind = "plumber"
+    weight = 1
+
+    @task(3)
+    def leads(self) -> None:
+        """The newest leads with their first answers."""
+        self.call("GET", "/api/v1/leads?limit=20", "GET /v1/leads")
+
+    @task(1)
+    def lead_stats(self) -> None:
+        """This week's time to first answer by source."""
+        self.call("GET", "/api/v1/leads/stats", "GET /v1/leads/stats")
+
+    @task(2)
+    def bids(self) -> None:
+        """The bids list, then one bid priced with every step."""
+        page = self.call("GET", "/api/v1/bids?limit=20", "GET /v1/bids")
+        items = page.get("items", []) if isinstance(page, dict) else []
+        if items:
+            self.call("GET", f"/api/v1/bids/{random.choice(items)['id']}", "GET /v1/bids/{id}")
+
+    @task(1)
+    def price_book(self) -> None:
+        """The plumbing price book the bids are priced from."""
+        self.call("GET", "/api/v1/bids/price-book", "GET /v1/bids/price-book")
+
+
+class WebsiteVisitor(HttpUser):
+    """A homeowner filling the plumbing business's website form (anonymous): a few leads a minute in all."""
+
+    weight = 1
+    wait_time = between(20, 60)
+
+    def on_start(self) -> None:
+        n = next(_addresses)
+        self.address = {"X-Forwarded-For": f"198.19.{n // 250}.{n % 250 + 1}"}
+        _one_more_signed_in(self.environment)
+
+    @task
+    def ask_for_a_plumber(self) -> None:
+        """POST the form: 202 at once; its first answer goes out by text within the minute (outside quiet hours)."""
+        body = {
+            "name": "Load Homeowner",
+            "phone": f"+1512555{random.randint(0, 9999):04d}",
+            "message": "Water heater leaking in the garage",
+            "consent": True,
+            "consent_text": "Text me about my request",
+        }
+        slug = WORLD.get("lead_slug", "demo-plumbing")
+        with self.client.post(
+            f"/api/v1/leads/intake/{slug}",
+            json=body,
+            headers=self.address,
+            name="POST /v1/leads/intake/{slug}",
+            catch_response=True,
+        ) as response:
+            if response.status_code in (202, 429):  # 429: this address's limit, by design
+                response.success()
+            else:
+                response.failure(f"{response.status_code} {response.text[:200]}")
+
+
 class PricebookAdmin(TradeopsUser):
     """The office of a ServiceTitan business: browses materials, overrides a price, now and then pulls."""
 

@@ -48,6 +48,12 @@ TARGETS: dict[str, Any] = {
         "GET /v1/bids/documents/{id}/takeoff": 150.0,
         "GET /v1/pricebook/materials": 100.0,
         "PATCH /v1/pricebook/materials/{st_id}": 150.0,
+        "GET /v1/leads": 100.0,
+        "GET /v1/leads/stats": 150.0,
+        "POST /v1/leads/intake/{slug}": 150.0,
+        "GET /v1/bids": 100.0,
+        "GET /v1/bids/{id}": 150.0,
+        "GET /v1/bids/price-book": 100.0,
     },
 }
 # The fake ServiceTitan's pricebook the home-services business pulls in full before the load.
