@@ -102,14 +102,12 @@ def _answer(session: Session, lead: Lead) -> str:
     except NotFound:
         lead.answer_state = "skipped"
         return "skipped: customer deleted"
-    windows = [rules.LEGAL_WINDOW]
-    if tenant.quiet_hours:
-        windows.append(rules.QuietWindow(tenant.quiet_hours.start, tenant.quiet_hours.end))
+    quiet_hours = (tenant.quiet_hours.start, tenant.quiet_hours.end) if tenant.quiet_hours else None
     zone = rules.lead_zone(lead.timezone or customer.timezone, tenant.timezone)
     decision = rules.first_answer(
         sms_allowed=bool(customer.phone) and _granted(session, lead, "sms"),
         email_allowed=bool(customer.email) and _granted(session, lead, "email"),
-        texts_open=rules.texts_open_at(now, zone, windows),
+        texts_open=messaging.texts_open_at(now=now, zone=zone, quiet_hours=quiet_hours),
     )
     if decision.action == rules.Action.SCHEDULE_SMS:
         assert decision.at is not None

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.phone import to_e164
 
-# The law's window (TCPA: no texts before 8 am or after 9 pm where the lead is); a business may add its own.
-LEGAL_QUIET_START, LEGAL_QUIET_END = time(21, 0), time(8, 0)
+# Quiet hours (the law's 21:00-08:00 where the lead is, plus the business's own) are messaging's rule:
+# messaging.service.texts_open_at, the one the outbound pipeline holds texts to.
 # Two submissions with the same phone or email within this time are one lead.
 MERGE_WINDOW = timedelta(hours=24)
 
@@ -36,25 +36,6 @@ def consent_source(wording: str) -> str:
     return f"lead_form:{digest[:54]}"
 
 
-@dataclass(frozen=True)
-class QuietWindow:
-    """Local hours [start, end) with no texts; start after end spans midnight."""
-
-    start: time
-    end: time
-
-    def contains(self, moment: time) -> bool:
-        """Whether a local time of day falls inside."""
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-
-LEGAL_WINDOW = QuietWindow(LEGAL_QUIET_START, LEGAL_QUIET_END)
-
-
 def lead_zone(lead_zone_name: str | None, business_zone: str) -> ZoneInfo:
     """The lead's zone when known, else the business's (else UTC)."""
     for name in (lead_zone_name, business_zone):
@@ -64,21 +45,6 @@ def lead_zone(lead_zone_name: str | None, business_zone: str) -> ZoneInfo:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return ZoneInfo("UTC")
-
-
-def texts_open_at(now: datetime, zone: ZoneInfo, windows: list[QuietWindow]) -> datetime | None:
-    """When a text may go out (UTC), or None when it may go now."""
-    local = now.astimezone(zone)
-    moved = False
-    for _ in range(2 * len(windows) + 2):
-        moment = local.time().replace(tzinfo=None)
-        inside = next((w for w in windows if w.contains(moment)), None)
-        if inside is None:
-            return local.astimezone(UTC) if moved else None
-        day = local.date() if moment < inside.end else local.date() + timedelta(days=1)
-        local = datetime.combine(day, inside.end, tzinfo=zone)
-        moved = True
-    return local.astimezone(UTC)
 
 
 class Action(StrEnum):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -64,6 +65,13 @@ def get_customer(*, session: Session, tenant_id: uuid.UUID, customer_id: uuid.UU
 
 
 # --- the public API ------------------------------------------------------------------------------
+
+
+def texts_open_at(*, now: datetime, zone: ZoneInfo, quiet_hours: tuple[time, time] | None) -> datetime | None:
+    """When a text to someone in `zone` may go out (UTC), None when it may go now: the law's quiet hours plus the
+    business's own, the rule the outbound pipeline holds texts to."""
+    start, end = quiet_hours if quiet_hours else (None, None)
+    return rules.next_open(now, zone, rules.windows(start, end))
 
 
 def send(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared import lazy
+from shared.providers import backoff, retry_wait
 
 if TYPE_CHECKING:
     from shared.config import get_settings
@@ -111,7 +112,7 @@ class AnthropicVision:
             except self._anthropic.APIConnectionError as exc:
                 if attempt == self.max_attempts:
                     raise VisionError(code="connection", detail=str(exc), transient=True) from exc
-                self.sleep(min(2.0**attempt, 30.0))
+                self.sleep(backoff(attempt))
                 continue
             request_id = raw.headers.get("request-id")
             message = raw.parse()
@@ -133,7 +134,8 @@ class AnthropicVision:
             raise VisionError(code=kind, detail=str(exc), transient=False, request_id=request_id) from exc
         if attempt == self.max_attempts:
             raise VisionError(code=kind, detail=str(exc), transient=True, request_id=request_id) from exc
-        self.sleep(_retry_after(exc.response, attempt))
+        value = exc.response.headers.get("retry-after") if exc.response is not None else None
+        self.sleep(retry_wait(value, attempt, longest=300.0))
 
     @staticmethod
     def _tool_input(message: Any, name: str, request_id: str | None) -> dict[str, Any]:
@@ -143,15 +145,6 @@ class AnthropicVision:
         raise VisionError(
             code="no_tool_use", detail="the answer has no call of the tool", transient=True, request_id=request_id
         )
-
-
-def _retry_after(response: Any, attempt: int) -> float:
-    """Seconds to wait: the `retry-after` header when there is one, else exponential backoff."""
-    value = response.headers.get("retry-after") if response is not None else None
-    try:
-        return max(0.0, min(float(value), 300.0)) if value is not None else min(2.0**attempt, 30.0)
-    except ValueError:
-        return min(2.0**attempt, 30.0)
 
 
 def vision() -> AnthropicVision | None:

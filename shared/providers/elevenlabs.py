@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shared.config import get_settings
+from shared.providers import backoff, retry_wait
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
@@ -62,16 +63,6 @@ def _request_id(headers: Any) -> str | None:
     return lowered.get("request-id") or lowered.get("x-request-id")
 
 
-def _retry_after(headers: Any, attempt: int) -> float:
-    """Seconds to wait: the `retry-after` header when there is one, else exponential backoff."""
-    lowered = {str(k).lower(): v for k, v in dict(headers or {}).items()}
-    value = lowered.get("retry-after")
-    try:
-        return max(0.0, min(float(value), 60.0)) if value is not None else min(2.0**attempt, 30.0)
-    except ValueError:
-        return min(2.0**attempt, 30.0)
-
-
 class ElevenLabsAgents:
     """An ElevenLabs client that asks for signed conversation URLs."""
 
@@ -108,7 +99,7 @@ class ElevenLabsAgents:
             except httpx.TransportError as exc:
                 if attempt == self.max_attempts:
                     raise AgentError(code="connection", detail=str(exc), transient=True) from exc
-                self.sleep(min(2.0**attempt, 30.0))
+                self.sleep(backoff(attempt))
                 continue
             request_id = _request_id(raw.headers)
             log.info("elevenlabs signed url %s after %d attempt(s)", request_id, attempt)
@@ -124,7 +115,8 @@ class ElevenLabsAgents:
             raise AgentError(code=code, detail=str(exc.body), transient=False, request_id=request_id) from exc
         if attempt == self.max_attempts:
             raise AgentError(code=f"http_{status}", detail=str(exc.body), transient=True, request_id=request_id)
-        self.sleep(_retry_after(exc.headers, attempt))
+        lowered = {str(k).lower(): v for k, v in dict(exc.headers or {}).items()}
+        self.sleep(retry_wait(lowered.get("retry-after"), attempt, longest=60.0))
 
 
 def agents() -> ElevenLabsAgents | None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.config import get_settings
+from shared.providers import backoff
 
 log = logging.getLogger(__name__)
 # A candidate's finishReason (or a prompt's blockReason) that means a policy stopped the image.
@@ -53,7 +54,6 @@ SAFETY_REASONS = frozenset(
         "JAILBREAK",
     }
 )
-MAX_BACKOFF = 30.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 _lock = threading.Lock()
 _instance: dict[str, Any] = {}
@@ -150,13 +150,13 @@ class GeminiImage:
                 log.warning("gemini generateContent %s: unreadable answer", self.model)
                 if attempt == self.max_attempts:
                     raise ImageError(code="server", detail=str(exc), transient=True) from exc
-                self.sleep(_backoff(attempt))
+                self.sleep(backoff(attempt))
                 continue
             except self._transport_errors as exc:
                 log.warning("gemini generateContent %s: connection failed: %s", self.model, type(exc).__name__)
                 if attempt == self.max_attempts:
                     raise ImageError(code="connection", detail=str(exc) or type(exc).__name__, transient=True) from exc
-                self.sleep(_backoff(attempt))
+                self.sleep(backoff(attempt))
                 continue
             log.info("gemini generateContent %s %s: 200", self.model, response.response_id)
             return self._edited(response, attempt)
@@ -171,13 +171,13 @@ class GeminiImage:
             wait = _retry_after(exc)
             if attempt == self.max_attempts or (wait is not None and wait > self.max_wait):
                 raise ImageError(code="rate_limited", detail=detail, transient=True, retry_after=wait) from exc
-            self.sleep(wait if wait is not None else _backoff(attempt))
+            self.sleep(wait if wait is not None else backoff(attempt))
             return
         if 500 <= status < 600:
             if attempt == self.max_attempts:
                 raise ImageError(code="server", detail=detail, transient=True, retry_after=_retry_after(exc)) from exc
             wait = _retry_after(exc)
-            self.sleep(min(wait, self.max_wait) if wait is not None else _backoff(attempt))
+            self.sleep(min(wait, self.max_wait) if wait is not None else backoff(attempt))
             return
         raise ImageError(code="refused", detail=detail, transient=False) from exc
 
@@ -232,10 +232,6 @@ def _name(value: Any) -> str | None:
     if value is None:
         return None
     return str(getattr(value, "value", value))
-
-
-def _backoff(attempt: int) -> float:
-    return min(2.0**attempt, MAX_BACKOFF)
 
 
 def _retry_after(exc: Any) -> float | None:

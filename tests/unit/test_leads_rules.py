@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from blueprints.leads import rules
 from blueprints.leads.rules import Action
+from blueprints.messaging import service as messaging
 
 CHICAGO = ZoneInfo("America/Chicago")
-LEGAL = [rules.LEGAL_WINDOW]
 
 
 @pytest.mark.parametrize(
@@ -71,15 +71,16 @@ def _at(hour: int, minute: int = 0) -> datetime:
     ],
 )
 def test_texts_open_at_eight_after_the_legal_window(local: datetime, opens: datetime | None) -> None:
-    assert rules.texts_open_at(local, CHICAGO, LEGAL) == opens
+    assert messaging.texts_open_at(now=local, zone=CHICAGO, quiet_hours=None) == opens
 
 
 def test_a_business_window_adds_to_the_law_never_loosens_it() -> None:
-    stricter = [*LEGAL, rules.QuietWindow(time(18, 0), time(9, 30))]
-    assert rules.texts_open_at(_at(19, 0), CHICAGO, stricter) == datetime(2026, 12, 2, 9, 30, tzinfo=CHICAGO)
-    assert rules.texts_open_at(_at(8, 30), CHICAGO, stricter) == _at(9, 30)
-    looser = [*LEGAL, rules.QuietWindow(time(23, 0), time(6, 0))]
-    assert rules.texts_open_at(_at(7, 0), CHICAGO, looser) == _at(8, 0)
+    stricter = (time(18, 0), time(9, 30))
+    opens = messaging.texts_open_at(now=_at(19, 0), zone=CHICAGO, quiet_hours=stricter)
+    assert opens == datetime(2026, 12, 2, 9, 30, tzinfo=CHICAGO)
+    assert messaging.texts_open_at(now=_at(8, 30), zone=CHICAGO, quiet_hours=stricter) == _at(9, 30)
+    looser = (time(23, 0), time(6, 0))
+    assert messaging.texts_open_at(now=_at(7, 0), zone=CHICAGO, quiet_hours=looser) == _at(8, 0)
 
 
 def test_the_lead_zone_is_its_own_when_known_else_the_business_zone() -> None:
@@ -119,7 +120,7 @@ def test_the_first_answer_decision_table(case: tuple[bool, bool, bool], expected
 )
 def test_no_decision_ever_texts_in_quiet_hours(now: datetime, zone_name: str, sms: bool, email: bool) -> None:
     zone = ZoneInfo(zone_name)
-    opens = rules.texts_open_at(now, zone, LEGAL)
+    opens = messaging.texts_open_at(now=now, zone=zone, quiet_hours=None)
     decision = rules.first_answer(sms_allowed=sms, email_allowed=email, texts_open=opens)
     local = now.astimezone(zone).time()
     quiet = local >= time(21, 0) or local < time(8, 0)
