@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select as _select
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
@@ -72,6 +74,10 @@ ENTRA_TOKEN_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
 # when a connection opens, so a pooled connection is closed and reopened, with a fresh token, well before
 # the shortest-lived one it could have been opened with expires.
 POOL_RECYCLE_SECONDS = 600
+# A pooled connection given back less than this long ago is handed out without a ping (a round trip on every
+# request): a server that shut down or restarted since has already said so on the socket, which is checked
+# without a round trip. One idle longer is pinged, for what leaves no trace on the socket (a silent drop).
+IDLE_PING_SECONDS = 5.0
 
 DatabaseAuth = Literal["password", "entra"]
 
@@ -92,8 +98,9 @@ def make_engine(
     credential: TokenCredential | None = None,
     pooled: bool = True,
     recycle_seconds: int = POOL_RECYCLE_SECONDS,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
 ) -> Engine:
-    """An engine sized for serverless: a small pool, pre-ping, recycled connections.
+    """An engine sized for serverless: a small pool, dead connections dropped on checkout, recycled connections.
 
     auth="entra" signs every new connection in with a fresh Entra token from `credential` (the app's
     managed identity in Azure) over TLS; the URL then names the role and no password.
@@ -111,7 +118,6 @@ def make_engine(
         {
             "pool_size": pool_size,
             "max_overflow": max_overflow,
-            "pool_pre_ping": True,
             "pool_recycle": recycle_seconds,
             "pool_timeout": 10,
         }
@@ -119,9 +125,54 @@ def make_engine(
         else {"poolclass": NullPool}
     )
     engine = create_engine(url, connect_args=connect_args, **pool_args)
+    if pooled:
+        _drop_dead_connections_on_checkout(engine, idle_ping_seconds)
     if auth == "entra":
         _sign_in_with_entra_tokens(engine, credential)  # type: ignore[arg-type]
     return engine
+
+
+def _drop_dead_connections_on_checkout(engine: Engine, idle_ping_seconds: float) -> None:
+    """What pool_pre_ping does, without its round trip on every checkout.
+
+    A connection is pinged only when it sat idle longer than idle_ping_seconds, or when the server has sent
+    something while it was idle: a backend that is shut down (a restart, `pg_terminate_backend`, a failover)
+    writes its FATAL notice and closes the socket, so the socket is readable. A failed ping raises
+    InvalidatePoolError: the pool then drops every connection opened before now and hands out a new one, as
+    pre-ping does.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")  # cleared with the DBAPI connection: a new one is not pinged
+        if idle_since is None:
+            return
+        if time.monotonic() - idle_since < idle_ping_seconds and not _server_has_spoken(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise InvalidatePoolError(f"pooled connection failed its ping: {exc}") from exc
+
+
+def _server_has_spoken(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket has something to read (a notice, EOF) or is closed: no round trip."""
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        fd = dbapi_connection.pgconn.socket
+    except Exception:  # closed, or not a psycopg connection: only a ping can tell
+        return True
+    if hasattr(_select, "poll"):
+        poller = _select.poll()
+        poller.register(fd, _select.POLLIN | _select.POLLERR | _select.POLLHUP)
+        return bool(poller.poll(0))
+    return bool(_select.select([fd], [], [fd], 0)[0])
 
 
 def _sign_in_with_entra_tokens(engine: Engine, credential: TokenCredential) -> None:
@@ -147,8 +198,9 @@ OUTAGE_RETRY_AFTER_SECONDS = 5
 def is_outage(exc: BaseException) -> bool:
     """Whether exc means the database cannot be reached (down, restarting, no free connection), not a bad query.
 
-    SQLAlchemy has already invalidated the pooled connection such an error came from; pre-ping discards
-    the rest on their next checkout, so requests answer again as soon as the server is back.
+    SQLAlchemy has already invalidated the pooled connection such an error came from; the checkout check
+    (_drop_dead_connections_on_checkout) discards the rest on their next checkout, so requests answer again
+    as soon as the server is back.
     """
     if isinstance(exc, PoolTimeout):
         return True
