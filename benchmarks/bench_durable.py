@@ -3,7 +3,9 @@ script starts itself (embedded PostgreSQL unless DATABASE_URL is set; durable st
 
 Figures: orchestrations per second with all 200 in flight (started through an HTTP starter and the
 real DurableOrchestrationClient), and the engine's overhead per activity, from the history timestamps
-of orchestrations run one at a time, against calling the same activity directly in this process.
+of orchestrations run one at a time, against calling the same activity directly in this process. The starts go
+through the harness's TimingClient (http.client, one kept-alive connection per caller), not a new httpx client per
+call, whose own cost would be counted as the host's in the throughput.
 Last line: one JSON object with the figures.
 """
 
@@ -131,28 +133,40 @@ def cpu_seconds(pid: int) -> float | None:
 
 def run(base: str, host_pid: int) -> dict[str, float | None]:
     """Throughput with everything in flight, then one-at-a-time latency."""
-    import httpx
+    import threading
 
+    from benchmarks import harness
     from devhost.durable.api import system_key
 
     key = system_key(MASTER_KEY)
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    local, clients = threading.local(), []
+
+    def start(path: str) -> harness.Answer:
+        if not hasattr(local, "client"):
+            local.client = harness.TimingClient(base, timeout=60)
+            clients.append(local.client)
+        return local.client.post(path, expect=None)
+
     cpu_before = cpu_seconds(host_pid)
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
-        starts = [f"{base}/api/start/{prefix}{i}" for i in range(ORCHESTRATIONS)]
-        answers = list(pool.map(lambda url: httpx.post(url, timeout=60), starts))
-    assert all(a.status_code == 202 for a in answers), [a.text for a in answers if a.status_code != 202][:3]
+        answers = list(pool.map(start, [f"/api/start/{prefix}{i}" for i in range(ORCHESTRATIONS)]))
+    assert all(a.status == 202 for a in answers), [a.text for a in answers if a.status != 202][:3]
+    for client in clients:
+        client.close()
     wait_all(base, key, prefix, ORCHESTRATIONS)
     wall = time.perf_counter() - started
     cpu_after = cpu_seconds(host_pid)
     host_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
 
     durations = []
+    sequential = harness.TimingClient(base, timeout=60)
     for i in range(SEQUENTIAL):
-        links = httpx.post(f"{base}/api/start/{prefix}seq-{i}", timeout=60).json()
+        links = sequential.post(f"/api/start/{prefix}seq-{i}", expect=202).json()
         wait_all(base, key, f"{prefix}seq-{i}", 1)
         durations.append(engine_seconds(links["statusQueryGetUri"]))
+    sequential.close()
     direct = direct_seconds_per_activity()
     per_orchestration = statistics.median(durations)
     return {
@@ -167,7 +181,7 @@ def run(base: str, host_pid: int) -> dict[str, float | None]:
         # CPU the dev host spent per orchestration (HTTP starter and SDK client included) while all ran,
         # and the machine's load: wall-clock figures above depend on what else the machine was doing.
         "host_cpu_ms_per_orchestration": None if host_cpu is None else round(host_cpu / ORCHESTRATIONS * 1000, 2),
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        "load_average_1m": harness.load_average_1m(),
     }
 
 
