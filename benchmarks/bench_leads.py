@@ -26,7 +26,6 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +41,6 @@ TIMEOUT_SECONDS = 300
 CONSENT = "I agree to receive texts about my request. Msg & data rates may apply. Reply STOP to opt out."
 
 
-def _afternoon_zone() -> str:
-    offset = ((14 - datetime.now(UTC).hour + 12) % 24) - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
-
-
 def _businesses() -> list[str]:
     """Five businesses with a texting number, lead settings and an owner; returns their slugs."""
     from blueprints.leads import schemas
@@ -60,7 +54,7 @@ def _businesses() -> list[str]:
     for n in range(BUSINESSES):
         slug = f"bench-plumbing-{n}-{uuid.uuid4().hex[:6]}"
         with session_scope() as session:
-            tenant = create_tenant(session, name=f"Bench Plumbing {n}", timezone=_afternoon_zone())
+            tenant = create_tenant(session, name=f"Bench Plumbing {n}", timezone=harness.afternoon_zone())
             create_user(session, tenant=tenant)
             session.add(
                 MessagingSettings(
@@ -74,22 +68,6 @@ def _businesses() -> list[str]:
             session.add(LeadSettings(tenant_id=tenant.id, updated_at=clock.now(), **settings.model_dump()))
         slugs.append(slug)
     return slugs
-
-
-def _round_trips(fake: object) -> list[float]:
-    """The fake provider's own round trip through the twilio library (ms)."""
-    from shared.providers import twilio_messaging
-
-    twilio_messaging.reset_client()
-    times = []
-    for _ in range(ROUND_TRIPS):
-        started = time.perf_counter()
-        twilio_messaging.send_sms(
-            to="+15125550100", body="ping", from_number="+15125550199", messaging_service_sid=None, status_callback=None
-        )
-        times.append((time.perf_counter() - started) * 1000)
-    fake.reset()  # type: ignore[attr-defined]
-    return times
 
 
 def _post_all(bench: harness.Bench, slugs: list[str]) -> tuple[dict[str, float], list[float], list[int]]:
@@ -180,7 +158,7 @@ def main() -> None:
                 **smtp.env(),
             }
         )
-        round_trips = _round_trips(fake)
+        round_trips = harness.twilio_round_trips(fake, ROUND_TRIPS)
         slugs = _businesses()
         bench.start_host()
         started = time.time()

@@ -17,7 +17,6 @@ import os
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,11 +29,6 @@ TENANTS, CUSTOMERS_PER_TENANT, MESSAGES_PER_CUSTOMER = 5, 10, 20
 ROUND_TRIPS = 200
 ENQUEUE_THREADS = 8  # callers queueing at once (the shop's timers, users): the host, not one caller, is measured
 TIMEOUT_SECONDS = 300
-
-
-def _afternoon_zone() -> str:
-    offset = ((14 - datetime.now(UTC).hour + 12) % 24) - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
@@ -64,7 +58,7 @@ def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
                     owner=owner,
                     name=f"Customer {n}.{c}",
                     phone=unique_phone(),
-                    timezone=_afternoon_zone(),
+                    timezone=harness.afternoon_zone(),
                 )
                 for c in range(CUSTOMERS_PER_TENANT)
             ]
@@ -80,22 +74,6 @@ def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
                 )
             made.append((tenant.id, [c.id for c in customers]))
     return made
-
-
-def _round_trips(fake: object) -> list[float]:
-    """The fake provider's own round trip through the twilio library (ms)."""
-    from shared.providers import twilio_messaging
-
-    twilio_messaging.reset_client()
-    times = []
-    for _ in range(ROUND_TRIPS):
-        started = time.perf_counter()
-        twilio_messaging.send_sms(
-            to="+15125550100", body="ping", from_number="+15125550199", messaging_service_sid=None, status_callback=None
-        )
-        times.append((time.perf_counter() - started) * 1000)
-    fake.reset()  # type: ignore[attr-defined]
-    return times
 
 
 def _enqueue(businesses: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> dict[str, float]:
@@ -154,7 +132,7 @@ def main() -> None:
         )
         # this process's pool, for the enqueueing callers; the dev host inherits them (it always has)
         os.environ.update(DB_POOL_SIZE=str(ENQUEUE_THREADS), DB_MAX_OVERFLOW="2")
-        round_trips = _round_trips(fake)
+        round_trips = harness.twilio_round_trips(fake, ROUND_TRIPS)
         businesses = _businesses()
         bench.start_host()
         started = time.time()

@@ -14,6 +14,7 @@
 - `percentile`, `samples` (a call that times itself, after warm-up), `stopwatch` (times a call),
   `time_in_turn` (each call once per round, each round starting one further along).
 - `load_average_1m`, `print_figures` (the last line: one JSON object, which benchmarks/run.py keeps).
+- For the texting benchmarks: `afternoon_zone` (no quiet hours now) and `twilio_round_trips` (the fake's own baseline).
 """
 
 from __future__ import annotations
@@ -105,6 +106,27 @@ def print_figures(
         figures["meets_targets"] = meets_targets
     print(jsonlib.dumps(figures, default=str), flush=True)
     return figures
+
+
+def afternoon_zone() -> str:
+    """A fixed-offset zone where it is about 14:00 now: texts to it meet no quiet hours."""
+    from datetime import UTC, datetime
+
+    offset = ((14 - datetime.now(UTC).hour + 12) % 24) - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def twilio_round_trips(fake: Any, count: int) -> list[float]:
+    """The fake Twilio's own round trip through the twilio library (ms), `count` texts; the fake is reset after."""
+    from shared.providers import twilio_messaging
+
+    twilio_messaging.reset_client()
+    send = {"to": "+15125550100", "body": "ping", "from_number": "+15125550199"}
+    times = stopwatch(
+        lambda: twilio_messaging.send_sms(**send, messaging_service_sid=None, status_callback=None), count
+    )
+    fake.reset()
+    return times
 
 
 def libpq(url: str) -> str:
@@ -298,11 +320,11 @@ class Bench:
 
     def login(self, email: str, password: str) -> dict[str, str]:
         """Sign in through the dev host; answers the Authorization header."""
-        answer = TimingClient(self._running_host().base_url)
+        client = TimingClient(self._running_host().base_url)
         try:
-            tokens = answer.post("/api/v1/auth/login", json={"email": email, "password": password}).json()
+            tokens = client.post("/api/v1/auth/login", json={"email": email, "password": password}).json()
         finally:
-            answer.close()
+            client.close()
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
     def raw_sql(self, tenant_id: uuid.UUID) -> RawSql:
