@@ -14,7 +14,8 @@ Independent measure functions, each answering a dict of figures; main() merges t
   answer costs), timed and measured the same way.
 - webhook_to_drafts (`media_voice.py`, in its own process with its own dev host): a signed post-call webhook of a
   10-minute call (100 turns, 20 rooms) to its 20 draft rooms through the dev host and its queue, p95; baselines:
-  the parser alone on the same payload, and the host's floor (GET /api/health).
+  the parser alone on the same payload, and the host's floor (GET /api/health); its HTTP calls are timed with the
+  harness's TimingClient (http.client, one kept-alive connection), not httpx, whose own cost would count as the host's.
 """
 
 from __future__ import annotations

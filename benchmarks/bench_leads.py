@@ -174,26 +174,11 @@ def main() -> None:
         "callers": CALLERS,
         "post_seconds": round(post_seconds, 1),
         "intake_202": statuses.count(202),
-        "intake_ms": {"p50": harness.percentile(intake_ms, 0.5), "p95": harness.percentile(intake_ms, 0.95)},
+        "intake_ms": harness.spread(intake_ms),
         "answered": len(latencies),
-        "intake_to_provider_ms": {
-            "p50": harness.percentile(latencies, 0.5),
-            "p95": harness.percentile(latencies, 0.95),
-            "max": round(max(latencies), 2),
-        }
-        if latencies
-        else None,
-        "recorded_first_response_s": {
-            "leads": len(recorded),
-            "p50": harness.percentile(recorded, 0.5),
-            "p95": harness.percentile(recorded, 0.95),
-        }
-        if recorded
-        else None,
-        "provider_round_trip_ms": {
-            "p50": harness.percentile(round_trips, 0.5),
-            "p95": harness.percentile(round_trips, 0.95),
-        },
+        "intake_to_provider_ms": harness.spread(latencies, with_max=True),
+        "recorded_first_response_s": {"leads": len(recorded), **(harness.spread(recorded) or {})} if recorded else None,
+        "provider_round_trip_ms": harness.spread(round_trips),
         "duplicates_at_provider": duplicates,
         "target_p95_ms": 10_000,
         "limit_p95_ms": 60_000,

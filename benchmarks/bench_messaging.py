@@ -149,18 +149,9 @@ def main() -> None:
         "enqueue_threads": ENQUEUE_THREADS,
         "accepted": len(latencies),
         "enqueue_seconds": round(enqueue_seconds, 2),
-        "enqueue_to_provider_ms": {
-            "p50": harness.percentile(latencies, 0.5),
-            "p95": harness.percentile(latencies, 0.95),
-            "max": round(max(latencies), 2),
-        }
-        if latencies
-        else None,
+        "enqueue_to_provider_ms": harness.spread(latencies, with_max=True),
         "messages_per_second": round(len(latencies) / span, 1) if latencies else 0,
-        "provider_round_trip_ms": {
-            "p50": harness.percentile(round_trips, 0.5),
-            "p95": harness.percentile(round_trips, 0.95),
-        },
+        "provider_round_trip_ms": harness.spread(round_trips),
         "duplicates_at_provider": duplicates,
     }
     print(f"queued {len(queued)} in {enqueue_seconds:.1f} s; accepted {len(latencies)}")

@@ -11,7 +11,7 @@
   (~0.40 ms at p95) per call on loopback than this for the same `/api/health`: the measuring client's cost, not
   the system's, which would inflate every "through the host vs raw SQL" ratio. httpx stays for seeding and
   set-up (`bench.client()`).
-- `percentile`, `samples` (a call that times itself, after warm-up), `stopwatch` (times a call),
+- `percentile`, `spread` (p50/p95/max), `samples` (a call that times itself, after warm-up), `stopwatch` (times a call),
   `time_in_turn` (each call once per round, each round starting one further along).
 - `load_average_1m`, `print_figures` (the last line: one JSON object, which benchmarks/run.py keeps).
 - For the texting benchmarks: `afternoon_zone` (no quiet hours now) and `twilio_round_trips` (the fake's own baseline).
@@ -52,6 +52,16 @@ def percentile(values: list[float], q: float, digits: int = 2) -> float:
     """The q-quantile of values (nearest rank), rounded to digits."""
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], digits)
+
+
+def spread(values: list[float], *, with_max: bool = False) -> dict[str, float] | None:
+    """{"p50", "p95"} of values (and "max" when asked), None when there are none."""
+    if not values:
+        return None
+    figures = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+    if with_max:
+        figures["max"] = round(max(values), 2)
+    return figures
 
 
 def samples(call: Callable[[int], float], runs: int, warmup: int = 0) -> list[float]:

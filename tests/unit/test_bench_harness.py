@@ -6,11 +6,12 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from benchmarks import harness
+from devhost.sms import JsonHandler
 
 
 def test_percentile_is_the_nearest_rank_rounded() -> None:
@@ -19,6 +20,13 @@ def test_percentile_is_the_nearest_rank_rounded() -> None:
     assert harness.percentile(values, 0.95) == 10.0
     assert harness.percentile(values, 0.0) == 1.0
     assert harness.percentile([1.23456], 0.5, digits=3) == 1.235
+
+
+def test_spread_gives_p50_p95_and_the_max_when_asked() -> None:
+    values = [float(n) for n in range(1, 21)]
+    assert harness.spread(values) == {"p50": 11.0, "p95": 19.0}
+    assert harness.spread(values, with_max=True) == {"p50": 11.0, "p95": 19.0, "max": 20.0}
+    assert harness.spread([]) is None
 
 
 def test_time_in_turn_runs_each_call_once_a_round_starting_one_further_along() -> None:
@@ -51,35 +59,24 @@ class _Server:
         self.connections = 0
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(JsonHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the dev host's aiohttp server
 
             def setup(self) -> None:
                 super().setup()
                 owner.connections += 1
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def _answer(self, status: int, body: dict[str, object]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
             def do_GET(self) -> None:
                 if self.path == "/missing":
-                    self._answer(404, {"title": "not here"})
+                    self.send_json(404, {"title": "not here"})
                     return
-                self._answer(200, {"path": self.path, "auth": self.headers.get("authorization")})
+                self.send_json(200, {"path": self.path, "auth": self.headers.get("authorization")})
                 if self.path == "/close":
                     self.close_connection = True
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
-                self._answer(201, {"type": self.headers.get("content-type"), "echo": json.loads(body)})
+                self.send_json(201, {"type": self.headers.get("content-type"), "echo": json.loads(body)})
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.http.daemon_threads = True
