@@ -3,12 +3,12 @@ through shared/http.py as a signed-in user (JWT check, session/user/tenant looku
 the request's transaction) and anonymously (no auth, no tenant), against an embedded PostgreSQL this
 script starts itself (loopback/unix socket only) unless BENCH_DATABASE_ADMIN_URL names one.
 
-Last line: one JSON object with the figures (target: under 2 ms added per request).
+No HTTP client is involved (the requests are dispatched in-process), so none of the client's cost is in these
+figures. Last line: one JSON object with the figures (target: under 2 ms added per request).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -19,32 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402
+
 REQUESTS = 2000
 WARMUP = 200
 TARGET_MS = 2.0
-
-
-def _database() -> tuple[object | None, str]:
-    """A migrated database (on BENCH_DATABASE_ADMIN_URL's server, else an embedded one); (server, app URL)."""
-    from devhost.services import create_database, embedded_database
-
-    name = f"bench_auth_{uuid.uuid4().hex[:8]}"
-    admin = os.environ.get("BENCH_DATABASE_ADMIN_URL")
-    if admin is not None:
-        return None, create_database(admin, name).app_url
-    server, database = embedded_database(name)
-    return server, database.app_url
-
-
-def _configure(app_url: str) -> None:
-    os.environ.update(
-        {
-            "APP_ENV": "development",
-            "DATABASE_URL": app_url,
-            "LOG_LEVEL": "ERROR",
-            "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
-        }
-    )
 
 
 def _routes() -> tuple[object, object]:
@@ -97,9 +76,8 @@ def _timings(call: object, raw: object, count: int) -> list[float]:
 
 def main() -> int:
     """Measure and print the figures; the last line is JSON."""
-    server, app_url = _database()
-    try:
-        _configure(app_url)
+    # an embedded PostgreSQL, or a database on BENCH_DATABASE_ADMIN_URL's server
+    with harness.services("bench_auth", azurite=False):
         import azure.functions as func
 
         user_route, anonymous_route = _routes()
@@ -114,12 +92,6 @@ def main() -> int:
         for _ in range(REQUESTS):  # alternate request by request, so load from elsewhere hits both sides alike
             user_ms += _timings(user_route, signed_in, 1)
             anonymous_ms += _timings(anonymous_route, anonymous, 1)
-    finally:
-        from shared.db import dispose_engine
-
-        dispose_engine()
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
     return _report(user_ms, anonymous_ms)
 
 
@@ -142,7 +114,7 @@ def _report(user_ms: list[float], anonymous_ms: list[float]) -> int:
         "added_quietest_batch_ms": round(quietest, 3),
         "target_added_ms": TARGET_MS,
         "within_target": added < TARGET_MS,
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        "load_average_1m": harness.load_average_1m(),
         "cpus": os.cpu_count(),
     }
     print(f"anonymous request: median {figures['anonymous_median_ms']} ms, p95 {figures['anonymous_p95_ms']} ms")
@@ -152,7 +124,7 @@ def _report(user_ms: list[float], anonymous_ms: list[float]) -> int:
         f"(median of paired differences; quietest batch {figures['added_quietest_batch_ms']} ms; "
         f"target < {TARGET_MS} ms; load average {figures['load_average_1m']} on {figures['cpus']} CPUs)"
     )
-    print(json.dumps(figures))
+    harness.print_figures(figures)
     return 0
 
 

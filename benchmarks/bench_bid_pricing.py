@@ -13,7 +13,6 @@ Last line: one JSON object with the figures.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import uuid
@@ -25,13 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402
+
 LINES, RUNS, WARMUP, PDF_RENDERS = 400, 200, 20, 30
 TARGETS = {"pricing_p95_ms": 50.0, "pricing_vs_plain_ratio_p95": 25.0, "pdf_render_p95_ms": 500.0}
 
 
 def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)
+    return harness.percentile(values, q, digits=3)
 
 
 def _time(call: Callable[[], object], runs: int) -> tuple[list[float], object]:
@@ -151,7 +151,7 @@ def main() -> None:
         name: figures[name] is not None and figures[name] <= limit  # type: ignore[operator]
         for name, limit in TARGETS.items()
     }
-    print(json.dumps(figures))
+    harness.print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -5,33 +5,27 @@ A GLB already sits at the configuration's cache path (tenant, product, template 
 so each POST answers COMPLETED with cached=true without rendering; the figure is the client's wall time per
 POST. The stored GLB is a placeholder: a cache hit never opens it. Render timings are bench_render.py's.
 
+The POSTs and the baseline GETs are timed through the harness's TimingClient (http.client on one kept-alive
+connection), not httpx, whose own ~0.2 ms per call would be counted as the host's.
+
 Last line: one JSON object with the figures (target: p95 under 100 ms).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
 import sys
-import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402
+
 JOBS = 200
 WARMUP = 20
 TARGET_MS = 100.0
-
-
-def _database() -> tuple[object, str, str]:
-    """An embedded PostgreSQL migrated like the app's own (every head); returns (server, app URL, owner URL)."""
-    from devhost.services import embedded_database
-
-    server, database = embedded_database("bench_configurator", revision="heads")
-    return server, database.app_url, database.owner_url
 
 
 def _prepare(client: object, connection_string: str) -> tuple[dict[str, str], str]:
@@ -75,61 +69,31 @@ def _prepare(client: object, connection_string: str) -> tuple[dict[str, str], st
     return owner.headers, configuration["id"]
 
 
-def _measure(client: object, headers: dict[str, str], configuration_id: str) -> list[float]:
+def _measure(client: harness.TimingClient, configuration_id: str) -> list[float]:
     timings = []
     for i in range(WARMUP + JOBS):
-        started = time.perf_counter()
-        response = client.post(
-            "/api/v1/configurator/jobs",
-            headers=headers,  # type: ignore[attr-defined]
-            json={"configuration_id": configuration_id},
-        )
-        elapsed = (time.perf_counter() - started) * 1000
-        job = response.json()
-        assert response.status_code == 202 and job["status"] == "COMPLETED" and job["cached"], response.text
+        answer = client.post("/api/v1/configurator/jobs", json={"configuration_id": configuration_id}, expect=202)
+        job = answer.json()
+        assert job["status"] == "COMPLETED" and job["cached"], answer.text
         if i >= WARMUP:
-            timings.append(elapsed)
+            timings.append(answer.ms)
     return timings
 
 
-def _baseline(client: object, headers: dict[str, str]) -> float:
+def _baseline(client: harness.TimingClient) -> float:
     """Median of a signed-in GET /api/v1/me through the same host: what any authenticated request costs here."""
-    timings = []
-    for _ in range(WARMUP + JOBS // 2):
-        started = time.perf_counter()
-        client.get("/api/v1/me", headers=headers)  # type: ignore[attr-defined]
-        timings.append((time.perf_counter() - started) * 1000)
+    timings = [client.get("/api/v1/me").ms for _ in range(WARMUP + JOBS // 2)]
     return round(statistics.median(timings[WARMUP:]), 2)
 
 
 def main() -> int:
     """Start the services, measure, print the figures; the last line is JSON."""
-    from devhost.services import free_azurite
-
-    server, app_url, owner_url = _database()
-    azurite = free_azurite().start()
-    os.environ.update(
-        {
-            "APP_ENV": "development",
-            "DATABASE_URL": app_url,
-            "DATABASE_MIGRATION_URL": owner_url,
-            "AzureWebJobsStorage": azurite.connection_string,
-            "LOG_LEVEL": "WARNING",
-            "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
-        }
-    )
-    from tests.conftest import start_host
-
-    host = start_host("function_app:app")
-    try:
-        with host.client() as client:
-            headers, configuration_id = _prepare(client, azurite.connection_string)
-            timings = _measure(client, headers, configuration_id)
-            baseline = _baseline(client, headers)
-    finally:
-        host.stop()
-        azurite.stop()
-        server.stop()  # type: ignore[attr-defined]
+    with harness.services("bench_configurator", log_level="WARNING", host=True) as bench:
+        assert bench.azurite_connection_string is not None
+        headers, configuration_id = _prepare(bench.client(), bench.azurite_connection_string)
+        client = bench.timing_client(headers)
+        timings = _measure(client, configuration_id)
+        baseline = _baseline(client)
     ordered = sorted(timings)
     figures = {
         "benchmark": "configurator_cache_hit",
@@ -146,7 +110,7 @@ def main() -> int:
         f"p95 {figures['post_to_completed_ms_p95']} ms, max {figures['post_to_completed_ms_max']} ms "
         f"(a signed-in GET /me: p50 {baseline} ms)"
     )
-    print(json.dumps(figures))
+    harness.print_figures(figures)
     return 0
 
 

@@ -1,21 +1,21 @@
 """Durable Functions in the dev host: 200 orchestrations of 5 activities each, through a dev host this
-script starts itself (embedded PostgreSQL unless DATABASE_URL is set; durable state needs no Azurite).
+script starts itself (benchmarks/harness.py: an embedded PostgreSQL unless BENCH_DATABASE_ADMIN_URL names a server;
+durable state needs no Azurite).
 
 Figures: orchestrations per second with all 200 in flight (started through an HTTP starter and the
 real DurableOrchestrationClient), and the engine's overhead per activity, from the history timestamps
-of orchestrations run one at a time, against calling the same activity directly in this process.
+of orchestrations run one at a time, against calling the same activity directly in this process. The starts go
+through the harness's TimingClient (http.client, one kept-alive connection per caller), not a new httpx client per
+call, whose own cost would be counted as the host's in the throughput.
 Last line: one JSON object with the figures.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ORCHESTRATIONS = 200
 ACTIVITIES = 5
 SEQUENTIAL = 20
-MASTER_KEY = "bench-master-key"
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -65,38 +64,6 @@ def direct_seconds_per_activity(calls: int = 2000) -> float:
     return (time.perf_counter() - started) / calls
 
 
-def launch_host(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """`python -m devhost` serving this module's app, waiting until it answers."""
-    import httpx
-
-    env = dict(os.environ, DEVHOST_MASTER_KEY=MASTER_KEY, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
-    command = [
-        sys.executable,
-        "-m",
-        "devhost",
-        "--app",
-        "benchmarks.bench_durable:app",
-        "--port",
-        str(port),
-        "--no-services",
-        "--no-migrate",
-        "--settings",
-        os.devnull,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            status = httpx.get(f"http://127.0.0.1:{port}/admin/host/status", headers={"x-functions-key": MASTER_KEY})
-            if status.is_success:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"dev host did not start:\n{log_path.read_text()}")
-
-
 def wait_all(base: str, key: str, prefix: str, count: int, timeout: float = 600) -> None:
     """Poll the list API until `count` instances with the prefix have completed."""
     import httpx
@@ -129,30 +96,42 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(base: str, host_pid: int) -> dict[str, float | None]:
+def run(base: str, host_pid: int, master_key: str) -> dict[str, float | None]:
     """Throughput with everything in flight, then one-at-a-time latency."""
-    import httpx
+    import threading
 
+    from benchmarks import harness
     from devhost.durable.api import system_key
 
-    key = system_key(MASTER_KEY)
+    key = system_key(master_key)
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    local, clients = threading.local(), []
+
+    def start(path: str) -> harness.Answer:
+        if not hasattr(local, "client"):
+            local.client = harness.TimingClient(base, timeout=60)
+            clients.append(local.client)
+        return local.client.post(path, expect=None)
+
     cpu_before = cpu_seconds(host_pid)
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
-        starts = [f"{base}/api/start/{prefix}{i}" for i in range(ORCHESTRATIONS)]
-        answers = list(pool.map(lambda url: httpx.post(url, timeout=60), starts))
-    assert all(a.status_code == 202 for a in answers), [a.text for a in answers if a.status_code != 202][:3]
+        answers = list(pool.map(start, [f"/api/start/{prefix}{i}" for i in range(ORCHESTRATIONS)]))
+    assert all(a.status == 202 for a in answers), [a.text for a in answers if a.status != 202][:3]
+    for client in clients:
+        client.close()
     wait_all(base, key, prefix, ORCHESTRATIONS)
     wall = time.perf_counter() - started
     cpu_after = cpu_seconds(host_pid)
     host_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
 
     durations = []
+    sequential = harness.TimingClient(base, timeout=60)
     for i in range(SEQUENTIAL):
-        links = httpx.post(f"{base}/api/start/{prefix}seq-{i}", timeout=60).json()
+        links = sequential.post(f"/api/start/{prefix}seq-{i}", expect=202).json()
         wait_all(base, key, f"{prefix}seq-{i}", 1)
         durations.append(engine_seconds(links["statusQueryGetUri"]))
+    sequential.close()
     direct = direct_seconds_per_activity()
     per_orchestration = statistics.median(durations)
     return {
@@ -167,28 +146,17 @@ def run(base: str, host_pid: int) -> dict[str, float | None]:
         # CPU the dev host spent per orchestration (HTTP starter and SDK client included) while all ran,
         # and the machine's load: wall-clock figures above depend on what else the machine was doing.
         "host_cpu_ms_per_orchestration": None if host_cpu is None else round(host_cpu / ORCHESTRATIONS * 1000, 2),
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        "load_average_1m": harness.load_average_1m(),
     }
 
 
 def main() -> None:
-    """Start PostgreSQL (unless given) and a dev host, run the benchmark, print the figures."""
-    from devhost.services import EmbeddedPostgres, free_port
+    """Start PostgreSQL and a dev host serving this module's app, run the benchmark, print the figures."""
+    from benchmarks import harness
 
-    postgres = None
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-durable-"))
-    if not os.environ.get("DATABASE_URL"):
-        postgres = EmbeddedPostgres(data_dir / "pg", database="bench_durable").start()
-        os.environ["DATABASE_URL"] = postgres.url()
-    port = free_port()
-    host = launch_host(port, data_dir / "host.log")
-    try:
-        figures = run(f"http://127.0.0.1:{port}", host.pid)
-    finally:
-        host.terminate()
-        host.wait(timeout=30)
-        if postgres is not None:
-            postgres.stop()
+    with harness.services("bench_durable", azurite=False, log_level="WARNING") as bench:
+        host = bench.start_host(app="benchmarks.bench_durable:app")
+        figures = run(host.base_url, host.process.pid, host.master_key)
     print(
         f"{figures['orchestrations_per_second']} orchestrations/s "
         f"({figures['activities_per_second']} activities/s) with {ORCHESTRATIONS} in flight"
@@ -197,7 +165,7 @@ def main() -> None:
         f"engine overhead per activity: {figures['engine_overhead_per_activity_ms']} ms "
         f"(activity itself {figures['direct_activity_ms']} ms when called directly)"
     )
-    print(json.dumps(figures))
+    harness.print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Independent measure functions, each answering a dict of figures; main() merges t
   answer costs), timed and measured the same way.
 - webhook_to_drafts (`media_voice.py`, in its own process with its own dev host): a signed post-call webhook of a
   10-minute call (100 turns, 20 rooms) to its 20 draft rooms through the dev host and its queue, p95; baselines:
-  the parser alone on the same payload, and the host's floor (GET /api/health).
+  the parser alone on the same payload, and the host's floor (GET /api/health); its HTTP calls are timed with the
+  harness's TimingClient (http.client, one kept-alive connection), not httpx, whose own cost would count as the host's.
 """
 
 from __future__ import annotations
@@ -33,24 +34,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402
+
 RUNS, WARMUP = 12, 2
 TARGETS = {"local_preview_p95_ms": 1500.0}
 
 
 def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+    return harness.percentile(values, q, digits=1)
 
 
 def _timed(run: Callable[[], object], runs: int = RUNS) -> list[float]:
-    for _ in range(WARMUP):
-        run()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+    return harness.stopwatch(run, runs, WARMUP)
 
 
 def photo_12mp() -> bytes:
@@ -226,31 +221,14 @@ MEASURES: list[Callable[[bytes], dict[str, Any]]] = [
 
 def main() -> int:
     """Start the services, run every measure, print the figures; the last line is JSON."""
-    from devhost.services import embedded_database, free_azurite
-
-    server, database = embedded_database(f"bench_media_{uuid.uuid4().hex[:8]}")
-    azurite = free_azurite().start()
-    os.environ.update(
-        {
-            "APP_ENV": "development",
-            "DATABASE_URL": database.app_url,
-            "DATABASE_MIGRATION_URL": database.owner_url,
-            "AzureWebJobsStorage": azurite.connection_string,
-            "LOG_LEVEL": "WARNING",
-            "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
-        }
-    )
-    data = photo_12mp()
-    figures: dict[str, Any] = {"benchmark": "estimates_media", "runs": RUNS}
-    try:
+    with harness.services("bench_media", log_level="WARNING"):
+        data = photo_12mp()
+        figures: dict[str, Any] = {"benchmark": "estimates_media", "runs": RUNS}
         for measure in MEASURES:
             figures.update(measure(data))
-    finally:
-        azurite.stop()
-        server.stop()
     figures["targets"] = TARGETS
     figures["local_preview_meets_target"] = figures["local_preview_p95_ms"] < TARGETS["local_preview_p95_ms"]
-    figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+    figures["load_average_1m"] = harness.load_average_1m()
     figures["cpus"] = os.cpu_count()
     print(
         f"12-MP JPEG ({figures['photo_mb']} MB): commit to thumbnails p95 {figures['commit_to_thumbnail_p95_ms']} ms "
@@ -258,7 +236,7 @@ def main() -> int:
         f"{figures['local_preview_p95_ms']} ms (plain decode+encode {figures['baseline_plain_decode_encode_p95_ms']} "
         f"ms), peak {figures['local_preview_peak_mb']} MB"
     )
-    print(json.dumps(figures))
+    harness.print_figures(figures)
     return 0
 
 

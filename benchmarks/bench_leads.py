@@ -13,23 +13,25 @@ Measured per lead: from just before its POST is sent to the moment the fake Twil
 database and reported next to it. Baseline measured in the same run: the fake's round trip through the
 twilio library alone. Duplicates: texts the fake accepted beyond one per lead.
 
+The POSTs go through the harness's TimingClient (http.client, one kept-alive connection per caller), not httpx,
+whose own cost per call would be counted as the host's.
+
 Last line: one JSON object with the figures.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness  # noqa: E402
 
 BUSINESSES, LEADS_PER_BUSINESS = 5, 100
 POST_SECONDS = 60.0
@@ -37,16 +39,6 @@ CALLERS = 8
 ROUND_TRIPS = 200
 TIMEOUT_SECONDS = 300
 CONSENT = "I agree to receive texts about my request. Msg & data rates may apply. Reply STOP to opt out."
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
-
-
-def _afternoon_zone() -> str:
-    offset = ((14 - datetime.now(UTC).hour + 12) % 24) - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def _businesses() -> list[str]:
@@ -62,7 +54,7 @@ def _businesses() -> list[str]:
     for n in range(BUSINESSES):
         slug = f"bench-plumbing-{n}-{uuid.uuid4().hex[:6]}"
         with session_scope() as session:
-            tenant = create_tenant(session, name=f"Bench Plumbing {n}", timezone=_afternoon_zone())
+            tenant = create_tenant(session, name=f"Bench Plumbing {n}", timezone=harness.afternoon_zone())
             create_user(session, tenant=tenant)
             session.add(
                 MessagingSettings(
@@ -78,26 +70,8 @@ def _businesses() -> list[str]:
     return slugs
 
 
-def _round_trips(fake: object) -> list[float]:
-    """The fake provider's own round trip through the twilio library (ms)."""
-    from shared.providers import twilio_messaging
-
-    twilio_messaging.reset_client()
-    times = []
-    for _ in range(ROUND_TRIPS):
-        started = time.perf_counter()
-        twilio_messaging.send_sms(
-            to="+15125550100", body="ping", from_number="+15125550199", messaging_service_sid=None, status_callback=None
-        )
-        times.append((time.perf_counter() - started) * 1000)
-    fake.reset()  # type: ignore[attr-defined]
-    return times
-
-
-def _post_all(base_url: str, slugs: list[str]) -> tuple[dict[str, float], list[float], list[int]]:
+def _post_all(bench: harness.Bench, slugs: list[str]) -> tuple[dict[str, float], list[float], list[int]]:
     """POST every lead at an even pace; returns phone -> time its POST was sent, intake latencies (ms), statuses."""
-    import httpx
-
     from tests.builders import unique_phone
 
     total = BUSINESSES * LEADS_PER_BUSINESS
@@ -113,16 +87,17 @@ def _post_all(base_url: str, slugs: list[str]) -> tuple[dict[str, float], list[f
         index, slug, phone = item
         client = getattr(local, "client", None)
         if client is None:
-            client = local.client = httpx.Client(base_url=base_url, timeout=60)
+            with lock:
+                client = local.client = bench.timing_client(timeout=60)
         time.sleep(max(0.0, start + index * POST_SECONDS / total - time.time()))
         address = f"198.51.{index // 250}.{index % 250 + 1}"
         form = {"name": f"Lead {index}", "phone": phone, "consent": True, "consent_text": CONSENT}
-        sent_at, began = time.time(), time.perf_counter()
-        response = client.post(f"/api/v1/leads/intake/{slug}", json=form, headers={"client-ip": address})
+        sent_at = time.time()
+        answer = client.post(f"/api/v1/leads/intake/{slug}", json=form, headers={"client-ip": address}, expect=None)
         with lock:
             posted[phone] = sent_at
-            latencies.append((time.perf_counter() - began) * 1000)
-            statuses.append(response.status_code)
+            latencies.append(answer.ms)
+            statuses.append(answer.status)
 
     with ThreadPoolExecutor(CALLERS) as pool:
         list(pool.map(post, work))
@@ -151,7 +126,7 @@ def _recorded(owner_url: str) -> list[float]:
     """The app's own seconds to first answer (first_response_at - created_at) of every answered lead."""
     import psycopg
 
-    with psycopg.connect(owner_url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+    with psycopg.connect(harness.libpq(owner_url)) as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM first_response_at - created_at) FROM leads WHERE first_response_at IS NOT NULL"
         ).fetchall()
@@ -169,78 +144,47 @@ def _wait_recorded(owner_url: str, expected: int) -> list[float]:
 
 def main() -> None:
     """Run the benchmark and print the figures."""
-    from devhost.services import embedded_database, free_azurite
     from tests.fakes.smtp import FakeSmtp
     from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
 
-    server, database = embedded_database(f"bench_leads_{uuid.uuid4().hex[:8]}")
-    azurite = free_azurite().start()
-    fake, smtp = FakeTwilioMessaging().start(), FakeSmtp().start()
-    env = {
-        "APP_ENV": "development",
-        "DATABASE_URL": database.app_url,
-        # the dev host keeps its durable state in schema devhost, which the owner role creates
-        "DATABASE_MIGRATION_URL": database.owner_url,
-        "AzureWebJobsStorage": azurite.connection_string,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "SMTP_FROM": "leads@bench.example.com",
-        "LOG_LEVEL": "ERROR",
-        "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
-        **smtp.env(),
-    }
-    os.environ.update(env)
-    host = None
-    try:
-        from tests.conftest import start_host
-
-        round_trips = _round_trips(fake)
+    with harness.services("bench_leads") as bench:
+        fake, smtp = bench.closing(FakeTwilioMessaging().start()), bench.closing(FakeSmtp().start())
+        bench.add_env(
+            {
+                "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+                "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "TWILIO_API_BASE_URL": fake.base_url,
+                "SMTP_FROM": "leads@bench.example.com",
+                **smtp.env(),
+            }
+        )
+        round_trips = harness.twilio_round_trips(fake, ROUND_TRIPS)
         slugs = _businesses()
-        host = start_host("function_app:app", env=env)
+        bench.start_host()
         started = time.time()
-        posted, intake_ms, statuses = _post_all(host.base_url, slugs)
+        posted, intake_ms, statuses = _post_all(bench, slugs)
         post_seconds = time.time() - started
         accepted, duplicates = _accepted(fake, set(posted))
         latencies = [(accepted[p] - t) * 1000 for p, t in posted.items() if p in accepted]
-        recorded = _wait_recorded(database.owner_url, len(accepted))
-        figures = {
-            "benchmark": "leads_first_answer",
-            "leads": len(posted),
-            "businesses": BUSINESSES,
-            "callers": CALLERS,
-            "post_seconds": round(post_seconds, 1),
-            "intake_202": statuses.count(202),
-            "intake_ms": {"p50": _percentile(intake_ms, 0.5), "p95": _percentile(intake_ms, 0.95)},
-            "answered": len(latencies),
-            "intake_to_provider_ms": {
-                "p50": _percentile(latencies, 0.5),
-                "p95": _percentile(latencies, 0.95),
-                "max": round(max(latencies), 2),
-            }
-            if latencies
-            else None,
-            "recorded_first_response_s": {
-                "leads": len(recorded),
-                "p50": _percentile(recorded, 0.5),
-                "p95": _percentile(recorded, 0.95),
-            }
-            if recorded
-            else None,
-            "provider_round_trip_ms": {"p50": _percentile(round_trips, 0.5), "p95": _percentile(round_trips, 0.95)},
-            "duplicates_at_provider": duplicates,
-            "target_p95_ms": 10_000,
-            "limit_p95_ms": 60_000,
-        }
-        print(f"posted {len(posted)} in {post_seconds:.1f} s; answered {len(latencies)}; duplicates {duplicates}")
-        print(json.dumps(figures))
-    finally:
-        if host is not None:
-            host.stop()
-        fake.stop()
-        smtp.stop()
-        azurite.stop()
-        server.stop()  # type: ignore[attr-defined]
+        recorded = _wait_recorded(bench.owner_url, len(accepted))
+    figures = {
+        "benchmark": "leads_first_answer",
+        "leads": len(posted),
+        "businesses": BUSINESSES,
+        "callers": CALLERS,
+        "post_seconds": round(post_seconds, 1),
+        "intake_202": statuses.count(202),
+        "intake_ms": harness.spread(intake_ms),
+        "answered": len(latencies),
+        "intake_to_provider_ms": harness.spread(latencies, with_max=True),
+        "recorded_first_response_s": {"leads": len(recorded), **(harness.spread(recorded) or {})} if recorded else None,
+        "provider_round_trip_ms": harness.spread(round_trips),
+        "duplicates_at_provider": duplicates,
+        "target_p95_ms": 10_000,
+        "limit_p95_ms": 60_000,
+    }
+    print(f"posted {len(posted)} in {post_seconds:.1f} s; answered {len(latencies)}; duplicates {duplicates}")
+    harness.print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -13,40 +13,22 @@ Last line: one JSON object with the figures.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402
+
 TENANTS, CUSTOMERS_PER_TENANT, MESSAGES_PER_CUSTOMER = 5, 10, 20
 ROUND_TRIPS = 200
 ENQUEUE_THREADS = 8  # callers queueing at once (the shop's timers, users): the host, not one caller, is measured
 TIMEOUT_SECONDS = 300
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
-
-
-def _database() -> tuple[object, str, str]:
-    """An embedded PostgreSQL with a migrated database; returns (server, app-role URL, owner URL)."""
-    from devhost.services import embedded_database
-
-    server, database = embedded_database(f"bench_messaging_{uuid.uuid4().hex[:8]}")
-    return server, database.app_url, database.owner_url
-
-
-def _afternoon_zone() -> str:
-    offset = ((14 - datetime.now(UTC).hour + 12) % 24) - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
@@ -76,7 +58,7 @@ def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
                     owner=owner,
                     name=f"Customer {n}.{c}",
                     phone=unique_phone(),
-                    timezone=_afternoon_zone(),
+                    timezone=harness.afternoon_zone(),
                 )
                 for c in range(CUSTOMERS_PER_TENANT)
             ]
@@ -92,22 +74,6 @@ def _businesses() -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
                 )
             made.append((tenant.id, [c.id for c in customers]))
     return made
-
-
-def _round_trips(fake: object) -> list[float]:
-    """The fake provider's own round trip through the twilio library (ms)."""
-    from shared.providers import twilio_messaging
-
-    twilio_messaging.reset_client()
-    times = []
-    for _ in range(ROUND_TRIPS):
-        started = time.perf_counter()
-        twilio_messaging.send_sms(
-            to="+15125550100", body="ping", from_number="+15125550199", messaging_service_sid=None, status_callback=None
-        )
-        times.append((time.perf_counter() - started) * 1000)
-    fake.reset()  # type: ignore[attr-defined]
-    return times
 
 
 def _enqueue(businesses: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> dict[str, float]:
@@ -157,65 +123,39 @@ def _accepted(fake: object, expected: int) -> tuple[dict[str, float], int]:
 
 def main() -> None:
     """Run the benchmark and print the figures."""
-    from devhost.services import free_azurite
     from tests.fakes.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioMessaging
 
-    server, app_url, owner_url = _database()
-    azurite = free_azurite().start()
-    fake = FakeTwilioMessaging().start()
-    env = {
-        "APP_ENV": "development",
-        "DATABASE_URL": app_url,
-        # the dev host keeps its durable state in schema devhost, which the owner role creates
-        "DATABASE_MIGRATION_URL": owner_url,
-        "AzureWebJobsStorage": azurite.connection_string,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "LOG_LEVEL": "ERROR",
-        "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
-    }
-    os.environ.update(env, DB_POOL_SIZE=str(ENQUEUE_THREADS), DB_MAX_OVERFLOW="2")  # the host keeps its defaults
-    host = None
-    try:
-        from tests.conftest import start_host
-
-        round_trips = _round_trips(fake)
+    with harness.services("bench_messaging") as bench:
+        fake = bench.closing(FakeTwilioMessaging().start())
+        bench.add_env(
+            {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE_URL": fake.base_url}
+        )
+        # this process's pool, for the enqueueing callers; the dev host inherits them (it always has)
+        os.environ.update(DB_POOL_SIZE=str(ENQUEUE_THREADS), DB_MAX_OVERFLOW="2")
+        round_trips = harness.twilio_round_trips(fake, ROUND_TRIPS)
         businesses = _businesses()
-        host = start_host("function_app:app", env=env)
+        bench.start_host()
         started = time.time()
         queued = _enqueue(businesses)
         enqueue_seconds = time.time() - started
         accepted, duplicates = _accepted(fake, len(queued))
         latencies = [(accepted[m] - t) * 1000 for m, t in queued.items() if m in accepted]
         span = max(accepted.values()) - started if accepted else float("nan")
-        figures = {
-            "benchmark": "messaging_outbound",
-            "messages": len(queued),
-            "customers": TENANTS * CUSTOMERS_PER_TENANT,
-            "tenants": TENANTS,
-            "enqueue_threads": ENQUEUE_THREADS,
-            "accepted": len(latencies),
-            "enqueue_seconds": round(enqueue_seconds, 2),
-            "enqueue_to_provider_ms": {
-                "p50": _percentile(latencies, 0.5),
-                "p95": _percentile(latencies, 0.95),
-                "max": round(max(latencies), 2),
-            }
-            if latencies
-            else None,
-            "messages_per_second": round(len(latencies) / span, 1) if latencies else 0,
-            "provider_round_trip_ms": {"p50": _percentile(round_trips, 0.5), "p95": _percentile(round_trips, 0.95)},
-            "duplicates_at_provider": duplicates,
-        }
-        print(f"queued {len(queued)} in {enqueue_seconds:.1f} s; accepted {len(latencies)}")
-        print(json.dumps(figures))
-    finally:
-        if host is not None:
-            host.stop()
-        fake.stop()
-        azurite.stop()
-        server.stop()  # type: ignore[attr-defined]
+    figures = {
+        "benchmark": "messaging_outbound",
+        "messages": len(queued),
+        "customers": TENANTS * CUSTOMERS_PER_TENANT,
+        "tenants": TENANTS,
+        "enqueue_threads": ENQUEUE_THREADS,
+        "accepted": len(latencies),
+        "enqueue_seconds": round(enqueue_seconds, 2),
+        "enqueue_to_provider_ms": harness.spread(latencies, with_max=True),
+        "messages_per_second": round(len(latencies) / span, 1) if latencies else 0,
+        "provider_round_trip_ms": harness.spread(round_trips),
+        "duplicates_at_provider": duplicates,
+    }
+    print(f"queued {len(queued)} in {enqueue_seconds:.1f} s; accepted {len(latencies)}")
+    harness.print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import sys
 import time
@@ -40,29 +39,18 @@ def main() -> None:
 
     import bench_estimates as bench
 
-    server, app_url, owner_url = bench._database()
-    os.environ.update(
-        {
-            "APP_ENV": "development",
-            "DATABASE_URL": app_url,
-            "DATABASE_MIGRATION_URL": owner_url,
-            "LOG_LEVEL": "ERROR",
-            "JWT_SIGNING_KEY": "bench-signing-key-0123456789abcdef0123456789abcdef",
-        }
-    )
-    azurite = None
-    try:
+    from benchmarks import harness
+
+    with harness.services("bench_estimates") as services:
         import json
 
         import azure.functions as func
 
         from devhost.indexing import load_app
-        from devhost.services import free_azurite
 
-        azurite = free_azurite().start()
-        os.environ["AzureWebJobsStorage"] = azurite.connection_string
+        app_url = services.app_url
         tenant_id, user_id, email, _ = bench._seed()
-        bench._analyze(owner_url)
+        harness.analyze(services.owner_url)
         if args.explain:
             _explain(app_url, tenant_id, user_id, bench.RAW_LIST)
         index = load_app("function_app:app")
@@ -110,16 +98,14 @@ def main() -> None:
         stats.print_stats(args.lines)
         if args.callers:
             stats.print_callers(*args.callers)
-    finally:
-        if azurite is not None:
-            azurite.stop()
-        server.stop()  # type: ignore[attr-defined]
 
 
 def _explain(app_url: str, tenant_id: object, user_id: object, sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(app_url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
+    from benchmarks import harness
+
+    with psycopg.connect(harness.libpq(app_url)) as conn, conn.cursor() as cur:
         cur.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
         for _ in range(3):  # warm
             cur.execute(sql, {"t": tenant_id, "u": user_id})
