@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -28,7 +27,6 @@ else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
 
 bp = df.Blueprint()
 api = Router(bp, module="leads", feature=schemas.MODULE)
-log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
 INTAKE_MAX_BYTES = 16 * 1024
 
@@ -176,9 +174,9 @@ def leads_responder(task: schemas.LeadTask, delivery: Delivery) -> str:
 
 
 @queue_handler(bp, queue=poison_queue(schemas.RESPONDER_QUEUE), model=schemas.LeadTask)
-def leads_responder_poison(task: schemas.LeadTask, delivery: Delivery) -> None:
+def leads_responder_poison(task: schemas.LeadTask, delivery: Delivery) -> str:
     """A task the host gave up on: an unanswered lead says so and its owner is told."""
-    log.error("lead %s %s gave up: %s", task.lead_id, task.kind, responder.give_up(task))
+    return f"lead {task.lead_id} {task.kind} gave up: {responder.give_up(task)}"
 
 
 @queue_handler(bp, queue=messaging_schemas.INBOUND_UNKNOWN_QUEUE, model=messaging_schemas.InboundFromUnknown)
@@ -191,6 +189,7 @@ def leads_inbound_text(task: messaging_schemas.InboundFromUnknown, delivery: Del
 @queue_handler(
     bp, queue=poison_queue(messaging_schemas.INBOUND_UNKNOWN_QUEUE), model=messaging_schemas.InboundFromUnknown
 )
-def leads_inbound_text_poison(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> None:
-    """A text the host could not turn into a lead: logged (the text itself stays on messaging's thread)."""
-    log.error("inbound text %s did not become a lead", task.message_id)
+def leads_inbound_text_poison(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> str:
+    """A text the host could not turn into a lead: says whether a lead has it (messaging keeps the text itself)."""
+    with session_scope(tenant_id=task.tenant_id) as session:
+        return f"inbound text {task.message_id} gave up: {service.text_given_up(session=session, task=task)}"
