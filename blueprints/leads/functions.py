@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 import azure.durable_functions as df
-from pydantic import ValidationError
 
 from blueprints.leads import schemas
 from blueprints.messaging import schemas as messaging_schemas
 from shared import lazy
-from shared.errors import AppError, BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import Delivery, poison_queue, queue_handler
@@ -27,7 +23,6 @@ else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
 
 bp = df.Blueprint()
 api = Router(bp, module="leads", feature=schemas.MODULE)
-FORM = "application/x-www-form-urlencoded"
 INTAKE_MAX_BYTES = 16 * 1024
 
 
@@ -39,44 +34,27 @@ def _intake(req: Request[Any, Any]) -> service.Intake:
     )
 
 
-def _form(req: Request[Any, Any]) -> schemas.IntakeIn:
-    """The form's fields, posted as JSON or form-encoded (a browser's plain <form> post)."""
-    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
-    data = req.raw.get_body() or b""
-    if content_type == FORM:
-        payload: Any = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
-    elif content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            payload = json.loads(data) if data else None
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
-        if not isinstance(payload, dict):
-            raise Unprocessable("The body must be a JSON object", errors=[{"loc": "body", "msg": "not an object"}])
-    else:
-        raise UnsupportedMediaType(f"Send application/json or {FORM}", code="unsupported_media_type")
-    try:
-        return schemas.IntakeIn.model_validate(payload)
-    except ValidationError as exc:
-        raise Unprocessable("The form is not valid", errors=validation_errors(exc, location="body")) from exc
+def _cors_for_problems(req: Request[Any, Any]) -> dict[str, str]:
+    """A refused post (415, 422, 429...) still carries the CORS headers of the business's own site, so the site
+    may read why and tell its visitor."""
+    return service.cors_headers_if_allowed(session=req.session, intake=_intake(req))
 
 
 @api.post(
     "v1/leads/intake/{business_slug}",
     auth="anonymous",
     status=202,
+    body=schemas.IntakeIn,
+    body_format="json_or_form",  # a browser's plain <form> post, or the site's script posting JSON
     max_body_bytes=INTAKE_MAX_BYTES,
+    problem_headers=_cors_for_problems,
     response=schemas.IntakeAccepted,
     summary="A website form's lead, JSON or form-encoded (anonymous; rate-limited; CORS for the business's sites)",
     responses={403: "Posted from a site the business did not list", 404: "No such business", 429: "Too many"},
 )
-def intake(req: Request) -> Response:
+def intake(req: Request[schemas.IntakeIn, None]) -> Response:
     """Take a lead; its first answer follows from the queue."""
-    intake = _intake(req)
-    try:
-        headers = service.submit(session=req.session, intake=intake, form=_form(req))
-    except AppError as error:  # the business's own site may read why (422, 429), so it can tell its visitor
-        error.headers.update(service.cors_headers_if_allowed(session=req.session, intake=intake))
-        raise
+    headers = service.submit(session=req.session, intake=_intake(req), form=req.body)
     return Response(schemas.IntakeAccepted(), status=202, headers=headers)
 
 
