@@ -36,7 +36,9 @@ def _intake(req: Request[Any, Any]) -> service.Intake:
 
 def _cors_for_problems(req: Request[Any, Any]) -> dict[str, str]:
     """A refused post (415, 422, 429...) still carries the CORS headers of the business's own site, so the site
-    may read why and tell its visitor."""
+    may read why and tell its visitor. Without an Origin (no browser's cross-site post) there are none to add."""
+    if not req.headers.get("origin"):
+        return {}
     return service.cors_headers_if_allowed(session=req.session, intake=_intake(req))
 
 
