@@ -49,6 +49,10 @@ BodyT = TypeVar("BodyT", default=None)
 QueryT = TypeVar("QueryT", default=None)
 
 PROBLEM_JSON = "application/problem+json"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+# A route's body_format: the media types its body may be sent as (the OpenAPI document lists each).
+BODY_MEDIA_TYPES: dict[str, tuple[str, ...]] = {"json": (JSON,), "form": (FORM,), "json_or_form": (JSON, FORM)}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # JSON bodies nest at most this deep: deeper ones are refused before parsing, not left to the recursion limit.
 MAX_JSON_DEPTH = 64
@@ -84,6 +88,7 @@ class RouteSpec:
     body_format: str = "json"
     max_body_bytes: int | None = None
     verify: "Callable[[Request], Any] | None" = None
+    problem_headers: "Callable[[Request], dict[str, str]] | None" = None
     starts_app: bool = True
     idempotent: bool = False
     responses: dict[int, str] = field(default_factory=dict)
@@ -267,13 +272,12 @@ def problem_response(error: AppError, *, request_id: str, instance: str | None =
 def _parse_body(raw: func.HttpRequest, spec: RouteSpec) -> Any:
     data = raw.get_body() or b""
     content_type = (raw.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if spec.body_format == "form":
-        if content_type != "application/x-www-form-urlencoded":
-            raise UnsupportedMediaType("Send application/x-www-form-urlencoded", code="unsupported_media_type")
+    media_types = BODY_MEDIA_TYPES[spec.body_format]
+    if content_type == FORM and FORM in media_types:
         payload: Any = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
+    elif JSON not in media_types or (content_type != JSON and not content_type.endswith("+json")):
+        raise UnsupportedMediaType(f"Send the body as {' or '.join(media_types)}", code="unsupported_media_type")
     else:
-        if content_type != "application/json" and not content_type.endswith("+json"):
-            raise UnsupportedMediaType("Send the body as application/json", code="unsupported_media_type")
         if _json_depth(data) > MAX_JSON_DEPTH:
             raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels", code="json_too_deep")
         try:
@@ -427,14 +431,19 @@ def dispatch(spec: RouteSpec, handler: Handler, raw: func.HttpRequest) -> func.H
             with ExitStack() as stack:
                 _check_size(raw, limit)
                 request = _request(raw, spec, request_id, stack)
-                if spec.verify is not None:  # a webhook proves who sent it before anything it sent is read
-                    request.verified = spec.verify(request)
-                _refuse_unstorable([("path", dict(raw.route_params or {})), ("query", dict(raw.params or {}))])
-                if spec.query_model is not None:
-                    request.query = _parse_query(raw, spec)
-                if spec.body_model is not None:
-                    request.body = _parse_body(raw, spec)
-                response = _run(spec, handler, request, stack)
+                try:
+                    if spec.verify is not None:  # a webhook proves who sent it before anything it sent is read
+                        request.verified = spec.verify(request)
+                    _refuse_unstorable([("path", dict(raw.route_params or {})), ("query", dict(raw.params or {}))])
+                    if spec.query_model is not None:
+                        request.query = _parse_query(raw, spec)
+                    if spec.body_model is not None:
+                        request.body = _parse_body(raw, spec)
+                    response = _run(spec, handler, request, stack)
+                except AppError as error:  # still inside the request's transaction, which then rolls back
+                    if spec.problem_headers is not None:
+                        error.headers.update(spec.problem_headers(request))
+                    raise
             status = response.status_code
             return response
         except AppError as error:
@@ -521,15 +530,22 @@ class Router:
         content_type: str = "application/json",
         verify: Callable[[Request], Any] | None = None,
         starts_app: bool = True,
+        problem_headers: Callable[[Request], dict[str, str]] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register handler as an HTTP trigger for route (no leading slash, no `api/` prefix).
 
+        `body_format` is how the body may be sent: "json", "form" (form-encoded) or "json_or_form" (either, by
+        its Content-Type; a website's plain <form> post or its script's JSON); the document lists each.
         A webhook (auth="webhook") names its `verify` hook: it runs before the query and body are read and
         raises Forbidden for a request its sender did not sign; what it returns is `request.verified`.
+        `problem_headers` adds headers to any problem answer once the request is made (its transaction still
+        open): a public form's CORS headers, so the business's own site can read why it was refused.
         `starts_app=False` answers without loading settings or opening the database (liveness).
         """
         if auth not in _HOST_AUTH:
             raise ValueError(f"unknown auth kind {auth!r}")
+        if body_format not in BODY_MEDIA_TYPES:
+            raise ValueError(f"unknown body format {body_format!r}")
         if (auth == "webhook") != (verify is not None):
             raise ValueError("a webhook route needs a verify hook, and only a webhook route takes one")
 
@@ -554,6 +570,7 @@ class Router:
                 content_type=content_type,
                 verify=verify,
                 starts_app=starts_app,
+                problem_headers=problem_headers,
             )
 
             def http_trigger(req: func.HttpRequest) -> func.HttpResponse:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.errors import FieldError
-from shared.http import PROBLEM_JSON, REGISTRY, RouteSpec
+from shared.http import BODY_MEDIA_TYPES, PROBLEM_JSON, REGISTRY, RouteSpec
 
 _PARAM = re.compile(r"\{([^}:?]+)(?::([^}?]+))?(\?)?\}")
 _CONSTRAINT_SCHEMA = {
@@ -147,10 +147,10 @@ def _operation(spec: RouteSpec, schemas: dict[Any, Any]) -> dict[str, Any]:
         op["parameters"] += _query_parameters(spec.query_model, inline)
     op["parameters"] += _header_parameters(spec)
     if spec.body_model is not None:
-        media = "application/x-www-form-urlencoded" if spec.body_format == "form" else "application/json"
+        schema = schemas[(spec.body_model, "validation")]
         op["requestBody"] = {
             "required": True,
-            "content": {media: {"schema": schemas[(spec.body_model, "validation")]}},
+            "content": {media: {"schema": schema} for media in BODY_MEDIA_TYPES[spec.body_format]},
         }
     success: dict[str, Any] = {"description": spec.summary}
     if spec.response_model is not None:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 import azure.durable_functions as df
-from pydantic import ValidationError
 
 from blueprints.leads import schemas
 from blueprints.messaging import schemas as messaging_schemas
 from shared import lazy
-from shared.errors import AppError, BadRequest, Unprocessable, UnsupportedMediaType, validation_errors
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import Delivery, poison_queue, queue_handler
@@ -28,8 +23,6 @@ else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
 
 bp = df.Blueprint()
 api = Router(bp, module="leads", feature=schemas.MODULE)
-log = logging.getLogger(__name__)
-FORM = "application/x-www-form-urlencoded"
 INTAKE_MAX_BYTES = 16 * 1024
 
 
@@ -41,44 +34,29 @@ def _intake(req: Request[Any, Any]) -> service.Intake:
     )
 
 
-def _form(req: Request[Any, Any]) -> schemas.IntakeIn:
-    """The form's fields, posted as JSON or form-encoded (a browser's plain <form> post)."""
-    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
-    data = req.raw.get_body() or b""
-    if content_type == FORM:
-        payload: Any = dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True))
-    elif content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            payload = json.loads(data) if data else None
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
-        if not isinstance(payload, dict):
-            raise Unprocessable("The body must be a JSON object", errors=[{"loc": "body", "msg": "not an object"}])
-    else:
-        raise UnsupportedMediaType(f"Send application/json or {FORM}", code="unsupported_media_type")
-    try:
-        return schemas.IntakeIn.model_validate(payload)
-    except ValidationError as exc:
-        raise Unprocessable("The form is not valid", errors=validation_errors(exc, location="body")) from exc
+def _cors_for_problems(req: Request[Any, Any]) -> dict[str, str]:
+    """A refused post (415, 422, 429...) still carries the CORS headers of the business's own site, so the site
+    may read why and tell its visitor. Without an Origin (no browser's cross-site post) there are none to add."""
+    if not req.headers.get("origin"):
+        return {}
+    return service.cors_headers_if_allowed(session=req.session, intake=_intake(req))
 
 
 @api.post(
     "v1/leads/intake/{business_slug}",
     auth="anonymous",
     status=202,
+    body=schemas.IntakeIn,
+    body_format="json_or_form",  # a browser's plain <form> post, or the site's script posting JSON
     max_body_bytes=INTAKE_MAX_BYTES,
+    problem_headers=_cors_for_problems,
     response=schemas.IntakeAccepted,
     summary="A website form's lead, JSON or form-encoded (anonymous; rate-limited; CORS for the business's sites)",
     responses={403: "Posted from a site the business did not list", 404: "No such business", 429: "Too many"},
 )
-def intake(req: Request) -> Response:
+def intake(req: Request[schemas.IntakeIn, None]) -> Response:
     """Take a lead; its first answer follows from the queue."""
-    intake = _intake(req)
-    try:
-        headers = service.submit(session=req.session, intake=intake, form=_form(req))
-    except AppError as error:  # the business's own site may read why (422, 429), so it can tell its visitor
-        error.headers.update(service.cors_headers_if_allowed(session=req.session, intake=intake))
-        raise
+    headers = service.submit(session=req.session, intake=_intake(req), form=req.body)
     return Response(schemas.IntakeAccepted(), status=202, headers=headers)
 
 
@@ -176,9 +154,9 @@ def leads_responder(task: schemas.LeadTask, delivery: Delivery) -> str:
 
 
 @queue_handler(bp, queue=poison_queue(schemas.RESPONDER_QUEUE), model=schemas.LeadTask)
-def leads_responder_poison(task: schemas.LeadTask, delivery: Delivery) -> None:
+def leads_responder_poison(task: schemas.LeadTask, delivery: Delivery) -> str:
     """A task the host gave up on: an unanswered lead says so and its owner is told."""
-    log.error("lead %s %s gave up: %s", task.lead_id, task.kind, responder.give_up(task))
+    return f"lead {task.lead_id} {task.kind} gave up: {responder.give_up(task)}"
 
 
 @queue_handler(bp, queue=messaging_schemas.INBOUND_UNKNOWN_QUEUE, model=messaging_schemas.InboundFromUnknown)
@@ -191,6 +169,7 @@ def leads_inbound_text(task: messaging_schemas.InboundFromUnknown, delivery: Del
 @queue_handler(
     bp, queue=poison_queue(messaging_schemas.INBOUND_UNKNOWN_QUEUE), model=messaging_schemas.InboundFromUnknown
 )
-def leads_inbound_text_poison(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> None:
-    """A text the host could not turn into a lead: logged (the text itself stays on messaging's thread)."""
-    log.error("inbound text %s did not become a lead", task.message_id)
+def leads_inbound_text_poison(task: messaging_schemas.InboundFromUnknown, delivery: Delivery) -> str:
+    """A text the host could not turn into a lead: says whether a lead has it (messaging keeps the text itself)."""
+    with session_scope(tenant_id=task.tenant_id) as session:
+        return f"inbound text {task.message_id} gave up: {service.text_given_up(session=session, task=task)}"

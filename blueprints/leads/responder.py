@@ -351,13 +351,24 @@ def _record_notice(session: Session, task: schemas.LeadTask, outcome: Receipt | 
 
 
 def give_up(task: schemas.LeadTask) -> str:
-    """The host gave up on a task (poison queue): say so on the lead, never lose it silently."""
+    """The host gave up on a task (poison queue): say so on the lead, never lose it silently; returns what the
+    lead now records (the poison handler's log line)."""
     with session_scope(tenant_id=task.tenant_id) as session:
         lead = _locked(session, task)
         if lead is None:
-            return "ignored"
-        if task.kind == "answer" and lead.answer_message_id is None and lead.answer_state in ("pending", "scheduled"):
-            lead.answer_state, lead.updated_at = "failed", clock.now()
-            _notice(session, lead, "failed")
-            return "answer failed"
-        return "ignored"
+            return "lead missing"
+        return _give_up(session, lead, task)
+
+
+def _give_up(session: Session, lead: Lead, task: schemas.LeadTask) -> str:
+    if task.kind == "answer":
+        if lead.answer_message_id is not None or lead.answer_state not in ("pending", "scheduled"):
+            return f"nothing changed: answer {lead.answer_state}"
+        told = lead.owner_notified_at is not None  # the owner hears once per lead (see _notice)
+        lead.answer_state, lead.updated_at = "failed", clock.now()
+        _notice(session, lead, "failed")
+        return "answer failed; owner already told" if told else "answer failed; owner's notice queued"
+    if task.kind == "notify_owner":  # a copy of it may still be queued (a lease's wait): left to try
+        return f"nothing changed: owner {'already told' if lead.owner_notified_at else 'not told'}"
+    what = f"follow-up {task.n}" if task.kind == "follow_up" else "confirmation"
+    return f"nothing changed: {what} dropped, answer {lead.answer_state}"

@@ -167,6 +167,20 @@ def lead_from_text(*, session: Session, task: messaging_schemas.InboundFromUnkno
     return f"lead {lead.id} {'made' if created else 'merged'}"
 
 
+def text_given_up(*, session: Session, task: messaging_schemas.InboundFromUnknown) -> str:
+    """The host gave up on making a lead of an inbound text (poison queue): whether a lead has it; returns that.
+
+    Nothing is changed: messaging keeps the text itself (stored before it was queued), so nothing is lost.
+    """
+    set_tenant(session, task.tenant_id)
+    existing = session.scalar(
+        select(Lead.id).where(Lead.tenant_id == task.tenant_id, Lead.inbound_message_id == task.message_id)
+    )
+    if existing is not None:
+        return f"lead {existing} already made"
+    return "no lead made; messaging keeps the text"
+
+
 # --- matching, merging and consent -------------------------------------------------------------------
 
 

@@ -206,6 +206,28 @@ def test_a_lead_at_eleven_at_night_who_may_only_be_texted_gets_the_text_at_eight
     assert env.twilio.sent_to(phone) == []
 
 
+def test_an_answer_task_the_host_gave_up_on_fails_the_lead_and_says_so_in_its_log_line(env: Env) -> None:
+    # given a lead whose text waits for 08:00, the owner already told about it
+    business = _business(env, local_hour=23)
+    phone = unique_phone()
+    assert _post_lead(env, business, phone=phone, consent=True, consent_text=CONSENT).status_code == 202
+    lead = _wait_lead(env, business, lambda lead: lead["owner_notified_at"] is not None)
+    assert lead["answer_state"] == "scheduled"
+    # when its answer task reaches the poison queue (twice: the host may hand a message over again)
+    task = {"tenant_id": business.owner.tenant_id, "lead_id": lead["id"], "kind": "answer", "n": 0}
+    for _ in range(2):
+        assert env.host.fire("leads_responder_poison", task).status_code == 200
+    # then the lead shows its answer failed, and the handler's outcome is its log line, once per delivery
+    failed = env.client.get(f"/api/v1/leads/{lead['id']}", headers=business.owner.headers).json()
+    assert (failed["answer_state"], failed["answer_message_id"]) == ("failed", None)
+    assert failed["owner_notified_at"] == lead["owner_notified_at"]  # one notice per lead
+    assert _log_events(env, f"lead {lead['id']} answer gave up") == [
+        f"lead {lead['id']} answer gave up: answer failed; owner already told",
+        f"lead {lead['id']} answer gave up: nothing changed: answer failed",
+    ]
+    assert env.twilio.sent_to(phone) == []
+
+
 def test_a_lead_at_eleven_at_night_who_gave_an_email_is_emailed_at_once_and_never_texted(env: Env) -> None:
     business = _business(env, local_hour=23)
     phone, email = unique_phone(), unique_email("night")

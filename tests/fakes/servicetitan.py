@@ -5,7 +5,8 @@ It speaks the wire format, not our client: `POST /connect/token` (form client cr
 export feeds with `from` = continueFrom token (inactive items included), `GET/PATCH/POST` items (PATCH is a
 partial update answering the full item; a service has no `cost`), `GET /images?path=Images/...` answering 302
 to the file, RFC 7807-style errors, 7-digit timestamp fractions. Knobs: an optional per-second limit (429
-with Retry-After), a burst of 429s, and remote edits between syncs (`edit`, `deactivate`, `move_category`).
+with Retry-After), a burst of 429s, remote edits between syncs (`edit`, `deactivate`, `move_category`), and hooks
+before a PATCH or an export page is answered.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class FakeState:
     window: list[float] = field(default_factory=list)
     throttled: int = 0
     before_patch: Any = None  # a test's hook: someone edits the item between our GET and our PATCH
+    before_export: Any = None  # a test's hook (kind, from token), outside the lock: a slow or held export page
 
 
 class _Handler(JsonHandler):
@@ -114,8 +116,11 @@ class _Handler(JsonHandler):
             return None
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         state = self.fake.state
+        exporting = parts[0] == "export" and len(parts) == 2 and parts[1] in KINDS
+        if exporting and state.before_export is not None:
+            state.before_export(parts[1], query.get("from"))
         with self.fake.lock:
-            if parts[0] == "export" and len(parts) == 2 and parts[1] in KINDS:
+            if exporting:
                 return self.send_json(200, self.fake.export(parts[1], query.get("from")))
             if parts == ["images"]:
                 path = query.get("path", "")

@@ -2,7 +2,8 @@
 PostgreSQL and Azurite the dead one left running, serves with them, and stops them when it stops; the
 texts and emails the dead one was sending or had fetched from the queue are each handled once, none sent
 twice; a pricebook push (a Durable orchestration) it was running finishes on the next host with one ServiceTitan PATCH
-per item; a bids analysis (another) it was running finishes there with its takeoff made once."""
+per item; a pricebook pull (another) resumes there with every item stored once; a bids analysis (another) it was
+running finishes there with its takeoff made once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -317,6 +319,103 @@ def test_a_pricebook_push_in_flight_when_the_host_is_killed_finishes_with_one_pa
             if host is not None:
                 host.stop()
         fake.stop()
+
+
+PULLED = {"categories": 6, "materials": 48, "services": 12, "equipment": 6}  # five items an export page
+HELD_PAGE = 4  # the materials page ServiceTitan holds while the host is killed
+
+
+def test_a_pricebook_pull_in_flight_when_the_host_is_killed_finishes_with_every_item_stored_once(
+    database: Database, private_azurite: Azurite
+) -> None:
+    # given a business connected to a ServiceTitan that answers five items an export page and holds the fourth
+    # materials page (three written by then) until the test lets it go
+    fake = FakeServiceTitan().start()
+    fake.seed(**PULLED)
+    fake.state.export_page_size = 5
+    exports: Counter[str] = Counter()
+    held, release = threading.Event(), threading.Event()
+
+    def hold(kind: str, token: str | None) -> None:
+        exports[kind] += 1
+        if kind == "materials" and exports[kind] == HELD_PAGE:
+            held.set()
+            release.wait(60)
+
+    fake.state.before_export = hold
+    env = {"AzureWebJobsStorage": private_azurite.connection_string, **settings_for(fake)}
+    first = start_host("function_app:app", env=env)
+    second = None
+    try:
+        client = first.client()
+        owner = register(client, tenant_name="Crash Pull Home Services")
+        client_id, secret = next(iter(fake.state.clients.items()))
+        body = {"st_tenant_id": fake.state.st_tenant_id, "client_id": client_id, "client_secret": secret}
+        assert client.put("/api/v1/pricebook/connection", headers=owner.headers, json=body).status_code == 200
+        # when the host dies with a full pull's page activity waiting on ServiceTitan
+        pull = client.post("/api/v1/pricebook/syncs", headers=owner.headers, json={"mode": "full"})
+        assert pull.status_code == 202, pull.text
+        assert held.wait(60), first.log_tail()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+        release.set()  # ServiceTitan answers a connection nobody reads any more
+        at_kill = pricebook_rows(database, owner.tenant_id)
+        assert at_kill["raw"]["materials"] == (HELD_PAGE - 1) * 5, at_kill
+        assert at_kill["raw"]["services"] == 0, at_kill
+        # then the next host resumes the orchestration from its history and finishes the pull
+        second = start_host("function_app:app", env=env)
+        client = second.client()
+        pulled = _run(client, owner, pull, bound=120)
+        assert pulled["status"] == "completed", (pulled, second.log_tail())
+        # resumed, not restarted: pages written before the kill were not fetched again, the held one was
+        # fetched once more (48 materials are ten pages)
+        assert exports == {"categories": 2, "materials": 11, "services": 3, "equipment": 2}, exports
+        # and every item is stored once, in raw and in master, as ServiceTitan has it
+        after = pricebook_rows(database, owner.tenant_id)
+        for kind in PULLED:
+            ids = set(fake.state.items[kind])
+            assert after["raw_ids"][kind] == after["master_ids"][kind] == ids, kind
+            assert after["raw"][kind] == after["master"][kind] == len(ids) == PULLED[kind], (kind, after)
+            progress = pulled["progress"][kind]
+            assert (progress["written"], progress["received"], progress["done"]) == (PULLED[kind], PULLED[kind], True)
+        prices = {st_id: round(item["price"] * 100) for st_id, item in fake.state.items["materials"].items()}
+        assert after["material_prices"] == prices
+        links = {
+            (service["id"], kind, link["skuId"])
+            for service in fake.state.items["services"].values()
+            for kind, key in (("material", "serviceMaterials"), ("equipment", "serviceEquipment"))
+            for link in service.get(key) or []
+        }
+        assert after["service_links"] == len(links), after
+    finally:
+        release.set()
+        for host in (second, first):
+            if host is not None:
+                host.stop()
+        fake.stop()
+
+
+def pricebook_rows(database: Database, tenant_id: str) -> dict[str, Any]:
+    """What the database holds of one business's pricebook, as its owner (no row-level security): rows and
+    distinct ids per kind in raw and master, the materials' prices, and the services' links."""
+    import psycopg
+
+    url = database.owner_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    out: dict[str, Any] = {"raw": {}, "master": {}, "raw_ids": {}, "master_ids": {}}
+    with psycopg.connect(url) as conn:
+        for kind in PULLED:
+            for layer, table in (("raw", f"raw.st_pricebook_{kind}"), ("master", f"master.pricebook_{kind}")):
+                ids = [row[0] for row in conn.execute(f"SELECT st_id FROM {table} WHERE tenant_id = %s", (tenant_id,))]
+                out[layer][kind], out[f"{layer}_ids"][kind] = len(ids), set(ids)
+        prices = conn.execute(
+            "SELECT st_id, price_cents FROM master.pricebook_materials WHERE tenant_id = %s", (tenant_id,)
+        ).fetchall()
+        out["material_prices"] = dict(prices)
+        (links,) = conn.execute(
+            "SELECT count(*) FROM master.pricebook_service_links WHERE tenant_id = %s", (tenant_id,)
+        ).fetchone() or (0,)
+        out["service_links"] = links
+    return out
 
 
 def _patches(fake: FakeServiceTitan) -> list[str]:

@@ -527,7 +527,7 @@ def lead_from_text(stack: Stack) -> None:
 
 
 def lead_from_text_poison(stack: Stack) -> None:
-    """The same text reaching the poison queue four times: logged only, one lead."""
+    """The same text reaching the poison queue four times: it changes nothing, still one lead."""
     owner, task = _texted_lead(stack)
     stack.deliver("leads_inbound_text_poison", "inbound-from-unknown-poison", task)
     assert len(stack.client.get("/api/v1/leads", headers=owner.headers).json()["items"]) == 1

@@ -242,3 +242,74 @@ def test_a_text_from_an_unknown_number_is_queued_for_leads_and_one_from_a_custom
     leads = db_session.scalars(select(Lead).where(Lead.tenant_id == tenant.id)).all()
     assert [(lead.source, lead.phone, lead.message) for lead in leads] == [("sms", stranger, "Hi")]
     assert leads[0].submissions == 2
+
+
+# --- what a task the host gave up on (a poison queue's copy) leaves on the lead --------------------------------
+
+
+def _task(lead: Lead, kind: schemas.TaskKind, n: int = 0) -> schemas.LeadTask:
+    return schemas.LeadTask(tenant_id=lead.tenant_id, lead_id=lead.id, kind=kind, n=n)
+
+
+def _notices(session: Session, lead: Lead) -> int:
+    return [str(lead.id) in body and '"notify_owner"' in body for body in _answer_tasks(session)].count(True)
+
+
+def test_a_poisoned_answer_fails_the_unanswered_lead_and_queues_the_owners_notice_once(db_session) -> None:
+    tenant, _ = _business(db_session)
+    lead, _ = _record(db_session, tenant, email=unique_email("lead"))
+    assert responder._give_up(db_session, lead, _task(lead, "answer")) == "answer failed; owner's notice queued"
+    assert (lead.answer_state, lead.owner_notice, lead.answer_message_id) == ("failed", "failed", None)
+    assert _notices(db_session, lead) == 1
+    # a second poisoned copy changes nothing more
+    assert responder._give_up(db_session, lead, _task(lead, "answer")) == "nothing changed: answer failed"
+    assert _notices(db_session, lead) == 1
+
+
+def test_a_poisoned_scheduled_answer_fails_and_says_the_owner_was_already_told(db_session) -> None:
+    tenant, _ = _business(db_session)
+    clock.pin(datetime(2026, 12, 1, 23, 30, tzinfo=CHICAGO))
+    lead, _ = _record(db_session, tenant, phone=unique_phone(), consent_given=True, consent_text=WORDING)
+    assert responder._answer(db_session, lead).startswith("scheduled for")
+    lead.owner_notified_at = clock.now()  # the owner's notice about the 08:00 text went out
+    assert responder._give_up(db_session, lead, _task(lead, "answer")) == "answer failed; owner already told"
+    assert lead.answer_state == "failed" and _notices(db_session, lead) == 1  # the scheduling notice only
+
+
+def test_a_poisoned_copy_of_an_answered_leads_tasks_changes_nothing_and_says_what_the_lead_records(
+    db_session,
+) -> None:
+    tenant, _ = _business(db_session)
+    lead, _ = _record(db_session, tenant, phone=unique_phone(), consent_given=True, consent_text=WORDING)
+    assert responder._answer(db_session, lead) == "answer queued by sms"
+    answer = lead.answer_message_id
+    outcomes = [
+        responder._give_up(db_session, lead, _task(lead, kind, n))
+        for kind, n in (("answer", 0), ("confirm", 3), ("follow_up", 1), ("notify_owner", 0))
+    ]
+    assert outcomes == [
+        "nothing changed: answer queued",
+        "nothing changed: confirmation dropped, answer queued",
+        "nothing changed: follow-up 1 dropped, answer queued",
+        "nothing changed: owner not told",
+    ]
+    assert (lead.answer_state, lead.answer_message_id, lead.owner_notice) == ("queued", answer, None)
+    count = select(func.count()).select_from(Message).where(Message.related_id == lead.id)
+    assert db_session.scalar(count) == 1 and _notices(db_session, lead) == 0
+
+
+def test_a_poisoned_inbound_text_says_whether_a_lead_has_it_and_the_text_stays_stored(db_session) -> None:
+    tenant, number = _texting_business(db_session)
+    params = {"From": unique_phone(), "To": number, "Body": "Burst pipe!", "MessageSid": "SM" + uuid.uuid4().hex}
+    webhooks.receive_inbound(session=db_session, params=params)
+    [queued] = [m.body for m in db_session.scalars(select(OutboxMessage)).all() if m.queue == "inbound-from-unknown"]
+    parsed = read_task(queued.encode(), messaging_schemas.InboundFromUnknown, queue="inbound-from-unknown")
+    assert parsed is not None
+    task = parsed[0]
+    assert service.text_given_up(session=db_session, task=task) == "no lead made; messaging keeps the text"
+    stored = db_session.get(Message, task.message_id)
+    assert stored is not None and (stored.direction, stored.body) == ("inbound", "Burst pipe!")
+    made = service.lead_from_text(session=db_session, task=task)
+    lead_id = made.split()[1]
+    assert service.text_given_up(session=db_session, task=task) == f"lead {lead_id} already made"
+    assert db_session.scalar(select(func.count()).select_from(Lead).where(Lead.tenant_id == tenant.id)) == 1

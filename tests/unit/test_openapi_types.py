@@ -102,3 +102,21 @@ def test_the_free_form_list_names_only_fields_that_exist_and_are_free_form() -> 
         assert component in components, f"{component} is no longer in the document"
         prop = components[component]["properties"][field]
         assert any(_untyped(sub) for _, sub in _walk(prop, (component, field))), f"{component}.{field} is typed now"
+
+
+def test_the_leads_intake_documents_its_body_as_json_and_as_a_form_with_every_field() -> None:
+    # the website's form posts either (a plain <form> post, or the site's script sending JSON): a client or a
+    # site builder generated from the document must see both media types and the fields
+    from blueprints.leads.schemas import IntakeIn
+
+    document = _document()
+    body = document["paths"]["/v1/leads/intake/{business_slug}"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert set(body["content"]) == {"application/json", "application/x-www-form-urlencoded"}
+    components = document["components"]["schemas"]
+    for media, content in body["content"].items():
+        schema = content["schema"]
+        resolved = components[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+        assert set(resolved["properties"]) == set(IntakeIn.model_fields), media
+        assert resolved.get("required") == ["name"], media
+        assert resolved["properties"]["consent"]["type"] == "boolean", media
