@@ -15,9 +15,6 @@ import azure.functions as func
 import pytest
 from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -27,19 +24,15 @@ from render_container.worker import RenderWorker
 from shared import storage
 from shared.http import Request, RouteSpec, dispatch
 from tests.app_index import user_function
-
-_exporter = InMemorySpanExporter()
+from tests.spans import memory_exporter
 
 
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
-    """Every span this process finishes, kept in memory."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(_exporter))
-    trace.set_tracer_provider(provider)
-    assert trace.get_tracer_provider() is provider, "another test set a tracer provider first"
-    yield _exporter
-    provider.shutdown()
+    """Every span this process finishes while the module runs, kept in memory."""
+    exporter = memory_exporter()
+    yield exporter
+    exporter.shutdown()
 
 
 def _start_render(settings: RenderSettings) -> tuple[RouteSpec, Callable[[Request], None]]:

@@ -11,31 +11,25 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from blueprints.bids import bid_orchestration, functions, orchestration
 from shared import tracing
 from shared.triggers import activity
+from tests.spans import memory_exporter
 
-EXPORTER = InMemorySpanExporter()
 
-
-@pytest.fixture(scope="module", autouse=True)
-def provider() -> Iterator[None]:
-    current = trace.get_tracer_provider()
-    if not isinstance(current, TracerProvider):  # the first SDK provider of the process is the one that stays
-        current = TracerProvider()
-        trace.set_tracer_provider(current)
-    current.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    yield
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[InMemorySpanExporter]:
+    exporter = memory_exporter()
+    yield exporter
+    exporter.shutdown()
 
 
 @pytest.fixture(autouse=True)
-def spans() -> Iterator[InMemorySpanExporter]:
-    EXPORTER.clear()
-    yield EXPORTER
+def spans(exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
+    exporter.clear()
+    yield exporter
 
 
 @dataclass
