@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     MetaData,
+    Result,
     Row,
     ScalarSelect,
     Select,
@@ -233,6 +234,16 @@ def dispose_engine() -> None:
     if _engine is not None:
         _engine.dispose()
         _engine = None
+
+
+def dict_rows(result: Result[Any]) -> list[dict[str, Any]]:
+    """A result's rows as plain dicts, keyed by column name.
+
+    What a page hands to pydantic: it validates a dict about four times faster than a RowMapping, whose every
+    field it reads through Mapping.get (measured: 50 rows of nine columns, 48 against 196 µs).
+    """
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def json_rows(query: Select, *order_by: str) -> ScalarSelect:

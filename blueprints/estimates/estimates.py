@@ -44,7 +44,7 @@ from blueprints.estimates.transitions import Event, Status, new_revision, next_s
 from blueprints.identity import service as identity
 from shared import audit, clock
 from shared.auth import Principal
-from shared.db import affected
+from shared.db import affected, dict_rows
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.etag import check_version, flush_versioned
 from shared.pagination import decode_cursor, encode_cursor
@@ -76,7 +76,7 @@ def list_estimates(*, session: Session, principal: Principal, query: EstimateQue
         query.owner_id is not None,
         bool(query.cursor),  # an empty ?cursor= is the first page, as above
     )
-    rows = session.execute(stmt, params).mappings().all()
+    rows = dict_rows(session.execute(stmt, params))
     items = _SUMMARIES.validate_python(rows[: query.limit])
     cursor = encode_cursor([items[-1].updated_at, items[-1].id]) if len(rows) > query.limit else None
     return EstimatePage(items=items, next_cursor=cursor)
