@@ -11,22 +11,24 @@ and a document link serves the revision's PDF, the signed copy once that revisio
 Each module describes itself once in a `Desk` (feature flag, entity, the word its customers read, audit action
 names, how its records expire, its lifecycle's wording) and keeps what only it has: its page, what an acceptance
 chooses (options and add-ons, alternates), its PDF and its storage. Shared code imports no module, so the desk
-hands in what lives in one: the business's enabled modules (identity) and the send (messaging).
+hands in what lives in one (`Services`): the business (identity) and the send (messaging).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy.orm import Mapped, Session
 
 from shared import audit, clock, signed_links
+from shared.auth import system_principal
 from shared.db import set_tenant
 from shared.errors import AppError, Forbidden, Gone, NotFound, Unprocessable
 from shared.proposal_lifecycle import Event, Lifecycle, Status
@@ -68,6 +70,37 @@ R = TypeVar("R", bound=Proposed)
 V = TypeVar("V", bound=SentRevision)
 
 
+class _Business(Protocol):
+    @property
+    def enabled_modules(self) -> Collection[str]: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a decision needs of other modules: the business (identity.service.get_tenant, for its enabled modules)
+    and the customer's email (messaging.service.send)."""
+
+    tenant: Callable[..., tuple[_Business, object]]
+    send: Callable[..., object]
+
+
+class Actions(NamedTuple):
+    """The audit actions of a view, an acceptance and a decline."""
+
+    viewed: str
+    accepted: str
+    declined: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The customer's form (decision, name, reason and the module's choices) and where it came from."""
+
+    form: Mapping[str, str]
+    ip: str | None
+    user_agent: str | None
+
+
 @dataclass(frozen=True)
 class Desk(Generic[R, V]):
     """One module's customer decisions: its tables, its words and the hooks shared code cannot import."""
@@ -76,17 +109,12 @@ class Desk(Generic[R, V]):
     entity: str  # the audit entity, the error codes' prefix and the messages' related type ("estimate")
     noun: str  # what the customer's messages call it ("estimate", "proposal")
     lifecycle: Lifecycle
-    record: type[R]
-    revision: type[V]
-    revision_of: Callable[[V], uuid.UUID]  # the record a revision belongs to
-    enabled_modules: Callable[[Session, uuid.UUID], Collection[str]]  # the business's modules (identity)
     expired: Callable[[Session, R], bool]  # whether the record is past its validity (a module may record it)
-    send: Callable[..., object]  # messaging.service.send
-    page_purpose: str  # the signed link purposes of the customer's page and of a revision's PDF
-    document_purpose: str
-    viewed_action: str
-    accepted_action: str
-    declined_action: str
+    record: type[R]
+    revision: type[V]  # its column `<entity>_id` names the record
+    services: Services
+    purposes: tuple[str, str]  # the signed links' purposes: the customer's page, a revision's PDF
+    actions: Actions
 
     @property
     def log(self) -> logging.Logger:
@@ -106,13 +134,14 @@ def open_link(session: Session, desk: Desk[R, V], token: str, *, purpose: str) -
     """The record and revision a valid link names (403 tampered or module off, 410 expired link, 404 gone)."""
     claims = signed_links.verify(token, purpose=purpose, id_count=2, expired_message="This link has expired")
     set_tenant(session, claims.tenant_id)
-    if desk.module not in desk.enabled_modules(session, claims.tenant_id):
+    tenant, _ = desk.services.tenant(session=session, principal=system_principal(claims.tenant_id))
+    if desk.module not in tenant.enabled_modules:
         raise Forbidden(f"{desk.module.capitalize()} are not enabled for this business", code="module_disabled")
     record_id, revision_id = claims.ids
     record = session.get(desk.record, record_id, with_for_update=True)
     revision = session.get(desk.revision, revision_id)
     gone = record is None or record.tenant_id != claims.tenant_id or getattr(record, "deleted_at", None) is not None
-    if record is None or gone or revision is None or desk.revision_of(revision) != record.id:
+    if record is None or gone or revision is None or getattr(revision, f"{desk.entity}_id") != record.id:
         raise NotFound(f"No such {desk.entity}")
     return Link(record=record, revision=revision)
 
@@ -125,7 +154,7 @@ def require_current(desk: Desk[R, V], link: Link[R, V]) -> None:
 
 def show(session: Session, desk: Desk[R, V], token: str) -> Link[R, V]:
     """The current revision behind the customer's page link; the first open of an unexpired one marks it viewed."""
-    link = open_link(session, desk, token, purpose=desk.page_purpose)
+    link = open_link(session, desk, token, purpose=desk.purposes[0])
     require_current(desk, link)
     if not desk.expired(session, link.record):
         mark_viewed(session, desk, link.record)
@@ -143,7 +172,7 @@ def mark_viewed(session: Session, desk: Desk[R, V], record: R) -> None:
         session,
         tenant_id=record.tenant_id,
         actor=audit.SYSTEM,
-        action=desk.viewed_action,
+        action=desk.actions.viewed,
         entity=desk.entity,
         entity_id=record.id,
         after={"revision": record.revision},
@@ -151,29 +180,22 @@ def mark_viewed(session: Session, desk: Desk[R, V], record: R) -> None:
 
 
 def answer(
-    session: Session,
-    desk: Desk[R, V],
-    token: str,
-    form: Mapping[str, str],
-    *,
-    ip: str | None,
-    user_agent: str | None,
-    accept: Callable[[Link[R, V]], None],
+    session: Session, desk: Desk[R, V], token: str, reply: Reply, *, accept: Callable[[Link[R, V], Reply], None]
 ) -> Link[R, V]:
     """Record the customer's decision: `accept` (the module's) or a decline (409 when already answered, 410 when
     expired or outdated, 422 without a decision)."""
-    link = open_link(session, desk, token, purpose=desk.page_purpose)
+    link = open_link(session, desk, token, purpose=desk.purposes[0])
     require_current(desk, link)
     # The link answers once: a second acceptance or decline of this revision is 409.
     decided = link.record.accepted_at or link.record.declined_at
     signed_links.require_unused(decided, message=f"This {desk.noun} was already answered")
     if desk.expired(session, link.record):
         raise Gone(f"This {desk.noun} has expired; ask us for a new one", code=f"{desk.entity}_expired")
-    decision = form.get("decision", "")
+    decision = reply.form.get("decision", "")
     if decision == "accept":
-        accept(link)
+        accept(link, reply)
     elif decision == "decline":
-        decline(session, desk, link, form.get("reason", ""), ip=ip, user_agent=user_agent)
+        decline(session, desk, link, reply)
     else:
         raise Unprocessable("Choose to accept or decline", code="decision_required")
     return link
@@ -184,11 +206,9 @@ def user_agent_of(user_agent: str | None) -> str | None:
     return (user_agent or "")[:USER_AGENT_MAX] or None
 
 
-def decline(
-    session: Session, desk: Desk[R, V], link: Link[R, V], reason: str, *, ip: str | None, user_agent: str | None
-) -> None:
+def decline(session: Session, desk: Desk[R, V], link: Link[R, V], reply: Reply) -> None:
     """Record a decline of the link's revision: when, why (white space folded, capped), from where; audited."""
-    record = link.record
+    record, reason, ip, user_agent = link.record, reply.form.get("reason", ""), reply.ip, reply.user_agent
     record.status = desk.lifecycle.next_status(record.status, Event.DECLINE).value
     record.decided_revision, record.declined_at = link.revision.revision, clock.now()
     record.decline_reason = " ".join(reason.split())[:REASON_MAX] or None
@@ -199,7 +219,7 @@ def decline(
         session,
         tenant_id=record.tenant_id,
         actor=audit.Actor(ip=ip, user_agent=user_agent),
-        action=desk.declined_action,
+        action=desk.actions.declined,
         entity=desk.entity,
         entity_id=record.id,
         after={"revision": record.decided_revision, "reason": record.decline_reason},
@@ -222,17 +242,17 @@ def accepting(desk: Desk[R, V], record: R) -> Status:
     return desk.lifecycle.next_status(record.status, Event.ACCEPT)
 
 
-def signature(status: Status, form: Mapping[str, str], *, ip: str | None, user_agent: str | None) -> Acceptance:
+def signature(status: Status, reply: Reply) -> Acceptance:
     """The acceptance the form signs: the typed name, white space folded and capped (422 without one)."""
-    name = " ".join(form.get("name", "").split())[:NAME_MAX]
+    name = " ".join(reply.form.get("name", "").split())[:NAME_MAX]
     if not name:
         raise Unprocessable("Type your name to sign", code="name_required")
     return Acceptance(
         status=status,
         name=name,
         accepted_at=clock.now().replace(microsecond=0),
-        ip=ip,
-        user_agent=user_agent_of(user_agent),
+        ip=reply.ip,
+        user_agent=user_agent_of(reply.user_agent),
     )
 
 
@@ -242,25 +262,25 @@ def record_acceptance(
     link: Link[R, V],
     acceptance: Acceptance,
     *,
-    signed_pdf_path: str,
-    signed_pdf_sha256: str,
+    path: str,
+    pdf: bytes,
     total_cents: int,
     chosen: Mapping[str, Any],
 ) -> None:
-    """Record the acceptance of the link's revision with its stored signed copy; audited with what was chosen (the
-    module sets its own columns of the choice before)."""
-    record = link.record
+    """Record the acceptance of the link's revision with its signed copy (stored at path) and that copy's SHA-256;
+    audited with what was chosen (the module sets its own columns of the choice before)."""
+    record, signed_pdf_sha256 = link.record, hashlib.sha256(pdf).hexdigest()
     record.status, record.decided_revision = acceptance.status.value, link.revision.revision
     record.signer_name, record.accepted_at = acceptance.name, acceptance.accepted_at
     record.decision_ip, record.decision_user_agent = acceptance.ip, acceptance.user_agent
-    record.signed_pdf_path, record.signed_pdf_sha256 = signed_pdf_path, signed_pdf_sha256
+    record.signed_pdf_path, record.signed_pdf_sha256 = path, signed_pdf_sha256
     record.updated_at = clock.now()
     session.flush()
     audit.record(
         session,
         tenant_id=record.tenant_id,
         actor=audit.Actor(ip=acceptance.ip, user_agent=acceptance.user_agent),
-        action=desk.accepted_action,
+        action=desk.actions.accepted,
         entity=desk.entity,
         entity_id=record.id,
         after={
@@ -285,7 +305,7 @@ def email_signed_copy(
 ) -> None:
     """Email the customer their signed copy (once per record, consent applying); a refusal is logged, not raised."""
     try:
-        desk.send(
+        desk.services.send(
             session=session,
             tenant_id=record.tenant_id,
             customer_id=customer_id,
@@ -319,7 +339,7 @@ class Document(Generic[R, V]):
 def document(session: Session, desk: Desk[R, V], token: str) -> Document[R, V]:
     """The PDF behind a signed document link: the signed copy once that revision was accepted, else the revision's
     (404 when there is none)."""
-    link = open_link(session, desk, token, purpose=desk.document_purpose)
+    link = open_link(session, desk, token, purpose=desk.purposes[1])
     record = link.record
     signed = record.decided_revision == link.revision.revision and bool(record.signed_pdf_path)
     path = record.signed_pdf_path if signed else link.revision.pdf_path

@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from shared.errors import Conflict
 
+__all__ = ["EDITABLE", "FINAL", "OPEN", "TABLE", "Event", "Lifecycle", "Status", "allowed", "new_revision"]
+
 
 class Status(StrEnum):
     """Where a proposal stands."""

@@ -60,8 +60,7 @@ class Shelf(Generic[Row, Body]):
 
     row: type[Row]
     body: type[Body]  # built with no arguments, it is the published defaults
-    name: str  # "rate book": in the 404 and the 409
-    race_code: str  # the 409's code
+    name: str  # "rate book": in the 404 and the 409 (its code `rate_book_race`)
     action: str  # the audit row of a save
     entity: str
     audited: Callable[[Body], dict[str, Any]]  # what the audit row records of a saved body, beside its version
@@ -116,7 +115,7 @@ class Shelf(Generic[Row, Body]):
                 session.flush()
         except IntegrityError:
             message = f"Someone saved the {self.name} at the same moment; read it again"
-            raise Conflict(message, code=self.race_code) from None
+            raise Conflict(message, code=f"{self.name.replace(' ', '_')}_race") from None
         audit.record(
             session,
             tenant_id=principal.tenant_id,

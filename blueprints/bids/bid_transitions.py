@@ -7,20 +7,8 @@ bid makes a new revision, back to draft; an accepted bid never changes.
 
 from __future__ import annotations
 
-from shared.proposal_lifecycle import EDITABLE, FINAL, OPEN, TABLE, Event, Lifecycle, Status, allowed, new_revision
-
-__all__ = [
-    "EDITABLE",
-    "FINAL",
-    "LIFECYCLE",
-    "OPEN",
-    "TABLE",
-    "Event",
-    "Status",
-    "allowed",
-    "new_revision",
-    "next_status",
-]
+from shared.proposal_lifecycle import *  # noqa: F403 - the shared table's names are this module's own
+from shared.proposal_lifecycle import Lifecycle
 
 LIFECYCLE = Lifecycle("A bid")
 next_status = LIFECYCLE.next_status

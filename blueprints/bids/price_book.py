@@ -19,7 +19,6 @@ SHELF = Shelf(
     row=BidPriceBook,
     body=PriceBookBody,
     name="price book",
-    race_code="price_book_race",
     action="bids.price_book_changed",
     entity="bid_price_book",
     audited=lambda book: {"labour_rate_cents": book.labour_rate_cents, "margin_percent": str(book.margin_percent)},

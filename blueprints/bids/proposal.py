@@ -11,8 +11,8 @@ answers "this bid was updated"; a second answer is 409; past the validity date t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 
 from sqlalchemy.orm import Session
@@ -26,7 +26,6 @@ from blueprints.bids.models import Bid, BidProject, BidRevision
 from blueprints.identity import service as identity
 from blueprints.messaging import service as messaging
 from shared import clock, customer_decision, html
-from shared.auth import system_principal
 from shared.customer_decision import SIGNED_COPY_TTL, Link
 
 _STYLE = (
@@ -48,28 +47,18 @@ def _opened(link: Link[Bid, BidRevision]) -> Opened:
     return Opened(bid=link.record, revision=link.revision, proposal=BidProposal.model_validate(link.revision.snapshot))
 
 
-def _enabled_modules(session: Session, tenant_id: uuid.UUID) -> Collection[str]:
-    tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
-    return tenant.enabled_modules
-
-
 DESK = customer_decision.Desk(
     module="bids",
     entity="bid",
     noun="proposal",
     lifecycle=LIFECYCLE,
-    record=Bid,
-    revision=BidRevision,
-    revision_of=lambda revision: revision.bid_id,
-    enabled_modules=_enabled_modules,
     # An open bid past its validity date is marked expired on read (audited), like the daily timer does.
     expired=lambda session, bid: expire_if_due(session, bid) or bid.status == Status.EXPIRED,
-    send=messaging.send,
-    page_purpose=PROPOSAL,
-    document_purpose=DOCUMENT,
-    viewed_action="bids.bid_viewed",
-    accepted_action="bids.bid_accepted",
-    declined_action="bids.bid_declined",
+    record=Bid,
+    revision=BidRevision,
+    services=customer_decision.Services(tenant=identity.get_tenant, send=messaging.send),
+    purposes=(PROPOSAL, DOCUMENT),
+    actions=customer_decision.Actions("bids.bid_viewed", "bids.bid_accepted", "bids.bid_declined"),
 )
 
 
@@ -171,11 +160,8 @@ class Answered:
 
 def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None, user_agent: str | None) -> Answered:
     """Record the customer's acceptance or decline (409 when already answered, 410 when expired or outdated)."""
-
-    def accept(link: Link[Bid, BidRevision]) -> None:
-        _accept(session, _opened(link), link, form, ip=ip, user_agent=user_agent)
-
-    link = customer_decision.answer(session, DESK, token, form, ip=ip, user_agent=user_agent, accept=accept)
+    reply = customer_decision.Reply(form=form, ip=ip, user_agent=user_agent)
+    link = customer_decision.answer(session, DESK, token, reply, accept=partial(_accept, session))
     return Answered(tenant_id=link.record.tenant_id, bid_id=link.record.id, accepted=form.get("decision") == "accept")
 
 
@@ -190,40 +176,27 @@ def locked_totals(proposal: BidProposal, alternate_ids: list[uuid.UUID]) -> Acce
     )
 
 
-def _accept(
-    session: Session,
-    opened: Opened,
-    link: Link[Bid, BidRevision],
-    form: dict[str, str],
-    *,
-    ip: str | None,
-    user_agent: str | None,
-) -> None:
+def _accept(session: Session, link: Link[Bid, BidRevision], reply: customer_decision.Reply) -> None:
+    opened = _opened(link)
     bid, proposal = opened.bid, opened.proposal
     status = customer_decision.accepting(DESK, bid)
-    signing = customer_decision.signature(status, form, ip=ip, user_agent=user_agent)  # 422 without a name
-    alternate_ids = [a.id for a in proposal.priced.alternates if form.get(f"alternate-{a.id}") == "on"]
+    signing = customer_decision.signature(status, reply)  # 422 without a name
+    alternate_ids = [a.id for a in proposal.priced.alternates if reply.form.get(f"alternate-{a.id}") == "on"]
     locked = locked_totals(proposal, alternate_ids)
     names = ", ".join(a.name for a in locked.alternates) or "none"
     detail = (
         f"Base bid {bid_documents.money(locked.base_total_cents, proposal.currency)}; alternates accepted: {names};"
         f" accepted total {bid_documents.money(locked.total_cents, proposal.currency)}."
-        f" Recorded from {ip or 'unknown address'} with {signing.user_agent or 'unknown browser'}."
+        f" Recorded from {signing.ip or 'unknown address'} with {signing.user_agent or 'unknown browser'}."
     )
     pdf = bid_documents.render(proposal, bid_documents.signature(signing.name, signing.accepted_at, detail))
     path = bid_documents.path_of(bid.tenant_id, bid.id, opened.revision.revision, signed=True)
     bid_documents.put(path, pdf)
     bid.accepted_alternate_ids = [str(a) for a in alternate_ids]
     bid.accepted_totals = locked.model_dump(mode="json")
+    chosen = {"alternate_ids": bid.accepted_alternate_ids}
     customer_decision.record_acceptance(
-        session,
-        DESK,
-        link,
-        signing,
-        signed_pdf_path=path,
-        signed_pdf_sha256=bid_documents.sha256(pdf),
-        total_cents=locked.total_cents,
-        chosen={"alternate_ids": bid.accepted_alternate_ids},
+        session, DESK, link, signing, path=path, pdf=pdf, total_cents=locked.total_cents, chosen=chosen
     )
     _email_signed_copy(session, opened)
 

@@ -11,8 +11,9 @@ revision answers "this estimate was updated"; a second answer is 409.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 
 from sqlalchemy.orm import Session
@@ -26,7 +27,6 @@ from blueprints.identity import service as identity
 from blueprints.messaging import schemas as messaging_schemas
 from blueprints.messaging import service as messaging
 from shared import clock, customer_decision, html
-from shared.auth import system_principal
 from shared.customer_decision import SIGNED_COPY_TTL, Link
 from shared.errors import Unprocessable
 
@@ -58,27 +58,17 @@ def _expired(opened: Opened) -> bool:
     return _late(opened.estimate)
 
 
-def _enabled_modules(session: Session, tenant_id: uuid.UUID) -> Collection[str]:
-    tenant, _ = identity.get_tenant(session=session, principal=system_principal(tenant_id))
-    return tenant.enabled_modules
-
-
 DESK = customer_decision.Desk(
     module="estimates",
     entity="estimate",
     noun="estimate",
     lifecycle=LIFECYCLE,
+    expired=lambda session, estimate: _late(estimate),
     record=Estimate,
     revision=EstimateRevision,
-    revision_of=lambda revision: revision.estimate_id,
-    enabled_modules=_enabled_modules,
-    expired=lambda session, estimate: _late(estimate),
-    send=messaging.send,
-    page_purpose=PROPOSAL,
-    document_purpose=DOCUMENT,
-    viewed_action="estimates.viewed",
-    accepted_action="estimates.accepted",
-    declined_action="estimates.declined",
+    services=customer_decision.Services(tenant=identity.get_tenant, send=messaging.send),
+    purposes=(PROPOSAL, DOCUMENT),
+    actions=customer_decision.Actions("estimates.viewed", "estimates.accepted", "estimates.declined"),
 )
 
 
@@ -170,14 +160,11 @@ def _page(opened: Opened, action: str) -> str:
 
 def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None, user_agent: str | None) -> None:
     """Record the customer's acceptance or decline (409 when already answered, 410 when expired or outdated)."""
-
-    def accept(link: Link[Estimate, EstimateRevision]) -> None:
-        _accept(session, _opened(link), link, form, ip=ip, user_agent=user_agent)
-
-    customer_decision.answer(session, DESK, token, form, ip=ip, user_agent=user_agent, accept=accept)
+    reply = customer_decision.Reply(form=form, ip=ip, user_agent=user_agent)
+    customer_decision.answer(session, DESK, token, reply, accept=partial(_accept, session))
 
 
-def _chosen(opened: Opened, form: dict[str, str]) -> tuple[OptionOut, list[uuid.UUID]]:
+def _chosen(opened: Opened, form: Mapping[str, str]) -> tuple[OptionOut, list[uuid.UUID]]:
     try:
         option = opened.proposal.option(uuid.UUID(form.get("option", "")))
     except ValueError:
@@ -188,19 +175,12 @@ def _chosen(opened: Opened, form: dict[str, str]) -> tuple[OptionOut, list[uuid.
     return option, addons
 
 
-def _accept(
-    session: Session,
-    opened: Opened,
-    link: Link[Estimate, EstimateRevision],
-    form: dict[str, str],
-    *,
-    ip: str | None,
-    user_agent: str | None,
-) -> None:
+def _accept(session: Session, link: Link[Estimate, EstimateRevision], reply: customer_decision.Reply) -> None:
+    opened = _opened(link)
     estimate, proposal = opened.estimate, opened.proposal
     status = customer_decision.accepting(DESK, estimate)  # 409 when already answered
-    option, addon_ids = _chosen(opened, form)
-    signing = customer_decision.signature(status, form, ip=ip, user_agent=user_agent)  # 422 without a name
+    option, addon_ids = _chosen(opened, reply.form)
+    signing = customer_decision.signature(status, reply)  # 422 without a name
     addon_cents = sum(a.price_cents for a in proposal.estimate.addons if a.id in addon_ids)
     signed = Signed(
         option_id=option.id,
@@ -216,15 +196,9 @@ def _accept(
     store.put(path, pdf)
     estimate.accepted_option_id, estimate.accepted_addon_ids = option.id, [str(a) for a in addon_ids]
     estimate.accepted_total_cents = signed.total_cents
+    chosen = {"option": option.name, "addon_ids": estimate.accepted_addon_ids}
     customer_decision.record_acceptance(
-        session,
-        DESK,
-        link,
-        signing,
-        signed_pdf_path=path,
-        signed_pdf_sha256=documents.sha256(pdf),
-        total_cents=signed.total_cents,
-        chosen={"option": option.name, "addon_ids": estimate.accepted_addon_ids},
+        session, DESK, link, signing, path=path, pdf=pdf, total_cents=signed.total_cents, chosen=chosen
     )
     _email_signed_copy(session, opened)
     followups.queue_notice(session, estimate, "accepted")

@@ -20,7 +20,6 @@ SHELF = Shelf(
     row=RateBook,
     body=RateBookBody,
     name="rate book",
-    race_code="rate_book_race",
     action="rate_book.changed",
     entity="rate_book",
     audited=lambda book: {"products": len(book.products), "labour_rate_cents": book.labour_rate_cents},

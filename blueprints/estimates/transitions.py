@@ -6,20 +6,8 @@ Pure logic, no I/O: the service locks the estimate, asks `next_status`, and appl
 
 from __future__ import annotations
 
-from shared.proposal_lifecycle import EDITABLE, FINAL, OPEN, TABLE, Event, Lifecycle, Status, allowed, new_revision
-
-__all__ = [
-    "EDITABLE",
-    "FINAL",
-    "LIFECYCLE",
-    "OPEN",
-    "TABLE",
-    "Event",
-    "Status",
-    "allowed",
-    "new_revision",
-    "next_status",
-]
+from shared.proposal_lifecycle import *  # noqa: F403 - the shared table's names are this module's own
+from shared.proposal_lifecycle import Lifecycle
 
 LIFECYCLE = Lifecycle("An estimate")
 next_status = LIFECYCLE.next_status

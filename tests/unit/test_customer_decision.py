@@ -22,7 +22,8 @@ def _pinned_clock():
 
 def test_a_signature_folds_the_typed_name_caps_it_and_the_user_agent_and_keeps_whole_seconds() -> None:
     form = {"name": "  Rosa \n\t Diaz  " + "x" * 300}
-    signed = customer_decision.signature(Status.ACCEPTED, form, ip="203.0.113.9", user_agent="P" * 600)
+    reply = customer_decision.Reply(form=form, ip="203.0.113.9", user_agent="P" * 600)
+    signed = customer_decision.signature(Status.ACCEPTED, reply)
     assert signed.name.startswith("Rosa Diaz x") and len(signed.name) == customer_decision.NAME_MAX == 200
     assert signed.user_agent == "P" * 500 and signed.ip == "203.0.113.9" and signed.status == Status.ACCEPTED
     assert signed.accepted_at == clock.now().replace(microsecond=0)
@@ -31,7 +32,7 @@ def test_a_signature_folds_the_typed_name_caps_it_and_the_user_agent_and_keeps_w
 @pytest.mark.parametrize("form", [{}, {"name": ""}, {"name": " \n\t "}])
 def test_a_signature_needs_a_typed_name(form: dict[str, str]) -> None:
     with pytest.raises(Unprocessable) as refused:
-        customer_decision.signature(Status.ACCEPTED, form, ip=None, user_agent=None)
+        customer_decision.signature(Status.ACCEPTED, customer_decision.Reply(form=form, ip=None, user_agent=None))
     assert refused.value.code == "name_required"
 
 

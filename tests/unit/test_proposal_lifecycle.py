@@ -10,18 +10,9 @@ from hypothesis import strategies as st
 
 from blueprints.bids import bid_transitions
 from blueprints.estimates import transitions as estimate_transitions
+from shared import proposal_lifecycle as lifecycle
 from shared.errors import Conflict
-from shared.proposal_lifecycle import (
-    EDITABLE,
-    FINAL,
-    OPEN,
-    TABLE,
-    Event,
-    Lifecycle,
-    Status,
-    allowed,
-    new_revision,
-)
+from shared.proposal_lifecycle import FINAL, TABLE, Event, Lifecycle, Status, allowed
 
 LIFECYCLES = (estimate_transitions.LIFECYCLE, bid_transitions.LIFECYCLE)
 events = st.lists(st.sampled_from(list(Event)), max_size=25)
@@ -30,7 +21,7 @@ events = st.lists(st.sampled_from(list(Event)), max_size=25)
 def test_both_modules_go_through_the_one_table() -> None:
     assert estimate_transitions.TABLE is bid_transitions.TABLE is TABLE
     assert estimate_transitions.Status is bid_transitions.Status is Status
-    assert estimate_transitions.OPEN == bid_transitions.OPEN == OPEN == {Status.SENT, Status.VIEWED}
+    assert estimate_transitions.OPEN == bid_transitions.OPEN == lifecycle.OPEN == {Status.SENT, Status.VIEWED}
 
 
 @settings(max_examples=300, deadline=None)
@@ -63,8 +54,8 @@ def test_a_proposal_only_moves_along_the_table_and_never_after_acceptance(sequen
 
 @given(st.sampled_from(list(Status)))
 def test_every_sent_state_but_accepted_returns_to_draft_through_a_new_revision(status: Status) -> None:
-    assert (status in EDITABLE) == (status != Status.ACCEPTED)
-    assert new_revision(status) == (status in EDITABLE and status != Status.DRAFT)
+    assert (status in lifecycle.EDITABLE) == (status != Status.ACCEPTED)
+    assert lifecycle.new_revision(status) == (status in lifecycle.EDITABLE and status != Status.DRAFT)
 
 
 def test_each_module_names_its_own_records_in_a_refusal() -> None:
