@@ -140,8 +140,13 @@ def open_link(session: Session, desk: Desk[R, V], token: str, *, purpose: str) -
     record_id, revision_id = claims.ids
     record = session.get(desk.record, record_id, with_for_update=True)
     revision = session.get(desk.revision, revision_id)
-    gone = record is None or record.tenant_id != claims.tenant_id or getattr(record, "deleted_at", None) is not None
-    if record is None or gone or revision is None or getattr(revision, f"{desk.entity}_id") != record.id:
+    if (
+        record is None
+        or record.tenant_id != claims.tenant_id
+        or getattr(record, "deleted_at", None) is not None  # soft-deleted (estimates)
+        or revision is None
+        or getattr(revision, f"{desk.entity}_id") != record.id
+    ):
         raise NotFound(f"No such {desk.entity}")
     return Link(record=record, revision=revision)
 

@@ -3,6 +3,7 @@ proposal page shows, and the customer-page routes' answers (HTML refusals with t
 
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -87,3 +88,11 @@ def test_a_pdf_is_shown_inline_and_never_cached() -> None:
     served = customer_pages.pdf(b"%PDF-1.7", "proposal-7-r2-signed.pdf")
     assert served.content_type == "application/pdf" and served.body == b"%PDF-1.7"
     assert served.headers == {**html.HEADERS, "Content-Disposition": 'inline; filename="proposal-7-r2-signed.pdf"'}
+
+
+@pytest.mark.parametrize("module", ["blueprints.estimates.proposal", "blueprints.bids.proposal"])
+def test_each_desk_follows_the_conventions_the_shared_code_reads(module: str) -> None:
+    desk = importlib.import_module(module).DESK
+    assert hasattr(desk.revision, f"{desk.entity}_id")  # the revision names its record by `<entity>_id`
+    assert desk.purposes[0] != desk.purposes[1] and desk.module.endswith("s")  # "Estimates are not enabled ..."
+    assert all(action.startswith(f"{desk.module}.") for action in desk.actions)
