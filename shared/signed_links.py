@@ -57,6 +57,15 @@ def sign(*, purpose: str, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...], ttl:
     return f"{payload}.{_mac(purpose, payload)}", expires_at
 
 
+def url(
+    route: str, *, purpose: str, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...], ttl: timedelta
+) -> tuple[str, datetime]:
+    """The absolute link to a `{token}` route (PUBLIC_BASE_URL + /api/ + route) with a token made by `sign`, and
+    when it expires."""
+    token, expires_at = sign(purpose=purpose, tenant_id=tenant_id, ids=ids, ttl=ttl)
+    return f"{get_settings().public_base_url.rstrip('/')}/api/{route.replace('{token}', token)}", expires_at
+
+
 def _invalid() -> Forbidden:
     return Forbidden("This link is not valid", code="link_invalid")
 

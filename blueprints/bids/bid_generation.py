@@ -30,7 +30,6 @@ from blueprints.identity import service as identity
 from blueprints.messaging import service as messaging
 from shared import audit, clock, signed_links
 from shared.auth import system_principal
-from shared.config import get_settings
 from shared.errors import AppError, NotFound
 
 log = logging.getLogger("tradeops.bids")
@@ -39,21 +38,16 @@ DOCUMENT = "bid-document"  # a revision's PDF (the signed copy once accepted)
 READ_CUSTOMERS = frozenset({"customers.read", "customers.read_all"})
 
 
-def api_url(path: str) -> str:
-    """An absolute URL of one of our routes (PUBLIC_BASE_URL + /api/...)."""
-    return f"{get_settings().public_base_url.rstrip('/')}/api/{path}"
-
-
 def proposal_url(bid: Bid, revision_id: uuid.UUID, ttl: timedelta) -> tuple[str, Any]:
     """The signed link to the customer's page of a revision, and when it expires."""
-    token, expires = signed_links.sign(purpose=PROPOSAL, tenant_id=bid.tenant_id, ids=(bid.id, revision_id), ttl=ttl)
-    return api_url(f"v1/bid-proposals/{token}"), expires
+    ids = (bid.id, revision_id)
+    return signed_links.url("v1/bid-proposals/{token}", purpose=PROPOSAL, tenant_id=bid.tenant_id, ids=ids, ttl=ttl)
 
 
 def document_url(bid: Bid, revision_id: uuid.UUID, ttl: timedelta) -> tuple[str, Any]:
     """A signed, short-lived link to a revision's PDF (its signed copy once accepted)."""
-    token, expires = signed_links.sign(purpose=DOCUMENT, tenant_id=bid.tenant_id, ids=(bid.id, revision_id), ttl=ttl)
-    return api_url(f"v1/bid-documents/{token}"), expires
+    ids = (bid.id, revision_id)
+    return signed_links.url("v1/bid-documents/{token}", purpose=DOCUMENT, tenant_id=bid.tenant_id, ids=ids, ttl=ttl)
 
 
 def _revision(session: Session, bid_id: uuid.UUID, revision: int) -> BidRevision | None:

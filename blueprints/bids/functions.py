@@ -11,8 +11,7 @@ from pydantic import RootModel
 
 from blueprints.bids import bid_orchestration, bid_schemas, orchestration, schemas
 from blueprints.bids.durable_http import client, durable_route
-from shared import html, lazy
-from shared.errors import AppError
+from shared import customer_pages, html, lazy
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest, problem_response
 from shared.pagination import PageQuery
@@ -444,13 +443,7 @@ class BidProposalForm(RootModel[dict[str, str]]):
     """The customer's form: decision (accept | decline), alternate-<id>=on, name, reason."""
 
 
-def _bid_proposal_path(req: Request[Any, Any]) -> str:
-    return f"/api/v1/bid-proposals/{req.route_params.get('token', '')}"
-
-
-def _html_error(error: AppError) -> Response:
-    page = html.notice_page("Proposal not available", error.detail)
-    return Response(page, status=error.status, content_type=HTML, headers=html.HEADERS)
+_refused = customer_pages.notice("Proposal not available")
 
 
 @api.get(
@@ -462,13 +455,10 @@ def _html_error(error: AppError) -> Response:
 )
 def bid_proposal_page(req: Request[None, None]) -> Response:
     """Show the proposal."""
-    try:
-        page = proposal.render_for_customer(
-            session=req.session, token=req.route_params.get("token", ""), action=_bid_proposal_path(req)
-        )
-    except AppError as error:
-        return _html_error(error)
-    return Response(page, content_type=HTML, headers=html.HEADERS)
+    token, action = customer_pages.token_of(req), customer_pages.token_path(req, BID_PROPOSAL)
+    return customer_pages.page(
+        lambda: proposal.render_for_customer(session=req.session, token=token, action=action), _refused
+    )
 
 
 @durable_route(
@@ -486,18 +476,14 @@ def bid_proposal_page(req: Request[None, None]) -> Response:
 )
 def bid_proposal_answer(req: Request[BidProposalForm, None]) -> Response:
     """Take the customer's answer, then show the page again."""
-    try:
-        service.answer_proposal(
-            session=req.session,
-            token=req.route_params.get("token", ""),
-            form=req.body.root,
-            ip=req.client_ip,
-            user_agent=req.user_agent,
-            durable=client(),
-        )
-    except AppError as error:
-        return _html_error(error)
-    return Response(None, status=303, headers={"Location": _bid_proposal_path(req)})
+    token, form, durable = customer_pages.token_of(req), req.body.root, client()
+    return customer_pages.answered(
+        lambda: service.answer_proposal(
+            session=req.session, token=token, form=form, ip=req.client_ip, user_agent=req.user_agent, durable=durable
+        ),
+        _refused,
+        customer_pages.token_path(req, BID_PROPOSAL),
+    )
 
 
 @api.get(
@@ -509,9 +495,7 @@ def bid_proposal_answer(req: Request[BidProposalForm, None]) -> Response:
 )
 def bid_document(req: Request[None, None]) -> Response:
     """Serve a proposal PDF."""
-    data, name = proposal.document_for_customer(session=req.session, token=req.route_params.get("token", ""))
-    headers = {**html.HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
-    return Response(data, content_type="application/pdf", headers=headers)
+    return customer_pages.pdf(*proposal.document_for_customer(session=req.session, token=customer_pages.token_of(req)))
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=bid_orchestration.ORCHESTRATOR)

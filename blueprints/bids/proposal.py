@@ -10,31 +10,24 @@ answers "this bid was updated"; a second answer is 409; past the validity date t
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 from html import escape
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.bids import bid_documents
 from blueprints.bids.bid_generation import DOCUMENT, PROPOSAL, document_url
 from blueprints.bids.bid_schemas import AcceptedAlternate, AcceptedTotals, BidProposal
-from blueprints.bids.bid_transitions import Event, Status, next_status
+from blueprints.bids.bid_transitions import LIFECYCLE, Status
 from blueprints.bids.bidding import expire_if_due
 from blueprints.bids.models import Bid, BidProject, BidRevision
 from blueprints.identity import service as identity
 from blueprints.messaging import service as messaging
-from shared import audit, clock, html, signed_links
-from shared.auth import system_principal
-from shared.db import set_tenant
-from shared.errors import AppError, Forbidden, Gone, NotFound, Unprocessable
+from shared import clock, customer_decision, html
+from shared.customer_decision import SIGNED_COPY_TTL, Link
 
-log = logging.getLogger("tradeops.bids")
-MODULE = "bids"
-SIGNED_COPY_TTL = timedelta(days=7)
 _STYLE = (
     ".price{font-weight:600;float:right}.muted{color:#555;font-size:.9em}table{width:100%;border-collapse:collapse}"
     "td{padding:4px 0;border-bottom:1px solid #eee}td.n{text-align:right}.total{font-size:1.2em;font-weight:700}"
@@ -50,47 +43,28 @@ class Opened:
     proposal: BidProposal
 
 
-def open_link(session: Session, token: str, purpose: str = PROPOSAL) -> Opened:
-    """The bid and revision a valid link names (403 tampered, 410 expired, 403 module off, 404 gone)."""
-    claims = signed_links.verify(token, purpose=purpose, id_count=2, expired_message="This link has expired")
-    set_tenant(session, claims.tenant_id)
-    tenant, _ = identity.get_tenant(session=session, principal=system_principal(claims.tenant_id))
-    if MODULE not in tenant.enabled_modules:
-        raise Forbidden("Bids are not enabled for this business", code="module_disabled")
-    bid_id, revision_id = claims.ids
-    bid = session.scalars(
-        select(Bid).where(Bid.id == bid_id, Bid.tenant_id == claims.tenant_id).with_for_update()
-    ).first()
-    revision = session.get(BidRevision, revision_id)
-    if bid is None or revision is None or revision.bid_id != bid.id:
-        raise NotFound("No such bid")
-    return Opened(bid=bid, revision=revision, proposal=BidProposal.model_validate(revision.snapshot))
+def _opened(link: Link[Bid, BidRevision]) -> Opened:
+    return Opened(bid=link.record, revision=link.revision, proposal=BidProposal.model_validate(link.revision.snapshot))
 
 
-def _current(opened: Opened) -> None:
-    if opened.revision.revision != opened.bid.revision or opened.bid.status == Status.DRAFT:
-        raise Gone("This proposal was updated; ask us for the new link", code="bid_updated")
+DESK = customer_decision.Desk(
+    module="bids",
+    entity="bid",
+    noun="proposal",
+    lifecycle=LIFECYCLE,
+    # An open bid past its validity date is marked expired on read (audited), like the daily timer does.
+    expired=lambda session, bid: expire_if_due(session, bid) or bid.status == Status.EXPIRED,
+    record=Bid,
+    revision=BidRevision,
+    services=customer_decision.Services(tenant=identity.get_tenant, send=messaging.send),
+    purposes=(PROPOSAL, DOCUMENT),
+    actions=customer_decision.Actions("bids.bid_viewed", "bids.bid_accepted", "bids.bid_declined"),
+)
 
 
 def render_for_customer(*, session: Session, token: str, action: str) -> str:
     """The customer's page for a valid link (the first open marks the bid viewed)."""
-    opened = open_link(session, token)
-    _current(opened)
-    bid = opened.bid
-    if not expire_if_due(session, bid) and bid.status == Status.SENT:
-        bid.status = next_status(bid.status, Event.VIEW).value
-        bid.viewed_at = bid.viewed_at or clock.now()
-        session.flush()
-        audit.record(
-            session,
-            tenant_id=bid.tenant_id,
-            actor=audit.SYSTEM,
-            action="bids.bid_viewed",
-            entity="bid",
-            entity_id=bid.id,
-            after={"revision": bid.revision},
-        )
-    return _page(opened, action)
+    return _page(_opened(customer_decision.show(session, DESK, token)), action)
 
 
 def _money(cents: int, proposal: BidProposal) -> str:
@@ -171,17 +145,8 @@ def _page(opened: Opened, action: str) -> str:
         for a in proposal.priced.alternates
     )
     alternates_block = f"<fieldset><legend>Alternates (add any)</legend>{alternates}</fieldset>" if alternates else ""
-    accept = (
-        f'<form method="post" action="{escape(action)}"><h3>Accept</h3>{alternates_block}{terms}'
-        '<label>Type your full name to sign <input type="text" name="name" autocomplete="name" maxlength="200">'
-        '</label><button type="submit" name="decision" value="accept">Accept and sign</button></form>'
-    )
-    decline = (
-        f'<form method="post" action="{escape(action)}"><h3>Not for you?</h3>'
-        '<label>Tell us why (optional) <textarea name="reason" rows="2" maxlength="1000"></textarea></label>'
-        '<button type="submit" name="decision" value="decline" style="background:#777">Decline</button></form>'
-    )
-    return html.page(title, intro + accept + decline, style=_STYLE)
+    accept = customer_decision.accept_form(action, "Accept", f"{alternates_block}{terms}")
+    return html.page(title, intro + accept + customer_decision.decline_form(action), style=_STYLE)
 
 
 @dataclass(frozen=True)
@@ -195,21 +160,9 @@ class Answered:
 
 def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None, user_agent: str | None) -> Answered:
     """Record the customer's acceptance or decline (409 when already answered, 410 when expired or outdated)."""
-    opened = open_link(session, token)
-    _current(opened)
-    signed_links.require_unused(
-        opened.bid.accepted_at or opened.bid.declined_at, message="This proposal was already answered"
-    )
-    if expire_if_due(session, opened.bid) or opened.bid.status == Status.EXPIRED:
-        raise Gone("This proposal has expired; ask us for a new one", code="bid_expired")
-    decision = form.get("decision", "")
-    if decision not in ("accept", "decline"):
-        raise Unprocessable("Choose to accept or decline", code="decision_required")
-    if decision == "accept":
-        _accept(session, opened, form, ip=ip, user_agent=user_agent)
-    else:
-        _decline(session, opened, form.get("reason", ""), ip=ip, user_agent=user_agent)
-    return Answered(tenant_id=opened.bid.tenant_id, bid_id=opened.bid.id, accepted=decision == "accept")
+    reply = customer_decision.Reply(form=form, ip=ip, user_agent=user_agent)
+    link = customer_decision.answer(session, DESK, token, reply, accept=partial(_accept, session))
+    return Answered(tenant_id=link.record.tenant_id, bid_id=link.record.id, accepted=form.get("decision") == "accept")
 
 
 def locked_totals(proposal: BidProposal, alternate_ids: list[uuid.UUID]) -> AcceptedTotals:
@@ -223,47 +176,27 @@ def locked_totals(proposal: BidProposal, alternate_ids: list[uuid.UUID]) -> Acce
     )
 
 
-def _accept(session: Session, opened: Opened, form: dict[str, str], *, ip: str | None, user_agent: str | None) -> None:
+def _accept(session: Session, link: Link[Bid, BidRevision], reply: customer_decision.Reply) -> None:
+    opened = _opened(link)
     bid, proposal = opened.bid, opened.proposal
-    status = next_status(bid.status, Event.ACCEPT)
-    name = " ".join(form.get("name", "").split())[:200]
-    if not name:
-        raise Unprocessable("Type your name to sign", code="name_required")
-    alternate_ids = [a.id for a in proposal.priced.alternates if form.get(f"alternate-{a.id}") == "on"]
+    status = customer_decision.accepting(DESK, bid)
+    signing = customer_decision.signature(status, reply)  # 422 without a name
+    alternate_ids = [a.id for a in proposal.priced.alternates if reply.form.get(f"alternate-{a.id}") == "on"]
     locked = locked_totals(proposal, alternate_ids)
-    accepted_at = clock.now().replace(microsecond=0)
-    agent = (user_agent or "")[:500] or None
     names = ", ".join(a.name for a in locked.alternates) or "none"
     detail = (
         f"Base bid {bid_documents.money(locked.base_total_cents, proposal.currency)}; alternates accepted: {names};"
         f" accepted total {bid_documents.money(locked.total_cents, proposal.currency)}."
-        f" Recorded from {ip or 'unknown address'} with {agent or 'unknown browser'}."
+        f" Recorded from {signing.ip or 'unknown address'} with {signing.user_agent or 'unknown browser'}."
     )
-    pdf = bid_documents.render(proposal, bid_documents.signature(name, accepted_at, detail))
+    pdf = bid_documents.render(proposal, bid_documents.signature(signing.name, signing.accepted_at, detail))
     path = bid_documents.path_of(bid.tenant_id, bid.id, opened.revision.revision, signed=True)
     bid_documents.put(path, pdf)
-    bid.status, bid.decided_revision = status.value, opened.revision.revision
     bid.accepted_alternate_ids = [str(a) for a in alternate_ids]
     bid.accepted_totals = locked.model_dump(mode="json")
-    bid.signer_name, bid.accepted_at = name, accepted_at
-    bid.decision_ip, bid.decision_user_agent = ip, agent
-    bid.signed_pdf_path, bid.signed_pdf_sha256 = path, bid_documents.sha256(pdf)
-    bid.updated_at = clock.now()
-    session.flush()
-    audit.record(
-        session,
-        tenant_id=bid.tenant_id,
-        actor=audit.Actor(ip=ip, user_agent=agent),
-        action="bids.bid_accepted",
-        entity="bid",
-        entity_id=bid.id,
-        after={
-            "revision": bid.decided_revision,
-            "alternate_ids": bid.accepted_alternate_ids,
-            "signer_name": name,
-            "total_cents": locked.total_cents,
-            "signed_pdf_sha256": bid.signed_pdf_sha256,
-        },
+    chosen = {"alternate_ids": bid.accepted_alternate_ids}
+    customer_decision.record_acceptance(
+        session, DESK, link, signing, path=path, pdf=pdf, total_cents=locked.total_cents, chosen=chosen
     )
     _email_signed_copy(session, opened)
 
@@ -278,49 +211,18 @@ def _email_signed_copy(session: Session, opened: Opened) -> None:
     )
     project = session.get(BidProject, bid.project_id)
     assert project is not None
-    try:
-        messaging.send(
-            session=session,
-            tenant_id=bid.tenant_id,
-            customer_id=project.customer_id,
-            channel="email",
-            subject=f"{proposal.business_name}: your signed proposal {proposal.number}",
-            body=body,
-            purpose="transactional",
-            related_type="bid",
-            related_id=bid.id,
-            dedupe_key=f"bid-{bid.id}-accepted",
-        )
-    except AppError as refused:  # no email address, messaging off: the estimator's notice still goes
-        log.warning("signed bid copy not emailed to the customer: %s", refused.code)
-
-
-def _decline(session: Session, opened: Opened, reason: str, *, ip: str | None, user_agent: str | None) -> None:
-    bid = opened.bid
-    bid.status = next_status(bid.status, Event.DECLINE).value
-    bid.decided_revision, bid.declined_at = opened.revision.revision, clock.now()
-    bid.decline_reason = " ".join(reason.split())[:1000] or None
-    bid.decision_ip, bid.decision_user_agent = ip, (user_agent or "")[:500] or None
-    bid.updated_at = clock.now()
-    session.flush()
-    audit.record(
+    customer_decision.email_signed_copy(
         session,
-        tenant_id=bid.tenant_id,
-        actor=audit.Actor(ip=ip, user_agent=user_agent),
-        action="bids.bid_declined",
-        entity="bid",
-        entity_id=bid.id,
-        after={"revision": bid.decided_revision, "reason": bid.decline_reason},
+        DESK,
+        bid,
+        customer_id=project.customer_id,
+        subject=f"{proposal.business_name}: your signed proposal {proposal.number}",
+        body=body,
     )
 
 
 def document_for_customer(*, session: Session, token: str) -> tuple[bytes, str]:
     """A revision's PDF behind a signed document link (the signed copy once that revision was accepted)."""
-    opened = open_link(session, token, DOCUMENT)
-    bid = opened.bid
-    signed = bid.decided_revision == opened.revision.revision and bid.signed_pdf_path
-    path = bid.signed_pdf_path if signed else opened.revision.pdf_path
-    if not path:
-        raise NotFound("No such document")
-    suffix = "-signed" if signed else ""
-    return bid_documents.get(path), f"proposal-{opened.proposal.number}-r{opened.revision.revision}{suffix}.pdf"
+    found = customer_decision.document(session, DESK, token)
+    number = BidProposal.model_validate(found.link.revision.snapshot).number
+    return bid_documents.get(found.path), f"proposal-{number}-r{found.link.revision.revision}{found.suffix}.pdf"

@@ -9,8 +9,7 @@ import azure.durable_functions as df
 from pydantic import BaseModel, Field, RootModel
 
 from blueprints.estimates import photo_schemas, schemas, voice_schemas
-from shared import html, lazy
-from shared.errors import AppError
+from shared import customer_pages, html, lazy
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
 from shared.triggers import Delivery, poison_queue, queue_handler, timer_handler
@@ -268,13 +267,7 @@ class ProposalForm(RootModel[dict[str, str]]):
     """The customer's form: decision (accept | decline), option, addon-<id>=on, name, reason."""
 
 
-def _proposal_path(req: Request[Any, Any]) -> str:
-    return f"/api/v1/estimate-proposals/{req.route_params.get('token', '')}"
-
-
-def _html_error(error: AppError) -> Response:
-    page = html.notice_page("Estimate not available", error.detail)
-    return Response(page, status=error.status, content_type=HTML, headers=html.HEADERS)
+_refused = customer_pages.notice("Estimate not available")
 
 
 @api.get(
@@ -286,13 +279,10 @@ def _html_error(error: AppError) -> Response:
 )
 def proposal_page(req: Request[None, None]) -> Response:
     """Show the proposal."""
-    try:
-        page = proposal.render_for_customer(
-            session=req.session, token=req.route_params.get("token", ""), action=_proposal_path(req)
-        )
-    except AppError as error:
-        return _html_error(error)
-    return Response(page, content_type=HTML, headers=html.HEADERS)
+    token, action = customer_pages.token_of(req), customer_pages.token_path(req, PROPOSAL)
+    return customer_pages.page(
+        lambda: proposal.render_for_customer(session=req.session, token=token, action=action), _refused
+    )
 
 
 @api.post(
@@ -308,17 +298,14 @@ def proposal_page(req: Request[None, None]) -> Response:
 )
 def proposal_answer(req: Request[ProposalForm, None]) -> Response:
     """Take the customer's answer, then show the page again."""
-    try:
-        proposal.answer(
-            session=req.session,
-            token=req.route_params.get("token", ""),
-            form=req.body.root,
-            ip=req.client_ip,
-            user_agent=req.user_agent,
-        )
-    except AppError as error:
-        return _html_error(error)
-    return Response(None, status=303, headers={"Location": _proposal_path(req)})
+    token, form = customer_pages.token_of(req), req.body.root
+    return customer_pages.answered(
+        lambda: proposal.answer(
+            session=req.session, token=token, form=form, ip=req.client_ip, user_agent=req.user_agent
+        ),
+        _refused,
+        customer_pages.token_path(req, PROPOSAL),
+    )
 
 
 @api.get(
@@ -330,9 +317,7 @@ def proposal_answer(req: Request[ProposalForm, None]) -> Response:
 )
 def estimate_document(req: Request[None, None]) -> Response:
     """Serve a proposal PDF."""
-    data, name = proposal.document_for_customer(session=req.session, token=req.route_params.get("token", ""))
-    headers = {**html.HEADERS, "Content-Disposition": f'inline; filename="{name}"'}
-    return Response(data, content_type="application/pdf", headers=headers)
+    return customer_pages.pdf(*proposal.document_for_customer(session=req.session, token=customer_pages.token_of(req)))
 
 
 # --- estimator notices and the daily follow-ups ----------------------------------------------------------

@@ -10,31 +10,26 @@ revision answers "this estimate was updated"; a second answer is 409.
 
 from __future__ import annotations
 
-import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 from html import escape
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from blueprints.estimates import documents, followups, photos, store
 from blueprints.estimates.models import Estimate, EstimateRevision
 from blueprints.estimates.schemas import OptionOut, Proposal, Signed
 from blueprints.estimates.sending import DOCUMENT, PROPOSAL, document_url
-from blueprints.estimates.transitions import OPEN, Event, Status, next_status
+from blueprints.estimates.transitions import LIFECYCLE, OPEN, Status
 from blueprints.identity import service as identity
 from blueprints.messaging import schemas as messaging_schemas
 from blueprints.messaging import service as messaging
-from shared import audit, clock, html, signed_links
-from shared.auth import system_principal
-from shared.db import set_tenant
-from shared.errors import AppError, Forbidden, Gone, NotFound, Unprocessable
+from shared import clock, customer_decision, html
+from shared.customer_decision import SIGNED_COPY_TTL, Link
+from shared.errors import Unprocessable
 
-log = logging.getLogger("tradeops.estimates")
-MODULE = "estimates"
-SIGNED_COPY_TTL = timedelta(days=7)
 _STYLE = ".price{font-weight:600;float:right}.muted{color:#555;font-size:.9em}.status{font-weight:600}"
 
 
@@ -47,61 +42,39 @@ class Opened:
     proposal: Proposal
 
 
-def _open(session: Session, token: str, purpose: str = PROPOSAL) -> Opened:
-    claims = signed_links.verify(token, purpose=purpose, id_count=2, expired_message="This link has expired")
-    set_tenant(session, claims.tenant_id)
-    tenant, _ = identity.get_tenant(session=session, principal=system_principal(claims.tenant_id))
-    if MODULE not in tenant.enabled_modules:
-        raise Forbidden("Estimates are not enabled for this business", code="module_disabled")
-    estimate_id, revision_id = claims.ids
-    estimate = session.scalars(
-        select(Estimate)
-        .where(Estimate.id == estimate_id, Estimate.tenant_id == claims.tenant_id, Estimate.deleted_at.is_(None))
-        .with_for_update()
-    ).first()
-    revision = session.get(EstimateRevision, revision_id)
-    if estimate is None or revision is None or revision.estimate_id != estimate.id:
-        raise NotFound("No such estimate")
-    return Opened(estimate=estimate, revision=revision, proposal=Proposal.model_validate(revision.snapshot))
+def _opened(link: Link[Estimate, EstimateRevision]) -> Opened:
+    return Opened(
+        estimate=link.record, revision=link.revision, proposal=Proposal.model_validate(link.revision.snapshot)
+    )
 
 
-def _current(opened: Opened) -> None:
-    estimate = opened.estimate
-    if opened.revision.revision != estimate.revision or estimate.status == Status.DRAFT:
-        raise Gone("This estimate was updated; ask us for the new link", code="estimate_updated")
-
-
-def _expired(opened: Opened) -> bool:
-    estimate = opened.estimate
+def _late(estimate: Estimate) -> bool:
+    """Expired, or open past its validity date (the daily timer records the expiry; a read only sees it)."""
     late = estimate.valid_until is not None and clock.now() >= estimate.valid_until
     return estimate.status == Status.EXPIRED or (estimate.status in OPEN and late)
 
 
-def _view(session: Session, opened: Opened) -> None:
-    estimate = opened.estimate
-    if estimate.status != Status.SENT:
-        return
-    estimate.status = next_status(estimate.status, Event.VIEW).value
-    estimate.viewed_at = estimate.viewed_at or clock.now()
-    session.flush()
-    audit.record(
-        session,
-        tenant_id=estimate.tenant_id,
-        actor=audit.SYSTEM,
-        action="estimates.viewed",
-        entity="estimate",
-        entity_id=estimate.id,
-        after={"revision": estimate.revision},
-    )
+def _expired(opened: Opened) -> bool:
+    return _late(opened.estimate)
+
+
+DESK = customer_decision.Desk(
+    module="estimates",
+    entity="estimate",
+    noun="estimate",
+    lifecycle=LIFECYCLE,
+    expired=lambda session, estimate: _late(estimate),
+    record=Estimate,
+    revision=EstimateRevision,
+    services=customer_decision.Services(tenant=identity.get_tenant, send=messaging.send),
+    purposes=(PROPOSAL, DOCUMENT),
+    actions=customer_decision.Actions("estimates.viewed", "estimates.accepted", "estimates.declined"),
+)
 
 
 def render_for_customer(*, session: Session, token: str, action: str) -> str:
     """The customer's page for a valid link (marks the estimate viewed)."""
-    opened = _open(session, token)
-    _current(opened)
-    if not _expired(opened):
-        _view(session, opened)
-    return _page(opened, action)
+    return _page(_opened(customer_decision.show(session, DESK, token)), action)
 
 
 def _money(cents: int, proposal: Proposal) -> str:
@@ -180,38 +153,18 @@ def _page(opened: Opened, action: str) -> str:
     if decided is not None:
         return html.page(f"{proposal.business_name}: {estimate.title}", intro + decided + terms, style=_STYLE)
     options = "".join(_option(o, proposal, len(estimate.options) == 1) for o in estimate.options)
-    accept = (
-        f'<form method="post" action="{escape(action)}"><h3>Choose an option</h3>{options}{_addons(proposal)}{terms}'
-        '<label>Type your full name to sign <input type="text" name="name" autocomplete="name" maxlength="200">'
-        '</label><button type="submit" name="decision" value="accept">Accept and sign</button></form>'
-    )
-    decline = (
-        f'<form method="post" action="{escape(action)}"><h3>Not for you?</h3>'
-        '<label>Tell us why (optional) <textarea name="reason" rows="2" maxlength="1000"></textarea></label>'
-        '<button type="submit" name="decision" value="decline" style="background:#777">Decline</button></form>'
-    )
+    accept = customer_decision.accept_form(action, "Choose an option", f"{options}{_addons(proposal)}{terms}")
+    decline = customer_decision.decline_form(action)
     return html.page(f"{proposal.business_name}: {estimate.title}", intro + accept + decline, style=_STYLE)
 
 
 def answer(*, session: Session, token: str, form: dict[str, str], ip: str | None, user_agent: str | None) -> None:
     """Record the customer's acceptance or decline (409 when already answered, 410 when expired or outdated)."""
-    opened = _open(session, token)
-    _current(opened)
-    # The link answers once: a second acceptance or decline of this revision is 409.
-    decided = opened.estimate.accepted_at or opened.estimate.declined_at
-    signed_links.require_unused(decided, message="This estimate was already answered")
-    if _expired(opened):
-        raise Gone("This estimate has expired; ask us for a new one", code="estimate_expired")
-    decision = form.get("decision", "")
-    if decision == "accept":
-        _accept(session, opened, form, ip=ip, user_agent=user_agent)
-    elif decision == "decline":
-        _decline(session, opened, form.get("reason", ""), ip=ip, user_agent=user_agent)
-    else:
-        raise Unprocessable("Choose to accept or decline", code="decision_required")
+    reply = customer_decision.Reply(form=form, ip=ip, user_agent=user_agent)
+    customer_decision.answer(session, DESK, token, reply, accept=partial(_accept, session))
 
 
-def _chosen(opened: Opened, form: dict[str, str]) -> tuple[OptionOut, list[uuid.UUID]]:
+def _chosen(opened: Opened, form: Mapping[str, str]) -> tuple[OptionOut, list[uuid.UUID]]:
     try:
         option = opened.proposal.option(uuid.UUID(form.get("option", "")))
     except ValueError:
@@ -222,49 +175,30 @@ def _chosen(opened: Opened, form: dict[str, str]) -> tuple[OptionOut, list[uuid.
     return option, addons
 
 
-def _accept(session: Session, opened: Opened, form: dict[str, str], *, ip: str | None, user_agent: str | None) -> None:
+def _accept(session: Session, link: Link[Estimate, EstimateRevision], reply: customer_decision.Reply) -> None:
+    opened = _opened(link)
     estimate, proposal = opened.estimate, opened.proposal
-    status = next_status(estimate.status, Event.ACCEPT)  # 409 when already answered
-    option, addon_ids = _chosen(opened, form)
-    name = " ".join(form.get("name", "").split())[:200]
-    if not name:
-        raise Unprocessable("Type your name to sign", code="name_required")
+    status = customer_decision.accepting(DESK, estimate)  # 409 when already answered
+    option, addon_ids = _chosen(opened, reply.form)
+    signing = customer_decision.signature(status, reply)  # 422 without a name
     addon_cents = sum(a.price_cents for a in proposal.estimate.addons if a.id in addon_ids)
     signed = Signed(
         option_id=option.id,
         addon_ids=addon_ids,
-        name=name,
-        accepted_at=clock.now().replace(microsecond=0),
-        ip=ip,
-        user_agent=(user_agent or "")[:500] or None,
+        name=signing.name,
+        accepted_at=signing.accepted_at,
+        ip=signing.ip,
+        user_agent=signing.user_agent,
         total_cents=option.totals.total_cents + addon_cents,
     )
     pdf = documents.render(proposal, signed, pictures=photos.load_pictures(proposal.pictures))
     path = store.path_of(estimate.tenant_id, estimate.id, opened.revision.revision, signed=True)
     store.put(path, pdf)
-    estimate.status, estimate.decided_revision = status.value, opened.revision.revision
     estimate.accepted_option_id, estimate.accepted_addon_ids = option.id, [str(a) for a in addon_ids]
-    estimate.signer_name, estimate.accepted_at = signed.name, signed.accepted_at
-    estimate.decision_ip, estimate.decision_user_agent = signed.ip, signed.user_agent
     estimate.accepted_total_cents = signed.total_cents
-    estimate.signed_pdf_path, estimate.signed_pdf_sha256 = path, documents.sha256(pdf)
-    estimate.updated_at = clock.now()
-    session.flush()
-    audit.record(
-        session,
-        tenant_id=estimate.tenant_id,
-        actor=audit.Actor(ip=ip, user_agent=signed.user_agent),
-        action="estimates.accepted",
-        entity="estimate",
-        entity_id=estimate.id,
-        after={
-            "revision": estimate.decided_revision,
-            "option": option.name,
-            "addon_ids": estimate.accepted_addon_ids,
-            "signer_name": name,
-            "total_cents": signed.total_cents,
-            "signed_pdf_sha256": estimate.signed_pdf_sha256,
-        },
+    chosen = {"option": option.name, "addon_ids": estimate.accepted_addon_ids}
+    customer_decision.record_acceptance(
+        session, DESK, link, signing, path=path, pdf=pdf, total_cents=signed.total_cents, chosen=chosen
     )
     _email_signed_copy(session, opened)
     followups.queue_notice(session, estimate, "accepted")
@@ -289,50 +223,19 @@ def _email_signed_copy(session: Session, opened: Opened) -> None:
         content_type="application/pdf",
         container=store.container(),
     )
-    try:
-        messaging.send(
-            session=session,
-            tenant_id=estimate.tenant_id,
-            customer_id=estimate.customer_id,
-            channel="email",
-            subject=f"{proposal.business_name}: your signed proposal",
-            body=body,
-            purpose="transactional",
-            related_type="estimate",
-            related_id=estimate.id,
-            dedupe_key=f"estimate-{estimate.id}-accepted",
-            attachments=[attachment],
-        )
-    except AppError as refused:  # no email address, messaging off: the estimator's notice still goes
-        log.warning("signed copy not emailed to the customer: %s", refused.code)
-
-
-def _decline(session: Session, opened: Opened, reason: str, *, ip: str | None, user_agent: str | None) -> None:
-    estimate = opened.estimate
-    estimate.status = next_status(estimate.status, Event.DECLINE).value
-    estimate.decided_revision, estimate.declined_at = opened.revision.revision, clock.now()
-    estimate.decline_reason = " ".join(reason.split())[:1000] or None
-    estimate.decision_ip, estimate.decision_user_agent = ip, (user_agent or "")[:500] or None
-    estimate.updated_at = clock.now()
-    session.flush()
-    audit.record(
+    customer_decision.email_signed_copy(
         session,
-        tenant_id=estimate.tenant_id,
-        actor=audit.Actor(ip=ip, user_agent=user_agent),
-        action="estimates.declined",
-        entity="estimate",
-        entity_id=estimate.id,
-        after={"revision": estimate.decided_revision, "reason": estimate.decline_reason},
+        DESK,
+        estimate,
+        customer_id=estimate.customer_id,
+        subject=f"{proposal.business_name}: your signed proposal",
+        body=body,
+        attachments=[attachment],
     )
 
 
 def document_for_customer(*, session: Session, token: str) -> tuple[bytes, str]:
     """A revision's PDF behind a signed document link (the signed copy once that revision was accepted)."""
-    opened = _open(session, token, DOCUMENT)
-    estimate = opened.estimate
-    signed = estimate.decided_revision == opened.revision.revision and estimate.signed_pdf_path
-    path = estimate.signed_pdf_path if signed else opened.revision.pdf_path
-    if not path:
-        raise NotFound("No such document")
-    suffix = "-signed" if signed else ""
-    return store.get(path), f"estimate-{estimate.id}-revision-{opened.revision.revision}{suffix}.pdf"
+    found = customer_decision.document(session, DESK, token)
+    name = f"estimate-{found.link.record.id}-revision-{found.link.revision.revision}{found.suffix}.pdf"
+    return store.get(found.path), name

@@ -35,25 +35,20 @@ DOCUMENT = "estimate-document"  # a revision's PDF (the signed copy once accepte
 READ_CUSTOMERS = frozenset({"customers.read", "customers.read_all"})
 
 
-def api_url(path: str) -> str:
-    """An absolute URL of one of our routes (PUBLIC_BASE_URL + /api/...)."""
-    return f"{get_settings().public_base_url.rstrip('/')}/api/{path}"
-
-
 def proposal_url(
     tenant_id: uuid.UUID, estimate_id: uuid.UUID, revision_id: uuid.UUID, ttl: timedelta
 ) -> tuple[str, object]:
     """The signed link to the customer's page of a revision, and when it expires."""
-    token, expires = signed_links.sign(purpose=PROPOSAL, tenant_id=tenant_id, ids=(estimate_id, revision_id), ttl=ttl)
-    return api_url(f"v1/estimate-proposals/{token}"), expires
+    ids = (estimate_id, revision_id)
+    return signed_links.url("v1/estimate-proposals/{token}", purpose=PROPOSAL, tenant_id=tenant_id, ids=ids, ttl=ttl)
 
 
 def document_url(
     tenant_id: uuid.UUID, estimate_id: uuid.UUID, revision_id: uuid.UUID, ttl: timedelta
 ) -> tuple[str, object]:
     """A signed, short-lived link to a revision's PDF (its signed copy once accepted)."""
-    token, expires = signed_links.sign(purpose=DOCUMENT, tenant_id=tenant_id, ids=(estimate_id, revision_id), ttl=ttl)
-    return api_url(f"v1/estimate-documents/{token}"), expires
+    ids = (estimate_id, revision_id)
+    return signed_links.url("v1/estimate-documents/{token}", purpose=DOCUMENT, tenant_id=tenant_id, ids=ids, ttl=ttl)
 
 
 def _proposal(session: Session, principal: Principal, estimate: Estimate) -> Proposal:

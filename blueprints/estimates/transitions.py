@@ -1,74 +1,13 @@
-"""The estimate status machine: the one table of which event moves an estimate from which status to which.
+"""The estimate status machine: the proposal lifecycle every customer decision shares
+(`shared/proposal_lifecycle.py`: draft -> sent -> viewed -> accepted | declined | expired, revise back to draft).
 
 Pure logic, no I/O: the service locks the estimate, asks `next_status`, and applies the answer.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from shared.proposal_lifecycle import *  # noqa: F403 - the shared table's names are this module's own
+from shared.proposal_lifecycle import Lifecycle
 
-from shared.errors import Conflict
-
-
-class Status(StrEnum):
-    """Where an estimate stands."""
-
-    DRAFT = "draft"
-    SENT = "sent"
-    VIEWED = "viewed"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-
-
-class Event(StrEnum):
-    """What happens to an estimate."""
-
-    SEND = "send"  # the estimator sends the frozen revision
-    VIEW = "view"  # the customer opens the link
-    ACCEPT = "accept"
-    DECLINE = "decline"
-    EXPIRE = "expire"  # the validity date passed undecided
-    REVISE = "revise"  # the estimator changes it after sending: a new revision, back to draft
-
-
-S, E = Status, Event
-# (status, event) -> the status after. An event not listed for a status is refused (409).
-TABLE: dict[tuple[Status, Event], Status] = {
-    (S.DRAFT, E.SEND): S.SENT,
-    (S.SENT, E.VIEW): S.VIEWED,
-    (S.VIEWED, E.VIEW): S.VIEWED,  # a second view changes nothing (the first view time is kept)
-    (S.SENT, E.ACCEPT): S.ACCEPTED,
-    (S.VIEWED, E.ACCEPT): S.ACCEPTED,
-    (S.SENT, E.DECLINE): S.DECLINED,
-    (S.VIEWED, E.DECLINE): S.DECLINED,
-    (S.SENT, E.EXPIRE): S.EXPIRED,
-    (S.VIEWED, E.EXPIRE): S.EXPIRED,
-    (S.SENT, E.REVISE): S.DRAFT,
-    (S.VIEWED, E.REVISE): S.DRAFT,
-    (S.DECLINED, E.REVISE): S.DRAFT,
-    (S.EXPIRED, E.REVISE): S.DRAFT,
-    (S.DRAFT, E.REVISE): S.DRAFT,  # editing a draft stays a draft of the same revision
-}
-FINAL = frozenset({S.ACCEPTED})
-OPEN = frozenset({S.SENT, S.VIEWED})  # waiting for the customer: follow-ups and expiry apply
-EDITABLE = frozenset(status for (status, event) in TABLE if event == E.REVISE)
-
-
-def allowed(status: Status, event: Event) -> bool:
-    """Whether the table has a move for this event from this status."""
-    return (status, event) in TABLE
-
-
-def next_status(status: Status | str, event: Event) -> Status:
-    """The status after the event, or 409 when the table has no such move."""
-    current = Status(status)
-    if (current, event) not in TABLE:
-        code = "already_accepted" if current == S.ACCEPTED else "invalid_transition"
-        raise Conflict(f"An estimate that is {current} cannot {event}", code=code, status=current.value)
-    return TABLE[(current, event)]
-
-
-def new_revision(status: Status | str) -> bool:
-    """Whether a change to an estimate in this status starts a new revision (it was sent before)."""
-    return Status(status) != S.DRAFT and allowed(Status(status), E.REVISE)
+LIFECYCLE = Lifecycle("An estimate")
+next_status = LIFECYCLE.next_status

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
 from pydantic import BaseModel, RootModel
 
 from blueprints.shop import schemas
-from shared import html, lazy
+from shared import customer_pages, html, lazy
 from shared.errors import AppError
 from shared.etag import if_match, with_etag
 from shared.http import Request, Response, Router, UserRequest
@@ -309,12 +309,8 @@ class ApprovalForm(RootModel[dict[str, str]]):
 APPROVAL = "v1/shop/inspection-approvals/{token}"
 
 
-def _approval_path(req: Request[Any, Any]) -> str:
-    return f"/api/v1/shop/inspection-approvals/{req.route_params.get('token', '')}"
-
-
-def _html_error(error: AppError) -> Response:
-    return Response(error_page(error.detail), status=error.status, content_type=HTML, headers=html.HEADERS)
+def _refused(error: AppError) -> str:
+    return error_page(error.detail)
 
 
 @api.get(
@@ -327,16 +323,11 @@ def _html_error(error: AppError) -> Response:
 )
 def approval_page(req: Request[None, ApprovalPageQuery]) -> Response:
     """Show the approval page."""
-    try:
-        page = inspections.render_for_customer(
-            session=req.session,
-            token=req.route_params.get("token", ""),
-            action=_approval_path(req),
-            saved=req.query.saved,
-        )
-    except AppError as error:
-        return _html_error(error)
-    return Response(page, content_type=HTML, headers=html.HEADERS)
+    token, action, saved = customer_pages.token_of(req), customer_pages.token_path(req, APPROVAL), req.query.saved
+    return customer_pages.page(
+        lambda: inspections.render_for_customer(session=req.session, token=token, action=action, saved=saved),
+        _refused,
+    )
 
 
 @api.post(
@@ -352,11 +343,12 @@ def approval_page(req: Request[None, ApprovalPageQuery]) -> Response:
 )
 def approval_answers(req: Request[ApprovalForm, None]) -> Response:
     """Take the customer's answers, then show the page again."""
-    try:
-        inspections.record_answers(session=req.session, token=req.route_params.get("token", ""), form=req.body.root)
-    except AppError as error:
-        return _html_error(error)
-    return Response(None, status=303, headers={"Location": _approval_path(req) + "?saved=true"})
+    token, form = customer_pages.token_of(req), req.body.root
+    return customer_pages.answered(
+        lambda: inspections.record_answers(session=req.session, token=token, form=form),
+        _refused,
+        customer_pages.token_path(req, APPROVAL) + "?saved=true",
+    )
 
 
 @api.get("v1/shop/stats", permission="stats.read", response=schemas.Stats, summary="Dashboard figures (cached)")

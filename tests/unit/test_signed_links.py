@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shared import clock, signed_links
+from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, Gone
 
 
@@ -41,3 +42,15 @@ def test_a_one_use_link_is_refused_after_its_use() -> None:
     signed_links.require_unused(None)
     with pytest.raises(Conflict):
         signed_links.require_unused(clock.now())
+
+
+def test_a_link_is_the_public_address_of_its_route_with_a_token_that_verifies() -> None:
+    tenant, first = uuid.uuid4(), uuid.uuid4()
+    link, expires_at = signed_links.url(
+        "v1/bid-documents/{token}", purpose="bid-document", tenant_id=tenant, ids=(first,), ttl=timedelta(days=30)
+    )
+    prefix = f"{get_settings().public_base_url.rstrip('/')}/api/v1/bid-documents/"
+    assert link.startswith(prefix) and "{" not in link
+    assert expires_at == (clock.now() + signed_links.MAX_TTL).replace(microsecond=0)  # capped at 7 days
+    claims = signed_links.verify(link.removeprefix(prefix), purpose="bid-document", id_count=1)
+    assert (claims.tenant_id, claims.ids, claims.expires_at) == (tenant, (first,), expires_at)
