@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from blueprints.bids import merge, pdfcheck
 from blueprints.bids.models import BidFixture
 from blueprints.bids.projects import document_or_raise
+from shared import pdfium as shared_pdfium
 from shared.auth import Principal
 from shared.errors import Conflict
 
@@ -31,32 +32,33 @@ def draw(pdf_path: Path, fixtures: list[BidFixture], out_path: Path) -> None:
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
 
-    document = pdfium.PdfDocument(str(pdf_path))
-    try:
-        by_page: dict[int, list[BidFixture]] = {}
-        for f in fixtures:
-            by_page.setdefault(f.page_number, []).append(f)
-        for number, items in by_page.items():
-            page = document[number - 1]
-            height = page.get_height()
-            for f in items:
-                red, green, blue = COLOURS.get(f.state, (200, 0, 0))
-                rect = c.FPDFPageObj_CreateNewRect(
-                    f.x0 - 2, height - f.bottom - 2, f.x1 - f.x0 + 4, f.bottom - f.top + 4
-                )
-                c.FPDFPageObj_SetStrokeColor(rect, red, green, blue, 255)
-                c.FPDFPageObj_SetStrokeWidth(rect, 1.2)
-                c.FPDFPath_SetDrawMode(rect, c.FPDF_FILLMODE_NONE, True)
-                c.FPDFPage_InsertObject(page.raw, rect)
-                label = c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica-Bold", 6.0)
-                c.FPDFText_SetText(label, _wide(f.schedule_tag or f.tag or f.fixture_type.replace("_", " ")))
-                c.FPDFPageObj_SetFillColor(label, red, green, blue, 255)
-                c.FPDFPageObj_Transform(label, 1, 0, 0, 1, f.x0, height - f.top + 4)
-                c.FPDFPage_InsertObject(page.raw, label)
-            c.FPDFPage_GenerateContent(page.raw)
-        document.save(str(out_path))
-    finally:
-        document.close()
+    with shared_pdfium.exclusive():  # PDFium is not thread-safe: open, draw, save and close under the lock
+        document = pdfium.PdfDocument(str(pdf_path))
+        try:
+            by_page: dict[int, list[BidFixture]] = {}
+            for f in fixtures:
+                by_page.setdefault(f.page_number, []).append(f)
+            for number, items in by_page.items():
+                page = document[number - 1]
+                height = page.get_height()
+                for f in items:
+                    red, green, blue = COLOURS.get(f.state, (200, 0, 0))
+                    rect = c.FPDFPageObj_CreateNewRect(
+                        f.x0 - 2, height - f.bottom - 2, f.x1 - f.x0 + 4, f.bottom - f.top + 4
+                    )
+                    c.FPDFPageObj_SetStrokeColor(rect, red, green, blue, 255)
+                    c.FPDFPageObj_SetStrokeWidth(rect, 1.2)
+                    c.FPDFPath_SetDrawMode(rect, c.FPDF_FILLMODE_NONE, True)
+                    c.FPDFPage_InsertObject(page.raw, rect)
+                    label = c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica-Bold", 6.0)
+                    c.FPDFText_SetText(label, _wide(f.schedule_tag or f.tag or f.fixture_type.replace("_", " ")))
+                    c.FPDFPageObj_SetFillColor(label, red, green, blue, 255)
+                    c.FPDFPageObj_Transform(label, 1, 0, 0, 1, f.x0, height - f.top + 4)
+                    c.FPDFPage_InsertObject(page.raw, label)
+                c.FPDFPage_GenerateContent(page.raw)
+            document.save(str(out_path))
+        finally:
+            document.close()
 
 
 def marked_set(*, session: Session, principal: Principal, document_id: uuid.UUID) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from blueprints.bids import detect_text
+from shared import pdfium as shared_pdfium
 
 MIN_TEXT_CHARS = 20  # fewer characters than a title block holds: no usable text layer
 
@@ -39,21 +40,22 @@ def classify(pdf_path: Path, page_number: int) -> PageKind:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
-    document = pdfium.PdfDocument(str(pdf_path))
-    try:
-        page = document[page_number - 1]
-        width, height = page.get_size()
-        chars = page.get_textpage().count_chars()
-        if chars >= MIN_TEXT_CHARS:
-            return PageKind("vector_text", width, height, chars)
-        covered = 0.0
-        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
-            left, bottom, right, top = obj.get_bounds()
-            covered += max(0.0, right - left) * max(0.0, top - bottom)
-        kind = "raster" if covered >= 0.5 * width * height else "vector_outlined"
-        return PageKind(kind, width, height, chars)
-    finally:
-        document.close()
+    with shared_pdfium.exclusive():  # PDFium is not thread-safe: open, read and close under the process's lock
+        document = pdfium.PdfDocument(str(pdf_path))
+        try:
+            page = document[page_number - 1]
+            width, height = page.get_size()
+            chars = page.get_textpage().count_chars()
+            if chars >= MIN_TEXT_CHARS:
+                return PageKind("vector_text", width, height, chars)
+            covered = 0.0
+            for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+                left, bottom, right, top = obj.get_bounds()
+                covered += max(0.0, right - left) * max(0.0, top - bottom)
+            kind = "raster" if covered >= 0.5 * width * height else "vector_outlined"
+            return PageKind(kind, width, height, chars)
+        finally:
+            document.close()
 
 
 def analyze_page(

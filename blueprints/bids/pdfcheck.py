@@ -10,6 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from shared import pdfium as shared_pdfium
 from shared import uploads
 from shared.config import get_settings
 from shared.errors import Unprocessable
@@ -43,21 +44,24 @@ def page_count(path: Path, *, max_pages: int) -> int:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        code = getattr(exc, "err_code", None)
-        if code == pdfium_c.FPDF_ERR_PASSWORD:
-            raise Unprocessable("The PDF is encrypted; upload it without a password", code="pdf_encrypted") from None
-        if _has_no_pages(path):  # PDFium refuses an empty page tree (its error code may be left over)
-            raise Unprocessable("The PDF has no pages", code="pdf_empty") from None
-        raise Unprocessable("The file is not a readable PDF", code="pdf_malformed") from None
-    try:
-        if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) != -1:
-            raise Unprocessable("The PDF is encrypted; upload it without a password", code="pdf_encrypted")
-        count = len(document)
-    finally:
-        document.close()
+    with shared_pdfium.exclusive():  # PDFium is not thread-safe: open, check and close under the process's lock
+        try:
+            document = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            code = getattr(exc, "err_code", None)
+            if code == pdfium_c.FPDF_ERR_PASSWORD:
+                raise Unprocessable(
+                    "The PDF is encrypted; upload it without a password", code="pdf_encrypted"
+                ) from None
+            if _has_no_pages(path):  # PDFium refuses an empty page tree (its error code may be left over)
+                raise Unprocessable("The PDF has no pages", code="pdf_empty") from None
+            raise Unprocessable("The file is not a readable PDF", code="pdf_malformed") from None
+        try:
+            if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) != -1:
+                raise Unprocessable("The PDF is encrypted; upload it without a password", code="pdf_encrypted")
+            count = len(document)
+        finally:
+            document.close()
     if count == 0:
         raise Unprocessable("The PDF has no pages", code="pdf_empty")
     if count > max_pages:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from blueprints.bids import catalog
 from blueprints.bids.detect_text import Hit
+from shared import pdfium as shared_pdfium
 from shared.config import get_settings
 from shared.providers import anthropic_vision
 from shared.providers.anthropic_vision import VisionError
@@ -81,12 +82,13 @@ def tiles(pdf_path: Path, page_number: int, *, dpi: int, tile_px: int, overlap_p
     """The page rendered at dpi and cut into overlapping tiles of at most tile_px square."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(str(pdf_path))
-    try:
-        scale: Any = dpi / 72  # pypdfium2 takes any number; its stub says int
-        image = document[page_number - 1].render(scale=scale).to_pil().convert("RGB")
-    finally:
-        document.close()
+    with shared_pdfium.exclusive():  # PDFium is not thread-safe; the image is a copy, cut outside the lock
+        document = pdfium.PdfDocument(str(pdf_path))
+        try:
+            scale: Any = dpi / 72  # pypdfium2 takes any number; its stub says int
+            image = document[page_number - 1].render(scale=scale).to_pil().convert("RGB")
+        finally:
+            document.close()
     per_px = 72 / dpi
     step = tile_px - overlap_px
     out = []
