@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -131,7 +132,10 @@ class Route:
 
     def match(self, path: str) -> dict[str, str] | None:
         """The route parameters if path matches this template, else None."""
-        parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
+        return self.match_parts(_parts(path))
+
+    def match_parts(self, parts: list[str]) -> dict[str, str] | None:
+        """match() for a path already split into its segments."""
         params: dict[str, str] = {}
         for i, seg in enumerate(self.segments):
             if seg.catch_all:
@@ -155,10 +159,29 @@ class Route:
             params[seg.name or ""] = value
         return params if len(parts) <= len(self.segments) else None
 
+    def literal_prefix(self, most: int) -> tuple[str, ...]:
+        """The template's leading literal segments (at most `most`): a path must start with them to match."""
+        prefix: list[str] = []
+        for seg in self.segments[:most]:
+            if seg.literal is None:
+                break
+            prefix.append(seg.literal)
+        return tuple(prefix)
+
     @property
     def precedence(self) -> tuple[int, ...]:
         """Sort key: more specific templates first."""
         return (*(seg.rank for seg in self.segments), 9)
+
+
+def _parts(path: str) -> list[str]:
+    stripped = path.strip("/")
+    return stripped.split("/") if stripped else []
+
+
+# Routes are looked up by their first two literal segments ("v1/estimates"), so a request is matched against the
+# few templates that can serve it, not every template of the app (~190: that scan was most of the host's time).
+PREFIX_SEGMENTS = 2
 
 
 class RouteTable:
@@ -166,11 +189,18 @@ class RouteTable:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = sorted(routes, key=lambda r: r.precedence)
+        self._by_prefix: dict[tuple[str, ...], list[tuple[int, Route]]] = {}
+        for index, route in enumerate(self.routes):
+            self._by_prefix.setdefault(route.literal_prefix(PREFIX_SEGMENTS), []).append((index, route))
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route that serves method and path, with its parameters; None when nothing does."""
-        for route in self.routes:
-            params = route.match(path)
+        parts = _parts(path)
+        lowered = tuple(part.lower() for part in parts[:PREFIX_SEGMENTS])
+        # the templates whose literal prefix the path starts with, in the table's order of precedence
+        buckets = [self._by_prefix.get(lowered[:n], []) for n in range(len(lowered) + 1)]
+        for _, route in heapq.merge(*buckets, key=lambda entry: entry[0]):
+            params = route.match_parts(parts)
             if params is None:
                 continue
             if route.methods is None or method.upper() in route.methods:

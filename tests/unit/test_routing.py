@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from devhost.routing import Route, RouteTable, parse_template
 
@@ -63,3 +65,64 @@ def test_unsupported_templates_fail_at_indexing_not_at_request_time() -> None:
         parse_template("a/{x:nosuch}")
     with pytest.raises(ValueError):
         parse_template("a/b{c}")
+
+
+def _linear(routes: RouteTable, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The table's answer by trying every template in order of precedence (what resolve must equal)."""
+    for route in routes.routes:
+        params = route.match(path)
+        if params is not None and (route.methods is None or method.upper() in route.methods):
+            return route, params
+    return None
+
+
+_APP_TEMPLATES = (
+    "health",
+    "v1/estimates",
+    "v1/estimates/{estimate_id}",
+    "v1/estimates/{estimate_id}/rooms/{room_id}",
+    "v1/estimates/rate-book",
+    "v1/{module}/settings",
+    "v1/shop/board",
+    "v1/items/{id:int}/{name?}",
+    "v1/files/{*rest}",
+    "{*everything}",
+    "webhooks/twilio/status",
+)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["v1", "V1", "estimates", "rate-book", "rooms", "shop", "board", "items", "files", "7", "x", ""]
+        ),
+        max_size=5,
+    ),
+    st.sampled_from(["GET", "POST", "DELETE"]),
+)
+def test_resolving_by_prefix_answers_what_trying_every_template_answers(parts: list[str], method: str) -> None:
+    # given templates of every kind, some limited to a method (the catch-all only to POST)
+    routes = RouteTable(
+        Route(template=t, target=t, methods=frozenset({"POST"}) if t.startswith("{*") else None) for t in _APP_TEMPLATES
+    )
+    path = "/" + "/".join(parts)
+    # then the indexed lookup picks the same template, with the same parameters, as trying them all in order
+    assert routes.resolve(method, path) == _linear(routes, method, path)
+
+
+def test_the_apps_own_routes_resolve_as_trying_every_template_does() -> None:
+    # given the app's real route table
+    from devhost.indexing import load_app
+
+    index = load_app("function_app:app")
+    routes = RouteTable(
+        Route(template=f.trigger.route or f.name, target=f.name, methods=None) for f in index.of("httpTrigger")
+    )
+    # then every template, filled in, and a few paths that match none resolve as a linear scan does
+    paths = ["/", "/nothing/here", "/v1", "/v1/unknown/x"]
+    for route in routes.routes:
+        filled = [s.literal or s.default or "0b5e3c9e-8a43-4d3c-9a51-6a2f1d2a9c11" for s in route.segments]
+        paths += ["/" + "/".join(filled), "/" + "/".join(filled).upper(), "/" + "/".join([*filled, "extra"])]
+    assert len(routes.routes) > 100
+    for path in paths:
+        assert routes.resolve("GET", path) == _linear(routes, "GET", path), path
