@@ -111,12 +111,11 @@ def test_resolving_by_prefix_answers_what_trying_every_template_answers(parts: l
 
 
 def test_the_apps_own_routes_resolve_as_trying_every_template_does() -> None:
-    # given the app's real route table
-    from devhost.indexing import load_app
+    # given the app's real route table (indexed once per process: tests/app_index)
+    from tests.app_index import http_routes
 
-    index = load_app("function_app:app")
     routes = RouteTable(
-        Route(template=f.trigger.route or f.name, target=f.name, methods=None) for f in index.of("httpTrigger")
+        Route(template=route, target=route, methods=frozenset({method})) for method, route in http_routes()
     )
     # then every template, filled in, and a few paths that match none resolve as a linear scan does
     paths = ["/", "/nothing/here", "/v1", "/v1/unknown/x"]
@@ -125,4 +124,5 @@ def test_the_apps_own_routes_resolve_as_trying_every_template_does() -> None:
         paths += ["/" + "/".join(filled), "/" + "/".join(filled).upper(), "/" + "/".join([*filled, "extra"])]
     assert len(routes.routes) > 100
     for path in paths:
-        assert routes.resolve("GET", path) == _linear(routes, "GET", path), path
+        for method in ("GET", "POST", "DELETE"):
+            assert routes.resolve(method, path) == _linear(routes, method, path), (method, path)
