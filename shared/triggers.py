@@ -52,10 +52,11 @@ def poison_queue(queue: str) -> str:
     return f"{queue}-poison"
 
 
-def _log_outcome(function_name: str, outcome: Any) -> None:
-    # The line already names the function (telemetry binds it); the handler's outcome says what happened.
+def _log_outcome(function_name: str, outcome: Any, *, gave_up: bool = False) -> None:
+    # The line already names the function (telemetry binds it); the handler's outcome says what happened. What a
+    # poison queue's handler did with a message the host gave up on is a warning: somebody should look at it.
     if outcome:
-        log.info("%s", outcome)
+        log.log(logging.WARNING if gave_up else logging.INFO, "%s", outcome)
 
 
 def _register(blueprint: Any, binding: Any, trigger: Callable[..., None], function_name: str, handler: Any) -> None:
@@ -87,7 +88,7 @@ def queue_handler(
                 with tracing.span(
                     function_name, traceparent=traceparent, kind=SpanKind.CONSUMER, attributes=attributes
                 ):
-                    _log_outcome(function_name, handler(task, delivery))
+                    _log_outcome(function_name, handler(task, delivery), gave_up=from_poison)
 
         binding = blueprint.queue_trigger(arg_name="msg", queue_name=queue, connection=CONNECTION)
         _register(blueprint, binding, queue_trigger, function_name, handler)

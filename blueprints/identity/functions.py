@@ -378,6 +378,6 @@ def identity_password_link_email(task: password_links.LinkTask, delivery: Delive
 
 
 @queue_handler(bp, queue=poison_queue(schemas.PASSWORD_LINK_QUEUE), model=schemas.LinkTask)
-def identity_password_link_email_poison(task: password_links.LinkTask, delivery: Delivery) -> None:
+def identity_password_link_email_poison(task: password_links.LinkTask, delivery: Delivery) -> str:
     """A link email the queue gave up on: the link shows it failed."""
-    password_links.give_up(task)
+    return f"password link {task.link_id} gave up: {password_links.give_up(task)}"

@@ -271,18 +271,23 @@ def deliver(task: LinkTask) -> str:
     return "sent"
 
 
-def give_up(task: LinkTask) -> None:
+def give_up(task: LinkTask) -> str:
     """The queue retried the email until it gave up: the link shows it failed (a sent one stays sent)."""
-    _record(task.link_id, status="failed", error="gave up after repeated transient errors", unless_final=True)
+    before = _record(task.link_id, status="failed", error="gave up after repeated transient errors", unless_final=True)
+    return "email failed" if before == "queued" else f"nothing changed: email {before or 'link gone'}"
 
 
-def _record(link_id: uuid.UUID, *, status: str, error: str | None = None, unless_final: bool = False) -> None:
+def _record(link_id: uuid.UUID, *, status: str, error: str | None = None, unless_final: bool = False) -> str | None:
+    """Record the email's outcome on its link; the link's email status before (None: no such link)."""
     with session_scope() as session:
         _bind_to_link(session, link_id)
         link = session.get(PasswordLink, link_id, with_for_update=True)
+        if link is None:
+            return None
+        before = link.email_status
         # A poison copy delivered after the email went (or failed for good) must not record a second outcome.
-        if link is None or (unless_final and link.email_status != "queued"):
-            return
+        if unless_final and before != "queued":
+            return before
         link.email_status, link.email_error = status, (error or None) and error[:200]  # type: ignore[assignment]
         set_tenant(session, link.tenant_id)
         action = "users.password_link_emailed" if status == "sent" else "users.password_link_email_failed"
@@ -295,6 +300,7 @@ def _record(link_id: uuid.UUID, *, status: str, error: str | None = None, unless
             entity_id=link.user_id,
             after={"purpose": link.purpose, **({"error": error} if error else {})},
         )
+        return before
 
 
 def form_page(opened: Opened, *, action: str, error: str | None = None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
@@ -21,7 +20,6 @@ else:  # loaded on first use (shared/lazy.py): indexing needs only the schemas
 
 bp = df.Blueprint()
 api = Router(bp, module="messaging", feature=schemas.MODULE)
-log = logging.getLogger(__name__)
 TWIML = "text/xml"
 
 
@@ -197,6 +195,6 @@ def messaging_outbound(task: schemas.OutboundTask, delivery: Delivery) -> str:
 
 
 @queue_handler(bp, queue=poison_queue(schemas.OUTBOUND_QUEUE), model=schemas.OutboundTask)
-def messaging_outbound_poison(task: schemas.OutboundTask, delivery: Delivery) -> None:
+def messaging_outbound_poison(task: schemas.OutboundTask, delivery: Delivery) -> str:
     """A task the host gave up on: its message becomes failed, never silently lost."""
-    log.error("outbound message %s gave up: %s", task.message_id, pipeline.give_up(task))
+    return f"outbound message {task.message_id} gave up: {pipeline.give_up(task)}"
