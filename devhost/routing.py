@@ -180,7 +180,7 @@ def _parts(path: str) -> list[str]:
 
 
 # Routes are looked up by their first two literal segments ("v1/estimates"), so a request is matched against the
-# few templates that can serve it, not every template of the app (~190: that scan was most of the host's time).
+# few templates that can serve it, not every template of the app (~190).
 PREFIX_SEGMENTS = 2
 
 
