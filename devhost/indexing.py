@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 TRIGGERS = ("httpTrigger", "queueTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger", "entityTrigger")
@@ -20,10 +21,15 @@ class IndexedFunction:
     bindings: list[Any]
     user_function: Any
 
-    @property
+    @cached_property
     def is_async(self) -> bool:
         """Whether the user function is a coroutine function."""
         return inspect.iscoroutinefunction(self.user_function)
+
+    @cached_property
+    def parameters(self) -> frozenset[str]:
+        """The names of the user function's parameters (read once: the host asks on every invocation)."""
+        return frozenset(inspect.signature(self.user_function).parameters)
 
     def binding(self, kind: str) -> Any | None:
         """The first binding of a type (e.g. "durableClient")."""
@@ -31,7 +37,11 @@ class IndexedFunction:
 
     def output_bindings(self) -> list[Any]:
         """Output bindings other than the HTTP return value."""
-        return [b for b in self.bindings if _direction(b) == "out" and b.name != "$return"]
+        return list(self._outputs)
+
+    @cached_property
+    def _outputs(self) -> tuple[Any, ...]:
+        return tuple(b for b in self.bindings if _direction(b) == "out" and b.name != "$return")
 
 
 def _direction(binding: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -50,7 +49,7 @@ class Invoker:
         """Invoke function with arguments plus output bindings and context; return (result, outputs)."""
         outputs = {b.name: OutValue() for b in function.output_bindings()}
         kwargs = dict(arguments, **outputs)
-        parameters = inspect.signature(function.user_function).parameters
+        parameters = function.parameters
         if "context" in parameters and "context" not in kwargs:
             kwargs["context"] = _Context(function.name)
         kwargs = {k: v for k, v in kwargs.items() if k in parameters}

@@ -5,18 +5,19 @@ from __future__ import annotations
 import select as _select
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import (
+    Connection,
     CursorResult,
     DateTime,
+    Dialect,
     Engine,
     MetaData,
-    Result,
-    Row,
     ScalarSelect,
     Select,
     create_engine,
@@ -32,6 +33,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, Oper
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from shared.config import get_settings
 from shared.credentials import azure_credential
@@ -236,14 +239,72 @@ def dispose_engine() -> None:
         _engine = None
 
 
-def dict_rows(result: Result[Any]) -> list[dict[str, Any]]:
-    """A result's rows as plain dicts, keyed by column name.
+class DriverQuery:
+    """A read run on every request of a hot path, compiled by SQLAlchemy once and then handed to the driver.
 
-    What a page hands to pydantic: it validates a dict several times faster than a RowMapping, whose every
-    field it reads through Mapping.get.
+    session.execute of a cached statement still does, on every call, work of the size of a short read itself:
+    the cache lookup, the parameters built, result metadata, a Row per row. A DriverQuery gives psycopg the
+    SQL compiled once, on the session's own connection and transaction (its checkout, its tenant binding, what
+    it has written), and answers the rows as plain dicts (what pydantic validates fastest).
+
+    Only for statements SQLAlchemy converts nothing for: compiling refuses a parameter whose type converts
+    values (a bind processor), an expanding IN parameter, or positional parameters; columns come back as
+    psycopg loads them (uuid, Decimal, timestamptz...). A driver error is raised as SQLAlchemy's (DBAPIError and
+    its subclasses), a lost connection invalidated first, so is_outage and the pool behave as for execute.
     """
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: tuple[str, dict[str, Any]] | None = None  # the SQL and the parameters it binds itself
+
+    def compiled(self, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+        """The SQL for dialect, and the values of the parameters the statement carries (OFFSET 0, LIMIT 1...)."""
+        if self._compiled is None:
+            compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))  # a statement's: SQL
+            if compiled.positional:
+                raise ValueError(f"DriverQuery takes named parameters; {dialect.paramstyle} is positional")
+            defaults: dict[str, Any] = {}
+            for bind, name in compiled.bind_names.items():
+                if bind.expanding:
+                    raise ValueError(f"parameter {name}: an expanding (IN) parameter; use session.execute")
+                if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                    raise ValueError(f"parameter {name}: {bind.type!r} converts values; use session.execute")
+                if not bind.required:
+                    defaults[name] = bind.effective_value
+            self._compiled = (str(compiled), defaults)
+        return self._compiled
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row, as a dict keyed by column name."""
+        from psycopg.rows import dict_row  # the driver's, loaded with the engine's dialect anyway
+
+        connection = session.connection()
+        sql, defaults = self.compiled(connection.dialect)
+        values = {**defaults, **params}
+        dbapi_connection = connection.connection.dbapi_connection
+        try:
+            with dbapi_connection.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
+                cursor.execute(sql, values)
+                return cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise _sqlalchemy_error(connection, sql, values, exc) from exc
+
+    def first(self, session: Session, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row, or None."""
+        found = self.rows(session, params)
+        return found[0] if found else None
+
+
+def _sqlalchemy_error(connection: Connection, sql: str, params: Mapping[str, Any], exc: Exception) -> DBAPIError:
+    """What SQLAlchemy raises for a driver error on `connection`, which is invalidated when the server is gone."""
+    dialect = connection.dialect
+    invalidated = dialect.is_disconnect(cast(Any, exc), connection.connection.dbapi_connection, None)
+    if invalidated:
+        connection.invalidate(exc)
+    error = DBAPIError.instance(
+        sql, dict(params), exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated, dialect=dialect
+    )
+    return cast(DBAPIError, error)  # a driver Error always becomes a DBAPIError
 
 
 def json_rows(query: Select, *order_by: str) -> ScalarSelect:
@@ -268,7 +329,7 @@ def set_tenant(session: Session, tenant_id: uuid.UUID | str | None) -> None:
 
 def set_tenant_with(
     session: Session, tenant_id: uuid.UUID | str, query: str, params: dict[str, Any]
-) -> Row[Any] | None:
+) -> dict[str, Any] | None:
     """Run a first query whose answer does not depend on the tenant, binding the transaction to it in the same
     round trip: the transaction is bound when the query answers a row (its first row is returned), else not.
 
@@ -276,12 +337,18 @@ def set_tenant_with(
     its own round trip. `query` is trusted SQL with :named parameters; it must not use app.tenant_id itself.
     """
     value = str(tenant_id)
-    bound = text(f"SELECT set_config(:_tenant_setting, :_tenant_value, true) AS _tenant, q.* FROM ({query}) AS q")
-    row = session.execute(bound, {**params, "_tenant_setting": TENANT_SETTING, "_tenant_value": value}).first()
+    row = _tenant_bound(query).first(session, {**params, "_tenant_setting": TENANT_SETTING, "_tenant_value": value})
     if row is not None:
         session.info["tenant_id"] = value
         tenant_id_var.set(value)
     return row
+
+
+@cache
+def _tenant_bound(query: str) -> DriverQuery:
+    return DriverQuery(
+        text(f"SELECT set_config(:_tenant_setting, :_tenant_value, true) AS _tenant, q.* FROM ({query}) AS q")
+    )
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

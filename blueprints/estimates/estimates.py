@@ -44,7 +44,7 @@ from blueprints.estimates.transitions import Event, Status, new_revision, next_s
 from blueprints.identity import service as identity
 from shared import audit, clock
 from shared.auth import Principal
-from shared.db import affected, dict_rows
+from shared.db import DriverQuery, affected
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.etag import check_version, flush_versioned
 from shared.pagination import decode_cursor, encode_cursor
@@ -62,7 +62,8 @@ def list_estimates(*, session: Session, principal: Principal, query: EstimateQue
     """The estimates the caller may see, newest change first, filtered by status, customer and owner.
 
     A page selects the summary's columns only (no ORM rows): the keyset is (updated_at, id), descending. The
-    statement is built once per combination of filters (_page_statement); each request only binds its values.
+    statement is built and compiled once per combination of filters (_page_statement); each request only binds its
+    values and hands it to the driver (DriverQuery).
     """
     filters = {"status": query.status, "customer_id": query.customer_id, "owner_id": query.owner_id}
     params: dict[str, Any] = {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "limit": query.limit + 1}
@@ -76,7 +77,7 @@ def list_estimates(*, session: Session, principal: Principal, query: EstimateQue
         query.owner_id is not None,
         bool(query.cursor),  # an empty ?cursor= is the first page, as above
     )
-    rows = dict_rows(session.execute(stmt, params))
+    rows = stmt.rows(session, params)
     items = _SUMMARIES.validate_python(rows[: query.limit])
     cursor = encode_cursor([items[-1].updated_at, items[-1].id]) if len(rows) > query.limit else None
     return EstimatePage(items=items, next_cursor=cursor)
@@ -86,7 +87,7 @@ _SUMMARIES = TypeAdapter(list[EstimateSummary])
 
 
 @cache
-def _page_statement(read_all: bool, by_status: bool, by_customer: bool, by_owner: bool, after: bool) -> Select:
+def _page_statement(read_all: bool, by_status: bool, by_customer: bool, by_owner: bool, after: bool) -> DriverQuery:
     """The list page's statement for one combination of filters, with every value a bound parameter.
 
     Who sees everything reads the business's newest changes (ix_estimates_tenant_updated). An estimator's page is
@@ -117,7 +118,7 @@ def _page_statement(read_all: bool, by_status: bool, by_customer: bool, by_owner
 
     columns = [getattr(Estimate, name) for name in EstimateSummary.model_fields]
     if read_all:
-        return filtered(select(*columns)).order_by(*order).limit(limit)
+        return DriverQuery(filtered(select(*columns)).order_by(*order).limit(limit))
     own = filtered(select(*columns).where(Estimate.owner_id == user_id)).order_by(*order).limit(limit)
     shares = EstimateShare.__table__.c
     # The caller's shares first, then each estimate by its key. The OFFSET 0 and LIMIT 1 fences keep that order
@@ -139,7 +140,7 @@ def _page_statement(read_all: bool, by_status: bool, by_customer: bool, by_owner
         .limit(limit)
     )
     both = union_all(own, shared).subquery("visible")
-    return select(*both.c).order_by(both.c.updated_at.desc(), both.c.id.desc()).limit(limit)
+    return DriverQuery(select(*both.c).order_by(both.c.updated_at.desc(), both.c.id.desc()).limit(limit))
 
 
 def _check_products(book: RateBookBody, product_ids: list[uuid.UUID]) -> None:

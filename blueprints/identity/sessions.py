@@ -403,14 +403,15 @@ def authenticate(raw: Any, open_session: auth.SessionOpener | None = None) -> Pr
         found = set_tenant_with(open_session(), claims.tenant_id, _PRINCIPAL_QUERY, params)
     else:
         with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            found = connection.execute(_PRINCIPAL_SQL, params).first()
-    if found is None or found.disabled or found.revoked or clock.now() >= found.absolute_expires_at:
+            row = connection.execute(_PRINCIPAL_SQL, params).first()
+            found = row._asdict() if row is not None else None
+    if found is None or found["disabled"] or found["revoked"] or clock.now() >= found["absolute_expires_at"]:
         raise Unauthorized("This session has ended; sign in again", code="session_ended")
     return Principal(
         user_id=claims.user_id,
         tenant_id=claims.tenant_id,
-        role=found.role,
-        permissions=ROLE_PERMISSIONS.get(found.role, frozenset()),
-        modules=frozenset(found.enabled_modules),
+        role=found["role"],
+        permissions=ROLE_PERMISSIONS.get(found["role"], frozenset()),
+        modules=frozenset(found["enabled_modules"]),
         session_id=claims.session_id,
     )
