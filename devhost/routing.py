@@ -159,6 +159,16 @@ class Route:
             params[seg.name or ""] = value
         return params if len(parts) <= len(self.segments) else None
 
+    def lengths(self) -> tuple[int, float]:
+        """The fewest and the most path segments the template can match (a catch-all takes any number)."""
+        fewest = 0
+        for i, seg in enumerate(self.segments):
+            if seg.catch_all:
+                return fewest, float("inf")
+            if seg.literal is not None or not (seg.optional or seg.default is not None):
+                fewest = i + 1
+        return fewest, len(self.segments)
+
     def literal_prefix(self, most: int) -> tuple[str, ...]:
         """The template's leading literal segments (at most `most`): a path must start with them to match."""
         prefix: list[str] = []
@@ -180,7 +190,8 @@ def _parts(path: str) -> list[str]:
 
 
 # Routes are looked up by their first two literal segments ("v1/estimates"), so a request is matched against the
-# few templates that can serve it, not every template of the app (~190).
+# few templates that can serve it, not every template of the app (~190); of those, only the ones that can match as
+# many segments as the path has are tried.
 PREFIX_SEGMENTS = 2
 
 
@@ -189,9 +200,10 @@ class RouteTable:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = sorted(routes, key=lambda r: r.precedence)
-        self._by_prefix: dict[tuple[str, ...], list[tuple[int, Route]]] = {}
+        self._by_prefix: dict[tuple[str, ...], list[tuple[int, Route, int, float]]] = {}
         for index, route in enumerate(self.routes):
-            self._by_prefix.setdefault(route.literal_prefix(PREFIX_SEGMENTS), []).append((index, route))
+            entry = (index, route, *route.lengths())
+            self._by_prefix.setdefault(route.literal_prefix(PREFIX_SEGMENTS), []).append(entry)
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route that serves method and path, with its parameters; None when nothing does."""
@@ -199,7 +211,10 @@ class RouteTable:
         lowered = tuple(part.lower() for part in parts[:PREFIX_SEGMENTS])
         # the templates whose literal prefix the path starts with, in the table's order of precedence
         buckets = [self._by_prefix.get(lowered[:n], []) for n in range(len(lowered) + 1)]
-        for _, route in heapq.merge(*buckets, key=lambda entry: entry[0]):
+        count = len(parts)
+        for _, route, fewest, most in heapq.merge(*buckets, key=lambda entry: entry[0]):
+            if not fewest <= count <= most:
+                continue
             params = route.match_parts(parts)
             if params is None:
                 continue

@@ -85,6 +85,8 @@ _APP_TEMPLATES = (
     "v1/{module}/settings",
     "v1/shop/board",
     "v1/items/{id:int}/{name?}",
+    "v1/pages/{n=1}/{size?}",
+    "v1/pages/{n:int}/all",
     "v1/files/{*rest}",
     "{*everything}",
     "webhooks/twilio/status",
@@ -94,7 +96,22 @@ _APP_TEMPLATES = (
 @given(
     st.lists(
         st.sampled_from(
-            ["v1", "V1", "estimates", "rate-book", "rooms", "shop", "board", "items", "files", "7", "x", ""]
+            [
+                "v1",
+                "V1",
+                "estimates",
+                "rate-book",
+                "rooms",
+                "shop",
+                "board",
+                "items",
+                "pages",
+                "all",
+                "files",
+                "7",
+                "x",
+                "",
+            ]
         ),
         max_size=5,
     ),
