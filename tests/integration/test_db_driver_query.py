@@ -82,7 +82,7 @@ def test_the_statements_own_parameters_are_bound_without_the_caller_naming_them(
     ],
 )
 def test_a_statement_whose_parameters_sqlalchemy_would_convert_is_refused(db_session: Session, statement) -> None:
-    with pytest.raises(ValueError, match="use session.execute"):
+    with pytest.raises(ValueError, match=r"use session\.execute"):
         DriverQuery(statement).rows(db_session, {})
 
 
