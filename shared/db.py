@@ -242,7 +242,7 @@ def dispose_engine() -> None:
 class DriverQuery:
     """A read run on every request of a hot path, compiled by SQLAlchemy once and then handed to the driver.
 
-    session.execute of a cached statement still does, on every call, work of the size of a short read itself:
+    session.execute of a cached statement still does, on every call, work that is a good part of a short read:
     the cache lookup, the parameters built, result metadata, a Row per row. A DriverQuery gives psycopg the
     SQL compiled once, on the session's own connection and transaction (its checkout, its tenant binding, what
     it has written), and answers the rows as plain dicts (what pydantic validates fastest).
@@ -251,6 +251,8 @@ class DriverQuery:
     values (a bind processor), an expanding IN parameter, or positional parameters; columns come back as
     psycopg loads them (uuid, Decimal, timestamptz...). A driver error is raised as SQLAlchemy's (DBAPIError and
     its subclasses), a lost connection invalidated first, so is_outage and the pool behave as for execute.
+    SQLAlchemy's engine events (before_cursor_execute...) do not see these statements: nothing of ours listens
+    to them outside tests, and the app instruments no SQL (shared.telemetry.INSTRUMENTATIONS_USED).
     """
 
     def __init__(self, statement: ClauseElement) -> None:
