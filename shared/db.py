@@ -245,7 +245,8 @@ class DriverQuery:
     session.execute of a cached statement still does, on every call, work that is a good part of a short read:
     the cache lookup, the parameters built, result metadata, a Row per row. A DriverQuery gives psycopg the
     SQL compiled once, on the session's own connection and transaction (its checkout, its tenant binding, what
-    it has written), and answers the rows as plain dicts (what pydantic validates fastest).
+    it has written: pending changes are flushed first, as execute's autoflush does), and answers the rows as plain
+    dicts (what pydantic validates fastest).
 
     Only for statements SQLAlchemy converts nothing for: compiling refuses a parameter whose type converts
     values (a bind processor), an expanding IN parameter, or positional parameters; columns come back as
@@ -280,6 +281,8 @@ class DriverQuery:
         """Every row, as a dict keyed by column name."""
         from psycopg.rows import dict_row  # the driver's, loaded with the engine's dialect anyway
 
+        if session.autoflush:
+            session.flush()  # nothing to do (and no round trip) when the session has no pending change
         connection = session.connection()
         sql, defaults = self.compiled(connection.dialect)
         values = {**defaults, **params}

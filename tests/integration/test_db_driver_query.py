@@ -47,6 +47,18 @@ def test_it_answers_the_rows_session_execute_answers_including_what_the_session_
     assert isinstance(rows[0]["id"], uuid.UUID) and rows[0]["created_at"].tzinfo is not None
 
 
+def test_it_sees_what_the_session_added_and_has_not_flushed_as_execute_does(db_session: Session) -> None:
+    tenant = create_tenant(db_session, name="Pending Paint")
+    owner = create_user(db_session, tenant=tenant)
+    db_session.flush()
+    db_session.add(Customer(id=uuid.uuid4(), tenant_id=tenant.id, owner_id=owner.id, name="Dee"))
+
+    assert [row["name"] for row in _NAMES.rows(db_session, {"owner_id": owner.id})] == ["Dee"]
+    with db_session.no_autoflush:  # and, as execute, not inside no_autoflush
+        db_session.add(Customer(id=uuid.uuid4(), tenant_id=tenant.id, owner_id=owner.id, name="Eve"))
+        assert [row["name"] for row in _NAMES.rows(db_session, {"owner_id": owner.id})] == ["Dee"]
+
+
 def test_row_level_security_binds_it_as_it_binds_the_session(db_session: Session) -> None:
     first = create_tenant(db_session, name="First Paint")
     create_customer(db_session, tenant=first, name="Ada")
