@@ -125,15 +125,15 @@ def _worker_memory(env: dict[str, str]) -> dict[str, Any]:
     blob_service().get_blob_client("uploads", name).upload_blob(data, overwrite=True)
     size = len(data)
     del data
-    work = tempfile.mkdtemp(prefix="bench-bids-work-")
-    out = subprocess.run(
-        [sys.executable, "-c", WORKER, name],
-        cwd=ROOT,
-        env={**env, "PYTHONPATH": str(ROOT), "BIDS_WORK_DIR": work},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="bench-bids-work-") as work:
+        out = subprocess.run(
+            [sys.executable, "-c", WORKER, name],
+            cwd=ROOT,
+            env={**env, "PYTHONPATH": str(ROOT), "BIDS_WORK_DIR": work},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     return {
         "pdf_mb": round(size / 1e6, 1),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -313,7 +314,9 @@ class Bench:
         """A dev host serving app with the services' settings and `env` on top; stopped with the services."""
         from tests.conftest import start_host
 
-        self.host = self.closing(start_host(app, env={**self.env, **(env or {})}))
+        host = start_host(app, env={**self.env, **(env or {})})
+        self.on_exit(lambda: shutil.rmtree(host.log_path.parent, ignore_errors=True))  # after the host stops
+        self.host = self.closing(host)
         return self.host
 
     def _running_host(self) -> RunningHost:
@@ -380,7 +383,7 @@ def services(
             admin = os.environ.get("BENCH_DATABASE_ADMIN_URL")
             if admin is None:
                 folder = Path(tempfile.mkdtemp(prefix=f"{database_name}-pg-"))
-                server = bench.closing(EmbeddedPostgres(folder, database="postgres").start())
+                server = bench.closing(EmbeddedPostgres(folder, database="postgres", throwaway=True).start())
                 admin = server.url("postgres")
             bench.database = create_database(admin, database_name, revision=revision)
             bench.on_exit(_dispose_engine)

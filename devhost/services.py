@@ -52,10 +52,11 @@ def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
 
 @dataclass
 class EmbeddedPostgres:
-    """PostgreSQL 16 from the pgserver wheel, its data in a folder of ours."""
+    """PostgreSQL 16 from the pgserver wheel, its data in a folder of ours (deleted on stop when `throwaway`)."""
 
     data_dir: Path
     database: str = "tradeops"
+    throwaway: bool = False
     _server: Any = None
     _resumed: bool = False
 
@@ -65,7 +66,7 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         adopted = _forget_dead_holders(self.data_dir / ".handle_pids.json")
-        self._server = pgserver.get_server(str(self.data_dir), cleanup_mode="stop")
+        self._server = pgserver.get_server(str(self.data_dir), cleanup_mode="delete" if self.throwaway else "stop")
         if adopted:
             log.warning(
                 "adopted the PostgreSQL a dev host that died left running (%s); it stops with this one", self.data_dir
@@ -391,5 +392,5 @@ def create_database(admin_url: str, name: str, *, revision: str = "heads", fresh
 
 def embedded_database(name: str, *, revision: str = "heads") -> tuple[EmbeddedPostgres, MigratedDatabase]:
     """A throwaway embedded server in a temporary folder with one migrated database (benchmarks)."""
-    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix=f"{name}-pg-")), database="postgres").start()
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix=f"{name}-pg-")), database="postgres", throwaway=True).start()
     return server, create_database(server.url("postgres"), name, revision=revision)

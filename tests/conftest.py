@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_FUNCTION_KEY = "test-function-key"
 TEST_MASTER_KEY = "test-master-key"
 _started: dict[str, object] = {}
+# Where start_host keeps each host's log: under pytest's basetemp in a test run (pytest keeps the last three runs'),
+# the system temp folder otherwise (benchmarks remove theirs).
+_host_logs: list[Path] = []
 
 # Settings every test process runs with; real secrets never appear in tests.
 os.environ.setdefault("APP_ENV", "test")
@@ -179,7 +182,7 @@ def start_host(
     from devhost.services import free_port
 
     port = free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="devhost-")) / "host.log"
+    log_path = Path(tempfile.mkdtemp(prefix="devhost-", dir=_host_logs[0] if _host_logs else None)) / "host.log"
     full_env = {name: value for name, value in os.environ.items() if name not in unset}
     full_env.update(
         {
@@ -224,6 +227,23 @@ def start_host(
         time.sleep(0.1)
     host.stop()
     raise TimeoutError(f"dev host did not answer within {timeout} s:\n{host.log_tail()}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _host_logs_in_basetemp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    _host_logs.append(tmp_path_factory.mktemp("devhost-logs"))
+    yield
+    _host_logs.clear()
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A new folder every local user may enter, removed after the test: as root, pgserver runs PostgreSQL as an
+    unprivileged user, which cannot enter pytest's private tmp_path."""
+    folder = Path(tempfile.mkdtemp(prefix="tradeops-shared-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

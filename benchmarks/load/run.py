@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,6 +203,10 @@ class Services(NamedTuple):
     postgres: Any
 
 
+# Azurite's data, the caught mail and the run's world and results, removed when the run ends.
+SCRATCH = Path(tempfile.gettempdir()) / f"load-{os.getpid()}"
+
+
 def services() -> tuple[dict[str, str], Services]:
     """Start PostgreSQL, Azurite, the fake Twilio, the fake ServiceTitan and the mail catcher; the app's settings
     and what to stop."""
@@ -212,7 +217,7 @@ def services() -> tuple[dict[str, str], Services]:
     server, database = embedded_database(f"load_{uuid.uuid4().hex[:8]}")
     ports = free_azurite()  # on disk, so a storage outage is a hiccup rather than a wipe
     azurite = Azurite(
-        location=Path(tempfile.mkdtemp(prefix="load-azurite-")),
+        location=SCRATCH / "azurite",
         blob_port=ports.blob_port,
         queue_port=ports.queue_port,
         table_port=ports.table_port,
@@ -220,7 +225,7 @@ def services() -> tuple[dict[str, str], Services]:
     twilio = FakeTwilioMessaging().start()
     servicetitan = FakeServiceTitan().start()
     servicetitan.seed(**PRICEBOOK)
-    mail = MailCatcher(Path(tempfile.mkdtemp(prefix="load-mail-"))).start()
+    mail = MailCatcher(SCRATCH / "mail").start()
     env = {
         "APP_ENV": "development",
         "DATABASE_URL": database.app_url,
@@ -331,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
 
         seed()
         host = start_host("function_app:app", env=env)
-        scratch = Path(tempfile.mkdtemp(prefix="load-"))
+        scratch = SCRATCH
         world = world_module.build(
             host.base_url,
             shops=args.shops,
@@ -392,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             host.stop()
         for thing in stoppable:
             thing.stop()
+        shutil.rmtree(SCRATCH, ignore_errors=True)
     print(json.dumps(figures, separators=(",", ":")))
     return 0 if all(figures["meets"].values()) else 1
 

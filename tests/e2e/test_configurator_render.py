@@ -15,7 +15,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -62,7 +61,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(database: Database) -> Iterator[Stack]:
+def stack(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from devhost.services import free_azurite
     from render_container.templates.upload import upload_templates
 
@@ -76,7 +75,7 @@ def stack(database: Database) -> Iterator[Stack]:
             host=host,
             connection_string=azurite.connection_string,
             descriptors=descriptors,
-            work_dir=Path(tempfile.mkdtemp(prefix="configurator-e2e-")),
+            work_dir=tmp_path_factory.mktemp("configurator-e2e"),
         )
     finally:
         if host is not None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,11 +31,11 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_devhost_starts_its_services_and_stops_every_child(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    # given a dev host that must start its own PostgreSQL and Azurite; as root, pgserver runs PostgreSQL
-    # as an unprivileged user, which cannot enter pytest's private tmp_path, so the data lives in /tmp
-    data_dir = Path(tempfile.mkdtemp(prefix="devhost-lifecycle-")) / "data"
-    data_dir.parent.chmod(0o755)
+def test_devhost_starts_its_services_and_stops_every_child(
+    tmp_path: Path, shared_tmp: Path, stop_signal: signal.Signals
+) -> None:
+    # given a dev host that must start its own PostgreSQL and Azurite (in shared_tmp: PostgreSQL runs unprivileged)
+    data_dir = shared_tmp / "data"
     port = free_port()
     ours = ("DATABASE_URL", "DATABASE_MIGRATION_URL", "AzureWebJobsStorage")
     env = {k: v for k, v in os.environ.items() if k not in ours}

@@ -14,6 +14,7 @@ test can compare what the sender sent each time.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import ssl
 import tempfile
 import threading
@@ -201,7 +202,8 @@ class FakeSmtp:
         raise AssertionError(f"no email to {to} within {timeout} s")
 
     def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening and remove the certificate's folder."""
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        shutil.rmtree(self.directory, ignore_errors=True)

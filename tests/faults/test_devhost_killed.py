@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -66,10 +65,11 @@ def _ready(process: subprocess.Popen[bytes], port: int, log: Path) -> httpx.Resp
     raise AssertionError(f"the dev host did not answer:\n{log.read_text()[-3000:]}")
 
 
-def test_a_restarted_devhost_adopts_the_services_a_killed_one_left_and_stops_them(tmp_path: Path) -> None:
-    # given a dev host running its own PostgreSQL and Azurite (under /tmp: PostgreSQL runs unprivileged)
-    data_dir = Path(tempfile.mkdtemp(prefix="devhost-killed-")) / "data"
-    data_dir.parent.chmod(0o755)
+def test_a_restarted_devhost_adopts_the_services_a_killed_one_left_and_stops_them(
+    tmp_path: Path, shared_tmp: Path
+) -> None:
+    # given a dev host running its own PostgreSQL and Azurite (in shared_tmp: PostgreSQL runs unprivileged)
+    data_dir = shared_tmp / "data"
     log = tmp_path / "host.log"
     port = free_port()
     first = _devhost(data_dir, port, log)
