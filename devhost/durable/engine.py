@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import json
 import logging
+import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,9 @@ from devhost.durable.store import Followups, Instance, Store, Tx, WorkItem, data
 
 log = logging.getLogger("devhost.durable")
 EPISODE_WORKERS = 4
+# How often a running engine looks for orchestrations whose engine is gone (another dev host on the database that
+# died, or whose lock PostgreSQL had not yet released when this one started).
+ADOPT_EVERY_SECONDS = float(os.environ.get("DEVHOST_DURABLE_ADOPT_SECONDS", "15"))
 _ONE_SECOND = timedelta(seconds=1)
 
 
@@ -59,6 +63,7 @@ class DurableEngine:
             self._tasks.append(asyncio.create_task(self._episode_worker(), name="durable:episodes"))
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="durable:timers"))
         await self._recover()
+        self._tasks.append(asyncio.create_task(self._adopt_loop(), name="durable:adopt"))
         log.info("durable task hub %s ready (rpc %s)", self.hub_name, self.rpc_base_url)
 
     async def stop(self) -> None:
@@ -92,10 +97,37 @@ class DurableEngine:
     async def _recover(self) -> None:
         adopted = await self.store.adopt_orphans()
         if adopted:
-            log.info("took over %d unfinished orchestration(s) of a stopped dev host", adopted)
+            log.info("took over %d unfinished orchestration(s) of a stopped dev host", len(adopted))
+        await self._resume()
+
+    async def _adopt_loop(self) -> None:
+        """Take over, while running, what an engine that died since leaves; only that is scheduled (what this
+        engine already runs is not started twice).
+
+        After a server restart every engine's lock is gone: each takes its own again on its next round and skips
+        adopting in that round, so a live engine has had a whole round to take its lock back before another one
+        looks at its instances."""
+        while True:
+            await asyncio.sleep(ADOPT_EVERY_SECONDS)
+            try:
+                if await self.store.hold_lock():
+                    log.info("took this engine's lock again after the database came back")
+                    continue
+                adopted = await self.store.adopt_orphans()
+                if adopted:
+                    log.info("took over %d unfinished orchestration(s) of a dev host that stopped", len(adopted))
+                    await self._resume(adopted)
+            except Exception:  # the database is away: look again next time
+                log.warning("could not look for orchestrations of stopped dev hosts", exc_info=True)
+
+    async def _resume(self, only: set[str] | None = None) -> None:
+        """Schedule the pending episodes and activities of this engine's instances (or only of those named)."""
         async with self.store.transaction() as tx:
             pending = await tx.pending_instances()
             work = await tx.all_work()
+        if only is not None:
+            pending = [(instance_id, due) for instance_id, due in pending if instance_id in only]
+            work = [item for item in work if item.instance_id in only]
         for instance_id, due in pending:
             self.schedule(instance_id, due)
         for item in work:

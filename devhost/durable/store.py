@@ -128,15 +128,28 @@ class Store:
         self._lock_conn = await self._connect()
         await self._lock_conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
 
-    async def adopt_orphans(self) -> int:
-        """Take over the unfinished instances of engines that are gone (their lock is free); how many."""
+    async def hold_lock(self) -> bool:
+        """Take this engine's lock again if the session holding it ended (a server restart); whether it had to."""
+        if self._lock_conn is not None and not self._lock_conn.closed:
+            try:
+                await self._lock_conn.execute("SELECT 1")  # a session the server ended fails here
+                return False
+            except psycopg.OperationalError:
+                with contextlib.suppress(psycopg.Error):
+                    await self._lock_conn.close()
+        self._lock_conn = await self._connect()
+        await self._lock_conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
+        return True
+
+    async def adopt_orphans(self) -> set[str]:
+        """Take over the unfinished instances of engines that are gone (their lock is free); their ids."""
         assert self._lock_conn is not None
         cur = await self._lock_conn.execute(
             "SELECT DISTINCT owner FROM devhost.durable_instances WHERE hub = %s AND owner IS DISTINCT FROM %s"
             " AND runtime_status NOT IN ('Completed', 'Failed', 'Terminated', 'Canceled')",
             (self.hub, self.owner),
         )
-        adopted = 0
+        adopted: set[str] = set()
         for row in await cur.fetchall():
             owner = row["owner"]
             if owner is not None:
@@ -145,10 +158,11 @@ class Store:
                 if not free or not free["free"]:
                     continue  # its engine is alive and still runs them
             claimed = await self._lock_conn.execute(
-                "UPDATE devhost.durable_instances SET owner = %s WHERE hub = %s AND owner IS NOT DISTINCT FROM %s",
+                "UPDATE devhost.durable_instances SET owner = %s WHERE hub = %s AND owner IS NOT DISTINCT FROM %s"
+                " RETURNING instance_id",
                 (self.owner, self.hub, owner),
             )
-            adopted += claimed.rowcount
+            adopted.update(row["instance_id"] for row in await claimed.fetchall())
             if owner is not None:
                 await self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (owner,))
         return adopted

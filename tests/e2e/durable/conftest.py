@@ -40,9 +40,9 @@ def durable_database(worker_id: str) -> str:
     return url
 
 
-def start_durable_host(database_url: str) -> RunningHost:
-    """A dev host serving the durable test app with its state in the given database."""
-    return start_host(APP, env={"DEVHOST_DATABASE_URL": database_url})
+def start_durable_host(database_url: str, **env: str) -> RunningHost:
+    """A dev host serving the durable test app with its state in the given database (and `env` on top)."""
+    return start_host(APP, env={"DEVHOST_DATABASE_URL": database_url, **env})
 
 
 @pytest.fixture(scope="module")

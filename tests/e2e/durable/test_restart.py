@@ -85,3 +85,25 @@ def test_a_second_host_leaves_a_live_hosts_orchestrations_alone(durable_database
     # then: the first host finished it, and the second did not run its pending step again
     assert status["output"] == ["step 0"]
     assert side_effects("step", run) == {f"{run}:0": 1}
+
+
+def test_a_running_host_takes_over_what_a_killed_host_left_without_restarting(durable_database: str) -> None:
+    run = uuid.uuid4().hex
+    # given two hosts of the same app on one database, each looking for orphaned orchestrations every second
+    first = start_durable_host(durable_database, DEVHOST_DURABLE_ADOPT_SECONDS="1")
+    second = None
+    try:
+        second = start_durable_host(durable_database, DEVHOST_DURABLE_ADOPT_SECONDS="1")
+        links = start(first, "steps", {"run": run, "steps": 2, "seconds": 2.0, "pause": 0.1}).json()
+        # when the first dies hard while step 1's activity runs on it
+        wait_custom_status(first, links["statusQueryGetUri"], {"step": 1})
+        kill(first, signal.SIGKILL)
+        # then the second, which started before it died, takes the orchestration over and finishes it
+        status = wait_for(on(second, links["statusQueryGetUri"]), timeout=30)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == ["step 0", "step 1"]
+    assert side_effects("step", run) == {f"{run}:{n}": 1 for n in range(2)}
