@@ -59,7 +59,7 @@ class OutputBindings:
 
     async def deliver(self, function: IndexedFunction, outputs: dict[str, OutValue]) -> None:
         """Send each output binding's value (queue bindings: one message per item)."""
-        for binding in function.output_bindings():
+        for binding in function.output_bindings:
             value = outputs.get(binding.name)
             if value is None or value.get() is None:
                 continue

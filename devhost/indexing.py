@@ -35,12 +35,9 @@ class IndexedFunction:
         """The first binding of a type (e.g. "durableClient")."""
         return next((b for b in self.bindings if b.type == kind), None)
 
-    def output_bindings(self) -> list[Any]:
-        """Output bindings other than the HTTP return value."""
-        return list(self._outputs)
-
     @cached_property
-    def _outputs(self) -> tuple[Any, ...]:
+    def output_bindings(self) -> tuple[Any, ...]:
+        """Output bindings other than the HTTP return value (read once: the host asks on every invocation)."""
         return tuple(b for b in self.bindings if _direction(b) == "out" and b.name != "$return")
 
 

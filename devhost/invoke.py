@@ -47,7 +47,7 @@ class Invoker:
 
     async def call(self, function: IndexedFunction, arguments: dict[str, Any]) -> tuple[Any, dict[str, OutValue]]:
         """Invoke function with arguments plus output bindings and context; return (result, outputs)."""
-        outputs = {b.name: OutValue() for b in function.output_bindings()}
+        outputs = {b.name: OutValue() for b in function.output_bindings}
         kwargs = dict(arguments, **outputs)
         parameters = function.parameters
         if "context" in parameters and "context" not in kwargs:

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, Protocol, cast
 
+from psycopg.rows import dict_row
 from sqlalchemy import (
     Connection,
     CursorResult,
@@ -279,8 +280,13 @@ class DriverQuery:
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row, as a dict keyed by column name."""
-        from psycopg.rows import dict_row  # the driver's, loaded with the engine's dialect anyway
+        return self._run(session, params, lambda cursor: cursor.fetchall())
 
+    def first(self, session: Session, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row, or None."""
+        return self._run(session, params, lambda cursor: cursor.fetchone())
+
+    def _run(self, session: Session, params: Mapping[str, Any], fetch: Callable[[Any], Any]) -> Any:
         if session.autoflush:
             session.flush()  # nothing to do (and no round trip) when the session has no pending change
         connection = session.connection()
@@ -290,14 +296,9 @@ class DriverQuery:
         try:
             with dbapi_connection.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
                 cursor.execute(sql, values)
-                return cursor.fetchall()
+                return fetch(cursor)
         except connection.dialect.loaded_dbapi.Error as exc:
             raise _sqlalchemy_error(connection, sql, values, exc) from exc
-
-    def first(self, session: Session, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row, or None."""
-        found = self.rows(session, params)
-        return found[0] if found else None
 
 
 def _sqlalchemy_error(connection: Connection, sql: str, params: Mapping[str, Any], exc: Exception) -> DBAPIError:

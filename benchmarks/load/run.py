@@ -336,12 +336,11 @@ def main(argv: list[str] | None = None) -> int:
 
         seed()
         host = start_host("function_app:app", env=env)
-        scratch = SCRATCH
         world = world_module.build(
             host.base_url,
             shops=args.shops,
             painters=args.painters,
-            path=scratch / "world.json",
+            path=SCRATCH / "world.json",
             servicetitan=stoppable.servicetitan,
         )
         sampler = RssSampler(host.process.pid)
@@ -349,17 +348,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.fault != "none":
             server, azurite = stoppable.postgres, stoppable.azurite
             stop, start = (server.halt, server.resume) if args.fault == "postgres" else (azurite.stop, azurite.start)
-            marker = scratch / "results.json.steady"
+            marker = SCRATCH / "results.json.steady"
             outage = Outage(args.fault, stop, start, marker, after=args.fault_after, seconds=args.fault_seconds)
             outage.start()
         started = time.monotonic()
         sampler.start()
-        run_locust(host.base_url, args, scratch / "world.json", scratch / "results.json")
+        run_locust(host.base_url, args, SCRATCH / "world.json", SCRATCH / "results.json")
         elapsed = time.monotonic() - started
         sampler.stopped.set()
         sampler.join()
         sampler.samples.append(rss_mb(host.process.pid))
-        results = json.loads((scratch / "results.json").read_text())
+        results = json.loads((SCRATCH / "results.json").read_text())
         figures: dict[str, Any] = {
             "benchmark": "load",
             "users": args.users,
