@@ -24,9 +24,11 @@ from devhost.durable.store import Followups, Instance, Store, Tx, WorkItem, data
 
 log = logging.getLogger("devhost.durable")
 EPISODE_WORKERS = 4
-# How often a running engine looks for orchestrations whose engine is gone (another dev host on the database that
-# died, or whose lock PostgreSQL had not yet released when this one started).
-ADOPT_EVERY_SECONDS = float(os.environ.get("DEVHOST_DURABLE_ADOPT_SECONDS", "15"))
+# How often a running engine also looks for orchestrations whose engine is gone (another dev host on the database
+# that died, or whose lock PostgreSQL had not yet released when this one started); 0, the default: only at start.
+# Off unless asked for: hosts that share a database in the tests run with settings of their own (keys, fake
+# services' addresses), and one must not finish what another started.
+ADOPT_EVERY_SECONDS = float(os.environ.get("DEVHOST_DURABLE_ADOPT_SECONDS", "0"))
 _ONE_SECOND = timedelta(seconds=1)
 
 
@@ -63,7 +65,8 @@ class DurableEngine:
             self._tasks.append(asyncio.create_task(self._episode_worker(), name="durable:episodes"))
         self._tasks.append(asyncio.create_task(self._timer_loop(), name="durable:timers"))
         await self._recover()
-        self._tasks.append(asyncio.create_task(self._adopt_loop(), name="durable:adopt"))
+        if ADOPT_EVERY_SECONDS > 0:
+            self._tasks.append(asyncio.create_task(self._adopt_loop(), name="durable:adopt"))
         log.info("durable task hub %s ready (rpc %s)", self.hub_name, self.rpc_base_url)
 
     async def stop(self) -> None:
